@@ -1,0 +1,93 @@
+"""Shared CLI pieces: options, JSON output, progress bars."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def json_option(func: Callable) -> Callable:
+    """``--json PATH`` (``-`` for stdout) on a computing command."""
+    return click.option(
+        "--json",
+        "json_path",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default=None,
+        help="Write the result as JSON to PATH ('-' for stdout).",
+    )(func)
+
+
+def force_option(func: Callable) -> Callable:
+    """``--force``: allow replacing existing outputs."""
+    return click.option("--force", is_flag=True, help="Overwrite existing output files.")(func)
+
+
+def format_option(func: Callable) -> Callable:
+    """``--format NAME``: bypass format detection."""
+    return click.option(
+        "--format", "format_", default=None, help="Input format name (see `charsuite formats`)."
+    )(func)
+
+
+def emit_json(data: Any, json_path: str | None, *, force: bool = False) -> None:
+    """Write ``data`` (a Result or dict) as JSON to ``json_path`` (``-`` = stdout)."""
+    if json_path is None:
+        return
+    from charsuite.io import write_text
+
+    if hasattr(data, "to_dict"):
+        data = data.to_dict()
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    if json_path == "-":
+        click.echo(text)
+    else:
+        write_text(Path(json_path), text + "\n", force=force)
+
+
+def is_quiet(ctx: click.Context | None = None) -> bool:
+    """True with ``--quiet`` or when stderr is not a terminal."""
+    ctx = ctx or click.get_current_context(silent=True)
+    quiet = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("quiet"))
+    return quiet or not sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress(description: str, *, total: float | None = None) -> Iterator[Callable[..., None]]:
+    """Yield ``update(advance=1, total=None, description=None)`` drawing a rich bar.
+
+    The bar is hidden when quiet (``--quiet`` or not a TTY); ``update`` is then a no-op.
+    Pass ``update`` as the ``progress=`` callback of API functions.
+    """
+    if is_quiet():
+        yield lambda *a, **k: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), transient=True
+    ) as bar:
+        task = bar.add_task(description, total=total)
+
+        def update(advance: float = 1, total: float | None = None, description: str | None = None):
+            kwargs: dict[str, Any] = {"advance": advance}
+            if total is not None:
+                kwargs["total"] = total
+            if description is not None:
+                kwargs["description"] = description
+            bar.update(task, **kwargs)
+
+        yield update
+
+
+def status(message: str) -> None:
+    """Print a status line on stderr unless quiet."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root().obj if ctx else None
+    if not (root and root.get("quiet")):
+        click.echo(message, err=True)

@@ -1,0 +1,1 @@
+"""One module per file format; see :mod:`charsuite.io._registry`."""

@@ -1,0 +1,170 @@
+"""Two- or three-column text diffraction data (``.xy``, ``.xye``, ``.dat``, ``.csv``, ``.txt``).
+
+Layout: optional header lines (anything that is not numbers: ``#`` comments, column
+names), then one row per point: 2θ (degrees), intensity, optionally its standard
+uncertainty. Separators: whitespace, comma, tab or semicolon (semicolon files may use
+decimal commas). The intensity unit is not stated by such files; it is recorded as
+``counts`` with ``metadata["intensity_kind"] = "unknown"``.
+
+Returned object: DataArray ``intensity`` over ``two_theta`` (deg); with a third column
+an auxiliary coordinate ``intensity_sigma`` (same units). When no third column exists
+``intensity_sigma`` is √max(I, 1) (Poisson) and ``metadata["sigma_source"]`` says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+from charsuite.exceptions import ReaderError
+from charsuite.io._spec import FormatSpec
+
+SPEC = FormatSpec(
+    name="xy",
+    technique="xrd",
+    extensions=(".xy", ".xye", ".dat", ".csv", ".txt", ".asc"),
+    description="two/three-column text: 2θ (deg), intensity [, sigma]",
+    priority=10,  # generic: any more specific reader wins
+)
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_ROW = re.compile(rf"^\s*({_NUMBER})(?:\s*[,;\t ]\s*({_NUMBER})){{1,2}}\s*[,;]?\s*$")
+
+
+def _split(line: str) -> list[str]:
+    if ";" in line:
+        return [p.strip().replace(",", ".") for p in line.split(";") if p.strip()]
+    if "," in line:
+        return [p.strip() for p in line.split(",") if p.strip()]
+    return line.split()
+
+
+def _rows(text: str):
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        parts = _split(line)
+        if 2 <= len(parts) <= 3:
+            try:
+                yield lineno, [float(p) for p in parts]
+                continue
+            except ValueError:
+                pass
+        yield lineno, None
+
+
+def can_read(path: Path, head: bytes) -> bool:
+    """Accept text whose numeric rows have 2–3 columns and an increasing 2θ in [-5, 180]."""
+    if b"\x00" in head:
+        return False
+    text = head.decode("latin-1")
+    if len(head) == 4096:  # drop a possibly cut last line
+        text = text.rsplit("\n", 1)[0]
+    values = [v for _, v in _rows(text) if v is not None]
+    if len(values) < 5:
+        return False
+    widths = {len(v) for v in values}
+    x = [v[0] for v in values]
+    return (
+        len(widths) == 1
+        and all(b > a for a, b in itertools.pairwise(x))
+        and x[0] >= -5.0
+        and x[-1] <= 180.0
+    )
+
+
+def read(path: Path, *, lazy: bool = False):
+    """Read a two/three-column 2θ–intensity text file.
+
+    Parameters
+    ----------
+    path : Path
+    lazy : bool
+        Ignored (text files are small); the registry chunks the result when asked.
+
+    Raises
+    ------
+    ReaderError
+        No numeric rows, inconsistent column counts, non-finite values, or a 2θ
+        column that is not strictly increasing.
+    """
+    import numpy as np
+    import xarray as xr
+
+    raw = Path(path).read_bytes()
+    if b"\x00" in raw:
+        raise ReaderError("contains NUL bytes, not a text file", path=path, format=SPEC.name)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    header, data, width = [], [], None
+    for lineno, values in _rows(text):
+        if values is None:
+            line = text.splitlines()[lineno - 1]
+            if data and line.strip():
+                raise ReaderError(
+                    f"line {lineno} is not numeric ({line.strip()[:40]!r}) after data began; "
+                    "expected only 2θ, intensity[, sigma] rows",
+                    path=path,
+                    format=SPEC.name,
+                )
+            if not data and line.strip():
+                header.append(line)
+            continue
+        if width is None:
+            width = len(values)
+        if len(values) != width:
+            raise ReaderError(
+                f"line {lineno} has {len(values)} columns, earlier rows have {width}",
+                path=path,
+                format=SPEC.name,
+            )
+        if not all(np.isfinite(values)):
+            raise ReaderError(
+                f"line {lineno} holds a non-finite value (NaN/inf); remove or fix that row",
+                path=path,
+                format=SPEC.name,
+            )
+        data.append(values)
+    if len(data) < 2:
+        raise ReaderError(
+            f"found {len(data)} numeric rows; expected at least 2 rows of 2θ, intensity[, sigma]",
+            path=path,
+            format=SPEC.name,
+        )
+    arr = np.asarray(data, dtype=float)
+    tth = arr[:, 0]
+    if not np.all(np.diff(tth) > 0):
+        bad = int(np.argmin(np.diff(tth) > 0)) + 1
+        raise ReaderError(
+            f"2θ column is not strictly increasing (row {bad + 1}: {tth[bad]} after "
+            f"{tth[bad - 1]}); sort the file or check it is a 2θ scan",
+            path=path,
+            format=SPEC.name,
+        )
+    intensity = arr[:, 1]
+    if width == 3:
+        sigma, source = arr[:, 2], "file"
+    else:
+        sigma, source = np.sqrt(np.maximum(intensity, 1.0)), "poisson sqrt(max(I, 1))"
+    steps = np.diff(tth)
+    metadata = {
+        "intensity_kind": "unknown",
+        "sigma_source": source,
+        "step_deg": float(np.median(steps)),
+        "n_points": int(tth.size),
+    }
+    return xr.DataArray(
+        intensity,
+        dims=("two_theta",),
+        coords={
+            "two_theta": ("two_theta", tth, {"units": "deg", "long_name": "2θ"}),
+            "intensity_sigma": ("two_theta", sigma, {"units": "counts"}),
+        },
+        name="intensity",
+        attrs={
+            "units": "counts",
+            "long_name": "intensity",
+            "metadata": metadata,
+            "original_metadata": {"header": header},
+        },
+    )

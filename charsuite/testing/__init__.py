@@ -1,0 +1,10 @@
+"""Test helpers for charsuite and for third-party reader plugins.
+
+:class:`ReaderContract` is the base of every reader's test class; subclass it, set
+``format_name`` and implement ``make_file(tmp_path) -> Path``. Requires pytest and
+hypothesis (the ``test`` extra).
+"""
+
+from charsuite.testing._contract import ReaderContract, file_digest, shared_data_dir
+
+__all__ = ["ReaderContract", "file_digest", "shared_data_dir"]
