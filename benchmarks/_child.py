@@ -1,0 +1,35 @@
+"""Run one side of one case in this process; print JSON with time and peak memory."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    module_name, case_name, side = sys.argv[1:4]
+    case = importlib.import_module(f"benchmarks.{module_name}").CASES[case_name]
+    with tempfile.TemporaryDirectory(prefix="charsuite-bench-") as tmp:
+        state = case.setup(Path(tmp))
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        fn = getattr(case, side)
+        times = []
+        for _ in range(case.repeat):
+            t0 = time.perf_counter()
+            fn(state)
+            times.append(time.perf_counter() - t0)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {"best_s": min(times), "peak_rss_mb": peak / 1024, "setup_rss_mb": rss_before / 1024}
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
