@@ -1,0 +1,1 @@
+"""composition (see module docs)."""

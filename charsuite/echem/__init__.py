@@ -1,0 +1,1 @@
+"""echem (see module docs)."""

@@ -1,0 +1,1 @@
+"""xrd (see module docs)."""
