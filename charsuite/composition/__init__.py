@@ -8,8 +8,9 @@ mass, theoretical capacity, film mass, loading and thickness.
 Dataset convention (composition readers)
 ----------------------------------------
 Dims ``("layer", "element")``; coordinates ``layer`` (index from the surface, 1 = top),
-``element`` (symbol; ``"Ni+Mn+Co"`` for an unresolved group) and ``layer_thickness``
-(1e15 at/cm²; NaN when unknown). Amount variables are named after their quantity
+``element`` (symbol; ``"Ni+Mn+Co"`` for an unresolved group) and, when the file states
+it, ``layer_thickness`` (1e15 at/cm²). Amounts are NaN where an element is not listed
+in a layer. Amount variables are named after their quantity
 (``areal_density`` in "1e15 at/cm2", ``at_pct`` in "at.%", ``ppm_mass`` in "ppm",
 ``wt_pct`` in "wt.%", ``ratio``) and carry ``attrs["quantity"]`` and
 ``attrs["technique"]``; ``<name>_sigma`` holds the 1σ uncertainty (NaN = not given).

@@ -325,6 +325,7 @@ def film_results(
     oxygen_true: float = 2.1,
     noise: bool = True,
     seed: int | None = None,
+    write_settings: bool = True,
 ) -> dict[str, Any]:
     """Write RBS, ToF-ERDA and PIXE results of the film with realistic uncertainties.
 
@@ -345,9 +346,13 @@ def film_results(
     oxygen_true : float
         O per formula unit used to build the film (unknown to the analysis).
     noise : bool
-        Draw each reported value from N(truth, σ); False writes the truth exactly.
+        Draw each RBS/PIXE value from N(truth, σ); False writes them exactly. ERDA event
+        counts are always Poisson draws (that is what sets their σ).
     seed : int, optional
         Default ``sample.seed``.
+    write_settings : bool
+        Write Potku's ``depth_profile_settings.ini`` with the window (else pass
+        ``depth_range=truth["erda_window_1e15_at_cm2"]`` when reading).
 
     Returns
     -------
@@ -417,7 +422,7 @@ def film_results(
         fr,
         depth=depth,
         rates={"Li": 60.0, "O": 120.0, "Mn": 200.0, "In": 250.0, "Sn": 250.0},
-        window=window,
+        window=window if write_settings else None,
         seed=int(rng.integers(2**31)),
     )
 

@@ -263,7 +263,8 @@ def layer_dataset(
     technique : str
         Stored on each amount variable and in ``metadata["iba_method"]``.
     thickness : sequence, optional
-        Layer thickness in 1e15 at/cm² (NaN when unknown).
+        Layer thickness in 1e15 at/cm² (NaN when unknown; an all-NaN coordinate is
+        left out).
     extra, extra_coords : mapping, optional
         ``{name: (dims, values, attrs)}`` (attrs must include ``units``).
     """
@@ -299,6 +300,10 @@ def layer_dataset(
     }
     for name, (dims, values, attrs) in (extra_coords or {}).items():
         coords[name] = (tuple(dims), values, dict(attrs))
+    for name in [k for k in coords if k not in ("layer", "element")]:
+        values = np.asarray(coords[name][1])
+        if values.dtype.kind == "f" and values.size and np.isnan(values).all():
+            del coords[name]  # present only when the file states it
     meta = {"iba_method": technique, **dict(metadata or {})}
     return xr.Dataset(
         data_vars,
