@@ -85,3 +85,33 @@ def test_real_simnra_files(shared_data, name, layer1):
     for el, pct in comp.items():
         assert ds["at_pct"].sel(layer=1, element=el).item() == pytest.approx(pct, abs=1e-9)
     assert ds["at_pct"].sel(layer=2, element=substrate).item() == pytest.approx(100.0)
+
+
+def test_ndf_fit_results_preferred(tmp_path):
+    # pyIBA-style: single-slash namespace URIs, percent values labelled "fraction"
+    path = tmp_path / "ndf.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n'
+        '<idf xmlns="http:/idf.schemas.itn.pt" xmlns:ndf="http:/ndf.schemas.itn.pt">'
+        "<sample><structure><layeredstructure><layers><layer>"
+        '<layerthickness units="1e15at/cm2">300</layerthickness><layerelements>'
+        '<layerelement><name>Co 1 Pt 1</name><concentration units="fraction">100'
+        "</concentration></layerelement></layerelements></layer></layers></layeredstructure>"
+        "</structure><spectra><spectrum><process><simulations><simulation><ndf:ndf>"
+        "<ndf:fitresults><ndf:structure><ndf:layeredstructure><ndf:layers><ndf:layer>"
+        '<ndf:layerthickness units="1e15at/cm2">301.642</ndf:layerthickness>'
+        "<ndf:layerelements><ndf:layerelement><ndf:name>Co 0.366897 Pt 0.633103</ndf:name>"
+        '<ndf:concentration units="fraction">75.636</ndf:concentration></ndf:layerelement>'
+        "<ndf:layerelement><ndf:name>Si 1 O 2</ndf:name>"
+        '<ndf:concentration units="fraction">24.364</ndf:concentration></ndf:layerelement>'
+        "</ndf:layerelements></ndf:layer></ndf:layers></ndf:layeredstructure></ndf:structure>"
+        "</ndf:fitresults></ndf:ndf></simulation></simulations></process></spectrum></spectra>"
+        "</sample></idf>"
+    )
+    ds = read(path)
+    assert ds.attrs["metadata"]["structure_source"] == "ndf fit results"
+    assert ds["layer_thickness"].item() == pytest.approx(301.642)
+    assert ds["at_pct"].sel(element="Co").item() == pytest.approx(75.636 * 0.366897)
+    assert ds["at_pct"].sel(element="O").item() == pytest.approx(24.364 * 2 / 3)
+    start = read(path, structure="sample")
+    assert start["at_pct"].sel(element="Pt").item() == pytest.approx(50.0)
