@@ -57,7 +57,11 @@ def run(ctx: DemoContext) -> Section:
 
     fig = plot_composition(result, title="film vs target (1σ)")
     bars = save_figure(fig, ctx.outdir / "composition_bars.png", force=ctx.force)
-    fig = plot_depth_profile(erda_ds, title="ToF-ERDA (Potku files), averaging window")
+    fig = plot_depth_profile(
+        erda_ds,
+        labels={"Mn": "Ni+Mn+Co (heavy cut)"},
+        title="ToF-ERDA (Potku files), averaging window",
+    )
     prof = save_figure(fig, ctx.outdir / "composition_erda_profile.png", force=ctx.force)
 
     at = result.at_pct()

@@ -88,7 +88,9 @@ def plot_composition(result: Any, *, ax=None, title: str | None = None):
     return fig
 
 
-def plot_depth_profile(dataset: Any, *, ax=None, elements=None, title: str | None = None):
+def plot_depth_profile(
+    dataset: Any, *, ax=None, elements=None, labels=None, title: str | None = None
+):
     """ToF-ERDA depth profiles (Potku files) with the averaging window shaded.
 
     Parameters
@@ -97,6 +99,8 @@ def plot_depth_profile(dataset: Any, *, ax=None, elements=None, title: str | Non
         From the ``potku-depth`` reader (variables ``profile_fraction`` over ``depth``).
     elements : list of str, optional
         Which profiles to draw (default all).
+    labels : dict, optional
+        Legend text per element, e.g. ``{"Mn": "Ni+Mn+Co (heavy cut)"}``.
 
     Returns
     -------
@@ -115,7 +119,7 @@ def plot_depth_profile(dataset: Any, *, ax=None, elements=None, title: str | Non
             prof.sel(element=el).values * 100,
             where="mid",
             color=PALETTE[i % len(PALETTE)],
-            label=el,
+            label=(labels or {}).get(el, el),
         )
     meta = dataset.attrs.get("metadata", {})
     lo, hi = meta.get("depth_from_1e15_at_cm2"), meta.get("depth_to_1e15_at_cm2")
