@@ -230,6 +230,58 @@ class CompositionResult(Result):
         """:func:`charsuite.composition.theoretical_capacity` of this composition."""
         return theoretical_capacity(self, electrons=electrons, oxygen=oxygen)
 
+    def loading(
+        self,
+        *,
+        area_cm2: float | None = None,
+        oxygen: float | tuple[float, float] | None = None,
+        density_g_cm3: float | None = None,
+    ):
+        """Film mass loading from the areal densities (Σ Nᵢ·Mᵢ/N_A), no density needed.
+
+        Parameters
+        ----------
+        area_cm2 : float, optional
+            Electrode area, for ``mass_g``.
+        oxygen : float or (float, float), optional
+            O per formula unit when oxygen is unknown: a value, or a range (then a list
+            of two :class:`LoadingResult` is returned, at low and high x).
+        density_g_cm3 : float, optional
+            Only to quote a thickness in nm.
+
+        Raises
+        ------
+        DataError
+            No absolute scale (no areal-density technique), or oxygen unknown and no
+            ``oxygen`` given (the oxygen mass would be silently missing).
+        """
+        from charsuite.composition._derived import loading_from_areal_densities
+
+        if not self.areal_densities_1e15_at_cm2:
+            raise DataError(
+                "no absolute scale: no technique gave areal densities (1e15 at/cm2); add an "
+                "RBS areal-density source and a rule such as 'metal total from RBS'"
+            )
+        areal = dict(self.areal_densities_1e15_at_cm2)
+        kwargs = {"area_cm2": area_cm2, "density_g_cm3": density_g_cm3}
+        if not self.oxygen_unknown:
+            if oxygen is not None:
+                raise ParameterError("oxygen is already set by the composition; drop oxygen=")
+            return loading_from_areal_densities(areal, **kwargs)
+        if oxygen is None:
+            raise DataError(
+                "loading refused: oxygen is unknown, so the film mass would miss the oxygen; "
+                "pass oxygen=VALUE or oxygen=(LOW, HIGH) per formula unit"
+            )
+        ref = next(e for e in self.amounts if _nominal(self.amounts[e]) > 0)
+        per_fu = areal[ref] / self.amounts[ref]  # formula units per cm² (1e15)
+        if isinstance(oxygen, tuple | list):
+            return [
+                loading_from_areal_densities({**areal, "O": float(x) * per_fu}, **kwargs)
+                for x in oxygen
+            ]
+        return loading_from_areal_densities({**areal, "O": float(oxygen) * per_fu}, **kwargs)
+
     def correlation_matrix(self) -> tuple[list[str], list[list[float]]]:
         """Elements and the correlation matrix of their amounts."""
         from uncertainties import correlation_matrix, ufloat

@@ -13,12 +13,7 @@ def _fmt(x) -> str:
 
 def run(ctx: DemoContext) -> Section:
     """Generate the film's IBA result files, merge them, report formula, capacity, loading."""
-    from charsuite.composition import (
-        amounts_from,
-        combine,
-        film_loading,
-        loading_from_areal_densities,
-    )
+    from charsuite.composition import amounts_from, combine, film_loading
     from charsuite.datasets.composition import film_results
     from charsuite.io import read
     from charsuite.plotting.composition import plot_composition, plot_depth_profile
@@ -49,11 +44,9 @@ def run(ctx: DemoContext) -> Section:
         area_cm2=sample.electrode_area_cm2,
     )
     areal = dict(result.areal_densities_1e15_at_cm2 or {})
-    iba_loading = {}
-    for x in x_range:
-        fu = areal["Ni"] / result.amounts["Ni"]  # formula units per cm² (1e15)
-        with_o = {**areal, "O": x * fu}
-        iba_loading[x] = loading_from_areal_densities(with_o, area_cm2=sample.electrode_area_cm2)
+    iba_loading = dict(
+        zip(x_range, result.loading(area_cm2=sample.electrode_area_cm2, oxygen=x_range))
+    )
 
     fig = plot_composition(result, title="film vs target (1σ)")
     bars = save_figure(fig, ctx.outdir / "composition_bars.png", force=ctx.force)

@@ -269,3 +269,25 @@ def test_ufloat_identity_survives():
     src = ElementAmounts.from_values({"Li": li, "Ni": 1.0}, quantity="ratio", technique="X")
     result = combine([src], basis="Ni=1")
     assert (result.amounts["Li"] - li).std_dev == pytest.approx(0.0, abs=1e-15)
+
+
+def test_loading_from_areal_densities_needs_oxygen():
+    rbs = ElementAmounts.from_values(
+        {"Ni+Mn+Co": (1300.0, 26.0)}, quantity="areal_density", technique="RBS"
+    )
+    sources = {"ERDA": _erda(), "PIXE": _pixe(), "RBS": rbs}
+    rules = ["Li from ERDA", "Ni,Mn,Co ratios from PIXE", "metal total from RBS"]
+    result = combine(sources, rules=rules)
+    with pytest.raises(DataError, match="oxygen is unknown"):
+        result.loading(area_cm2=0.15)
+    lo, hi = result.loading(area_cm2=0.15, oxygen=(2.0, 2.5))
+    assert lo.loading_mg_cm2.nominal_value < hi.loading_mg_cm2.nominal_value
+    fixed = combine(sources, rules=rules, oxygen=2.0).loading(area_cm2=0.15)
+    assert fixed.loading_mg_cm2.nominal_value == pytest.approx(lo.loading_mg_cm2.nominal_value)
+    # 1300e15 f.u./cm2 of Li1.95Ni0.83Mn0.08Co0.09O2: m/A = N_fu * M / N_A
+    from charsuite.composition import AVOGADRO_PER_MOL, molar_mass
+
+    m = molar_mass({"Li": 1.95, "Ni": 0.83, "Mn": 0.08, "Co": 0.09, "O": 2.0})
+    assert lo.loading_mg_cm2.nominal_value == pytest.approx(1300e15 * m / AVOGADRO_PER_MOL * 1e3)
+    with pytest.raises(DataError, match="no absolute scale"):
+        combine({"ERDA": _erda(), "PIXE": _pixe()}, rules=rules[:2]).loading(oxygen=2.0)
