@@ -50,6 +50,13 @@ def _range(text: str | None, option: str):
     help="Another technique's result file (e.g. NRA=nra.csv); repeatable.",
 )
 @click.option(
+    "--sheet",
+    "sheets",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A charsuite result sheet (CSV/TOML/JSON); each technique in it is one source.",
+)
+@click.option(
     "--rule",
     "rules",
     multiple=True,
@@ -88,6 +95,7 @@ def combine_cmd(
     pixe,
     rbs,
     sources,
+    sheets,
     rules,
     basis,
     oxygen,
@@ -101,14 +109,16 @@ def combine_cmd(
     force,
 ):
     """Merge RBS / ERDA / PIXE results into one normalised formula with uncertainties."""
-    from charsuite.composition import DisagreementWarning, amounts_from, combine
+    from charsuite.composition import DisagreementWarning, amounts_from, combine, sources_from
     from charsuite.exceptions import ParameterError
     from charsuite.io import read, resolve_format
 
     files = {k: v for k, v in (("ERDA", erda), ("PIXE", pixe), ("RBS", rbs)) if v}
     files.update({k.upper(): v for k, v in _pairs(sources, "--source").items()})
-    if not files:
-        raise ParameterError("no input; give --erda/--pixe/--rbs FILE or --source LABEL=FILE")
+    if not files and not sheets:
+        raise ParameterError(
+            "no input; give --erda/--pixe/--rbs FILE, --source LABEL=FILE or --sheet FILE"
+        )
     relabel: dict[str, dict[str, str]] = {}
     for item in relabels:
         if ":" not in item:
@@ -129,6 +139,11 @@ def combine_cmd(
             amounts[label] = amounts_from(
                 ds, technique=label, layer=layer_of.get(label), relabel=relabel.get(label)
             )
+    for sheet in sheets:
+        for label, src in sources_from(sheet).items():
+            if label in amounts:
+                raise ParameterError(f"technique {label} given twice ({sheet} and another input)")
+            amounts[label] = amounts_from(src, relabel=relabel.get(label))
     states = None
     if oxidation_states:
         states = {

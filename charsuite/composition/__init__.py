@@ -23,7 +23,12 @@ in a layer. Amount variables are named after their quantity
 1.824
 """
 
-from charsuite.composition._amounts import QUANTITIES, ElementAmounts, amounts_from
+from charsuite.composition._amounts import (
+    QUANTITIES,
+    ElementAmounts,
+    amounts_from,
+    sources_from,
+)
 from charsuite.composition._combine import (
     DEFAULT_OXIDATION_STATES,
     CompositionResult,
@@ -82,6 +87,7 @@ __all__ = [
     "parse_quantity",
     "parse_rule",
     "potku_window_average",
+    "sources_from",
     "theoretical_capacity",
     "thickness_from_areal_density",
 ]

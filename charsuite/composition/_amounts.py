@@ -344,6 +344,38 @@ def amounts_from(
     )
 
 
+def sources_from(
+    obj: Any, *, layer: int | str | None = None, include_below_lod: bool = False
+) -> dict[str, ElementAmounts]:
+    """Every technique of a composition dataset (e.g. a multi-technique result sheet).
+
+    Returns ``{technique: ElementAmounts}`` ready for :func:`charsuite.composition.combine`.
+
+    Raises
+    ------
+    ParameterError
+        If one technique has several amount quantities (pick one with :func:`amounts_from`).
+    """
+    import xarray as xr
+
+    if isinstance(obj, str | Path):
+        from charsuite.io import read
+
+        obj = read(obj)
+    if not isinstance(obj, xr.Dataset):
+        raise ParameterError(f"expected a composition Dataset or a path, got {type(obj)}")
+    techniques = []
+    for var in obj.data_vars.values():
+        if var.attrs.get("quantity") in QUANTITIES and _tech(var) not in techniques:
+            techniques.append(_tech(var))
+    if not techniques:
+        raise ParameterError(f"no amount variables in {obj.attrs.get('source_file')}")
+    return {
+        t: amounts_from(obj, technique=t, layer=layer, include_below_lod=include_below_lod)
+        for t in techniques
+    }
+
+
 def _tech(var) -> str:
     return str(var.attrs.get("technique", "")).upper()
 

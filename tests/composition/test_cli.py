@@ -129,3 +129,58 @@ def test_cli_errors(capsys):
     )
     assert "unknown density unit" in capsys.readouterr().err
     assert main(["composition", "combine", "--rule", "Li from ERDA"]) == 2
+
+
+def test_combine_from_one_sheet(tmp_path, capsys):
+    from charsuite.datasets.composition import write_composition_sheet
+
+    total = 1.95 + 1.0
+    rows = [
+        {
+            "element": "Li",
+            "quantity": "at_pct",
+            "value": 100 * 1.95 / total,
+            "uncertainty": 2.0,
+            "unit": "at.%",
+            "technique": "ERDA",
+        },
+        {
+            "element": "Ni+Mn+Co",
+            "quantity": "at_pct",
+            "value": 100 / total,
+            "uncertainty": 1.0,
+            "unit": "at.%",
+            "technique": "ERDA",
+        },
+    ] + [
+        {
+            "element": el,
+            "quantity": "at_pct",
+            "value": v,
+            "uncertainty": 0.5,
+            "unit": "at.%",
+            "technique": "PIXE",
+        }
+        for el, v in (("Ni", 83.0), ("Mn", 8.0), ("Co", 9.0))
+    ]
+    sheet = write_composition_sheet(tmp_path / "all.toml", rows)
+    assert (
+        main(
+            [
+                "composition",
+                "combine",
+                "--sheet",
+                str(sheet),
+                "--rule",
+                "Li from ERDA",
+                "--rule",
+                "Ni,Mn,Co ratios from PIXE",
+                "--json",
+                "-",
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    doc = json.loads(out[out.index("{") :])
+    assert doc["formula"] == "Li1.95Ni0.83Mn0.08Co0.09Ox"

@@ -48,10 +48,12 @@ _ROW = re.compile(
 
 
 def can_read(path: Path, head: bytes) -> bool:
-    """Accept text mentioning GUPIX, or holding the final table's column header."""
+    """Accept the final table's column header, or a GUPIX banner with its fit header."""
     if b"\x00" in head:
         return False
-    return b"GUPIX" in head.upper() or (b"Conc." in head and b"LOD" in head and b"%Stat" in head)
+    if b"Conc." in head and b"LOD" in head and b"%Stat" in head:
+        return True
+    return b"GUPIX" in head.upper() and (b"Chi**2" in head or b"energy(keV)" in head)
 
 
 def read(path: Path, *, lazy: bool = False):

@@ -69,3 +69,15 @@ def test_sniff_table_only(tmp_path):
     path.write_text("\n".join(line for line in lines if "GUPIX" not in line), encoding="latin-1")
     assert read(path).attrs["format"] == "gupix-out"
     assert np.isfinite(read(path)["ppm_mass"].values).any()
+
+
+def test_two_lines_of_one_element_keep_the_better(tmp_path):
+    path = write_gupix_out(tmp_path / "p.out", {"Ni": (260000.0, 0.3, 0.5)})
+    lines = path.read_text(encoding="latin-1").splitlines()
+    row = next(i for i, line in enumerate(lines) if " NiK " in line)
+    worse = lines[row].replace("NiK ", "NiL ").replace("  0.30   0.50", "  5.00   8.00")
+    lines.insert(row, worse)
+    path.write_text("\n".join(lines), encoding="latin-1")
+    ds = read(path)
+    assert ds["fit_error_pct"].sel(element="Ni").item() == 0.5
+    assert ds.attrs["metadata"]["xray_lines"]["Ni layer 1"] == "K"

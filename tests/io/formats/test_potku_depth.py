@@ -106,3 +106,22 @@ def test_real_potku_sample(shared_data):
     np.testing.assert_allclose(
         ds["profile_fraction"].sum("element"), ds["profile_total"], atol=6e-5
     )
+
+
+def test_isotopes_fold(tmp_path):
+    fr = {
+        "6Li": lambda d: np.where(d >= 0, 0.05, 0.0),
+        "7Li": lambda d: np.where(d >= 0, 0.45, 0.0),
+        "O": lambda d: np.where(d >= 0, 0.5, 0.0),
+    }
+    write_potku_depth(tmp_path, fr, rates={"6Li": 2000, "7Li": 2000, "O": 2000}, seed=1)
+    ds = read(tmp_path / "depthfiles" / "depth.O", depth_range=(100, 1500))
+    assert list(ds["element"].values) == ["Li", "O"]
+    assert ds["at_pct"].sel(element="Li").item() == pytest.approx(50.0, abs=2.0)
+
+
+def test_other_technique_file_refused(tmp_path):
+    path = tmp_path / "scan.xy"
+    path.write_text("\n".join(f"{10 + i * 0.1:.1f} {i}" for i in range(50)))
+    with pytest.raises(ReaderError, match="expected 7"):
+        read(path, format="potku-depth")
