@@ -249,14 +249,20 @@ def film_mass(*, density_g_cm3: Any, thickness_nm: Any, area_cm2: Any) -> Any:
         ("thickness_nm", thickness_nm),
         ("area_cm2", area_cm2),
     ):
-        nominal = getattr(val, "nominal_value", val)
-        try:
-            bad = bool((nominal <= 0) if not hasattr(nominal, "__len__") else min(nominal) <= 0)
-        except TypeError as err:
-            raise ParameterError(f"{name} must be a number, got {val!r}") from err
-        if bad:
-            raise ParameterError(f"{name} must be > 0, got {val!r}")
+        _check_positive(name, val)
     return density_g_cm3 * thickness_nm * 1e-7 * area_cm2
+
+
+def _check_positive(name: str, val: Any) -> None:
+    import numpy as np
+    from uncertainties import unumpy
+
+    try:
+        nominal = np.asarray(unumpy.nominal_values(val), dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number or array of numbers, got {val!r}") from None
+    if nominal.size == 0 or not np.all(np.isfinite(nominal)) or np.any(nominal <= 0):
+        raise ParameterError(f"{name} must be finite and > 0, got {val!r}")
 
 
 def _atoms_per_gram(composition: Any) -> Any:

@@ -119,3 +119,14 @@ def test_parse_quantity(text, kind, value):
 def test_parse_quantity_unknown_unit():
     with pytest.raises(ParameterError, match="accepted: nm"):
         parse_quantity("3 furlongs", kind="thickness")
+
+
+def test_film_mass_arrays_and_nan():
+    import numpy as np
+
+    m = film_mass(density_g_cm3=3.8, thickness_nm=np.array([[300.0, 600.0]]), area_cm2=0.1)
+    np.testing.assert_allclose(m, [[3.8 * 300e-7 * 0.1, 3.8 * 600e-7 * 0.1]])
+    with pytest.raises(ParameterError, match="density_g_cm3"):
+        film_mass(density_g_cm3=float("nan"), thickness_nm=600, area_cm2=0.1)
+    with pytest.raises(ParameterError):
+        film_mass(density_g_cm3="dense", thickness_nm=600, area_cm2=0.1)

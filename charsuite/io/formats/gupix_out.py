@@ -43,7 +43,7 @@ SPEC = FormatSpec(
 )
 _ROW = re.compile(
     r"^\s*(?P<z>\d{1,3})\s+(?P<sym>[A-Z][a-z]?)(?P<line>K|L[A-Z]?|M[A-Z]?)\s+(?P<lay>\d+)\s+"
-    r"(?P<nums>(?:\S+\s+){8}\S+)\s+(?P<flag>[YN?])\s*$"
+    r"(?P<nums>(?:\S+\s+){4,}\S+)\s+(?P<flag>[YN?])\s*$"
 )
 
 
@@ -79,6 +79,14 @@ def read(path: Path, *, lazy: bool = False):
             format=fmt,
         )
     start = starts[-1]
+    order = [lines[start].find(k) for k in ("Conc.", "%Stat", "%Fit", "LOD")]
+    if -1 in order or order != sorted(order):
+        raise ReaderError(
+            f"line {start + 1}: final-table header does not list Conc., %Stat, %Fit, LOD in "
+            "this order; a GUPIX version this reader does not know",
+            path=path,
+            format=fmt,
+        )
     rows = []
     for lineno in range(start + 1, len(lines)):
         line = lines[lineno]
@@ -105,7 +113,9 @@ def read(path: Path, *, lazy: bool = False):
             number(t, path=path, fmt=fmt, where=where, what="value")
             for t in m.group("nums").split()
         ]
-        area, _h, _yield, _eff, _trans, conc, stat, fit, lod = nums
+        # first number = peak area; the last four = Conc., %Stat, %Fit, LOD (header order),
+        # so versions with fewer factor columns (H value, yield, efficiency...) also parse
+        area, (conc, stat, fit, lod) = nums[0], nums[-4:]
         check_amounts([conc, area], [sym, f"{sym} area"], path=path, fmt=fmt, where=where)
         rel = max(stat, fit)
         if not np.isfinite(rel) or rel < 0:

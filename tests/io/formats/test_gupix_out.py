@@ -81,3 +81,16 @@ def test_two_lines_of_one_element_keep_the_better(tmp_path):
     ds = read(path)
     assert ds["fit_error_pct"].sel(element="Ni").item() == 0.5
     assert ds.attrs["metadata"]["xray_lines"]["Ni layer 1"] == "K"
+
+
+def test_fewer_factor_columns(tmp_path):
+    path = tmp_path / "short.out"
+    path.write_text(
+        "GUPIX 2.1 Chi**2= 1.0\n"
+        " Element     Area     Conc.  %Stat.  %Fit      LOD\n"
+        " 28 NiK  1  293547  887596.6    0.16   0.26    143.8  Y\n"
+        " 24 CrK  1  3734.6    9110.8    1.60   1.80     99.8  Y\n"
+    )
+    ds = read(path)
+    assert ds["ppm_mass"].sel(element="Cr").item() == pytest.approx(9110.8)
+    assert ds["lod"].sel(element="Ni").item() == pytest.approx(143.8)
