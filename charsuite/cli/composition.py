@@ -38,6 +38,16 @@ def _range(text: str | None, option: str):
     return lo, hi
 
 
+def _option_value(text: str):
+    """'3' -> 3.0, '200:600' -> (200.0, 600.0), anything else stays a string."""
+    try:
+        if ":" in text:
+            return tuple(float(v) for v in text.split(":"))
+        return float(text)
+    except ValueError:
+        return text
+
+
 @cli.command("combine")
 @click.option("--erda", type=click.Path(exists=True, dir_okay=False), help="ToF-ERDA result file.")
 @click.option("--pixe", type=click.Path(exists=True, dir_okay=False), help="PIXE result file.")
@@ -83,6 +93,13 @@ def _range(text: str | None, option: str):
 @click.option("--layer", "layers", multiple=True, metavar="LABEL=LAYER", help="Layer to use.")
 @click.option("--depth-range", default=None, metavar="FROM:TO", help="Potku window (1e15 at/cm2).")
 @click.option(
+    "--read-option",
+    "read_options",
+    multiple=True,
+    metavar="LABEL:KEY=VALUE",
+    help="Reader option for one input, e.g. ERDA:systematic_pct=3 or RBS:structure=sample.",
+)
+@click.option(
     "--on-disagreement",
     type=click.Choice(["warn", "inflate", "error"]),
     default="warn",
@@ -104,6 +121,7 @@ def combine_cmd(
     relabels,
     layers,
     depth_range,
+    read_options,
     on_disagreement,
     json_path,
     force,
@@ -127,11 +145,18 @@ def combine_cmd(
         relabel.setdefault(label.upper(), {}).update(_pairs([pair], "--relabel"))
     layer_of = {k.upper(): v for k, v in _pairs(layers, "--layer").items()}
     window = _range(depth_range, "--depth-range")
+    per_file: dict[str, dict] = {}
+    for item in read_options:
+        if ":" not in item:
+            raise ParameterError(f"--read-option {item!r}: expected LABEL:KEY=VALUE")
+        label, pair = item.split(":", 1)
+        for key, value in _pairs([pair], "--read-option").items():
+            per_file.setdefault(label.upper(), {})[key] = _option_value(value)
     amounts = {}
     for label, path in files.items():
-        options = {}
+        options = dict(per_file.get(label, {}))
         if window is not None and resolve_format(path) == "potku-depth":
-            options["depth_range"] = window
+            options.setdefault("depth_range", window)
         ds = read(path, **options)
         try:
             amounts[label] = amounts_from(ds, layer=layer_of.get(label), relabel=relabel.get(label))
@@ -183,6 +208,31 @@ def combine_cmd(
     for note in result.warnings:
         status(f"note: {note}")
     emit_json(result, json_path, force=force)
+
+
+@cli.command("show")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "format_", default=None, help="Input format (see `charsuite formats`).")
+@json_option
+@force_option
+def show_cmd(file, format_, json_path, force):
+    """Show the amounts a composition file holds (per layer, with 1σ)."""
+    from charsuite.composition import amount_table
+    from charsuite.io import read
+
+    table = amount_table(read(file, format=format_))
+    click.echo(f"{table.file} [{table.format}]")
+    for name, var in table.variables.items():
+        click.echo(f"{name} ({var['technique']}, {var['units']}):")
+        for layer, row in var["layers"].items():
+            thick = table.layer_thickness_1e15_at_cm2.get(layer)
+            head = f"  layer {layer}" + (f" ({thick:.6g} ×1e15 at/cm²)" if thick else "")
+            cells = [
+                f"{el} {v['value']:.6g}" + (f"±{v['uncertainty']:.2g}" if v["uncertainty"] else "")
+                for el, v in row.items()
+            ]
+            click.echo(head + ": " + ", ".join(cells))
+    emit_json(table, json_path, force=force)
 
 
 @cli.command("capacity")

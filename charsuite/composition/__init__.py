@@ -25,7 +25,9 @@ in a layer. Amount variables are named after their quantity
 
 from charsuite.composition._amounts import (
     QUANTITIES,
+    AmountTable,
     ElementAmounts,
+    amount_table,
     amounts_from,
     sources_from,
 )
@@ -64,12 +66,14 @@ __all__ = [
     "FARADAY_C_PER_MOL",
     "MASS_TABLE",
     "QUANTITIES",
+    "AmountTable",
     "CapacityResult",
     "CompositionResult",
     "DisagreementWarning",
     "ElementAmounts",
     "LoadingResult",
     "Rule",
+    "amount_table",
     "amounts_from",
     "areal_density_from_thickness",
     "areal_mass_ug_cm2",

@@ -386,3 +386,76 @@ def _relabel(amounts: ElementAmounts, relabel: Mapping[str, str]) -> ElementAmou
         new = _fold_key(relabel.get(key, key))
         values[new] = values[new] + val if new in values else val
     return dataclasses.replace(amounts, values=values)
+
+
+@dataclasses.dataclass(frozen=True)
+class AmountTable(Result):
+    """Every amount of a composition file, per variable, layer and element.
+
+    Attributes
+    ----------
+    file, format : str
+    variables : dict
+        ``{name: {"quantity", "technique", "units", "layers": {layer: {element:
+        {"value", "uncertainty"}}}}}`` (elements not listed in a layer are left out;
+        ``uncertainty`` is null when the file gives none).
+    layer_thickness_1e15_at_cm2 : dict
+        ``{layer: thickness}`` when the file states it.
+    metadata : dict
+    history : list
+    """
+
+    file: str
+    format: str
+    variables: dict
+    layer_thickness_1e15_at_cm2: dict
+    metadata: dict
+    history: list = dataclasses.field(default_factory=list)
+
+
+def amount_table(obj: Any) -> AmountTable:
+    """Tabulate a composition dataset (or file) for display and JSON export."""
+    import numpy as np
+
+    if isinstance(obj, str | Path):
+        from charsuite.io import read
+
+        obj = read(obj)
+    variables = {}
+    layers = [str(v) for v in obj["layer"].values]
+    elements = [str(e) for e in obj["element"].values]
+    for name, var in obj.data_vars.items():
+        if var.attrs.get("quantity") not in QUANTITIES:
+            continue
+        sig = obj.get(f"{name}_sigma")
+        rows: dict[str, dict] = {}
+        for i, layer in enumerate(layers):
+            row = {}
+            for j, el in enumerate(elements):
+                v = float(var.values[i, j])
+                if not np.isfinite(v):
+                    continue
+                s = float(sig.values[i, j]) if sig is not None else float("nan")
+                row[el] = {"value": v, "uncertainty": s if np.isfinite(s) else None}
+            rows[layer] = row
+        variables[str(name)] = {
+            "quantity": var.attrs["quantity"],
+            "technique": var.attrs.get("technique"),
+            "units": var.attrs.get("units"),
+            "layers": rows,
+        }
+    thickness = {}
+    if "layer_thickness" in obj.coords:
+        thickness = {
+            layer: float(t)
+            for layer, t in zip(layers, obj["layer_thickness"].values)
+            if np.isfinite(t)
+        }
+    return AmountTable(
+        file=str(obj.attrs.get("source_file")),
+        format=str(obj.attrs.get("format")),
+        variables=variables,
+        layer_thickness_1e15_at_cm2=thickness,
+        metadata=dict(obj.attrs.get("metadata", {})),
+        history=list(obj.attrs.get("history", [])),
+    )

@@ -184,3 +184,39 @@ def test_combine_from_one_sheet(tmp_path, capsys):
     out = capsys.readouterr().out
     doc = json.loads(out[out.index("{") :])
     assert doc["formula"] == "Li1.95Ni0.83Mn0.08Co0.09Ox"
+
+
+def test_read_options_reach_the_reader(film, tmp_path):
+    files = film["files"]
+    base = [
+        "--quiet",
+        "composition",
+        "combine",
+        "--erda",
+        str(files["ERDA"]),
+        "--pixe",
+        str(files["PIXE"]),
+        "--relabel",
+        "ERDA:Mn=Ni+Mn+Co",
+        "--rule",
+        "Li from ERDA",
+        "--rule",
+        "Ni,Mn,Co ratios from PIXE",
+    ]
+    plain, syst = tmp_path / "a.json", tmp_path / "b.json"
+    assert main([*base, "--json", str(plain)]) == 0
+    assert main([*base, "--read-option", "ERDA:systematic_pct=5", "--json", str(syst)]) == 0
+    a = json.loads(plain.read_text())["elements"]["Li"]
+    b = json.loads(syst.read_text())["elements"]["Li"]
+    assert b["amount"] == pytest.approx(a["amount"])
+    assert b["amount_err"] > a["amount_err"]
+    assert main([*base, "--read-option", "ERDA:colour=blue"]) == 2
+
+
+def test_show(film, capsys):
+    assert main(["composition", "show", str(film["files"]["PIXE"]), "--json", "-"]) == 0
+    out = capsys.readouterr().out
+    assert "ppm_mass (PIXE, ppm)" in out
+    doc = json.loads(out[out.index("{") :])
+    ni = doc["variables"]["ppm_mass"]["layers"]["1"]["Ni"]
+    assert ni["value"] > 1e5 and ni["uncertainty"] > 0
