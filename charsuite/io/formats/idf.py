@@ -38,7 +38,7 @@ from charsuite.io.formats._iba import check_amounts, element, layer_dataset, num
 SPEC = FormatSpec(
     name="idf",
     technique="composition",
-    extensions=(".xnra", ".idf", ".xml"),
+    extensions=(".xnra", ".idf"),  # .xml files are claimed by content (root <idf>) only
     description="IBA Data Format XML / SIMNRA .xnra layer structure (1e15 at/cm², fractions)",
     priority=60,
 )
