@@ -268,28 +268,56 @@ def capacity_cmd(formula, electrons, oxygen, json_path, force):
 
 
 @cli.command("loading")
-@click.option("--density", required=True, help="Film density, e.g. 3.8g/cm3.")
-@click.option("--thickness", required=True, help="Film thickness, e.g. 600nm.")
-@click.option("--area", required=True, help="Electrode area, e.g. 0.008cm2.")
-@click.option("--formula", default=None, help="Composition, for the areal density.")
+@click.option("--density", default=None, help="Film density, e.g. 3.8g/cm3.")
+@click.option("--thickness", default=None, help="Film thickness, e.g. 600nm.")
+@click.option("--area", default=None, help="Electrode area, e.g. 0.008cm2.")
+@click.option("--formula", default=None, help="Composition (for areal density ↔ mass).")
+@click.option(
+    "--areal-density",
+    default=None,
+    type=float,
+    help="Film areal density in 1e15 at/cm2 (IBA route; needs --formula).",
+)
 @json_option
 @force_option
-def loading_cmd(density, thickness, area, formula, json_path, force):
-    """Film mass and loading from density × thickness × area."""
-    from charsuite.composition import film_loading, parse_quantity
+def loading_cmd(density, thickness, area, formula, areal_density, json_path, force):
+    """Film mass and loading: density × thickness × area, or areal density × composition."""
+    from charsuite.composition import film_loading, loading_from_areal_density, parse_quantity
+    from charsuite.exceptions import ParameterError
 
-    result = film_loading(
-        density_g_cm3=parse_quantity(density, kind="density"),
-        thickness_nm=parse_quantity(thickness, kind="thickness"),
-        area_cm2=parse_quantity(area, kind="area"),
-        composition=formula,
-    )
-    click.echo(
-        f"mass = {result.mass_g * 1e6:.4g} µg, loading = {result.loading_mg_cm2:.4g} mg/cm²"
-        + (
-            f", areal density = {result.areal_density_1e15_at_cm2:.5g} ×1e15 at/cm²"
-            if result.areal_density_1e15_at_cm2 is not None
-            else ""
+    area_cm2 = parse_quantity(area, kind="area") if area is not None else None
+    density_g_cm3 = parse_quantity(density, kind="density") if density is not None else None
+    if areal_density is not None:
+        if thickness is not None:
+            raise ParameterError("give --thickness or --areal-density, not both")
+        if formula is None:
+            raise ParameterError("--areal-density needs --formula (atoms → mass)")
+        result = loading_from_areal_density(
+            areal_density, composition=formula, area_cm2=area_cm2, density_g_cm3=density_g_cm3
         )
-    )
+    else:
+        missing = [
+            n
+            for n, v in (("--density", density), ("--thickness", thickness), ("--area", area))
+            if v is None
+        ]
+        if missing:
+            raise ParameterError(
+                f"missing {', '.join(missing)}; give density, thickness and area, or "
+                "--areal-density with --formula"
+            )
+        result = film_loading(
+            density_g_cm3=density_g_cm3,
+            thickness_nm=parse_quantity(thickness, kind="thickness"),
+            area_cm2=area_cm2,
+            composition=formula,
+        )
+    parts = [f"loading = {result.loading_mg_cm2:.4g} mg/cm²"]
+    if result.mass_g is not None:
+        parts.insert(0, f"mass = {result.mass_g * 1e6:.4g} µg")
+    if result.areal_density_1e15_at_cm2 is not None:
+        parts.append(f"areal density = {result.areal_density_1e15_at_cm2:.5g} ×1e15 at/cm²")
+    if result.thickness_nm is not None:
+        parts.append(f"thickness = {result.thickness_nm:.4g} nm")
+    click.echo(", ".join(parts))
     emit_json(result, json_path, force=force)

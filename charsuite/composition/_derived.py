@@ -437,6 +437,52 @@ def loading_from_areal_densities(
     )
 
 
+def loading_from_areal_density(
+    areal_density_1e15_at_cm2: Any,
+    *,
+    composition: Any,
+    area_cm2: Any | None = None,
+    density_g_cm3: Any | None = None,
+) -> LoadingResult:
+    """Loading from a film's total areal density and its composition (IBA route).
+
+    m/A = N · M / (ν · N_A) with ν atoms per formula unit of molar mass M; a density is
+    only needed to quote a thickness.
+
+    Examples
+    --------
+    >>> r = loading_from_areal_density(5645.66, composition="LiNi0.8Mn0.1Co0.1O2",
+    ...     area_cm2=0.008, density_g_cm3=3.8)
+    >>> round(r.loading_mg_cm2, 4), round(r.thickness_nm, 1)
+    (0.228, 600.0)
+    """
+    amounts, unknown, label = _amounts_of(composition)
+    if unknown:
+        raise DataError(
+            f"{label!r}: amount of {sorted(unknown)} unknown; the mass needs the full "
+            "composition (state the oxygen)"
+        )
+    _check_positive("areal_density_1e15_at_cm2", areal_density_1e15_at_cm2)
+    nu = sum(amounts.values())
+    split = {el: areal_density_1e15_at_cm2 * n / nu for el, n in amounts.items()}
+    result = loading_from_areal_densities(split, area_cm2=area_cm2, density_g_cm3=density_g_cm3)
+    return dataclasses.replace(
+        result,
+        history=[
+            history_record(
+                "loading",
+                function="charsuite.composition.loading_from_areal_density",
+                parameters={
+                    "areal_density_1e15_at_cm2": areal_density_1e15_at_cm2,
+                    "composition": label,
+                    "area_cm2": area_cm2,
+                    "density_g_cm3": density_g_cm3,
+                },
+            )
+        ],
+    )
+
+
 # --- quantities with units (CLI and sheets) ----------------------------------------------
 
 # A small explicit table (three kinds of quantity) instead of pint: the CLI needs only

@@ -38,6 +38,7 @@ def atomic_mass(symbol: str) -> float:
     return float(Element(symbol).atomic_mass)
 
 
+@cache
 def mass_table_version() -> str:
     """Return :data:`MASS_TABLE` with the installed pymatgen version."""
     from importlib.metadata import PackageNotFoundError, version

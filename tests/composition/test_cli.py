@@ -220,3 +220,41 @@ def test_show(film, capsys):
     doc = json.loads(out[out.index("{") :])
     ni = doc["variables"]["ppm_mass"]["layers"]["1"]["Ni"]
     assert ni["value"] > 1e5 and ni["uncertainty"] > 0
+
+
+def test_loading_from_areal_density(capsys):
+    args = [
+        "composition",
+        "loading",
+        "--areal-density",
+        "5645.66",
+        "--formula",
+        "LiNi0.8Mn0.1Co0.1O2",
+        "--area",
+        "0.008cm2",
+        "--density",
+        "3.8g/cm3",
+        "--json",
+        "-",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out[out.index("{") :])
+    assert doc["mass_g"] == pytest.approx(1.824e-6, rel=1e-4)
+    assert doc["thickness_nm"] == pytest.approx(600.0, rel=1e-4)
+    assert (
+        main(
+            [
+                "composition",
+                "loading",
+                "--areal-density",
+                "5645",
+                "--formula",
+                "Li1.95Ni0.83Mn0.08Co0.09Ox",
+            ]
+        )
+        == 2
+    )
+    assert "unknown" in capsys.readouterr().err
+    assert main(["composition", "loading", "--density", "3.8"]) == 2
+    assert "missing --thickness, --area" in capsys.readouterr().err
