@@ -36,6 +36,7 @@ profiles ``profile_fraction`` (+ ``_sigma``), ``profile_yield``, ``profile_event
 from __future__ import annotations
 
 import configparser
+import itertools
 import math
 import re
 from pathlib import Path
@@ -58,14 +59,23 @@ _ROW4 = re.compile(rf"^\s*(?:{_NUM}\s+){{3}}{_NUM}\s*$")
 
 
 def can_read(path: Path, head: bytes) -> bool:
-    """Accept ``depth.*`` files, or rows of exactly 7 numbers ending in an integer."""
+    """Accept ``depth.*`` files, or headerless 7-number rows with erd_depth's signature:
+    an evenly stepped increasing depth, fractions in [0, 1] and integer event counts."""
     if b"\x00" in head:
         return False
-    lines = [ln for ln in head.decode("latin-1").splitlines()[:-1] if ln.strip()][:20]
-    if len(lines) < 2:
+    lines = [ln for ln in head.decode("latin-1").splitlines()[:-1] if ln.strip()][:40]
+    if len(lines) < 3:
         return False
     if all(_ROW7.match(ln) for ln in lines):
-        return True
+        rows = [[float(v) for v in ln.split()] for ln in lines]
+        depth = [r[0] for r in rows]
+        steps = [b - a for a, b in itertools.pairwise(depth)]
+        return (
+            min(steps) > 0
+            and max(steps) - min(steps) <= 1e-3 * max(steps)
+            and all(0 <= r[3] <= 1.0001 and 0 <= r[5] <= 1.0001 for r in rows)
+            and all(r[6] >= 0 and r[6] == int(r[6]) for r in rows)
+        )
     return Path(path).name.startswith("depth.") and all(_ROW4.match(ln) for ln in lines)
 
 

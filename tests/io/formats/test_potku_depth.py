@@ -125,3 +125,13 @@ def test_other_technique_file_refused(tmp_path):
     path.write_text("\n".join(f"{10 + i * 0.1:.1f} {i}" for i in range(50)))
     with pytest.raises(ReaderError, match="expected 7"):
         read(path, format="potku-depth")
+
+
+def test_sniffer_rejects_other_seven_column_tables(tmp_path):
+    from charsuite.io.formats.potku_depth import can_read
+
+    rows = [f"{t:.1f} 3.7 0.1 12.5 0.3 25.0 {c}" for t, c in zip(range(0, 200, 5), range(40))]
+    head = ("\n".join(rows) + "\n").encode()
+    assert not can_read(tmp_path / "cycler.txt", head)  # fraction column 12.5 > 1
+    path = _write(tmp_path / "m")
+    assert can_read(tmp_path / "renamed.dat", path.read_bytes()[:4096])
