@@ -533,3 +533,89 @@ def parse_quantity(text: str | float, *, kind: str) -> float:
             f"unknown {kind} unit {unit!r} in {text!r}; accepted: {', '.join(_UNITS[kind])}"
         )
     return value * _UNITS[kind][key]
+
+
+# --- Monte-Carlo propagation ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class MonteCarloResult(Result):
+    """Distribution of a derived quantity from correlated Gaussian inputs.
+
+    Attributes
+    ----------
+    mean, std, median : float
+    interval_95 : list of two floats
+        2.5 and 97.5 percentiles.
+    linear : float or uncertainties number
+        The first-order (linear) result, for comparison.
+    n, seed : int
+    """
+
+    mean: float
+    std: float
+    median: float
+    interval_95: list
+    linear: Any
+    n: int
+    seed: int
+
+
+def monte_carlo(func, inputs: Mapping[str, Any], *, n: int = 20000, seed: int = 0):
+    """Propagate correlated uncertainties through a non-linear ``func`` by sampling.
+
+    The inputs are drawn from a multivariate normal with their nominal values and the
+    covariance matrix computed by ``uncertainties`` (so correlations created by the
+    normalisation are kept); ``func(**sample)`` is evaluated per draw with plain floats.
+    Use it when relative uncertainties are large (≳ 20 %), where first-order propagation
+    biases non-linear results such as Q = n·F/(3.6·M).
+
+    Parameters
+    ----------
+    func : callable
+        ``func(**{name: float}) -> float``.
+    inputs : mapping
+        Name → float or ``uncertainties`` number.
+    n : int
+        Number of draws.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    MonteCarloResult
+
+    Examples
+    --------
+    >>> from uncertainties import ufloat
+    >>> r = monte_carlo(lambda m: 96485.33212 / (3.6 * m), {"m": ufloat(97.28, 0.5)}, n=4000)
+    >>> round(r.mean, 1)
+    275.5
+    """
+    import numpy as np
+    from uncertainties import covariance_matrix
+
+    if n < 10:
+        raise ParameterError(f"n={n}: use at least 10 draws")
+    names = list(inputs)
+    uncertain = [k for k in names if getattr(inputs[k], "std_dev", 0) > 0]
+    rng = np.random.default_rng(seed)
+    samples = {k: np.full(n, float(getattr(inputs[k], "nominal_value", inputs[k]))) for k in names}
+    if uncertain:
+        cov = np.asarray(covariance_matrix([inputs[k] for k in uncertain]), dtype=float)
+        mean = np.array([inputs[k].nominal_value for k in uncertain])
+        draws = rng.multivariate_normal(mean, cov, size=n, method="eigh")
+        for i, k in enumerate(uncertain):
+            samples[k] = draws[:, i]
+    values = np.array(
+        [func(**{k: float(samples[k][j]) for k in names}) for j in range(n)], dtype=float
+    )
+    return MonteCarloResult(
+        mean=float(np.mean(values)),
+        std=float(np.std(values, ddof=1)),
+        median=float(np.median(values)),
+        interval_95=[float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))],
+        linear=func(**dict(inputs)),
+        n=n,
+        seed=seed,
+    )

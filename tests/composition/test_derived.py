@@ -130,3 +130,20 @@ def test_film_mass_arrays_and_nan():
         film_mass(density_g_cm3=float("nan"), thickness_nm=600, area_cm2=0.1)
     with pytest.raises(ParameterError):
         film_mass(density_g_cm3="dense", thickness_nm=600, area_cm2=0.1)
+
+
+def test_monte_carlo_keeps_correlations_and_shows_nonlinearity():
+    from uncertainties import ufloat
+
+    from charsuite.composition import monte_carlo
+
+    x = ufloat(1.0, 0.3)
+    # a - a is exactly 0 when the correlation is kept
+    zero = monte_carlo(lambda a, b: a - b, {"a": x, "b": x}, n=2000)
+    assert zero.std < 1e-9
+    # 1/x with 30 % relative error: the mean is biased above 1/nominal (Jensen)
+    inv = monte_carlo(lambda a: 1 / a, {"a": ufloat(1.0, 0.2)}, n=20000, seed=1)
+    assert inv.mean > 1.02
+    assert inv.linear.nominal_value == pytest.approx(1.0)
+    with pytest.raises(ParameterError):
+        monte_carlo(lambda a: a, {"a": x}, n=2)
