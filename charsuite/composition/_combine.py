@@ -220,6 +220,27 @@ class CompositionResult(Result):
         total = sum(self.amounts.values())
         return {el: 100 * n / total for el, n in self.amounts.items()}
 
+    def wt_pct(self, *, oxygen: float | None = None) -> dict[str, Any]:
+        """Weight percent of each element (masses: :data:`MASS_TABLE`).
+
+        Refused when oxygen is unknown unless ``oxygen`` (O per formula unit) is given;
+        the result then includes O.
+        """
+        from charsuite.composition._elements import atomic_mass
+
+        amounts = dict(self.amounts)
+        if self.oxygen_unknown:
+            if oxygen is None:
+                raise DataError(
+                    "wt.% refused: oxygen is unknown and carries mass; pass oxygen=VALUE"
+                )
+            amounts["O"] = float(oxygen)
+        elif oxygen is not None:
+            raise ParameterError("oxygen is already set by the composition; drop oxygen=")
+        masses = {el: n * atomic_mass(el) for el, n in amounts.items()}
+        total = sum(masses.values())
+        return {el: 100 * m / total for el, m in masses.items()}
+
     def molar_mass(self) -> Any:
         """Molar mass (g/mol) of the formula unit; refused when oxygen is unknown."""
         if self.oxygen_unknown:

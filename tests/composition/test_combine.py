@@ -291,3 +291,16 @@ def test_loading_from_areal_densities_needs_oxygen():
     assert lo.loading_mg_cm2.nominal_value == pytest.approx(1300e15 * m / AVOGADRO_PER_MOL * 1e3)
     with pytest.raises(DataError, match="no absolute scale"):
         combine({"ERDA": _erda(), "PIXE": _pixe()}, rules=rules[:2]).loading(oxygen=2.0)
+
+
+def test_wt_pct():
+    result = combine(
+        {"ERDA": _erda(), "PIXE": _pixe()}, rules=["Li from ERDA", "Ni,Mn,Co ratios from PIXE"]
+    )
+    with pytest.raises(DataError, match=r"wt\.% refused"):
+        result.wt_pct()
+    wt = result.wt_pct(oxygen=2.0)
+    assert sum(wt.values()).nominal_value == pytest.approx(100.0)
+    m = {"Li": 1.95, "Ni": 0.83, "Mn": 0.08, "Co": 0.09, "O": 2.0}
+    total = sum(n * atomic_mass(e) for e, n in m.items())
+    assert wt["Ni"].nominal_value == pytest.approx(100 * 0.83 * atomic_mass("Ni") / total)
