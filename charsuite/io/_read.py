@@ -238,9 +238,11 @@ def info(path: str | Path, *, format: str | None = None) -> FileInfo:
     for k, c in ds.coords.items():
         entry: dict[str, Any] = {"units": c.attrs.get("units"), "size": int(c.size)}
         if c.size and np.issubdtype(c.dtype, np.number):
-            values = np.asarray(c.values)
-            entry["min"] = float(np.nanmin(values))
-            entry["max"] = float(np.nanmax(values))
+            values = np.asarray(c.values, dtype=float)
+            finite = values[np.isfinite(values)]
+            if finite.size:  # an all-NaN axis has no range to show
+                entry["min"] = float(finite.min())
+                entry["max"] = float(finite.max())
         coords[str(k)] = entry
     return FileInfo(
         file=str(Path(str(path).split("::")[0]).resolve()),

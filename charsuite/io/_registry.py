@@ -22,6 +22,13 @@ FORMAT_MODULES: tuple[str, ...] = (
     # xrd
     "charsuite.io.formats.xy_text",
     # composition
+    "charsuite.io.formats.composition_sheet",
+    "charsuite.io.formats.gupix_out",
+    "charsuite.io.formats.idf",
+    "charsuite.io.formats.ndf_prf",
+    "charsuite.io.formats.ndf_res",
+    "charsuite.io.formats.potku_depth",
+    "charsuite.io.formats.rump_lcm",
     # sims
     # echem
 )

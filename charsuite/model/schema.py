@@ -19,6 +19,15 @@ echem cycling  ``("record",)`` Dataset                  ``time`` (s); variables 
 echem EIS      ``("frequency",)`` Dataset               ``frequency`` (Hz); ``z_real``/``z_imag`` (ohm)
 ============== ======================================= ==========================================
 
+Composition datasets
+--------------------
+Readers of ion-beam-analysis results return a Dataset over ``("layer", "element")``: ``layer`` is an
+index or a label, ``element`` a symbol or a group such as ``"Ni+Mn+Co"`` (isotopes are folded into
+elements). Amount variables are named by quantity — ``areal_density`` (``"1e15 at/cm2"``), ``at_pct``
+(``"at.%"``), ``wt_pct`` (``"wt.%"``), ``ppm_mass`` (``"ppm"``), ``ratio`` (``"dimensionless"``) —
+with ``attrs["quantity"]`` and ``attrs["technique"]``, and a ``<name>_sigma`` variable (1σ, NaN = not
+given); ``layer_thickness`` is in 1e15 at/cm². ``metadata["iba_method"]`` names the technique.
+
 Required attributes
 -------------------
 On every variable and coordinate
