@@ -23,6 +23,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "charsuite.io.formats.xy_text",
     # composition
     # sims
+    "charsuite.io.formats.tofdaq",
     # echem
 )
 

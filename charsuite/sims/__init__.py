@@ -1,0 +1,1 @@
+"""ToF-SIMS: TofDAQ cubes, streamed depth profiles, depth calibration, co-localisation."""
