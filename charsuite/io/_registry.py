@@ -23,6 +23,8 @@ FORMAT_MODULES: tuple[str, ...] = (
     "charsuite.io.formats.xy_text",
     # composition
     # sims
+    "charsuite.io.formats.hdf5_cube",
+    "charsuite.io.formats.surfacelab_txt",
     "charsuite.io.formats.tofdaq",
     # echem
 )
