@@ -20,6 +20,7 @@ returned next to the normalised intensity (variable ``counts``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -156,11 +157,12 @@ def depth_profile(
 
     norm = _parse_normalize(normalize)
     obj = source
-    if not hasattr(obj, "dims") or tuple(getattr(obj, "dims", ())) not in (
-        ("depth", "species"),
-        ("species", "depth"),
-    ):
-        obj = open_cube(source)
+    if isinstance(obj, str | Path):
+        from charsuite.io import read
+
+        obj = read(obj, lazy=True)
+    if set(getattr(obj, "dims", ())) != {"depth", "species"}:
+        obj = open_cube(obj)
     if set(obj.dims) == {"depth", "species"}:
         prof = obj.transpose("depth", "species")
         sums = np.asarray(prof.values, dtype=np.float64)
