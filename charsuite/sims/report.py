@@ -221,6 +221,7 @@ def correlate_report(
     read_options: dict | None = None,
 ):
     """Read → (calibrate layers) → co-localisation; returns (result, layer maps)."""
+    from charsuite.exceptions import CharsuiteWarning
     from charsuite.io import read
     from charsuite.sims.calibrate import calibrate_depth
     from charsuite.sims.colocalise import colocalise, layer_maps
@@ -229,8 +230,12 @@ def correlate_report(
     cube = read(path, lazy=True, **(read_options or {}))
     cal = None
     if scans is None:
+        import warnings
+
         prof = depth_profile(cube)
-        cal = calibrate_depth(prof, layers, variable="counts")
+        with warnings.catch_warnings():  # only the layer scan ranges are used, not the nm scale
+            warnings.simplefilter("ignore", CharsuiteWarning)
+            cal = calibrate_depth(prof, layers, variable="counts")
     result = colocalise(cube, species=species, layer=layer, calibration=cal, scans=scans, binnings=binnings, alpha=alpha)
     maps = layer_maps(cube, result.species, *result.scans)
     return result, maps
