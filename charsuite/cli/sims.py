@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from charsuite.cli._common import emit_json, force_option, format_option, json_option, progress, status
+from charsuite.cli._common import (
+    emit_json,
+    force_option,
+    format_option,
+    json_option,
+    progress,
+    status,
+)
 
 
 @click.group("sims")
@@ -40,18 +47,55 @@ def info_cmd(file, format_, json_path, force):
 @click.argument("file")
 @click.option("--species", "-s", multiple=True, help="Species to report (repeatable; default all).")
 @click.option("--normalize", default="none", show_default=True, help="none | tic | matrix:ION")
-@click.option("--layers", default=None, help="Top to bottom, e.g. 'Li,LiPON:500nm,NMC811:600nm,ITO:180nm,substrate'.")
-@click.option("--rate", type=float, default=None, help="Sputter rate (nm/scan) for layers without thickness.")
-@click.option("--roi", default=None, help="Rectangle 'x0:x1,y0:y1' (pixels) or a .npy boolean mask.")
+@click.option(
+    "--layers",
+    default=None,
+    help="Top to bottom, e.g. 'Li,LiPON:500nm,NMC811:600nm,ITO:180nm,substrate'.",
+)
+@click.option(
+    "--rate", type=float, default=None, help="Sputter rate (nm/scan) for layers without thickness."
+)
+@click.option(
+    "--roi", default=None, help="Rectangle 'x0:x1,y0:y1' (pixels) or a .npy boolean mask."
+)
 @click.option("--dead-time", is_flag=True, help="Apply the Poisson dead-time correction per voxel.")
-@click.option("--smooth", type=int, default=None, help="Also smooth (Savitzky-Golay window, scans).")
+@click.option(
+    "--smooth", type=int, default=None, help="Also smooth (Savitzky-Golay window, scans)."
+)
 @click.option("--tof", default=None, help="TofDAQ: all | 1 | 2 (which TOF / polarity).")
-@click.option("--csv", "csv_path", default=None, type=click.Path(dir_okay=False), help="Write the profile table.")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="Write the figure (PNG).")
+@click.option(
+    "--csv",
+    "csv_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the profile table.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the figure (PNG).",
+)
 @format_option
 @json_option
 @force_option
-def profile_cmd(file, species, normalize, layers, rate, roi, dead_time, smooth, tof, csv_path, plot_path, format_, json_path, force):
+def profile_cmd(
+    file,
+    species,
+    normalize,
+    layers,
+    rate,
+    roi,
+    dead_time,
+    smooth,
+    tof,
+    csv_path,
+    plot_path,
+    format_,
+    json_path,
+    force,
+):
     """Depth profiles (one streamed pass), interfaces and depth calibration."""
     from charsuite.sims.report import profile_report
 
@@ -83,18 +127,34 @@ def profile_cmd(file, species, normalize, layers, rate, roi, dead_time, smooth, 
 
 @cli.command("correlate")
 @click.argument("file")
-@click.option("--species", "-s", multiple=True, required=True, help="Species (≥ 2, repeatable or comma-separated).")
+@click.option(
+    "--species",
+    "-s",
+    multiple=True,
+    required=True,
+    help="Species (≥ 2, repeatable or comma-separated).",
+)
 @click.option("--layer", default=None, help="Layer name from --layers to analyse.")
 @click.option("--layers", default=None, help="Layer specification (as for `profile`).")
 @click.option("--scans", default=None, help="Explicit scan range 'start:stop' instead of --layer.")
-@click.option("--binning", "binnings", default="1,2,4,8", show_default=True, help="Lateral binnings.")
+@click.option(
+    "--binning", "binnings", default="1,2,4,8", show_default=True, help="Lateral binnings."
+)
 @click.option("--alpha", default=0.01, show_default=True, type=float, help="Significance level.")
 @click.option("--tof", default=None, help="TofDAQ: all | 1 | 2.")
-@click.option("--plot", "plot_path", default=None, type=click.Path(dir_okay=False), help="Write the figure (PNG).")
+@click.option(
+    "--plot",
+    "plot_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the figure (PNG).",
+)
 @format_option
 @json_option
 @force_option
-def correlate_cmd(file, species, layer, layers, scans, binnings, alpha, tof, plot_path, format_, json_path, force):
+def correlate_cmd(
+    file, species, layer, layers, scans, binnings, alpha, tof, plot_path, format_, json_path, force
+):
     """Co-localisation of species inside a layer (Pearson r vs binning + Poisson null test)."""
     from charsuite.exceptions import ParameterError
     from charsuite.sims.report import correlate_report
@@ -104,7 +164,9 @@ def correlate_cmd(file, species, layer, layers, scans, binnings, alpha, tof, plo
         bins = [int(b) for b in binnings.split(",") if b.strip()]
         scan_range = tuple(int(v) for v in scans.split(":")) if scans else None
     except ValueError as err:
-        raise ParameterError(f"--binning/--scans: {err}; expected e.g. '1,2,4,8' and '100:300'") from err
+        raise ParameterError(
+            f"--binning/--scans: {err}; expected e.g. '1,2,4,8' and '100:300'"
+        ) from err
     if scan_range is None and (layer is None or layers is None):
         raise ParameterError("give --layer NAME with --layers SPEC, or --scans START:STOP")
     result, maps = correlate_report(

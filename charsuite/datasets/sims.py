@@ -249,7 +249,10 @@ def make_tofdaq_stack(
                 ("upper integration limit", "<f4"),
             ]
         )
-        rows = [(species[j][0].encode(), species[j][1], species[j][1] - 0.3, species[j][1] + 0.3) for j in idx]
+        rows = [
+            (species[j][0].encode(), species[j][1], species[j][1] - 0.3, species[j][1] + 0.3)
+            for j in idx
+        ]
         return np.array(rows, dtype=dt)
 
     ini = (
@@ -293,15 +296,21 @@ def make_tofdaq_stack(
             "Single Ion Signal": 1.0,
         }.items():
             fs.attrs[k] = _attr(float(v) if k.startswith("MassCalibration p") else v)
-        fs.create_dataset("MassAxis", data=((np.arange(n_samples) - p2) / p1) ** (1 / p3), dtype="f4")
-        cal_rows = np.array([[p1, p2 + (0.8 * w / n_scans if recalibrate else 0.0), p3] for w in range(n_scans)])
+        fs.create_dataset(
+            "MassAxis", data=((np.arange(n_samples) - p2) / p1) ** (1 / p3), dtype="f4"
+        )
+        cal_rows = np.array(
+            [[p1, p2 + (0.8 * w / n_scans if recalibrate else 0.0), p3] for w in range(n_scans)]
+        )
         if recalibrate:
             fs.create_dataset("MassCalibration", data=cal_rows[write_order])
         sat = fs.create_dataset("SaturationWarning", (n_scans, ny), dtype="u1")
         pdg = f.create_group("PeakData")
         pdg.create_dataset("PeakTable", data=peak_table(pos))
         chunks = (min(chunk_scans, n_scans), ny, nx, len(pos))
-        pd1 = pdg.create_dataset("PeakData", (n_scans, ny, nx, len(pos)), dtype="f4", chunks=chunks, **comp)
+        pd1 = pdg.create_dataset(
+            "PeakData", (n_scans, ny, nx, len(pos)), dtype="f4", chunks=chunks, **comp
+        )
         pd2 = None
         if neg:
             f2 = f.create_group("FullSpectra2")
@@ -309,7 +318,9 @@ def make_tofdaq_stack(
                 f2.attrs[k] = v
             pdg.create_dataset("PeakTable2", data=peak_table(neg))
             chunks2 = (min(chunk_scans, n_scans), ny, nx, len(neg))
-            pd2 = pdg.create_dataset("PeakData2", (n_scans, ny, nx, len(neg)), dtype="f4", chunks=chunks2, **comp)
+            pd2 = pdg.create_dataset(
+                "PeakData2", (n_scans, ny, nx, len(neg)), dtype="f4", chunks=chunks2, **comp
+            )
         td = f.create_group("TimingData")
         td.attrs["TofPeriod"] = _attr(tof_period_ns)
         times = (np.arange(n_scans)[:, None] * ny + np.arange(ny)[None, :]) * line_time
@@ -326,7 +337,11 @@ def make_tofdaq_stack(
         imgs = f.create_group("FIBImages")
         raster = (ny * binning, nx * binning)
         for i in range(3):
-            se = 0.5 + 0.1 * np.kron(grain, np.ones((binning, binning))) + 0.02 * rng.standard_normal(raster)
+            se = (
+                0.5
+                + 0.1 * np.kron(grain, np.ones((binning, binning)))
+                + 0.02 * rng.standard_normal(raster)
+            )
             imgs.create_group(f"Image{i:04d}").create_dataset("Data", data=se)
         ev = None
         if eventlist:
@@ -339,7 +354,10 @@ def make_tofdaq_stack(
         max_words = 0
         block: list[np.ndarray] = []
         for s in range(n_scans):
-            shift = (round(drift_px[0] * s / max(n_scans - 1, 1)), round(drift_px[1] * s / max(n_scans - 1, 1)))
+            shift = (
+                round(drift_px[0] * s / max(n_scans - 1, 1)),
+                round(drift_px[1] * s / max(n_scans - 1, 1)),
+            )
             g = np.roll(grain, shift, axis=(0, 1))
             lam = expected_mean[s][None, None, :] * g[:, :, None]
             if nmc is not None and segregation:
@@ -366,7 +384,11 @@ def make_tofdaq_stack(
                             centre = cal[0] * species[j][1] ** cal[2] + cal[1]
                             samp = np.rint(centre + rng.normal(0, 2.0, n_ev))
                             words.append(np.rint(samp * sample_interval / clock_period))
-                        word = np.sort(np.concatenate(words)).astype("<u4") if words else np.zeros(0, "<u4")
+                        word = (
+                            np.sort(np.concatenate(words)).astype("<u4")
+                            if words
+                            else np.zeros(0, "<u4")
+                        )
                         max_words = max(max_words, word.size)
                         if eventlist == "u4":
                             ev[w, b, x] = word
@@ -401,7 +423,9 @@ def make_tofdaq_stack(
                 "thickness_nm": float(lay.thickness_nm) if np.isfinite(lay.thickness_nm) else None,
                 "sputter_rate_nm_per_scan": rates[k],
                 "start_scan": float(bounds_scan[k]) if k < len(bounds_scan) else None,
-                "end_scan": float(bounds_scan[k + 1]) if k + 1 < len(bounds_scan) else float(n_scans - 1),
+                "end_scan": float(bounds_scan[k + 1])
+                if k + 1 < len(bounds_scan)
+                else float(n_scans - 1),
             }
         )
     interfaces = []
@@ -452,7 +476,11 @@ def make_surfacelab_txt(
     *,
     n_cycles: int = 120,
     cycle_time_s: float = 5.0,
-    channels: tuple[tuple[str, float], ...] = (("Au-", 196.967), ("PbI_3-", 587.8), ("In-", 114.904)),
+    channels: tuple[tuple[str, float], ...] = (
+        ("Au-", 196.967),
+        ("PbI_3-", 587.8),
+        ("In-", 114.904),
+    ),
     edges_s: tuple[float, float] = (200.0, 420.0),
     width_s: float = 30.0,
     seed: int = 3,
@@ -482,7 +510,9 @@ def make_surfacelab_txt(
     bot = ndtr((t - edges_s[1]) / sig)
     lam = np.stack([5000 * top + 2, 8000 * mid + 2, 3000 * bot + 2], axis=1)
     counts = rng.poisson(lam).astype(float)
-    ratio = np.divide(counts[:, 1], counts[:, 0], out=np.full(n_cycles, np.inf), where=counts[:, 0] > 0)
+    ratio = np.divide(
+        counts[:, 1], counts[:, 0], out=np.full(n_cycles, np.inf), where=counts[:, 0] > 0
+    )
     total = counts.sum(axis=1) * 3.1
     names = ["total", *[c[0] for c in channels], f"{channels[1][0]} / ( {channels[0][0]} )"]
     masses = ["N/A", *[f"{c[1]:.4f}" for c in channels], "N/A"]

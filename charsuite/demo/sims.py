@@ -11,13 +11,23 @@ TITLE = "ToF-SIMS depth profile and transition-metal co-localisation"
 
 def run(ctx: DemoContext) -> Section:
     """Generate the sample's fibTOF file, profile it, find interfaces, test co-localisation."""
-    from charsuite.datasets.sims import BATTERY_STACK, StackLayer, battery_layer_spec, make_tofdaq_stack
+    from charsuite.datasets.sims import (
+        BATTERY_STACK,
+        StackLayer,
+        battery_layer_spec,
+        make_tofdaq_stack,
+    )
     from charsuite.plotting.sims import plot_colocalisation, plot_depth_profile
     from charsuite.sims import calibrate_depth, colocalise, depth_profile, layer_maps, open_cube
 
     thick = dict(ctx.sample.stack)
     stack = tuple(
-        StackLayer(lay.name, thick.get(lay.name, lay.thickness_nm) if lay.name != "substrate" else float("inf"), lay.relative_rate, lay.levels)
+        StackLayer(
+            lay.name,
+            thick.get(lay.name, lay.thickness_nm) if lay.name != "substrate" else float("inf"),
+            lay.relative_rate,
+            lay.levels,
+        )
         for lay in BATTERY_STACK
     )
     path, truth = make_tofdaq_stack(
@@ -31,14 +41,20 @@ def run(ctx: DemoContext) -> Section:
     cube = open_cube(path)
     profile = depth_profile(cube, dead_time=True)
     spec = battery_layer_spec(truth)
-    with warnings.catch_warnings():  # the substrate has no thickness: its rate is borrowed (stated below)
+    with (
+        warnings.catch_warnings()
+    ):  # the substrate has no thickness: its rate is borrowed (stated below)
         warnings.simplefilter("ignore")
         cal = calibrate_depth(profile, spec, variable="counts")
     fig1 = ctx.outdir / "sims_depth_profile.png"
-    plot_depth_profile(profile, calibration=cal, path=fig1, force=ctx.force, title="FIB-ToF-SIMS depth profile")
+    plot_depth_profile(
+        profile, calibration=cal, path=fig1, force=ctx.force, title="FIB-ToF-SIMS depth profile"
+    )
     coloc = colocalise(cube, species=["NiO-", "MnO-", "CoO-"], layer="NMC811", calibration=cal)
     fig2 = ctx.outdir / "sims_colocalisation.png"
-    plot_colocalisation(coloc, maps=layer_maps(cube, coloc.species, *coloc.scans), path=fig2, force=ctx.force)
+    plot_colocalisation(
+        coloc, maps=layer_maps(cube, coloc.species, *coloc.scans), path=fig2, force=ctx.force
+    )
     interfaces = {}
     for itf, tr in zip(cal.interfaces, truth["interfaces"]):
         key = f"{itf.between[0]}/{itf.between[1]}"
@@ -72,7 +88,10 @@ def run(ctx: DemoContext) -> Section:
     return Section(
         title=TITLE,
         summary=summary,
-        figures=[(ctx.rel(fig1), "Depth profile (log counts vs depth, layer bands)"), (ctx.rel(fig2), "Co-localisation in NMC811")],
+        figures=[
+            (ctx.rel(fig1), "Depth profile (log counts vs depth, layer bands)"),
+            (ctx.rel(fig2), "Co-localisation in NMC811"),
+        ],
         tables={"Interfaces (found vs generated)": interfaces, "Sputter rates (nm/scan)": rates},
         files=[(ctx.rel(path), "TofDAQ HDF5 (fibTOF layout), generated")],
         results=results,

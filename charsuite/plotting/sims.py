@@ -49,7 +49,9 @@ def plot_depth_profile(
     chosen = list(species) if species is not None else [str(s) for s in da.species.values]
     n = da.sizes["depth"]
     scans = np.arange(n, dtype=float)
-    use_nm = x == "depth_nm" or (x == "auto" and calibration is not None and calibration.depth_nm is not None)
+    use_nm = x == "depth_nm" or (
+        x == "auto" and calibration is not None and calibration.depth_nm is not None
+    )
     if use_nm:
         xs = np.asarray(calibration.depth_nm)
         xlabel = "depth (nm)"
@@ -67,7 +69,15 @@ def plot_depth_profile(
         for k, lay in enumerate(calibration.layers):
             a, b = to_x(lay.start_scan), to_x(lay.end_scan)
             ax.axvspan(a, b, color=_BAND[k % 2], zorder=0, lw=0)
-            ax.text((a + b) / 2, 1.01, lay.name, transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8)
+            ax.text(
+                (a + b) / 2,
+                1.01,
+                lay.name,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
         for itf in calibration.interfaces:
             ax.axvline(to_x(itf.scan), color="0.4", lw=0.7, ls="--", zorder=1)
     for i, s in enumerate(chosen):
@@ -111,7 +121,13 @@ def plot_colocalisation(result, *, maps=None, path: str | Path | None = None, fo
     bins = sorted(int(b) for b in result.pearson_by_binning)
     pairs = list(result.pearson_by_binning[str(bins[0])])
     for i, pair in enumerate(pairs):
-        ax.plot(bins, [result.pearson_by_binning[str(b)][pair] for b in bins], "o-", color=PALETTE[i % len(PALETTE)], label=pair)
+        ax.plot(
+            bins,
+            [result.pearson_by_binning[str(b)][pair] for b in bins],
+            "o-",
+            color=PALETTE[i % len(PALETTE)],
+            label=pair,
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks(bins, [f"{b}×{b}" for b in bins])
     ax.set_xlabel("lateral binning (pixels)")
@@ -119,7 +135,10 @@ def plot_colocalisation(result, *, maps=None, path: str | Path | None = None, fo
     ax.set_ylim(-1.05, 1.05)
     ax.axhline(0, color="0.6", lw=0.6)
     verdict = "segregated" if result.segregated else "not segregated"
-    ax.set_title(f"{result.layer or 'layer'}: {verdict}\nX²/dof={result.dispersion_index:.2f}, p={result.p_value:.2g}", fontsize=9)
+    ax.set_title(
+        f"{result.layer or 'layer'}: {verdict}\nX²/dof={result.dispersion_index:.2f}, p={result.p_value:.2g}",
+        fontsize=9,
+    )
     ax.legend(fontsize=7)
     if maps is not None:
         total = maps.sum(axis=2)

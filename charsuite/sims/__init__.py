@@ -14,7 +14,13 @@ from charsuite.sims.calibrate import (
     parse_layers,
     segment_layers,
 )
-from charsuite.sims.colocalise import Colocalisation, bin_map, colocalise, dispersion_test, layer_maps
+from charsuite.sims.colocalise import (
+    Colocalisation,
+    bin_map,
+    colocalise,
+    dispersion_test,
+    layer_maps,
+)
 from charsuite.sims.cube import CUBE_DIMS, iter_depth_slabs, open_cube, species_index
 from charsuite.sims.profile import dead_time_correct, depth_profile, parse_roi, smooth_profile
 from charsuite.sims.tofdaq import (
@@ -30,23 +36,23 @@ from charsuite.sims.tofdaq import (
 __all__ = [
     "CUBE_DIMS",
     "Colocalisation",
-    "bin_map",
-    "colocalise",
-    "dispersion_test",
-    "layer_maps",
     "DepthCalibration",
     "Interface",
     "Layer",
     "LayerSpec",
     "MassCalibration",
     "PeakTable",
+    "bin_map",
     "calibrate_depth",
+    "colocalise",
     "dead_time_correct",
     "decode_event_list",
     "depth_profile",
+    "dispersion_test",
     "eventlist_cube",
     "find_interfaces",
     "iter_depth_slabs",
+    "layer_maps",
     "mass_axis",
     "measure_edge",
     "open_cube",

@@ -91,7 +91,9 @@ def parse_layers(layers) -> list[LayerSpec]:
                 try:
                     thick = float(value)
                 except ValueError as err:
-                    raise ParameterError(f"layer {item!r}: thickness {value!r} is not a number") from err
+                    raise ParameterError(
+                        f"layer {item!r}: thickness {value!r} is not a number"
+                    ) from err
                 unit = m.group("unit") or "nm"
                 thick *= {"nm": 1.0, "um": 1000.0, "µm": 1000.0, "Å": 0.1, "A": 0.1}[unit]
             out.append(LayerSpec(m.group("name").strip(), thick, m.group("marker")))
@@ -543,7 +545,11 @@ def calibrate_depth(
             name=s.name,
             start_scan=bounds[k],
             end_scan=bounds[k + 1],
-            thickness_nm=(s.thickness_nm if s.thickness_nm is not None else (filled[k] * (bounds[k + 1] - bounds[k]) if filled[k] else None)),
+            thickness_nm=(
+                s.thickness_nm
+                if s.thickness_nm is not None
+                else (filled[k] * (bounds[k + 1] - bounds[k]) if filled[k] else None)
+            ),
             sputter_rate_nm_per_scan=filled[k],
             thickness_given=s.thickness_nm is not None,
         )
@@ -565,7 +571,11 @@ def calibrate_depth(
             "calibrate_depth",
             function="charsuite.sims.calibrate_depth",
             parameters={"layers": [dataclasses.asdict(s) for s in specs], "rate": rate},
-            input_file=next((r.get("input_file") for r in reversed(hist) if r.get("input_file")), None),
+            input_file=next(
+                (r.get("input_file") for r in reversed(hist) if r.get("input_file")), None
+            ),
         )
     )
-    return DepthCalibration(layers=layer_objs, interfaces=list(interfaces), depth_nm=depth, history=hist)
+    return DepthCalibration(
+        layers=layer_objs, interfaces=list(interfaces), depth_nm=depth, history=hist
+    )

@@ -157,12 +157,16 @@ def colocalise(
             raise ParameterError("give scans=(start, stop) or layer= with calibration=")
         names = [lay.name for lay in calibration.layers]
         if layer not in names:
-            raise ParameterError(f"layer {layer!r} not in the calibration; layers: {', '.join(names)}")
+            raise ParameterError(
+                f"layer {layer!r} not in the calibration; layers: {', '.join(names)}"
+            )
         k = names.index(layer)
         lay = calibration.layers[k]
         widths = [i.width_scans for i in calibration.interfaces]
         m_top = margin_scans if margin_scans is not None else (widths[k - 1] if k > 0 else 0.0)
-        m_bot = margin_scans if margin_scans is not None else (widths[k] if k < len(widths) else 0.0)
+        m_bot = (
+            margin_scans if margin_scans is not None else (widths[k] if k < len(widths) else 0.0)
+        )
         start = int(np.ceil(lay.start_scan + m_top))
         stop = int(np.floor(lay.end_scan - m_bot)) + 1
     else:
@@ -191,7 +195,9 @@ def colocalise(
     # dispersion test at the finest binning with median expected count >= 5
     p_all = maps.reshape(-1, len(species)).sum(axis=0)
     if np.any(p_all == 0):
-        raise DataError(f"species {[s for s, v in zip(species, p_all) if v == 0]} have no counts in the layer")
+        raise DataError(
+            f"species {[s for s, v in zip(species, p_all) if v == 0]} have no counts in the layer"
+        )
     frac = p_all / p_all.sum()
     test_b = None
     for b in sorted(set(int(v) for v in binnings) | {1, 2, 4, 8, 16}):
@@ -225,7 +231,9 @@ def colocalise(
                 "binnings": list(binnings),
                 "alpha": alpha,
             },
-            input_file=next((r.get("input_file") for r in reversed(hist) if r.get("input_file")), None),
+            input_file=next(
+                (r.get("input_file") for r in reversed(hist) if r.get("input_file")), None
+            ),
         )
     )
     return Colocalisation(

@@ -50,7 +50,9 @@ def open_cube(source, *, lazy: bool = True, **options: Any):
     if isinstance(obj, xr.Dataset):
         names = [n for n, v in obj.data_vars.items() if set(v.dims) == set(CUBE_DIMS)]
         if not names:
-            raise DataError(f"no variable with dims {CUBE_DIMS} in the dataset: {list(obj.data_vars)}")
+            raise DataError(
+                f"no variable with dims {CUBE_DIMS} in the dataset: {list(obj.data_vars)}"
+            )
         obj = obj[names[0]]
     if tuple(obj.dims) != CUBE_DIMS:
         if set(obj.dims) == set(CUBE_DIMS):

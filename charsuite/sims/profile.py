@@ -254,12 +254,18 @@ def depth_profile(
     }
     for name in ("mass", "polarity"):
         if name in template.coords and template[name].dims == ("species",):
-            coords[name] = ("species", np.asarray(template[name].values)[idx], dict(template[name].attrs))
+            coords[name] = (
+                "species",
+                np.asarray(template[name].values)[idx],
+                dict(template[name].attrs),
+            )
     for name, c in template.coords.items():
         if c.dims == ("depth",) and name not in ("depth", "saturated"):
             key = "scan_time" if name == "buf_time" else name  # time of the scan's first line
             coords[key] = ("depth", np.asarray(c.values), dict(c.attrs))
-    cunits = "counts" if template.attrs.get("units") in (None, "counts") else template.attrs["units"]
+    cunits = (
+        "counts" if template.attrs.get("units") in (None, "counts") else template.attrs["units"]
+    )
     ds = xr.Dataset(
         {
             "counts": (("depth", "species"), counts, {"units": cunits}),
@@ -340,7 +346,11 @@ def smooth_profile(profile, *, window: int = 5, order: int = 2, variable: str = 
     values = np.asarray(profile[variable].values, dtype=float)
     sm = savgol_filter(np.nan_to_num(values, nan=0.0, posinf=0.0), window, order, axis=0)
     out = profile.copy()
-    out["smoothed"] = (profile[variable].dims, sm, {**profile[variable].attrs, "window_scans": window})
+    out["smoothed"] = (
+        profile[variable].dims,
+        sm,
+        {**profile[variable].attrs, "window_scans": window},
+    )
     return add_history(
         out,
         "smooth_profile",

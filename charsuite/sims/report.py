@@ -10,7 +10,14 @@ import numpy as np
 
 from charsuite.model import Result
 
-__all__ = ["ProfileReport", "ProfileSummary", "SimsInfo", "correlate_report", "profile_report", "sims_info"]
+__all__ = [
+    "ProfileReport",
+    "ProfileSummary",
+    "SimsInfo",
+    "correlate_report",
+    "profile_report",
+    "sims_info",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +41,9 @@ class SimsInfo(Result):
             f"  pixel size {md.get('pixel_size_um')} µm, field {md.get('field_of_view_um')} µm, "
             f"binning {md.get('binning')}, polarity {md.get('polarity')}, "
             f"extractions/pixel {md.get('extractions_per_pixel')}",
-            f"  {len(self.species)} species: " + ", ".join(self.species[:40]) + (" ..." if len(self.species) > 40 else ""),
+            f"  {len(self.species)} species: "
+            + ", ".join(self.species[:40])
+            + (" ..." if len(self.species) > 40 else ""),
         ]
         return "\n".join(lines)
 
@@ -44,7 +53,11 @@ def sims_info(path, *, format: str | None = None) -> SimsInfo:
     from charsuite.io import read
 
     obj = read(path, format=format, lazy=True)
-    masses = obj["mass"].values.tolist() if "mass" in obj.coords else [None] * obj.sizes.get("species", 0)
+    masses = (
+        obj["mass"].values.tolist()
+        if "mass" in obj.coords
+        else [None] * obj.sizes.get("species", 0)
+    )
     return SimsInfo(
         file=str(Path(str(path).split("::")[0]).resolve()),
         format=obj.attrs.get("format", ""),
@@ -117,7 +130,9 @@ class ProfileReport:
             species=[str(s) for s in p.species.values],
             n_scans=int(p.sizes["depth"]),
             normalization=str(p.attrs.get("normalization", "none")),
-            profiles={str(s): p["intensity"].sel(species=s).values.tolist() for s in p.species.values},
+            profiles={
+                str(s): p["intensity"].sel(species=s).values.tolist() for s in p.species.values
+            },
             depth_nm=depth,
             layers=layers,
             interfaces=interfaces,
@@ -127,7 +142,9 @@ class ProfileReport:
     def text(self) -> str:
         """Human-readable summary."""
         p = self.profile
-        out = [f"{self.file}: {p.sizes['depth']} scans, {p.sizes['species']} species, normalisation {p.attrs.get('normalization')}"]
+        out = [
+            f"{self.file}: {p.sizes['depth']} scans, {p.sizes['species']} species, normalisation {p.attrs.get('normalization')}"
+        ]
         if self.calibration is not None:
             for lay in self.calibration.layers:
                 rate = lay.sputter_rate_nm_per_scan
@@ -136,7 +153,11 @@ class ProfileReport:
                     + (f"  {lay.thickness_nm:8.1f} nm  {rate:.4g} nm/scan" if rate else "")
                 )
             for i in self.calibration.interfaces:
-                extra = f" = {i.depth_nm:.1f} nm, width {i.width_nm:.1f} nm" if i.depth_nm is not None else ""
+                extra = (
+                    f" = {i.depth_nm:.1f} nm, width {i.width_nm:.1f} nm"
+                    if i.depth_nm is not None
+                    else ""
+                )
                 out.append(
                     f"  interface {i.between[0]}/{i.between[1]}: scan {i.scan:.2f} "
                     f"(16-84 % {i.width_scans:.2f} scans){extra} [{i.species} {i.direction}]"
@@ -187,10 +208,19 @@ def profile_report(
     from charsuite.sims.profile import depth_profile
 
     obj = read(path, lazy=True, **(read_options or {}))
-    prof_all = depth_profile(obj, roi=_roi(roi), normalize=normalize, dead_time=dead_time, smooth=smooth, progress=progress)
+    prof_all = depth_profile(
+        obj,
+        roi=_roi(roi),
+        normalize=normalize,
+        dead_time=dead_time,
+        smooth=smooth,
+        progress=progress,
+    )
     cal = None
     if layers:
-        cal = calibrate_depth(prof_all, layers, rate=rate, variable="counts")  # raw counts: no matrix effects from normalising
+        cal = calibrate_depth(
+            prof_all, layers, rate=rate, variable="counts"
+        )  # raw counts: no matrix effects from normalising
     elif rate:
         from charsuite.sims.calibrate import DepthCalibration, Layer
 
@@ -206,7 +236,9 @@ def profile_report(
         from charsuite.sims.cube import species_index
 
         prof = prof_all.sel(species=species_index(prof_all, species))
-    return ProfileReport(file=str(Path(str(path).split("::")[0]).resolve()), profile=prof, calibration=cal)
+    return ProfileReport(
+        file=str(Path(str(path).split("::")[0]).resolve()), profile=prof, calibration=cal
+    )
 
 
 def correlate_report(
@@ -236,6 +268,14 @@ def correlate_report(
         with warnings.catch_warnings():  # only the layer scan ranges are used, not the nm scale
             warnings.simplefilter("ignore", CharsuiteWarning)
             cal = calibrate_depth(prof, layers, variable="counts")
-    result = colocalise(cube, species=species, layer=layer, calibration=cal, scans=scans, binnings=binnings, alpha=alpha)
+    result = colocalise(
+        cube,
+        species=species,
+        layer=layer,
+        calibration=cal,
+        scans=scans,
+        binnings=binnings,
+        alpha=alpha,
+    )
     maps = layer_maps(cube, result.species, *result.scans)
     return result, maps

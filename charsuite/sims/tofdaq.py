@@ -45,7 +45,11 @@ def peak_table(path: str | Path, *, tof: int = 1) -> PeakTable:
     """Return the stored ``PeakTable`` (``PeakTable2`` for ``tof=2`` when present)."""
     path = Path(path)
     with _open(path) as f:
-        name = "PeakData/PeakTable2" if tof == 2 and "PeakData/PeakTable2" in f else "PeakData/PeakTable"
+        name = (
+            "PeakData/PeakTable2"
+            if tof == 2 and "PeakData/PeakTable2" in f
+            else "PeakData/PeakTable"
+        )
         return PeakTable.from_dataset(_require(f, name, path))
 
 
@@ -280,7 +284,9 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
         ev = _require(f, f"{grp.name.strip('/')}/EventList", path)
         base = h5py.check_vlen_dtype(ev.dtype)
         if base is None:
-            raise ReaderError(f"{ev.name} is {ev.dtype}, expected a variable-length array", path=path)
+            raise ReaderError(
+                f"{ev.name} is {ev.dtype}, expected a variable-length array", path=path
+            )
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
         ga = attrs_dict(grp)
         si = float(ga.get("SampleInterval") or 0)
@@ -346,7 +352,9 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
                     )
                 for k in range(len(table.label)):
                     sel = (s >= lo[k]) & (s < hi[k])
-                    out[w, :, :, k] = np.bincount(px[sel], weights=wt[sel], minlength=nb * ns).reshape(nb, ns)
+                    out[w, :, :, k] = np.bincount(
+                        px[sel], weights=wt[sel], minlength=nb * ns
+                    ).reshape(nb, ns)
             if progress:
                 progress(1)
     cube = xr.DataArray(

@@ -22,20 +22,50 @@ def test_profile_json_csv_plot(stack, tmp_path):
     path, truth = stack
     spec = battery_layer_spec(truth)
     out = tmp_path / "p.json"
-    code = main([
-        "sims", "profile", str(path), "--layers", spec, "--rate", "3", "-s", "NiO-", "-s", "Li+",
-        "--normalize", "tic", "--json", str(out), "--csv", str(tmp_path / "p.csv"),
-        "--plot", str(tmp_path / "p.png"),
-    ])
+    code = main(
+        [
+            "sims",
+            "profile",
+            str(path),
+            "--layers",
+            spec,
+            "--rate",
+            "3",
+            "-s",
+            "NiO-",
+            "-s",
+            "Li+",
+            "--normalize",
+            "tic",
+            "--json",
+            str(out),
+            "--csv",
+            str(tmp_path / "p.csv"),
+            "--plot",
+            str(tmp_path / "p.png"),
+        ]
+    )
     assert code == 0
     d = json.loads(out.read_text())
-    assert set(d) == {"file", "species", "n_scans", "normalization", "profiles", "depth_nm", "layers", "interfaces", "history"}
+    assert set(d) == {
+        "file",
+        "species",
+        "n_scans",
+        "normalization",
+        "profiles",
+        "depth_nm",
+        "layers",
+        "interfaces",
+        "history",
+    }
     assert d["species"] == ["NiO-", "Li+"] and d["n_scans"] == 150 and d["normalization"] == "tic"
     assert len(d["profiles"]["NiO-"]) == 150 and len(d["depth_nm"]) == 150
     assert [i["between"] for i in d["interfaces"]] == [t["between"] for t in truth["interfaces"]]
     for i, t in zip(d["interfaces"], truth["interfaces"]):
         assert abs(i["scan"] - t["scan"]) < 1.0
-    assert {"name", "start_scan", "end_scan", "thickness_nm", "sputter_rate_nm_per_scan"} <= set(d["layers"][0])
+    assert {"name", "start_scan", "end_scan", "thickness_nm", "sputter_rate_nm_per_scan"} <= set(
+        d["layers"][0]
+    )
     assert (tmp_path / "p.png").stat().st_size > 10_000
     assert (tmp_path / "p.csv").read_text().startswith("scan,depth_nm,NiO- (dimensionless)")
     # no overwrite without --force
@@ -44,10 +74,23 @@ def test_profile_json_csv_plot(stack, tmp_path):
 
 def test_correlate_json(stack, tmp_path, capsys):
     path, truth = stack
-    code = main([
-        "sims", "correlate", str(path), "-s", "NiO-,MnO-,CoO-", "--layer", "NMC811",
-        "--layers", battery_layer_spec(truth), "--json", "-", "--plot", str(tmp_path / "c.png"),
-    ])
+    code = main(
+        [
+            "sims",
+            "correlate",
+            str(path),
+            "-s",
+            "NiO-,MnO-,CoO-",
+            "--layer",
+            "NMC811",
+            "--layers",
+            battery_layer_spec(truth),
+            "--json",
+            "-",
+            "--plot",
+            str(tmp_path / "c.png"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     d = json.loads(captured.out)
@@ -68,7 +111,10 @@ def test_errors_are_one_line(stack, tmp_path, capsys):
 def test_profile_text_export(tmp_path):
     path, truth = make_surfacelab_txt(tmp_path / "p.txt")
     out = tmp_path / "p.json"
-    assert main(["sims", "profile", str(path), "--layers", "top,middle,bottom", "--json", str(out)]) == 0
+    assert (
+        main(["sims", "profile", str(path), "--layers", "top,middle,bottom", "--json", str(out)])
+        == 0
+    )
     d = json.loads(out.read_text())
     t = [i["scan"] * truth["cycle_time_s"] for i in d["interfaces"]]
     assert t == pytest.approx(truth["edges_s"], abs=truth["cycle_time_s"])

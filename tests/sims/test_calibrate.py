@@ -31,15 +31,22 @@ def test_interfaces_widths_and_rates_on_generated_stack(stack):
     for found, true in zip(cal.interfaces[1:3], truth["interfaces"][1:3]):
         assert found.width_nm == pytest.approx(true["width_nm"], rel=0.15)
     for lay, true in zip(cal.layers[:4], truth["layers"][:4]):
-        assert lay.sputter_rate_nm_per_scan == pytest.approx(true["sputter_rate_nm_per_scan"], rel=0.05)
+        assert lay.sputter_rate_nm_per_scan == pytest.approx(
+            true["sputter_rate_nm_per_scan"], rel=0.05
+        )
     assert cal.depth_nm[0] == 0 and np.all(np.diff(cal.depth_nm) > 0)
     assert cal.history[-1]["operation"] == "calibrate_depth"
 
 
 def test_thickness_of_uncalibrated_layer_within_5_percent(tmp_path):
     # ITO sputters like NMC811 here, so its thickness follows from the NMC811 rate
-    layers = [dataclasses.replace(lay, relative_rate=1.0) if lay.name == "ITO" else lay for lay in BATTERY_STACK]
-    path, truth = make_tofdaq_stack(tmp_path / "s.h5", n_scans=220, shape=(16, 16), stack=tuple(layers), seed=3)
+    layers = [
+        dataclasses.replace(lay, relative_rate=1.0) if lay.name == "ITO" else lay
+        for lay in BATTERY_STACK
+    ]
+    path, _truth = make_tofdaq_stack(
+        tmp_path / "s.h5", n_scans=220, shape=(16, 16), stack=tuple(layers), seed=3
+    )
     prof = depth_profile(path)
     with pytest.warns(CharsuiteWarning) as record:
         cal = calibrate_depth(prof, "Li:300nm,LiPON:500nm,NMC811:600nm,ITO,substrate")
@@ -50,7 +57,7 @@ def test_thickness_of_uncalibrated_layer_within_5_percent(tmp_path):
 
 
 def test_one_rate_and_markers(stack):
-    path, truth = stack
+    path, _truth = stack
     prof = depth_profile(path)
     cal = calibrate_depth(prof, "Li,LiPON@PO-,NMC811@NiO-,ITO@In-,substrate", rate=2.0)
     assert all(lay.sputter_rate_nm_per_scan == 2.0 for lay in cal.layers)
@@ -68,7 +75,7 @@ def test_no_thickness_no_rate_gives_scans_only(stack):
 
 
 def test_apply_adds_depth_coordinate(stack):
-    path, truth = stack
+    path, _truth = stack
     prof = depth_profile(path)
     cal = calibrate_depth(prof, "Li,LiPON,NMC811,ITO,substrate", rate=3.0)
     out = cal.apply(prof)

@@ -9,22 +9,37 @@ TM = ["NiO-", "MnO-", "CoO-"]
 
 
 def _layers(path, truth):
-    spec = ",".join(f"{lay['name']}:{lay['thickness_nm']:g}nm" if lay["thickness_nm"] else lay["name"] for lay in truth["layers"])
+    spec = ",".join(
+        f"{lay['name']}:{lay['thickness_nm']:g}nm" if lay["thickness_nm"] else lay["name"]
+        for lay in truth["layers"]
+    )
     return calibrate_depth(depth_profile(path), spec, rate=3.0)
 
 
 @pytest.mark.parametrize("segregation", [0.0, 0.15])
 def test_segregation_detected_only_when_present(tmp_path, segregation):
-    path, truth = make_tofdaq_stack(tmp_path / "s.h5", n_scans=150, shape=(24, 24), segregation=segregation, seed=21)
+    path, truth = make_tofdaq_stack(
+        tmp_path / "s.h5", n_scans=150, shape=(24, 24), segregation=segregation, seed=21
+    )
     res = colocalise(path, species=TM, layer="NMC811", calibration=_layers(path, truth))
     assert res.segregated is truth["segregated"]
     assert (res.p_value < 1e-6) is truth["segregated"]
     r = res.pearson_by_binning
     if not truth["segregated"]:
-        assert r["8"]["NiO-/MnO-"] > r["1"]["NiO-/MnO-"] + 0.2  # shot noise hides correlation at 1×1
+        assert (
+            r["8"]["NiO-/MnO-"] > r["1"]["NiO-/MnO-"] + 0.2
+        )  # shot noise hides correlation at 1×1
     else:
         assert r["8"]["MnO-/CoO-"] < r["8"]["NiO-/MnO-"] - 0.2  # anti-correlated domains
-    assert set(res.to_dict()) >= {"layer", "species", "pearson_by_binning", "dispersion_statistic", "p_value", "segregated", "history"}
+    assert set(res.to_dict()) >= {
+        "layer",
+        "species",
+        "pearson_by_binning",
+        "dispersion_statistic",
+        "p_value",
+        "segregated",
+        "history",
+    }
 
 
 def test_false_positive_rate_matches_alpha():
@@ -40,7 +55,7 @@ def test_false_positive_rate_matches_alpha():
 
 
 def test_bad_arguments(stack):
-    path, truth = stack
+    path, _truth = stack
     with pytest.raises(ParameterError, match="unknown species"):
         colocalise(path, species=["NiO-", "Zr-"], scans=(100, 120))
     with pytest.raises(ParameterError, match="at least two"):

@@ -90,7 +90,9 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
         name = node.strip("/") if node else _find(f)
         if not name or name not in f or not hasattr(f[name], "shape"):
             have = []
-            f.visititems(lambda n, o: have.append(f"{n} {o.shape}") if hasattr(o, "shape") else None)
+            f.visititems(
+                lambda n, o: have.append(f"{n} {o.shape}") if hasattr(o, "shape") else None
+            )
             raise ReaderError(
                 f"dataset {node or '(≥3-D)'} not found; datasets in the file: "
                 f"{', '.join(have) or 'none'}. Address one as FILE.h5::/path",
@@ -105,14 +107,22 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
                 path=path,
                 format=SPEC.name,
             )
-        attrs = {k: _decode(v) for k, v in dset.attrs.items() if k not in ("DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME")}
+        attrs = {
+            k: _decode(v)
+            for k, v in dset.attrs.items()
+            if k not in ("DIMENSION_LIST", "REFERENCE_LIST", "CLASS", "NAME")
+        }
         if dims is None:
             labels = [d.label for d in dset.dims]
             if all(labels):
                 dims = labels
             elif attrs.get("dims") is not None or attrs.get("axes") is not None:
                 raw = attrs.get("dims", attrs.get("axes"))
-                dims = [s.strip() for s in raw.split(",")] if isinstance(raw, str) else [str(_decode(s)) for s in raw]
+                dims = (
+                    [s.strip() for s in raw.split(",")]
+                    if isinstance(raw, str)
+                    else [str(_decode(s)) for s in raw]
+                )
             else:
                 dims = list(CUBE_DIMS[:nd])
         dims = [str(d) for d in dims]
@@ -137,7 +147,9 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
             elif raw is not None:
                 species = [str(_decode(s)) for s in np.atleast_1d(raw)]
             else:
-                species = [f"s{i}" for i in range(n_species)] if nd == 4 else [name.rsplit("/", 1)[-1]]
+                species = (
+                    [f"s{i}" for i in range(n_species)] if nd == 4 else [name.rsplit("/", 1)[-1]]
+                )
         species = list(species)
         if len(species) != n_species:
             raise ParameterError(f"{len(species)} species labels for {n_species} species")
@@ -163,7 +175,13 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
     da_.attrs = {
         "units": units,
         "technique": "sims",
-        "metadata": {"n_scans": da_.sizes["depth"], "pixel_size_um": pixel if xy_units == "um" else None, "node": "/" + name},
-        "original_metadata": {k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)},
+        "metadata": {
+            "n_scans": da_.sizes["depth"],
+            "pixel_size_um": pixel if xy_units == "um" else None,
+            "node": "/" + name,
+        },
+        "original_metadata": {
+            k: v for k, v in attrs.items() if isinstance(v, str | int | float | bool)
+        },
     }
     return da_

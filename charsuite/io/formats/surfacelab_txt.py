@@ -79,7 +79,11 @@ def read(path: Path, *, lazy: bool = False):
             format=SPEC.name,
         ) from None
     if h < 2:
-        raise ReaderError("channel label and mass lines are missing above the column header", path=path, format=SPEC.name)
+        raise ReaderError(
+            "channel label and mass lines are missing above the column header",
+            path=path,
+            format=SPEC.name,
+        )
     header = lines[h].rstrip("\t ").split("\t")
     labels = lines[h - 2].split("\t")[4:]
     masses = lines[h - 1].split("\t")[4:]
@@ -110,7 +114,16 @@ def read(path: Path, *, lazy: bool = False):
         raise ReaderError("no data rows after the header", path=path, format=SPEC.name)
     data = np.asarray(rows, dtype=float)
     mass = np.array([_float(m) if m.strip() else np.nan for m in (masses + [""] * n_ch)[:n_ch]])
-    kind = ["ratio" if " / ( " in lab else "sum" if ", " in lab else "total" if lab == "total" else "ion" for lab in labels]
+    kind = [
+        "ratio"
+        if " / ( " in lab
+        else "sum"
+        if ", " in lab
+        else "total"
+        if lab == "total"
+        else "ion"
+        for lab in labels
+    ]
     seen: dict[str, int] = {}
     unique = []
     for lab in labels:
@@ -135,10 +148,12 @@ def read(path: Path, *, lazy: bool = False):
             "metadata": {
                 "instrument": "IONTOF (SurfaceLab export)",
                 "n_scans": len(data),
-                "polarity": "negative" if sum(lab.endswith("-") for lab in labels) > n_ch / 2 else "positive",
+                "polarity": "negative"
+                if sum(lab.endswith("-") for lab in labels) > n_ch / 2
+                else "positive",
                 "profile_smoothing": lines[0].lstrip("# ").strip(),
             },
-            "original_metadata": {"header_lines": lines[:h + 1][:2] + [lines[h]]},
+            "original_metadata": {"header_lines": [*lines[: h + 1][:2], lines[h]]},
         },
     )
     return da

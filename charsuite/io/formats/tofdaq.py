@@ -364,7 +364,9 @@ def pixel_geometry(f, nx: int, path: Path | None = None) -> dict[str, Any]:
         out["pixel_size_um"] = field_um / nx
     images = f.get("FIBImages")
     if images is not None:
-        keys = sorted(k for k in images if isinstance(images[k], type(images)) and "Data" in images[k])
+        keys = sorted(
+            k for k in images if isinstance(images[k], type(images)) and "Data" in images[k]
+        )
         out["n_fib_images"] = len(keys)
         if keys:
             width = images[keys[0]]["Data"].shape[-1]
@@ -512,7 +514,7 @@ def read(
             tofs = [1]
         # common number of writes (a truncated acquisition can leave them unequal)
         n_writes = main.shape[0]
-        for t in tofs[1:]:
+        if 2 in tofs:
             n_writes = min(n_writes, _require(f, "PeakData/PeakData2", path).shape[0])
         _cross_check(path, main.shape, root, ini)
         ny, nx = main.shape[1], main.shape[2]

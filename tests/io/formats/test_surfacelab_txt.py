@@ -55,8 +55,12 @@ def test_real_exports_read_with_their_channels(shared_data):
 def test_real_mapi_pbi3_rising_edge(shared_data):
     """sims.md §2.3: PbI3- rising edge at ≈1408 s, 16-84 % width ≈59 s."""
     path = (
-        shared_data("sims") / "X-LAB-UHasselt+ToFSIMS-depth-profiling-of-PSCs" / "data" / "main"
-        / "MAPI-stack" / "I241211i_C_MAPI-dev_4f-3nA_neg-B-electrode2 - NF.txt"
+        shared_data("sims")
+        / "X-LAB-UHasselt+ToFSIMS-depth-profiling-of-PSCs"
+        / "data"
+        / "main"
+        / "MAPI-stack"
+        / "I241211i_C_MAPI-dev_4f-3nA_neg-B-electrode2 - NF.txt"
     )
     da = read(path)
     y = da.sel(species="^206PbI_3-, ^207PbI_3-PbI_3-").values

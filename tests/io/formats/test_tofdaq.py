@@ -39,19 +39,25 @@ def test_layout_axes_and_units(tmp_path):
     assert cube.attrs["history"][0]["parameters"]["factor"] == truth["n_extractions"]
     with h5py.File(path) as f:
         np.testing.assert_array_equal(raw.sel(species="Li+").values, f["PeakData/PeakData"][..., 0])
-        np.testing.assert_array_equal(raw.sel(species="NiO-").values, f["PeakData/PeakData2"][..., 0])
+        np.testing.assert_array_equal(
+            raw.sel(species="NiO-").values, f["PeakData/PeakData2"][..., 0]
+        )
     assert list(read(path, tof=2).polarity.values) == ["negative"] * 5
 
 
 def test_lazy_chunks_align_with_hdf5(tmp_path):
-    path, _ = make_tofdaq_stack(tmp_path / "c.h5", n_scans=20, shape=(4, 4), chunk_scans=3, bipolar=False)
+    path, _ = make_tofdaq_stack(
+        tmp_path / "c.h5", n_scans=20, shape=(4, 4), chunk_scans=3, bipolar=False
+    )
     cube = read(path, lazy=True, chunk_mb=0.0001)
     assert all(c % 3 == 0 for c in cube.data.chunks[0][:-1])
 
 
 def test_reversed_writes_are_put_in_acquisition_order(tmp_path):
     fwd, _ = make_tofdaq_stack(tmp_path / "f.h5", n_scans=10, shape=(4, 4), seed=5)
-    rev, _ = make_tofdaq_stack(tmp_path / "r.h5", n_scans=10, shape=(4, 4), seed=5, reverse_writes=True)
+    rev, _ = make_tofdaq_stack(
+        tmp_path / "r.h5", n_scans=10, shape=(4, 4), seed=5, reverse_writes=True
+    )
     with pytest.warns(CharsuiteWarning, match="reverse"):
         b = read(rev)
     a = read(fwd)
@@ -63,7 +69,7 @@ def test_missing_dataset_lists_contents(tmp_path):
     path, _ = _small(tmp_path)
     with h5py.File(path, "a") as f:
         del f["PeakData/PeakData"]
-    with pytest.raises(ReaderError, match="PeakData/PeakData.*missing.*PeakTable"):
+    with pytest.raises(ReaderError, match=r"PeakData/PeakData.*missing.*PeakTable"):
         read(path)
 
 
@@ -85,10 +91,17 @@ def test_attribute_mismatch_warns_and_uses_shapes(tmp_path):
         assert read(path).sizes["depth"] == 12
 
 
-@pytest.mark.parametrize("mode,params", [
-    (0, (1500.0, 20.0)), (1, (-1500.0, 9000.0)), (2, (1600.0, 50.0, 0.5)),
-    (3, (1500.0, 20.0, 1e-3, 50.0)), (4, (1500.0, 20.0, 1e-4, 0.5, 3.0)), (5, (1e-6, 2e-3, 0.1)),
-])
+@pytest.mark.parametrize(
+    "mode,params",
+    [
+        (0, (1500.0, 20.0)),
+        (1, (-1500.0, 9000.0)),
+        (2, (1600.0, 50.0, 0.5)),
+        (3, (1500.0, 20.0, 1e-3, 50.0)),
+        (4, (1500.0, 20.0, 1e-4, 0.5, 3.0)),
+        (5, (1e-6, 2e-3, 0.1)),
+    ],
+)
 def test_mass_calibration_round_trip_all_modes(mode, params):
     cal = MassCalibration(mode, params)
     m = np.array([7.0, 46.97, 73.93, 114.9, 180.0])
@@ -139,7 +152,9 @@ def test_rosettasciio_fixtures(shared_data):
 
 @pytest.mark.parametrize("encoding", ["u4", "zlib", "lz4"])
 def test_eventlist_encodings_match_peakdata(tmp_path, encoding):
-    path, _ = make_tofdaq_stack(tmp_path / "e.h5", n_scans=6, shape=(3, 3), eventlist=encoding, recalibrate=True)
+    path, _ = make_tofdaq_stack(
+        tmp_path / "e.h5", n_scans=6, shape=(3, 3), eventlist=encoding, recalibrate=True
+    )
     cube = read(path)
     ev = eventlist_cube(path)
     np.testing.assert_allclose(ev.values, cube.sel(species=ev.species.values).values, atol=1e-3)
