@@ -66,12 +66,14 @@ def plot_depth_profile(
         return np.interp(s, scans, xs)
 
     if calibration is not None:
+        span = float(xs[-1] - xs[0]) or 1.0
         for k, lay in enumerate(calibration.layers):
             a, b = to_x(lay.start_scan), to_x(lay.end_scan)
             ax.axvspan(a, b, color=_BAND[k % 2], zorder=0, lw=0)
+            narrow = (b - a) / span < 0.08  # stagger labels of thin layers so they do not overlap
             ax.text(
                 (a + b) / 2,
-                1.01,
+                1.01 + (0.05 if narrow and k % 2 else 0.0),
                 lay.name,
                 transform=ax.get_xaxis_transform(),
                 ha="center",

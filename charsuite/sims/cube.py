@@ -85,16 +85,21 @@ def species_index(obj, species: str | Sequence[str] | None) -> list[str]:
     return wanted
 
 
-def iter_depth_slabs(cube, *, max_mb: float = 128.0) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield ``(start, stop, slab)`` over depth, one slab in memory at a time.
+def iter_depth_slabs(cube, *, max_mb: float = 32.0) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield ``(start, stop, slab)`` over depth, at most two slabs in memory.
 
-    For dask-backed cubes the slabs follow the dask chunks along depth (which are whole
-    multiples of the HDF5 chunks), merged up to ``max_mb``; each is computed with the
-    synchronous scheduler, so the file is read exactly once, in order.
+    For dask-backed cubes the slabs follow the dask chunks along depth (whole multiples of
+    the HDF5 chunks), merged up to ``max_mb``; each is computed with the synchronous
+    scheduler, so the file is read exactly once, in order. The next slab is read in a
+    background thread while the caller processes the current one (HDF5 decompression and
+    numpy reductions overlap on two cores).
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     data = cube.data
     n = data.shape[0]
     per_scan = max(1, int(np.prod(data.shape[1:])) * data.dtype.itemsize)
+    ranges = []
     if hasattr(data, "chunks") and hasattr(data, "compute"):
         bounds = np.concatenate([[0], np.cumsum(data.chunks[0])]).astype(int)
         start = 0
@@ -102,10 +107,24 @@ def iter_depth_slabs(cube, *, max_mb: float = 128.0) -> Iterator[tuple[int, int,
             stop = int(bounds[i])
             if i < len(bounds) - 1 and (int(bounds[i + 1]) - start) * per_scan <= max_mb * 2**20:
                 continue
-            yield start, stop, np.asarray(data[start:stop].compute(scheduler="synchronous"))
+            ranges.append((start, stop))
             start = stop
+
+        def load(a: int, b: int) -> np.ndarray:
+            return np.asarray(data[a:b].compute(scheduler="synchronous"))
+    else:
+        step = max(1, int(max_mb * 2**20 // per_scan))
+        ranges = [(a, min(n, a + step)) for a in range(0, n, step)]
+
+        def load(a: int, b: int) -> np.ndarray:
+            return np.asarray(data[a:b])
+
+    if not ranges:
         return
-    step = max(1, int(max_mb * 2**20 // per_scan))
-    for start in range(0, n, step):
-        stop = min(n, start + step)
-        yield start, stop, np.asarray(data[start:stop])
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(load, *ranges[0])
+        for k, (a, b) in enumerate(ranges):
+            slab = future.result()
+            if k + 1 < len(ranges):
+                future = pool.submit(load, *ranges[k + 1])
+            yield a, b, slab

@@ -96,11 +96,35 @@ def parse_roi(roi, shape: tuple[int, int]):
 
 
 def _roi_sum(slab: np.ndarray, roi) -> np.ndarray:
-    if roi is None:
-        return slab.sum(axis=(1, 2), dtype=np.float64)
+    """Σ over (y, x) per scan and species, float32 blocks of 512 pixels summed in float64.
+
+    Blocked matrix products (BLAS) are ~10× faster than ``sum(dtype=float64)`` and keep the
+    relative error ~1e-7 (each float32 partial sum covers only 512 pixels).
+    """
     if isinstance(roi, tuple):
-        return slab[:, roi[0], roi[1]].sum(axis=(1, 2), dtype=np.float64)
-    return slab[:, roi].sum(axis=1, dtype=np.float64)
+        slab = slab[:, roi[0], roi[1]]
+    d, s = slab.shape[0], slab.shape[-1]
+    flat = np.ascontiguousarray(slab).reshape(d, -1, s)
+    dtype = np.float32 if flat.dtype == np.float32 else np.float64
+    weights = (
+        np.ones(flat.shape[1], dtype)
+        if roi is None or isinstance(roi, tuple)
+        else roi.reshape(-1).astype(dtype)
+    )
+    npix = flat.shape[1]
+    block = 512
+    full = npix // block * block
+    out = np.zeros((d, s))
+    if full:
+        part = weights[:full].reshape(-1, block)[:, None, :] @ flat[:, :full].reshape(
+            d, -1, block, s
+        )
+        out += part[:, :, 0, :].sum(axis=1, dtype=np.float64)
+    if full < npix:
+        out += np.einsum(
+            "dns,n->ds", flat[:, full:].astype(np.float64), weights[full:].astype(np.float64)
+        )
+    return out
 
 
 def depth_profile(
@@ -113,7 +137,7 @@ def depth_profile(
     current=None,
     smooth: int | None = None,
     progress: Callable[..., None] | None = None,
-    max_mb: float = 128.0,
+    max_mb: float = 32.0,
 ):
     """Depth profiles of all (or selected) species over an ROI, in one streamed pass.
 
@@ -157,10 +181,17 @@ def depth_profile(
 
     norm = _parse_normalize(normalize)
     obj = source
+    scale = 1.0
     if isinstance(obj, str | Path):
-        from charsuite.io import read
+        from charsuite.io import read, resolve_format
 
-        obj = read(obj, lazy=True)
+        if resolve_format(obj) == "tofdaq":
+            # read PeakData as stored and scale the sums: skips a full multiply of the cube
+            obj = read(obj, lazy=True, units="ions/extraction")
+            scale = float(obj.attrs["metadata"]["extractions_per_pixel"])
+            obj.attrs["units"] = "counts"
+        else:
+            obj = read(obj, lazy=True)
     if set(getattr(obj, "dims", ())) != {"depth", "species"}:
         obj = open_cube(obj)
     if set(obj.dims) == {"depth", "species"}:
@@ -198,9 +229,13 @@ def depth_profile(
             progress(0, total=n)
         for start, stop, slab in slabs:
             if n_extr:
+                if scale != 1.0:
+                    slab = slab * np.float32(scale)
                 limit[start:stop] |= (slab >= n_extr).any(axis=(1, 2, 3))
                 slab = dead_time_correct(slab, n_extr)
-            part = _roi_sum(slab, region)
+                part = _roi_sum(slab, region)
+            else:
+                part = _roi_sum(slab, region) * scale
             sums[start:stop] = part
             tic[start:stop] = part.sum(axis=1)
             if progress:

@@ -29,6 +29,7 @@ __all__ = [
     "PeakTable",
     "decode_event_list",
     "eventlist_cube",
+    "fib_images",
     "mass_axis",
     "peak_table",
     "reintegrate",
@@ -379,4 +380,45 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
         function="charsuite.sims.eventlist_cube",
         parameters=params,
         input_file=path.resolve(),
+    )
+
+
+def fib_images(path: str | Path):
+    """Secondary-electron images from ``/FIBImages/ImageNNNN/Data`` as ``(image, y_fib, x_fib)``.
+
+    The number of images need not equal the number of scans, and the last image may be
+    truncated: images whose shape differs from the first are dropped (listed in
+    ``attrs["skipped"]``). Pixel size = field of view / FIB raster (µm) when
+    ``FIBParams/ViewField`` is present.
+    """
+    import xarray as xr
+
+    from charsuite.io.formats.tofdaq import pixel_geometry
+
+    path = Path(path)
+    with _open(path) as f:
+        grp = _require(f, "FIBImages", path)
+        names = sorted(k for k in grp if "Data" in grp[k])
+        if not names:
+            raise ReaderError("FIBImages holds no ImageNNNN/Data datasets", path=path)
+        first = grp[names[0]]["Data"].shape
+        keep = [n for n in names if grp[n]["Data"].shape == first]
+        stack = np.stack([np.asarray(grp[n]["Data"][()], dtype=np.float64) for n in keep])
+        geo = pixel_geometry(f, first[-1], path)
+    step = geo.get("pixel_size_um") or 1.0
+    units = "um" if geo.get("pixel_size_um") else "px"
+    return xr.DataArray(
+        stack,
+        dims=("image", "y_fib", "x_fib"),
+        coords={
+            "image": ("image", keep, {"units": "label"}),
+            "y_fib": ("y_fib", (np.arange(first[0]) + 0.5) * step, {"units": units}),
+            "x_fib": ("x_fib", (np.arange(first[1]) + 0.5) * step, {"units": units}),
+        },
+        name="secondary_electrons",
+        attrs={
+            "units": "a.u.",
+            "skipped": [n for n in names if n not in keep],
+            "source_file": str(path),
+        },
     )

@@ -441,7 +441,7 @@ def read(
     lazy: bool = False,
     tof: int | str = "all",
     units: str = "counts",
-    chunk_mb: float = 64.0,
+    chunk_mb: float = 32.0,
     node: str | None = None,
 ):
     """Read the PeakData cube of a TofDAQ file as ``(depth, y, x, species)``.

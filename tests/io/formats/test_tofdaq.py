@@ -159,3 +159,13 @@ def test_eventlist_encodings_match_peakdata(tmp_path, encoding):
     ev = eventlist_cube(path)
     np.testing.assert_allclose(ev.values, cube.sel(species=ev.species.values).values, atol=1e-3)
     assert ev.values.sum() > 100
+
+
+def test_fib_images(tmp_path):
+    from charsuite.sims import fib_images
+
+    path, truth = _small(tmp_path)
+    img = fib_images(path)
+    assert img.shape == (3, 12, 10)  # FIB raster = 2×2 binning of the 6×5 SIMS pixels
+    assert img.x_fib.attrs["units"] == "um"
+    assert img.x_fib.values[1] - img.x_fib.values[0] == pytest.approx(truth["pixel_size_um"] / 2)
