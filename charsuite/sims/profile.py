@@ -5,8 +5,8 @@ Normalisation modes (``normalize=``):
 ``"none"``
     Counts per scan (summed over the ROI).
 ``"tic"``
-    Counts / total ion counts of the ROI in that scan (sum over *all* species of the
-    cube), a dimensionless fraction.
+    Counts / total ion counts of the ROI in that scan (sum over all species of the cube
+    with the same polarity: a bipolar cube is normalised per polarity), a fraction.
 ``"matrix:ION"``
     Counts / counts of the reference (matrix) ion ``ION``; dimensionless ratio.
 ``"current"``
@@ -264,8 +264,14 @@ def depth_profile(
     if norm[0] == "none":
         intensity, units = counts, "counts"
     elif norm[0] == "tic":
+        denom = np.repeat(tic[:, None], len(idx), axis=1)
+        if "polarity" in template.coords and template["polarity"].dims == ("species",):
+            pol = np.asarray(template["polarity"].values).astype(str)
+            if len(set(pol)) > 1:  # bipolar cube: each species over the TIC of its own polarity
+                for k, j in enumerate(idx):
+                    denom[:, k] = sums[:, pol == pol[j]].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            intensity = counts / tic[:, None]
+            intensity = counts / denom
         units = "dimensionless"
     elif norm[0] == "matrix":
         ref = species_index(template, norm[1])[0]
