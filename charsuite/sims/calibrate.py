@@ -11,7 +11,8 @@ Conventions
   least squares; median filtered over 5 scans so single dropped cycles do not count).
 * Each interface is then measured on one species: the lower layer's marker (rising
   edge), else the upper layer's marker (falling edge), else the species with the largest
-  contrast between the two layers. Its level on each side is the **median of the
+  contrast between the two layers (capped at tenfold; ties go to the species with the
+  most counts, i.e. the largest Poisson z of the plateau difference). Its level on each side is the **median of the
   adjacent layer's plateau** (the layer's central part, not the global maximum); the
   interface is the 50 % crossing between the two plateau levels (linear interpolation
   between scans) and its width the distance between the 16 % and 84 % crossings [1]_.
@@ -436,13 +437,16 @@ def find_interfaces(
                 if not np.isfinite(hi) or hi <= 0 or (not normalised and hi < min_counts):
                     continue
                 contrast = abs(np.log10((max(mu, 0) + 1e-9 * hi) / (max(ml, 0) + 1e-9 * hi)))
-                scores.append((contrast + (0.01 if ml > mu else 0.0), lab))
+                # a tenfold change is contrast enough; among those, prefer the most counts
+                # (Poisson z of the plateau difference), then rising edges
+                z = abs(mu - ml) / np.sqrt(hi) if not normalised else abs(mu - ml) / hi
+                scores.append((round(min(contrast, 1.0), 2), z, ml > mu, lab))
             if not scores:
                 raise DataError(
                     f"no species changes between {specs[k].name} and {specs[k + 1].name}; "
                     "name a marker ion with NAME@SPECIES"
                 )
-            candidates = [max(scores)[1]]
+            candidates = [max(scores)[-1]]
         lab = candidates[0]
         edge = measure_edge(
             values[:, labels.index(lab)], upper=up, lower=lo, guess=float(edges[k + 1]) - 0.5

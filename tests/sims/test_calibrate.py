@@ -81,3 +81,25 @@ def test_apply_adds_depth_coordinate(stack):
     out = cal.apply(prof)
     assert out.depth_nm.attrs["units"] == "nm"
     np.testing.assert_allclose(out.depth_nm.values, np.arange(prof.sizes["depth"]) * 3.0)
+
+
+def test_real_mapi_device_interfaces(shared_data):
+    """Automatic layer finding on a real IONTOF export; sims.md §2.3: PbI3- edge ≈1408 s, ≈59 s."""
+    from charsuite.io import read
+
+    path = (
+        shared_data("sims")
+        / "X-LAB-UHasselt+ToFSIMS-depth-profiling-of-PSCs"
+        / "data"
+        / "main"
+        / "MAPI-stack"
+        / "I241211i_C_MAPI-dev_4f-3nA_neg-B-electrode2 - NF.txt"
+    )
+    da = read(path)
+    ions = [s for s, k in zip(da.species.values, da.kind.values) if k != "ratio"]
+    cal = calibrate_depth(depth_profile(da.sel(species=ions)), "Au,HTL,MAPI,ETL,ITO")
+    t = da.sputter_time.values
+    htl_mapi = cal.interfaces[1]
+    assert "PbI_3-" in htl_mapi.species and htl_mapi.direction == "rising"
+    assert np.interp(htl_mapi.scan, np.arange(len(t)), t) == pytest.approx(1408, abs=10)
+    assert htl_mapi.width_scans * np.mean(np.diff(t[1:-1])) == pytest.approx(59, rel=0.15)
