@@ -135,8 +135,14 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
         if lazy:
             import dask.array as da
 
-            chunks = dset.chunks or dset.shape
-            data = da.from_array(dset, chunks=chunks)
+            # whole HDF5 chunks, grown along depth to ~32 MiB (tiny HDF5 chunks would make
+            # millions of dask tasks)
+            chunks = list(dset.chunks or dset.shape)
+            axis = dims.index("depth")
+            per = int(np.prod(chunks)) * dset.dtype.itemsize
+            grow = max(1, int(32 * 2**20 // max(per, 1)))
+            chunks[axis] = min(dset.shape[axis], chunks[axis] * grow)
+            data = da.from_array(dset, chunks=tuple(chunks))
         else:
             data = dset[()]
         n_species = dset.shape[dims.index("species")] if nd == 4 else 1
