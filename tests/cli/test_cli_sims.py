@@ -118,3 +118,20 @@ def test_profile_text_export(tmp_path):
     d = json.loads(out.read_text())
     t = [i["scan"] * truth["cycle_time_s"] for i in d["interfaces"]]
     assert t == pytest.approx(truth["edges_s"], abs=truth["cycle_time_s"])
+
+
+def test_profile_mask_dead_time_smooth(stack, tmp_path):
+    import numpy as np
+
+    from charsuite.sims import depth_profile
+
+    path, _ = stack
+    mask = np.zeros((16, 16), dtype=bool)
+    mask[4:12, 2:9] = True
+    np.save(tmp_path / "mask.npy", mask)
+    out = tmp_path / "m.json"
+    args = ["sims", "profile", str(path), "--roi", str(tmp_path / "mask.npy"), "--dead-time"]
+    assert main([*args, "--smooth", "5", "-s", "Li+", "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    ref = depth_profile(path, roi=mask, dead_time=True, species=["Li+"])
+    np.testing.assert_allclose(d["profiles"]["Li+"], ref.intensity.values[:, 0])
