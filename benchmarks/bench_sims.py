@@ -63,7 +63,7 @@ def _case(n_scans, compression, chunk_scans, what):
         setup=_file(n_scans, compression, chunk_scans),
         baseline=_bare_h5py,
         target=_profile,
-        repeat=2,
+        repeat=3,
     )
 
 

@@ -9,6 +9,7 @@ or nm after calibration, ``y``/``x`` in µm (``px`` when the field of view is un
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,22 @@ def iter_depth_slabs(cube, *, max_mb: float = 32.0) -> Iterator[tuple[int, int, 
     n = data.shape[0]
     per_scan = max(1, int(np.prod(data.shape[1:])) * data.dtype.itemsize)
     ranges = []
-    if hasattr(data, "chunks") and hasattr(data, "compute"):
+    if hasattr(data, "numblocks") and all(n == 1 for n in data.numblocks[1:]):
+        # one dask block per depth chunk: compute blocks directly (cheaper than slicing)
+        bounds = np.concatenate([[0], np.cumsum(data.chunks[0])]).astype(int)
+        ranges = [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+        index = {r: i for i, r in enumerate(ranges)}
+
+        def load(a: int, b: int) -> np.ndarray:
+            # the raw synchronous scheduler on the block's own graph: no graph optimisation
+            # or finalisation copy (2x faster than .compute() on uncompressed data)
+            import dask
+            from dask.core import flatten
+
+            block = data.blocks[index[(a, b)], 0, 0, 0][tuple(slice(None) for _ in data.shape)]
+            (key,) = list(flatten(block.__dask_keys__()))
+            return np.asarray(dask.get(block.__dask_graph__(), key))
+    elif hasattr(data, "chunks") and hasattr(data, "compute"):
         bounds = np.concatenate([[0], np.cumsum(data.chunks[0])]).astype(int)
         start = 0
         for i in range(1, len(bounds)):

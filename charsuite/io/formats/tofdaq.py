@@ -431,7 +431,7 @@ def _peak_array(f, name: str, path: Path, *, lazy: bool, chunk_mb: float, n_writ
         import dask.array as da
 
         arr = da.from_array(dset, chunks=_aligned_chunks(dset, chunk_mb), lock=True)
-        return arr[:n_writes]
+        return arr if n_writes == dset.shape[0] else arr[:n_writes]
     return dset[:n_writes]
 
 
