@@ -448,9 +448,16 @@ def find_interfaces(
                 )
             candidates = [max(scores)[-1]]
         lab = candidates[0]
-        edge = measure_edge(
-            values[:, labels.index(lab)], upper=up, lower=lo, guess=float(edges[k + 1]) - 0.5
-        )
+        try:
+            edge = measure_edge(
+                values[:, labels.index(lab)], upper=up, lower=lo, guess=float(edges[k + 1]) - 0.5
+            )
+        except DataError as err:
+            raise DataError(
+                f"interface {specs[k].name}/{specs[k + 1].name} (scans {up[0]}-{lo[1]}, "
+                f"species {lab}): {err}; the layers may be too thin for this many layers, or "
+                "name a marker ion with NAME@SPECIES"
+            ) from err
         out.append(
             Interface(
                 between=(specs[k].name, specs[k + 1].name),
