@@ -3,6 +3,8 @@
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from charsuite.datasets.sims import make_tofdaq_stack
 from charsuite.exceptions import CharsuiteWarning, ReaderError
@@ -169,3 +171,33 @@ def test_fib_images(tmp_path):
     assert img.shape == (3, 12, 10)  # FIB raster = 2×2 binning of the 6×5 SIMS pixels
     assert img.x_fib.attrs["units"] == "um"
     assert img.x_fib.values[1] - img.x_fib.values[0] == pytest.approx(truth["pixel_size_um"] / 2)
+
+
+def test_real_tofdata_user_peak_table(shared_data):
+    from charsuite.sims import peak_table
+
+    path = shared_data("sims") / "djdt+spcal" / "tofwerk_au_50nm.h5"
+    table = peak_table(path)
+    k = int(np.argmin(np.abs(table.mass - 197.0)))  # Au
+    user = {
+        "Au": (table.lower[k], table.upper[k]),
+        "wide": (table.lower[k] - 1, table.upper[k] + 1),
+    }
+    ours = reintegrate(path, peaks=user)
+    full = reintegrate(path)
+    np.testing.assert_allclose(ours.sel(species="Au").values, full.values[..., k], rtol=1e-6)
+    assert (ours.sel(species="wide").values >= ours.sel(species="Au").values - 1e-6).all()
+    assert list(ours.species.values) == ["Au", "wide"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mode=st.sampled_from([0, 2, 4]),
+    p1=st.floats(500, 5000),
+    p2=st.floats(-2000, 2000),
+    mass=st.floats(1.0, 500.0),
+)
+def test_mass_calibration_round_trip_property(mode, p1, p2, mass):
+    params = {0: (p1, p2), 2: (p1, p2, 0.5), 4: (p1, p2, 1e-5, 0.01, 1.0)}[mode]
+    cal = MassCalibration(mode, params)
+    assert float(cal.mass(cal.index(mass))) == pytest.approx(mass, rel=1e-8)
