@@ -110,6 +110,7 @@ def make_tofdaq_stack(
     noise: str = "poisson",
     bipolar: bool = True,
     eventlist: str | None = None,
+    tofdata: bool = False,
     recalibrate: bool = False,
     reverse_writes: bool = False,
     chunk_scans: int = 4,
@@ -153,6 +154,9 @@ def make_tofdaq_stack(
         otherwise all species in ``PeakData``.
     eventlist : {None, "u4", "zlib", "lz4"}
         Also write ``FullSpectra/EventList`` (TDC events of the positive TOF; small files).
+    tofdata : bool
+        Also write ``FullSpectra[2]/TofData`` (mV spectra: one Gaussian peak of σ = 2
+        samples per species, area = counts × SingleIonSignal / SampleInterval); small files.
     recalibrate : bool
         Write a per-write ``FullSpectra/MassCalibration`` with a drifting offset.
     reverse_writes : bool
@@ -343,6 +347,36 @@ def make_tofdaq_stack(
                 + 0.02 * rng.standard_normal(raster)
             )
             imgs.create_group(f"Image{i:04d}").create_dataset("Data", data=se)
+        tof_sets = []
+        if tofdata:
+            tof_sets.append(
+                (
+                    fs.create_dataset(
+                        "TofData",
+                        (n_scans, ny, nx, n_samples),
+                        dtype="f4",
+                        chunks=(1, 1, nx, n_samples),
+                        **comp,
+                    ),
+                    pos,
+                )
+            )
+            if neg:
+                f2.create_dataset("MassAxis", data=fs["MassAxis"][()])
+                tof_sets.append(
+                    (
+                        f2.create_dataset(
+                            "TofData",
+                            (n_scans, ny, nx, n_samples),
+                            dtype="f4",
+                            chunks=(1, 1, nx, n_samples),
+                            **comp,
+                        ),
+                        neg,
+                    )
+                )
+            if recalibrate and neg:
+                f2.create_dataset("MassCalibration", data=cal_rows[write_order])
         ev = None
         if eventlist:
             import h5py as _h5
@@ -374,6 +408,20 @@ def make_tofdaq_stack(
             w = int(np.nonzero(write_order == s)[0][0]) if reverse_writes else s
             sat[w] = (measured.max(axis=(1, 2)) > saturation_level).astype(np.uint8)
             block.append(measured)
+            if tof_sets:
+                cal = cal_rows[s]
+                offsets = np.arange(-12, 13)
+                for dset, idx in tof_sets:
+                    spec = np.zeros((ny, nx, n_samples), dtype=np.float32)
+                    for j in idx:
+                        centre = cal[0] * species[j][1] ** cal[2] + cal[1]
+                        i0 = int(np.rint(centre))
+                        g = np.exp(-0.5 * ((i0 + offsets - centre) / 2.0) ** 2)
+                        g /= g.sum()  # area 1 (SampleInterval 1 ns, SingleIonSignal 1 mV·ns)
+                        spec[:, :, i0 - 12 : i0 + 13] += measured[:, :, j, None] * g.astype(
+                            np.float32
+                        )
+                    dset[w] = spec
             if ev is not None:
                 cal = cal_rows[s]
                 for b in range(ny):
