@@ -41,3 +41,19 @@ def test_bad_dims_and_node(tmp_path):
         read(f"{path}::/maps/NiO", dims=("x", "x", "depth"))
     with pytest.raises(CharsuiteError, match="maps/NiO"):
         read(f"{path}::/nothing", format="hdf5-cube")
+
+
+def test_dimension_scale_labels_and_species(tmp_path):
+    path = tmp_path / "s.h5"
+    data = (
+        np.random.default_rng(0).poisson(3, (2, 4, 3, 6)).astype(np.float32)
+    )  # species, x, y, depth
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("cube", data=data)
+        for i, name in enumerate(("species", "x", "y", "depth")):
+            d.dims[i].label = name
+        d.attrs["species"] = "Li+,NiO-"
+    cube = read(path)  # sniffed: the only >=3-D dataset
+    assert cube.dims == ("depth", "y", "x", "species") and cube.shape == (6, 3, 4, 2)
+    assert cube.species.values.tolist() == ["Li+", "NiO-"]
+    np.testing.assert_array_equal(cube.sel(species="NiO-").values, data[1].transpose(2, 1, 0))

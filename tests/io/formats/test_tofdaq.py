@@ -215,3 +215,25 @@ def test_reintegrate_generated_tofdata_with_recalibration(tmp_path, tof):
     counts = reintegrate(path, tof=tof, units="counts")
     np.testing.assert_allclose(counts.values, ours.values * 60, rtol=1e-6)
     assert counts.attrs["history"][-1]["parameters"]["NbrWaveforms"] == 60
+
+
+def test_decode_event_list_tdc_and_adc_words():
+    from charsuite.sims import decode_event_list
+
+    adc = np.array([1.5, 2.5, 0.5], dtype=np.float32).view(np.uint32)
+    words = np.concatenate(
+        [
+            [np.uint32(400)],  # TDC event at timestamp 400
+            [np.uint32((3 << 24) | 800)],  # ADC packet: 3 data words from timestamp 800
+            adc,
+            [np.uint32(1200)],
+        ]
+    ).astype(np.uint32)
+    tdc, adc_s, adc_mv = decode_event_list(words, clock_ratio=0.25)
+    np.testing.assert_array_equal(tdc, [100, 300])
+    np.testing.assert_array_equal(adc_s, [200, 201, 202])
+    np.testing.assert_allclose(adc_mv, [1.5, 2.5, 0.5])
+    from charsuite.exceptions import DataError
+
+    with pytest.raises(DataError, match="truncated"):
+        decode_event_list(words[:3], clock_ratio=0.25)
