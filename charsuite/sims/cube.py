@@ -20,7 +20,7 @@ from charsuite.exceptions import DataError, ParameterError
 
 CUBE_DIMS = ("depth", "y", "x", "species")
 
-__all__ = ["CUBE_DIMS", "iter_depth_slabs", "open_cube", "species_index"]
+__all__ = ["CUBE_DIMS", "iter_depth_slabs", "map_depth_slabs", "open_cube", "species_index"]
 
 
 def open_cube(source, *, lazy: bool = True, **options: Any):
@@ -86,17 +86,8 @@ def species_index(obj, species: str | Sequence[str] | None) -> list[str]:
     return wanted
 
 
-def iter_depth_slabs(cube, *, max_mb: float = 32.0) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield ``(start, stop, slab)`` over depth, at most two slabs in memory.
-
-    For dask-backed cubes the slabs follow the dask chunks along depth (whole multiples of
-    the HDF5 chunks), merged up to ``max_mb``; each is computed with the synchronous
-    scheduler, so the file is read exactly once, in order. The next slab is read in a
-    background thread while the caller processes the current one (HDF5 decompression and
-    numpy reductions overlap on two cores).
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
+def _slab_loader(cube, max_mb: float):
+    """Return (ranges, load) covering the depth axis in slabs (see :func:`map_depth_slabs`)."""
     data = cube.data
     n = data.shape[0]
     per_scan = max(1, int(np.prod(data.shape[1:])) * data.dtype.itemsize)
@@ -135,12 +126,39 @@ def iter_depth_slabs(cube, *, max_mb: float = 32.0) -> Iterator[tuple[int, int, 
         def load(a: int, b: int) -> np.ndarray:
             return np.asarray(data[a:b])
 
+    return ranges, load
+
+
+def map_depth_slabs(
+    cube, func, *, max_mb: float = 32.0, workers: int = 2
+) -> Iterator[tuple[int, int, Any]]:
+    """Yield ``(start, stop, func(slab))`` over depth in order, reading each slab once.
+
+    For dask-backed cubes the slabs are the dask chunks along depth (whole multiples of
+    the HDF5 chunks; merged up to ``max_mb`` when sliced), read with the raw synchronous
+    dask scheduler. ``workers`` threads each read a slab and apply ``func``: h5py
+    serialises the reads, while numpy/BLAS reductions (which release the GIL) overlap with
+    the next read. At most ``workers`` slabs are in memory at once, whatever the cube size.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    ranges, load = _slab_loader(cube, max_mb)
     if not ranges:
         return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(load, *ranges[0])
+
+    def task(a: int, b: int):
+        return func(load(a, b))
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending = [pool.submit(task, *r) for r in ranges[:workers]]
         for k, (a, b) in enumerate(ranges):
-            slab = future.result()
-            if k + 1 < len(ranges):
-                future = pool.submit(load, *ranges[k + 1])
-            yield a, b, slab
+            result = pending.pop(0).result()
+            nxt = k + len(pending) + 1
+            if nxt < len(ranges):
+                pending.append(pool.submit(task, *ranges[nxt]))
+            yield a, b, result
+
+
+def iter_depth_slabs(cube, *, max_mb: float = 32.0) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield ``(start, stop, slab)`` over depth; the next slab is read in the background."""
+    yield from map_depth_slabs(cube, lambda slab: slab, max_mb=max_mb, workers=1)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.sims.cube import iter_depth_slabs, open_cube, species_index
+from charsuite.sims.cube import map_depth_slabs, open_cube, species_index
 
 __all__ = ["dead_time_correct", "depth_profile", "parse_roi", "smooth_profile"]
 
@@ -224,20 +224,22 @@ def depth_profile(
         sums = np.zeros((n, cube.sizes["species"]))
         tic = np.zeros(n)
         limit = np.zeros(n, dtype=bool)
-        slabs = iter_depth_slabs(cube, max_mb=max_mb)
-        if progress:
-            progress(0, total=n)
-        for start, stop, slab in slabs:
+
+        def reduce(slab: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
             if n_extr:
                 if scale != 1.0:
                     slab = slab * np.float32(scale)
-                limit[start:stop] |= (slab >= n_extr).any(axis=(1, 2, 3))
-                slab = dead_time_correct(slab, n_extr)
-                part = _roi_sum(slab, region)
-            else:
-                part = _roi_sum(slab, region) * scale
+                flag = (slab >= n_extr).any(axis=(1, 2, 3))
+                return _roi_sum(dead_time_correct(slab, n_extr), region), flag
+            return _roi_sum(slab, region) * scale, None
+
+        if progress:
+            progress(0, total=n)
+        for start, stop, (part, flag) in map_depth_slabs(cube, reduce, max_mb=max_mb):
             sums[start:stop] = part
             tic[start:stop] = part.sum(axis=1)
+            if flag is not None:
+                limit[start:stop] |= flag
             if progress:
                 progress(stop - start)
         saturated = limit
