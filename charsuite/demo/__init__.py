@@ -20,7 +20,11 @@ from charsuite.datasets import DEMO_SAMPLE, DemoSample
 from charsuite.model import Result
 
 #: Step modules, in report order. Add a technique's step here.
-STEPS: tuple[str, ...] = ("charsuite.demo.composition", "charsuite.demo.files")
+STEPS: tuple[str, ...] = (
+    "charsuite.demo.composition",
+    "charsuite.demo.sims",
+    "charsuite.demo.files",
+)
 
 
 @dataclasses.dataclass(frozen=True)

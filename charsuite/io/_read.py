@@ -6,7 +6,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from charsuite.exceptions import AmbiguousFormatError, ReaderError, UnknownFormatError
+from charsuite.exceptions import (
+    AmbiguousFormatError,
+    CharsuiteError,
+    ReaderError,
+    UnknownFormatError,
+)
 from charsuite.io._registry import format_modules
 from charsuite.model import Result, add_history
 
@@ -145,8 +150,8 @@ def read(path: str | Path, *, format: str | None = None, lazy: bool = False, **o
         options["node"] = node
     try:
         obj = module.read(file, lazy=lazy, **options)
-    except (ReaderError, UnknownFormatError, AmbiguousFormatError):
-        raise
+    except CharsuiteError:
+        raise  # already says what is wrong (bad option, damaged content, ...)
     except TypeError as err:
         if "unexpected keyword" in str(err):
             raise ReaderError(

@@ -30,6 +30,9 @@ FORMAT_MODULES: tuple[str, ...] = (
     "charsuite.io.formats.potku_depth",
     "charsuite.io.formats.rump_lcm",
     # sims
+    "charsuite.io.formats.hdf5_cube",
+    "charsuite.io.formats.surfacelab_txt",
+    "charsuite.io.formats.tofdaq",
     # echem
 )
 

@@ -13,7 +13,8 @@ xrd (2D map)   ``("row", "two_theta")``                 ``two_theta`` (deg), ``o
 composition    ``("layer", "element")``                 ``element`` (symbol), ``layer`` (index)
 sims cube      ``("depth", "y", "x", "species")``       ``depth`` (scan index or nm), ``y``/``x`` (µm),
                                                         ``species`` (label), ``mass`` (Th)
-sims profile   ``("depth", "species")``                 as above
+sims profile   ``("depth", "species")`` Dataset         as above; variables ``counts``, ``intensity``,
+                                                        ``tic``, ``saturated``, optional ``smoothed``
 echem cycling  ``("record",)`` Dataset                  ``time`` (s); variables ``voltage`` (V),
                                                         ``current`` (mA), ``charge`` (mAh), ``cycle``
 echem EIS      ``("frequency",)`` Dataset               ``frequency`` (Hz); ``z_real``/``z_imag`` (ohm)
@@ -48,7 +49,8 @@ Curated metadata keys (present when the file has them)
     ``scan_type`` (``"2theta"``, ``"2theta-omega"``, ``"gonio"``, ``"reflectivity"``, ...),
     ``incidence_angle_deg``, ``counting_time_s``, ``intensity_kind`` (``"counts"`` or
     ``"counts/s"``), ``step_deg``
-    sims : ``pixel_size_um``, ``field_of_view_um``, ``n_scans``, ``polarity``, ``primary_ion``
+    sims : ``pixel_size_um``, ``field_of_view_um``, ``n_scans``, ``polarity``, ``primary_ion``,
+    ``extractions_per_pixel``, ``binning``
     echem : ``instrument``, ``electrode_area_cm2``, ``active_mass_mg``, ``channel``
 
 Provenance records

@@ -1,1 +1,68 @@
-"""sims (see module docs)."""
+"""ToF-SIMS: TofDAQ cubes, streamed depth profiles, depth calibration, co-localisation.
+
+The cube convention is ``(depth, y, x, species)`` (see :mod:`charsuite.sims.cube`).
+"""
+
+from charsuite.sims.calibrate import (
+    DepthCalibration,
+    Interface,
+    Layer,
+    LayerSpec,
+    calibrate_depth,
+    find_interfaces,
+    measure_edge,
+    parse_layers,
+    segment_layers,
+)
+from charsuite.sims.colocalise import (
+    Colocalisation,
+    bin_map,
+    colocalise,
+    dispersion_test,
+    layer_maps,
+)
+from charsuite.sims.cube import CUBE_DIMS, iter_depth_slabs, open_cube, species_index
+from charsuite.sims.profile import dead_time_correct, depth_profile, parse_roi, smooth_profile
+from charsuite.sims.tofdaq import (
+    MassCalibration,
+    PeakTable,
+    decode_event_list,
+    eventlist_cube,
+    fib_images,
+    mass_axis,
+    peak_table,
+    reintegrate,
+)
+
+__all__ = [
+    "CUBE_DIMS",
+    "Colocalisation",
+    "DepthCalibration",
+    "Interface",
+    "Layer",
+    "LayerSpec",
+    "MassCalibration",
+    "PeakTable",
+    "bin_map",
+    "calibrate_depth",
+    "colocalise",
+    "dead_time_correct",
+    "decode_event_list",
+    "depth_profile",
+    "dispersion_test",
+    "eventlist_cube",
+    "fib_images",
+    "find_interfaces",
+    "iter_depth_slabs",
+    "layer_maps",
+    "mass_axis",
+    "measure_edge",
+    "open_cube",
+    "parse_layers",
+    "parse_roi",
+    "peak_table",
+    "reintegrate",
+    "segment_layers",
+    "smooth_profile",
+    "species_index",
+]
