@@ -24,6 +24,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     # composition
     # sims
     # echem
+    "charsuite.io.formats.squidstat",
 )
 
 

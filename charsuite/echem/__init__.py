@@ -1,0 +1,42 @@
+"""Electrochemistry: cycling analysis, dQ/dV and impedance of thin-film cells.
+
+Public API
+----------
+cycle_summary, segment, c_rate
+    Galvanostatic cycling (:mod:`charsuite.echem.cycling`).
+dqdv
+    Incremental capacity (:mod:`charsuite.echem.dqdv`).
+fit_circuit, fit_spectra, lin_kk, cpe_capacitance, parse_circuit
+    Impedance (:mod:`charsuite.echem.eis`, :mod:`charsuite.echem.circuits`).
+"""
+
+from charsuite.echem.circuits import Circuit, parse_circuit
+from charsuite.echem.cycling import CycleSummary, c_rate, cycle_summary, segment
+from charsuite.echem.dqdv import DqdvResult, dqdv
+from charsuite.echem.eis import (
+    DEFAULT_CIRCUIT,
+    EisFit,
+    LinKKResult,
+    cpe_capacitance,
+    fit_circuit,
+    fit_spectra,
+    lin_kk,
+)
+
+__all__ = [
+    "DEFAULT_CIRCUIT",
+    "Circuit",
+    "CycleSummary",
+    "DqdvResult",
+    "EisFit",
+    "LinKKResult",
+    "c_rate",
+    "cpe_capacitance",
+    "cycle_summary",
+    "dqdv",
+    "fit_circuit",
+    "fit_spectra",
+    "lin_kk",
+    "parse_circuit",
+    "segment",
+]
