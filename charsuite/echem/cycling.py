@@ -471,7 +471,7 @@ def cycle_summary(
         raise ParameterError(f"persistence={persistence!r}: expected an integer ≥ 1")
     if not 0 < threshold < 1:
         raise ParameterError(f"threshold={threshold!r}: expected a fraction in (0, 1)")
-    if area_cm2 is None and meta.get("electrode_area_cm2") is not None:
+    if area_cm2 is None and (meta.get("electrode_area_cm2") or 0) > 0:
         area_cm2 = float(meta["electrode_area_cm2"])
     if area_cm2 is not None and not area_cm2 > 0:
         raise ParameterError(f"area_cm2={area_cm2!r}: expected a positive area (cm²)")
@@ -484,7 +484,7 @@ def cycle_summary(
             )
         mass_g = _film_mass_g(density_g_cm3, thickness_nm, area_cm2)
         mass_source = "density × thickness × area"
-    elif mass_g is None and meta.get("active_mass_mg") is not None:
+    elif mass_g is None and (meta.get("active_mass_mg") or 0) > 0:
         mass_g = float(meta["active_mass_mg"]) * 1e-3
         mass_source = "file metadata active_mass_mg"
     if mass_g is not None and not (np.isfinite(mass_g) and mass_g > 0):

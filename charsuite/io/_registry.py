@@ -24,6 +24,8 @@ FORMAT_MODULES: tuple[str, ...] = (
     # composition
     # sims
     # echem
+    "charsuite.io.formats.biologic_mpr",
+    "charsuite.io.formats.biologic_mpt",
     "charsuite.io.formats.squidstat",
 )
 
