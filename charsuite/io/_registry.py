@@ -26,7 +26,10 @@ FORMAT_MODULES: tuple[str, ...] = (
     # echem
     "charsuite.io.formats.biologic_mpr",
     "charsuite.io.formats.biologic_mpt",
+    "charsuite.io.formats.gamry_dta",
+    "charsuite.io.formats.impedance_text",
     "charsuite.io.formats.squidstat",
+    "charsuite.io.formats.zplot",
 )
 
 

@@ -81,9 +81,17 @@ def can_read(path: Path, head: bytes) -> bool:
     if b"\x00" in head:
         return False
     first = _header_line(head.decode("latin-1"))
-    if "Elapsed Time (s)" not in first:
+    if "," not in first:
         return False
-    return "Working Electrode" in first or "Frequency (Hz)" in first or "Z'' (Ohm" in first
+    try:
+        fields = {f.strip() for f in next(csv.reader([first]))}
+    except (csv.Error, StopIteration):
+        return False
+    if "Elapsed Time (s)" not in fields:
+        return False
+    return "Working Electrode (V)" in fields or (
+        "Frequency (Hz)" in fields and bool(fields & {"Z' (Ohms)", "-Z'' (Ohms)", "|Z| (Ohms)"})
+    )
 
 
 def _settings(path: Path, option) -> tuple[dict, dict]:
