@@ -201,9 +201,9 @@ def write_squidstat_cycling(
 
     # initial OCP rest
     v_now = windows[0][0] + 0.2
-    for _ in range(rest_points):
+    for k in range(rest_points):
+        t += 60.0 if k else 0.0
         emit("1", "Open Circuit Potential", t, v_now + rng.normal(0, 3e-4), 0.0)
-        t += 60.0
     cycle = 0
     eta = 0.015 + 0.002 * c_rate  # polarisation (V)
     for w_idx, ((lo, hi), loss) in enumerate(zip(windows, losses)):

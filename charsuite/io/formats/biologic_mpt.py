@@ -241,6 +241,9 @@ def read(path: Path, *, lazy: bool = False):
         if col in values:
             extra[var] = (values[col], unit, long)
             used.add(col)
+    if "charge" not in extra and "(Q-Qo)/C" in values:
+        extra["charge"] = (values["(Q-Qo)/C"] / 3.6, "mAh", "cumulative charge (Q-Qo), from C")
+        used.add("(Q-Qo)/C")
     _extras(values, used, extra)
     meta["measurement"] = "cycling"
     return cycling_dataset(
