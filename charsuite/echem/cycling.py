@@ -178,12 +178,9 @@ def _segment_arrays(
     else:
         half_cycle_no = np.empty(n_half, dtype=int)
         cyc = 0 if half_dir[0] != first else 1
-        seen = False
         for k in range(n_half):
-            if half_dir[k] == first and seen:
+            if k > 0 and half_dir[k] == first:
                 cyc += 1
-            if half_dir[k] == first:
-                seen = True
             half_cycle_no[k] = cyc
         numbering = (
             f"a new cycle starts with each {first_direction} half cycle "

@@ -2,12 +2,13 @@
 
 Method (per half cycle, in time order):
 
-1. Q(t) is the charge passed since the half cycle began (mAh, ≥ 0).
+1. Q(t) is the charge passed since the half cycle began (mAh, ≥ 0; 0 just before its
+   first record).
 2. Voltage is made monotonic along the half cycle by its running maximum (charge) or
    minimum (discharge): relaxation back-steps (e.g. just after the IR jump) add charge at
    the voltage already reached instead of creating a multivalued Q(V).
-3. Q is interpolated onto a uniform voltage grid (``step_V``) and extended by constant
-   values 4σ beyond both ends (Q does not change outside the swept range).
+3. Q is interpolated onto a uniform voltage grid (``step_V``) and extended 4σ beyond
+   both ends with 0 (before the start) and the total (after the end).
 4. Q(V) is smoothed with a Gaussian whose width is set in volts (FWHM ``smooth_V``), so
    the result does not depend on the sampling rate; smoothing Q (not dQ/dV) keeps the
    total: ∫ dQ/dV dV = Q_end − Q_start = the half cycle's capacity.
@@ -141,8 +142,7 @@ def dqdv(
         )
     sel = np.isin(seg["half"], halves)
     v = arr["voltage"][sel]
-    q = np.cumsum(np.abs(seg["dq"][sel]))
-    q = q - q[0]
+    q = np.cumsum(np.abs(seg["dq"][sel]))  # charge passed up to each record (incl. its interval)
     v_mono = np.maximum.accumulate(v) if want == 1 else np.minimum.accumulate(v)
     # Q as a function of the (monotonic) voltage; on repeated voltages keep the last Q
     order = np.argsort(v_mono, kind="stable")
@@ -158,7 +158,9 @@ def dqdv(
     sigma_V = smooth_V / (2 * np.sqrt(2 * np.log(2)))
     pad = 4 * sigma_V + 2 * step_V
     grid = np.arange(uniq[0] - pad, uniq[-1] + pad + step_V / 2, step_V)
-    q_grid = np.interp(grid, uniq, q_u)  # constant beyond both ends
+    # beyond the swept range Q is 0 before the start and the total after the end
+    ends = (0.0, float(q[-1])) if want == 1 else (float(q[-1]), 0.0)
+    q_grid = np.interp(grid, uniq, q_u, left=ends[0], right=ends[1])
     if sigma_V > 0:
         q_grid = gaussian_filter1d(q_grid, sigma_V / step_V, mode="nearest")
     # Q grows with V on charge (dQ/dV > 0) and with falling V on discharge (dQ/dV < 0)

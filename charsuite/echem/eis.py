@@ -98,6 +98,10 @@ def _initial_guess(circuit: Circuit, f: np.ndarray, z: np.ndarray) -> dict[str, 
     r_hf = max(float(np.min(zs.real)), 1e-12 * float(np.max(np.abs(zs))))
     r_lf = float(np.max(zs.real))
     blocks = _parallel_blocks(circuit)
+    root = circuit.tree
+    for node in root.children if root.kind == "series" else (root,):
+        if node.kind == "element" and node.etype in ("Zarc", "K"):
+            blocks.append([node.name])  # a ZARC/Voigt element is an arc of its own
     n_arc = max(len(blocks), 1)
     # apex frequencies of -Z'' maxima, high f first
     peaks, _ = find_peaks(-zs.imag, prominence=0.02 * float(np.ptp(zs.imag)) + 1e-300)
