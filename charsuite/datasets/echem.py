@@ -46,7 +46,13 @@ __all__ = [
 
 SETTINGS_NAME = "Experiment settings and notes.txt"
 #: (voltage V, width V, weight) of each logistic plateau of the model cathode
-PLATEAUS = ((2.3, 0.08, 0.25), (3.75, 0.05, 0.45), (4.0, 0.05, 0.25), (4.2, 0.04, 0.15), (4.5, 0.04, 0.3))
+PLATEAUS = (
+    (2.3, 0.08, 0.25),
+    (3.75, 0.05, 0.45),
+    (4.0, 0.05, 0.25),
+    (4.2, 0.04, 0.15),
+    (4.5, 0.04, 0.3),
+)
 _LINEAR = 0.04  # weight per volt of the sloping background
 _DC_HEADER = (
     "Step number",
@@ -122,7 +128,13 @@ def write_squidstat_cycling(
     root: str | Path,
     *,
     name: str = "NMC811 windows",
-    windows: tuple[tuple[float, float], ...] = ((3.0, 4.3), (3.0, 4.5), (2.5, 4.5), (2.0, 4.7), (1.5, 4.7)),
+    windows: tuple[tuple[float, float], ...] = (
+        (3.0, 4.3),
+        (3.0, 4.5),
+        (2.5, 4.5),
+        (2.0, 4.7),
+        (1.5, 4.7),
+    ),
     cycles_per_window: int = 50,
     c_rate: float = 1.0,
     one_c_uA_cm2: float = 40.0,
@@ -182,9 +194,7 @@ def write_squidstat_cycling(
     mass_g = density_g_cm3 * thickness_nm * 1e-7 * area_cm2
     current = c_rate * one_c_uA_cm2 * 1e-3 * area_cm2  # mA
     losses = (
-        (loss_per_cycle,) * len(windows)
-        if np.isscalar(loss_per_cycle)
-        else tuple(loss_per_cycle)
+        (loss_per_cycle,) * len(windows) if np.isscalar(loss_per_cycle) else tuple(loss_per_cycle)
     )
     start = _dt.datetime(2026, 3, 2, 9, 30, 0)
     folder = _experiment_folder(root, name, start)
@@ -206,7 +216,7 @@ def write_squidstat_cycling(
         emit("1", "Open Circuit Potential", t, v_now + rng.normal(0, 3e-4), 0.0)
     cycle = 0
     eta = 0.015 + 0.002 * c_rate  # polarisation (V)
-    for w_idx, ((lo, hi), loss) in enumerate(zip(windows, losses)):
+    for _w_idx, ((lo, hi), loss) in enumerate(zip(windows, losses)):
         inv = _inverse(lo, hi)
         q_window = specific_capacity_mAh_g(lo, hi) * mass_g
         for n in range(cycles_per_window):
@@ -320,7 +330,7 @@ def write_squidstat_eis(
         k: (v / area_cm2 if k.startswith("R") else v * area_cm2 if k.startswith("Q") else v)
         for k, v in p.items()
     }
-    n = int(round(np.log10(f_max / f_min) * points_per_decade)) + 1
+    n = round(np.log10(f_max / f_min) * points_per_decade) + 1
     f = np.geomspace(f_max, f_min, n)
     z = two_arc_impedance(f, absolute)
     rng = np.random.default_rng(seed)

@@ -2,7 +2,7 @@
 
 Public API
 ----------
-cycle_summary, segment, c_rate
+cycle_summary, segment, c_rate, voltage_curves
     Galvanostatic cycling (:mod:`charsuite.echem.cycling`).
 dqdv
     Incremental capacity (:mod:`charsuite.echem.dqdv`).
@@ -11,7 +11,13 @@ fit_circuit, fit_spectra, lin_kk, cpe_capacitance, parse_circuit
 """
 
 from charsuite.echem.circuits import Circuit, parse_circuit
-from charsuite.echem.cycling import CycleSummary, c_rate, cycle_summary, segment
+from charsuite.echem.cycling import (
+    CycleSummary,
+    c_rate,
+    cycle_summary,
+    segment,
+    voltage_curves,
+)
 from charsuite.echem.dqdv import DqdvResult, dqdv
 from charsuite.echem.eis import (
     DEFAULT_CIRCUIT,
@@ -39,4 +45,5 @@ __all__ = [
     "lin_kk",
     "parse_circuit",
     "segment",
+    "voltage_curves",
 ]

@@ -31,6 +31,7 @@ Conventions (recorded in every result's ``definitions``)
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,7 +40,7 @@ from charsuite.echem._film import _film_mass_g
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.model import Result, add_history, history_record
 
-__all__ = ["CycleSummary", "c_rate", "cycle_summary", "segment"]
+__all__ = ["CycleSummary", "c_rate", "cycle_summary", "segment", "voltage_curves"]
 
 _CURRENT_SCALE = {"mA": 1.0, "A": 1e3, "uA": 1e-3, "µA": 1e-3, "nA": 1e-6}
 _CHARGE_SCALE = {"mAh": 1.0, "mA.h": 1.0, "Ah": 1e3, "A.h": 1e3, "uAh": 1e-3, "µAh": 1e-3}
@@ -658,3 +659,59 @@ def cycle_summary(
         definitions=definitions,
         history=history,
     )
+
+
+def voltage_curves(
+    ds,
+    *,
+    cycles: Sequence[int] | None = None,
+    first_direction: str = "charge",
+    charge_sign: int = 1,
+    dead_band_mA: float | None = None,
+    cycles_from: str = "auto",
+) -> list[dict[str, Any]]:
+    """Voltage vs charge passed for each half cycle (for charge–discharge plots).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Cycling data.
+    cycles : sequence of int, optional
+        Cycle numbers to return (default all).
+    first_direction, charge_sign, dead_band_mA
+        See :func:`segment`; ``cycles_from`` is its ``cycles`` option.
+
+    Returns
+    -------
+    list of dict
+        ``cycle``, ``direction`` ("charge"/"discharge"), ``capacity_mAh`` (array, from 0)
+        and ``voltage_V`` (array), in time order.
+    """
+    arr = _arrays(ds)
+    seg = _segment_arrays(
+        arr,
+        first_direction=first_direction,
+        charge_sign=charge_sign,
+        dead_band_mA=dead_band_mA,
+        cycles=cycles_from,
+        integration="auto",
+    )
+    wanted = None if cycles is None else {int(c) for c in cycles}
+    order = np.argsort(seg["half"], kind="stable")
+    half_sorted = seg["half"][order]
+    out = []
+    for h in range(seg["half_dir"].size):
+        c = int(seg["half_cycle"][h])
+        if wanted is not None and c not in wanted:
+            continue
+        lo, hi = np.searchsorted(half_sorted, [h, h + 1])
+        idx = np.sort(order[lo:hi])
+        out.append(
+            {
+                "cycle": c,
+                "direction": "charge" if seg["half_dir"][h] == 1 else "discharge",
+                "capacity_mAh": np.cumsum(np.abs(seg["dq"][idx])),
+                "voltage_V": arr["voltage"][idx],
+            }
+        )
+    return out

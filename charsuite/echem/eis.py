@@ -45,7 +45,9 @@ def _spectrum(data, z=None) -> tuple[np.ndarray, np.ndarray, Any]:
             if data[v].attrs.get("units") not in ("ohm", "Ohm", "Ω"):
                 raise DataError(f"{v} has units {data[v].attrs.get('units')!r}; expected 'ohm'")
         f = np.asarray(data["frequency"].values, dtype=float)
-        zz = np.asarray(data["z_real"].values, float) + 1j * np.asarray(data["z_imag"].values, float)
+        zz = np.asarray(data["z_real"].values, float) + 1j * np.asarray(
+            data["z_imag"].values, float
+        )
         src = data
     else:
         if z is None:
@@ -106,7 +108,7 @@ def _initial_guess(circuit: Circuit, f: np.ndarray, z: np.ndarray) -> dict[str, 
     # apex frequencies of -Z'' maxima, high f first
     peaks, _ = find_peaks(-zs.imag, prominence=0.02 * float(np.ptp(zs.imag)) + 1e-300)
     if peaks.size >= n_arc:
-        best = peaks[np.argsort(-(-zs.imag[peaks]))[:n_arc]]
+        best = peaks[np.argsort(zs.imag[peaks])[:n_arc]]  # the n_arc highest -Z'' maxima
         f_apex = np.sort(fs[best])[::-1]
         r_apex = 2 * (-zs.imag[np.sort(best)])
         r_arc = np.maximum(r_apex, (r_lf - r_hf) / (2 * n_arc))
@@ -451,7 +453,10 @@ def fit_circuit(
     source = src.attrs.get("source_file") if src is not None else None
     history.append(
         history_record(
-            "fit_circuit", function="charsuite.echem.fit_circuit", parameters=params, input_file=source
+            "fit_circuit",
+            function="charsuite.echem.fit_circuit",
+            parameters=params,
+            input_file=source,
         )
     )
     return EisFit(
@@ -637,7 +642,7 @@ def lin_kk(
     t_min, t_max = 1 / (2 * np.pi * f.max()), 1 / (2 * np.pi * f.min())
     M, mu = 0, 1.0
     x = ts = None
-    while mu > c and M < max_M:
+    while mu > c and max_M > M:
         M += 1
         ts = np.geomspace(t_min, t_max, M) if M > 1 else np.array([t_min])
         x, ts = _fit_linkk(w, zz, zabs, ts, fit_type, add_cap)

@@ -29,7 +29,9 @@ def test_impedance_py_getting_started_fit(echem):
         weighting="unit",
         order_time_constants=False,
     )
-    docs = dict(R0=1.65e-2, R1=8.68e-3, C1=3.32, R2=5.39e-3, Wo1_0=6.31e-2, Wo1_1=2.33e2, C2=2.20e-1)
+    docs = dict(
+        R0=1.65e-2, R1=8.68e-3, C1=3.32, R2=5.39e-3, Wo1_0=6.31e-2, Wo1_1=2.33e2, C2=2.20e-1
+    )
     for name, value in docs.items():
         assert fit.parameters[name] == pytest.approx(value, rel=0.01), name
 
@@ -122,7 +124,10 @@ def test_eclab_mpr_equals_mpt_summary(echem):
 
 def test_navani_cycle_summary_means(echem):
     pytest.importorskip("galvani")
-    path = echem / "the-grey-group_navani/Example_data/jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"
+    path = (
+        echem
+        / "the-grey-group_navani/Example_data/jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"
+    )
     s = cycle_summary(read(path))
     assert np.nanmean(s.column("discharge_mAh")) == pytest.approx(0.7778788, rel=1e-4)
     assert np.nanmean(s.column("charge_mAh")) == pytest.approx(0.9535533, rel=1e-4)

@@ -75,6 +75,10 @@ def safe_name(label: str) -> str:
 
 def to_float(values: list[str], *, path: Path, fmt: str, column: str, lines=None) -> np.ndarray:
     """Convert strings to floats ('' → NaN), naming the line of the first bad value."""
+    try:  # fast path: numpy parses the strings itself
+        return np.array(values, dtype=float)
+    except ValueError:
+        pass
     out = np.empty(len(values), dtype=float)
     for k, s in enumerate(values):
         s = s.strip()

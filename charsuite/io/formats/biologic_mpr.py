@@ -107,7 +107,14 @@ def read(path: Path, *, lazy: bool = False):
     start = getattr(mpr, "timestamp", None) or getattr(mpr, "startdate", None)
     if start is not None:
         meta["start_time"] = start.isoformat()
-    original = {"columns": names, "modules": [m.get("shortname", b"").decode("latin-1", "replace").strip() for m in getattr(mpr, "modules", []) if isinstance(m, dict)]}
+    original = {
+        "columns": names,
+        "modules": [
+            m.get("shortname", b"").decode("latin-1", "replace").strip()
+            for m in getattr(mpr, "modules", [])
+            if isinstance(m, dict)
+        ],
+    }
     used = {"flags"}
     extra: dict[str, tuple[np.ndarray, str, str]] = {}
     if "freq/Hz" in values:
@@ -168,7 +175,12 @@ def read(path: Path, *, lazy: bool = False):
     _extras(values, used, extra)
     meta["measurement"] = "cycling"
     return cycling_dataset(
-        time_s=t, voltage_V=values[v_col], current_mA=current, extra=extra, metadata=meta, original=original
+        time_s=t,
+        voltage_V=values[v_col],
+        current_mA=current,
+        extra=extra,
+        metadata=meta,
+        original=original,
     )
 
 

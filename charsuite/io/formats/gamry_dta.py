@@ -11,6 +11,7 @@ Curated metadata: ``electrode_area_cm2`` (AREA), ``dc_voltage_V`` (VDC), ``instr
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,9 @@ def read(path: Path, *, lazy: bool = False):
     names = [n.strip() for n in lines[start + 1].split("\t")][1:]
     for need in ("Freq", "Zreal", "Zimag"):
         if need not in names:
-            raise ReaderError(f"ZCURVE column {need!r} missing (found {names})", path=path, format=fmt)
+            raise ReaderError(
+                f"ZCURVE column {need!r} missing (found {names})", path=path, format=fmt
+            )
     rows = []
     for line in lines[start + 3 :]:
         if not line.startswith("\t"):
@@ -73,7 +76,12 @@ def read(path: Path, *, lazy: bool = False):
         if len(parts) != len(names):
             break
         try:
-            rows.append([float(p) for p in parts[: names.index("IERange") if "IERange" in names else len(parts)]])
+            rows.append(
+                [
+                    float(p)
+                    for p in parts[: names.index("IERange") if "IERange" in names else len(parts)]
+                ]
+            )
         except ValueError:
             break  # aborted run: '......' placeholders
     if not rows:
@@ -81,19 +89,26 @@ def read(path: Path, *, lazy: bool = False):
     width = min(len(r) for r in rows)
     arr = np.array([r[:width] for r in rows], dtype=float)
     col = {n: arr[:, k] for k, n in enumerate(names[:width])}
-    meta: dict = {"measurement": "impedance", "instrument": f"Gamry {header.get('PSTAT', '')}".strip()}
+    meta: dict = {
+        "measurement": "impedance",
+        "instrument": f"Gamry {header.get('PSTAT', '')}".strip(),
+    }
     meta["aborted"] = header.get("EXPERIMENTABORTED") == "T" or any(
         line.startswith("EXPERIMENTABORTED\tTOGGLE\tT") for line in lines
     )
     for key, name, conv in (("AREA", "electrode_area_cm2", float), ("VDC", "dc_voltage_V", float)):
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             meta[name] = conv(header[key])
-        except (KeyError, ValueError):
-            pass
     if "DATE" in header:
         meta["start_time"] = f"{header['DATE']} {header.get('TIME', '')}".strip()
     extra = {}
-    for n, var, unit in (("Time", "time", "s"), ("Zmod", "z_modulus", "ohm"), ("Zphz", "phase", "deg"), ("Idc", "dc_current", "A"), ("Vdc", "dc_voltage", "V")):
+    for n, var, unit in (
+        ("Time", "time", "s"),
+        ("Zmod", "z_modulus", "ohm"),
+        ("Zphz", "phase", "deg"),
+        ("Idc", "dc_current", "A"),
+        ("Vdc", "dc_voltage", "V"),
+    ):
         if n in col:
             extra[var] = (col[n], unit, n)
     return eis_dataset(

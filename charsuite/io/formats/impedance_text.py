@@ -90,7 +90,9 @@ def _parse(text: str):
                 raise ValueError(f"line {k + 1} has {len(parts)} columns, earlier rows {width}")
             rows.append([float(p) for p in parts])
         elif rows:
-            raise ValueError(f"line {k + 1} is not numeric ({line.strip()[:40]!r}) after data began")
+            raise ValueError(
+                f"line {k + 1} is not numeric ({line.strip()[:40]!r}) after data began"
+            )
         else:
             header = parts
     return header, rows, width
@@ -158,7 +160,9 @@ def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
         if f.size < 2:
             raise ReaderError("fewer than 2 rows with a frequency > 0", path=path, format=fmt)
     if np.any(f[np.isfinite(f)] <= 0):
-        raise ReaderError("a frequency is ≤ 0; the first column must be f in Hz", path=path, format=fmt)
+        raise ReaderError(
+            "a frequency is ≤ 0; the first column must be f in Hz", path=path, format=fmt
+        )
     if header is not None:
         how = "-Z'' (from header)" if negated else "Z'' (from header)"
     elif z_imag == "negated" or (z_imag == "auto" and np.mean(zi[np.isfinite(zi)] > 0) > 0.8):

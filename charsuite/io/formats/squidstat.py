@@ -148,22 +148,21 @@ def read(path: Path, *, lazy: bool = False, settings=None):
     fmt = SPEC.name
     text = decode(read_bytes(path, fmt))
     lines = text.splitlines()
-    rows = list(csv.reader(lines))
-    hdr_idx = next((k for k, r in enumerate(rows) if any("Elapsed Time" in c for c in r)), None)
+    hdr_idx = next((k for k, line in enumerate(lines) if "Elapsed Time" in line), None)
     if hdr_idx is None:
         raise ReaderError(
             "no header with 'Elapsed Time (s)' found; expected a Squidstat CSV export",
             path=path,
             format=fmt,
         )
-    header = [h.strip() for h in rows[hdr_idx]]
-    data, line_no = [], []
-    for k in range(hdr_idx + 1, len(rows)):
-        r = rows[k]
-        if not r or not any(c.strip() for c in r):
+    header = [h.strip() for h in next(csv.reader([lines[hdr_idx]]))]
+    body, line_no = [], []
+    for k in range(hdr_idx + 1, len(lines)):
+        line = lines[k]
+        if not line.strip():
             continue
-        if any("Elapsed Time" in c for c in r):
-            other = [h.strip() for h in r]
+        if "Elapsed Time" in line:
+            other = [h.strip() for h in next(csv.reader([line]))]
             if other != header:
                 changed = [f"{a!r} → {b!r}" for a, b in zip(header, other) if a != b]
                 raise ReaderError(
@@ -174,15 +173,17 @@ def read(path: Path, *, lazy: bool = False, settings=None):
                     format=fmt,
                 )
             continue
+        body.append(line)
+        line_no.append(k + 1)
+    data = list(csv.reader(body))
+    for r, k in zip(data, line_no):
         if len(r) != len(header):
             raise ReaderError(
-                f"line {k + 1} has {len(r)} fields, the header has {len(header)}; the file is "
+                f"line {k} has {len(r)} fields, the header has {len(header)}; the file is "
                 "truncated or damaged — re-export it",
                 path=path,
                 format=fmt,
             )
-        data.append(r)
-        line_no.append(k + 1)
     if not data:
         raise ReaderError(
             "header found but no data rows; the run recorded nothing", path=path, format=fmt

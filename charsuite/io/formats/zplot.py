@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from charsuite.exceptions import ReaderError
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats._echem_util import decode, eis_dataset, read_bytes, to_float
@@ -73,18 +71,29 @@ def read(path: Path, *, lazy: bool = False):
         line_no.append(k + 1)
     if not rows:
         raise ReaderError("no data rows after the column line", path=path, format=fmt)
-    cols = {n: to_float(list(c), path=path, fmt=fmt, column=n, lines=line_no) for n, c in zip(names, zip(*rows))}
+    cols = {
+        n: to_float(list(c), path=path, fmt=fmt, column=n, lines=line_no)
+        for n, c in zip(names, zip(*rows))
+    }
     for need in ("Freq(Hz)", "Z'(a)", "Z''(b)"):
         if need not in cols:
             raise ReaderError(f"column {need!r} missing (found {names})", path=path, format=fmt)
     extra = {}
-    for n, var, unit in (("Time(Sec)", "time", "s"), ("Ampl", "amplitude", "V"), ("Bias", "bias", "V")):
+    for n, var, unit in (
+        ("Time(Sec)", "time", "s"),
+        ("Ampl", "amplitude", "V"),
+        ("Bias", "bias", "V"),
+    ):
         if n in cols:
             extra[var] = (cols[n], unit, n)
     return eis_dataset(
         frequency=cols["Freq(Hz)"],
         z=cols["Z'(a)"] + 1j * cols["Z''(b)"],
         extra=extra,
-        metadata={"measurement": "impedance", "instrument": "Scribner ZPlot", "z_imag_in_file": "Z''(b)"},
+        metadata={
+            "measurement": "impedance",
+            "instrument": "Scribner ZPlot",
+            "z_imag_in_file": "Z''(b)",
+        },
         original={"header": lines[:col_idx], "columns": names},
     )

@@ -37,6 +37,11 @@ def test_mpr_equals_vendor_text_export(shared_data, name):
 @pytest.mark.shared_data
 def test_new_layout_files_load(shared_data):
     root = shared_data("echem") / "the-grey-group_navani/Example_data"
-    for name in ("00_test_01_OCV_C01", "00_test_02_OCV_C01", "00_test_02_MB_C01", "00_test_04_MB_C01"):
+    for name in (
+        "00_test_01_OCV_C01",
+        "00_test_02_OCV_C01",
+        "00_test_02_MB_C01",
+        "00_test_04_MB_C01",
+    ):
         ds = read(root / f"{name}.mpr")
         assert ds.sizes["record"] > 0
