@@ -5,8 +5,8 @@ import pytest
 from charsuite.datasets.echem import write_squidstat_cycling, write_squidstat_eis
 from charsuite.echem import cycle_summary, dqdv, fit_circuit, voltage_curves
 from charsuite.io import read
-from charsuite.plotting import save_figure
 from charsuite.plotting import echem as P
+from charsuite.plotting import save_figure
 
 
 @pytest.fixture(scope="module")
