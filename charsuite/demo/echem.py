@@ -17,8 +17,8 @@ def run(ctx: DemoContext) -> Section:
     from charsuite.datasets.echem import write_squidstat_cycling, write_squidstat_eis
     from charsuite.echem import cycle_summary, dqdv, fit_spectra, voltage_curves
     from charsuite.io import read
-    from charsuite.plotting import save_figure
     from charsuite.plotting import echem as plots
+    from charsuite.plotting import save_figure
 
     s = ctx.sample
     geometry = dict(
@@ -59,7 +59,7 @@ def run(ctx: DemoContext) -> Section:
             params_cm2=p,
             seed=s.seed + 10 + k,
             area_cm2=s.electrode_area_cm2,
-        )  # fmt: skip
+        )
         for k, (label, p) in enumerate(states.items())
     }
 

@@ -175,20 +175,11 @@ def read(path: Path, *, lazy: bool = False, settings=None):
             continue
         body.append(line)
         line_no.append(k + 1)
-    data = list(csv.reader(body))
-    for r, k in zip(data, line_no):
-        if len(r) != len(header):
-            raise ReaderError(
-                f"line {k} has {len(r)} fields, the header has {len(header)}; the file is "
-                "truncated or damaged — re-export it",
-                path=path,
-                format=fmt,
-            )
-    if not data:
+    if not body:
         raise ReaderError(
             "header found but no data rows; the run recorded nothing", path=path, format=fmt
         )
-    cols = list(zip(*data))
+    cols = _parse_body(body, header, line_no, path)
     by_name: dict[str, tuple[int, str | None]] = {}
     for k, label in enumerate(header):
         base, unit = _split_label(label)
@@ -199,6 +190,8 @@ def read(path: Path, *, lazy: bool = False, settings=None):
 
     def numeric(label_key: str) -> np.ndarray:
         k, _ = by_name[label_key]
+        if isinstance(cols[k], np.ndarray):
+            return cols[k]
         return to_float(list(cols[k]), path=path, fmt=fmt, column=header[k], lines=line_no)
 
     used = set()
@@ -206,7 +199,7 @@ def read(path: Path, *, lazy: bool = False, settings=None):
     for key, var in (("step number", "step"), ("step name", "step_name")):
         if key in by_name:
             k, _ = by_name[key]
-            extra[var] = (np.array([c.strip() for c in cols[k]], dtype=str), "dimensionless", key)
+            extra[var] = (np.array(cols[k], dtype=str), "dimensionless", key)
             used.add(key)
     if "frequency" in by_name:
         f = numeric("frequency")
@@ -300,6 +293,63 @@ def read(path: Path, *, lazy: bool = False, settings=None):
     return cycling_dataset(
         time_s=t, voltage_V=v, current_mA=current, extra=extra, metadata=meta, original=original
     )
+
+
+def _parse_body(body: list[str], header: list[str], line_no: list[int], path: Path) -> list:
+    """Columns of the data lines (pandas' C parser; text columns kept as str)."""
+    import io
+
+    import pandas as pd
+
+    text_cols = {
+        k for k, h in enumerate(header) if h.lower().startswith(("step", "date", "utc date"))
+    }
+    try:
+        df = pd.read_csv(
+            io.StringIO("\n".join(body)),
+            header=None,
+            names=list(range(len(header))),
+            dtype={k: str for k in text_cols},
+            keep_default_na=False,
+            na_values=["", "nan", "NaN", "NAN"],
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError) as err:
+        m = re.search(r"line (\d+)", str(err))
+        where = (
+            f"line {line_no[int(m.group(1)) - 1]}"
+            if m and int(m.group(1)) <= len(line_no)
+            else "a line"
+        )
+        raise ReaderError(
+            f"{where} has more fields than the header ({len(header)}); the file is damaged "
+            "— re-export it",
+            path=path,
+            format=SPEC.name,
+        ) from None
+    short = df.iloc[:, -1].isna() & df.iloc[:, 0].notna() if len(header) > 1 else None
+    if short is not None and bool(short.any()):
+        # a row with fewer fields than the header (truncated line)
+        k = int(np.argmax(short.to_numpy()))
+        raw = body[k]
+        if raw.count(",") < len(header) - 1:
+            raise ReaderError(
+                f"line {line_no[k]} has {raw.count(',') + 1} fields, the header has "
+                f"{len(header)}; the file is truncated or damaged — re-export it",
+                path=path,
+                format=SPEC.name,
+            )
+    out = []
+    for k in range(len(header)):
+        col = df[k]
+        if k in text_cols:
+            out.append([str(v).strip() for v in col.fillna("")])
+        elif col.dtype.kind in "fiu":
+            out.append(col.to_numpy(dtype=float))
+        else:
+            out.append([str(v) for v in col.fillna("")])
+    return out
 
 
 def _extras(by_name, header, used, extra, numeric) -> None:
