@@ -24,10 +24,13 @@ FORMAT_MODULES: tuple[str, ...] = (
     # composition
     # sims
     # echem
+    "charsuite.io.formats.arbin_csv",
+    "charsuite.io.formats.arbin_res",
     "charsuite.io.formats.biologic_mpr",
     "charsuite.io.formats.biologic_mpt",
     "charsuite.io.formats.gamry_dta",
     "charsuite.io.formats.impedance_text",
+    "charsuite.io.formats.neware_nda",
     "charsuite.io.formats.squidstat",
     "charsuite.io.formats.zplot",
 )
