@@ -30,6 +30,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "charsuite.io.formats.biologic_mpt",
     "charsuite.io.formats.gamry_dta",
     "charsuite.io.formats.impedance_text",
+    "charsuite.io.formats.maccor_text",
     "charsuite.io.formats.neware_nda",
     "charsuite.io.formats.squidstat",
     "charsuite.io.formats.zplot",
