@@ -120,7 +120,14 @@ def can_read(path: Path, head: bytes) -> bool:
     if f.size < 5:
         return False
     d = np.diff(f)
-    return bool(np.all(f > 0) and (np.all(d < 0) or np.all(d > 0)) and f.max() / f.min() >= 10)
+    if not (np.all(f > 0) and (np.all(d < 0) or np.all(d > 0)) and f.max() / f.min() >= 10):
+        return False
+    if header is None:
+        # no names: demand what only a frequency sweep looks like — ≥ 2 decades, roughly
+        # log-spaced (a linear 2θ scan or time axis is not)
+        step = np.abs(np.diff(np.log10(f)))
+        return bool(f.max() / f.min() >= 100 and step.max() <= 10 * step.min())
+    return True
 
 
 def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
