@@ -33,6 +33,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "charsuite.io.formats.maccor_text",
     "charsuite.io.formats.neware_nda",
     "charsuite.io.formats.squidstat",
+    "charsuite.io.formats.squidstat_settings",
     "charsuite.io.formats.zplot",
 )
 
