@@ -228,7 +228,11 @@ def eis_cmd(
     click.echo(f"circuit: {result.circuit}   (χ² {result.chi2:.3g}, weighting {result.weighting})")
     for name, value in result.parameters.items():
         err = result.parameters_err[name]
-        fixed = " (fixed)" if name in result.fixed else ""
+        fixed = (
+            " (fixed)"
+            if name in result.fixed
+            else (" (at bound)" if name in result.at_bounds else "")
+        )
         click.echo(f"  {name:10s} {value:12.5g} ± {err:.2g} {result.units[name]}{fixed}")
     for name, value in result.area_normalized.items():
         if value is not None:

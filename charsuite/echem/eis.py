@@ -156,6 +156,9 @@ class EisFit(Result):
     units : dict
         Unit of each parameter.
     fixed : list of str
+    at_bounds : list of str
+        Free parameters that ended on a bound (their errors are not meaningful; consider
+        fixing them or changing the circuit).
     area_cm2 : float or None
     area_normalized : dict
         Resistances × area (``<name>_ohm_cm2``), capacitances and CPE Q ÷ area
@@ -179,6 +182,7 @@ class EisFit(Result):
     parameters_err: dict
     units: dict
     fixed: list
+    at_bounds: list
     area_cm2: float | None
     area_normalized: dict
     capacitances_F: dict
@@ -382,12 +386,21 @@ def fit_circuit(
         )
     dof = max(2 * f.size - len(free), 1)
     chi2 = float(np.sum(sol.fun**2))
+    # covariance in parameters scaled by their values (the raw JᵀJ spans ~30 decades when
+    # capacitances and resistances are fitted together, and pinv would truncate it)
+    scale = np.maximum(np.abs(sol.x), 1e-300)
+    js = sol.jac * scale[None, :]
     try:
-        jtj = sol.jac.T @ sol.jac
-        cov = np.linalg.pinv(jtj) * chi2 / dof
+        cov = np.linalg.pinv(js.T @ js) * chi2 / dof * np.outer(scale, scale)
         err = np.sqrt(np.clip(np.diag(cov), 0, None))
     except np.linalg.LinAlgError:  # pragma: no cover - pinv rarely fails
         err = np.full(len(free), np.nan)
+    at_bound = [
+        n
+        for n, x, x0, a, b in zip(free, sol.x, p0, lo, hi)
+        if (np.isfinite(a) and x <= a + 1e-5 * max(abs(x0), abs(a)))
+        or (np.isfinite(b) and x >= b - 1e-5 * max(abs(x0), abs(b)))
+    ]
     values = dict(zip(names, full(sol.x)))
     errors = {n: 0.0 for n in names}
     errors.update(zip(free, err))
@@ -466,6 +479,7 @@ def fit_circuit(
         parameters_err=errors,
         units=units,
         fixed=sorted(const),
+        at_bounds=at_bound,
         area_cm2=area_cm2,
         area_normalized=norm,
         capacitances_F=caps,
