@@ -34,6 +34,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "charsuite.io.formats.neware_nda",
     "charsuite.io.formats.squidstat",
     "charsuite.io.formats.squidstat_settings",
+    "charsuite.io.formats.versastudio_par",
     "charsuite.io.formats.zplot",
 )
 
