@@ -56,12 +56,16 @@ def read(path: Path, *, lazy: bool = False):
         if not {"Frequency(Hz)", "Z Real", "Z Imag"} <= set(names):
             continue
         rows = []
+        width = None
         for j in range(k + 1, len(lines)):
             s = lines[j].strip()
             if not s or s.startswith("</Segment"):
                 break
             parts = s.split(",")
-            if len(parts) != len(names):
+            # VersaStudio may end the Definition with a stray extra token: the rows set
+            # the width, as long as they all agree and keep the named columns
+            width = width or len(parts)
+            if len(parts) != width or width > len(names) or width < len(names) - 1:
                 raise ReaderError(
                     f"line {j + 1} has {len(parts)} fields, Definition lists {len(names)}",
                     path=path,
@@ -74,7 +78,9 @@ def read(path: Path, *, lazy: bool = False):
         if not rows:
             raise ReaderError("impedance segment has no rows", path=path, format=fmt)
         arr = np.asarray(rows)
-        col = {n: arr[:, i] for i, n in enumerate(names)}
+        col = {n: arr[:, i] for i, n in enumerate(names[: arr.shape[1]])}
+        if not {"Frequency(Hz)", "Z Real", "Z Imag"} <= set(col):
+            raise ReaderError("impedance columns missing from the rows", path=path, format=fmt)
         extra = {}
         for n, var, unit in (
             ("Elapsed Time(s)", "time", "s"),
