@@ -51,13 +51,16 @@ def _read(file: str, format_: str | None):
 @click.option(
     "--one-c", "one_c_uA_cm2", type=float, default=None, help="1C current density (µA/cm²)."
 )
+@click.option(
+    "--capacity", "capacity_mAh", type=float, default=None, help="1C reference capacity (mAh)."
+)
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
 @format_option
 @json_option
 @force_option
 def cycles_cmd(
     file, mass_mg, density, thickness, area, window_groups, first_direction, reference_cycle,
-    persistence, one_c_uA_cm2, plot_path, format_, json_path, force,
+    persistence, one_c_uA_cm2, capacity_mAh, plot_path, format_, json_path, force,
 ) -> None:  # fmt: skip
     """Per-cycle charge/discharge capacity, CE, retention and cycle life of FILE."""
     from charsuite.echem import cycle_summary
@@ -77,6 +80,7 @@ def cycles_cmd(
         persistence=persistence,
         window_groups=window_groups,
         one_c_uA_cm2=one_c_uA_cm2,
+        nominal_capacity_mAh=capacity_mAh,
     )
     if plot_path:
         from charsuite.plotting import save_figure

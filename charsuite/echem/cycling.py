@@ -417,6 +417,7 @@ def cycle_summary(
     window_resolution_V: float = 0.05,
     one_c_mA: float | None = None,
     one_c_uA_cm2: float | None = None,
+    nominal_capacity_mAh: float | None = None,
 ) -> CycleSummary:
     """Per-cycle charge/discharge capacity, CE, retention and cycle life.
 
@@ -446,6 +447,9 @@ def cycle_summary(
     one_c_mA, one_c_uA_cm2 : float, optional
         The current defining 1C (mA), or its density (µA/cm², needs the area); gives
         ``charge_c_rate``/``discharge_c_rate``.
+    nominal_capacity_mAh : float, optional
+        Stated reference capacity (mAh): 1C = this capacity in one hour (used when no 1C
+        current is given).
 
     Returns
     -------
@@ -490,6 +494,10 @@ def cycle_summary(
             f"mass_g={mass_g!r}: expected a positive mass in g (0.790 mg = 0.00079 g); "
             "a zero mass cannot normalise capacities"
         )
+    if one_c_mA is None and nominal_capacity_mAh is not None:
+        if not nominal_capacity_mAh > 0:
+            raise ParameterError(f"nominal_capacity_mAh={nominal_capacity_mAh!r}: expected > 0")
+        one_c_mA = float(nominal_capacity_mAh)  # mAh delivered in 1 h
     if one_c_mA is None and one_c_uA_cm2 is not None:
         if area_cm2 is None:
             raise ParameterError("one_c_uA_cm2 needs area_cm2 (or the file's electrode area)")
@@ -636,6 +644,7 @@ def cycle_summary(
         "persistence": persistence,
         "window_groups": window_groups,
         "one_c_mA": one_c_mA,
+        "nominal_capacity_mAh": nominal_capacity_mAh,
     }
     source = ds.attrs.get("source_file")
     history = [

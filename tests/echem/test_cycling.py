@@ -123,6 +123,14 @@ def test_cycle_life_censored(windows):
     assert s.cycle_life_80["cycle"] is None
 
 
+def test_c_rate_from_nominal_capacity(windows):
+    truth, ds = windows
+    cap = truth["current_mA"] * 2  # current is C/2 of this capacity
+    s = cycle_summary(ds, nominal_capacity_mAh=cap)
+    assert s.cycles[3]["discharge_c_rate"] == pytest.approx(0.5, rel=1e-6)
+    assert "mean |I|" in s.definitions["c_rate"]
+
+
 def test_c_rate():
     assert c_rate(-0.024, capacity_mAh=0.006) == pytest.approx(4.0)
     with pytest.raises(ParameterError):
