@@ -291,12 +291,13 @@ class CycleSummary(Result):
         One dict per cycle: ``cycle``, ``charge_mAh``, ``discharge_mAh``, ``charge_mAh_g``,
         ``discharge_mAh_g``, ``charge_uAh_cm2``, ``discharge_uAh_cm2``,
         ``discharge_uAh_cm2_um``, ``coulombic_efficiency_pct``, ``retention_pct``,
+        ``cumulative_coulombic_efficiency_pct``,
         ``voltage_window``, ``v_min_V``, ``v_max_V``, ``charge_current_mA``,
         ``discharge_current_mA``, ``charge_c_rate``, ``discharge_c_rate``.
     retention : dict
         ``reference_cycle``, ``reference_discharge_mAh``, ``final_cycle``,
         ``final_retention_pct``, ``average_loss_per_cycle_pct``,
-        ``geometric_loss_per_cycle_pct``.
+        ``geometric_loss_per_cycle_pct``, ``first_cycle_irreversible_mAh``.
     cycle_life_80 : dict
         ``cycle`` (None if not reached), ``censored``, ``threshold_pct``, ``persistence``.
     windows : list of dict
@@ -567,6 +568,17 @@ def cycle_summary(
     )
     for r, value in zip(rows, ret):
         r["retention_pct"] = float(value) if np.isfinite(value) else None
+    # cumulative CE: product of the per-cycle efficiencies (fraction of charge kept so far)
+    running = 1.0
+    for r in rows:
+        if r["coulombic_efficiency_pct"] is not None:
+            running *= r["coulombic_efficiency_pct"] / 100
+        r["cumulative_coulombic_efficiency_pct"] = running * 100
+    first = next((r for r in rows if r["charge_mAh"] and r["discharge_mAh"]), None)
+    if first is not None:
+        retention["first_cycle_irreversible_mAh"] = abs(
+            first["charge_mAh"] - first["discharge_mAh"]
+        )
     windows = []
     if window_groups:
         labels = [r["voltage_window"] for r in rows]
@@ -619,6 +631,8 @@ def cycle_summary(
             f"stays below for {persistence} consecutive cycle(s); null if not reached"
         ),
         "average_loss_per_cycle": "(1 − Q_dis,last/Q_dis,ref)/(n_last − n_ref) × 100 % (linear)",
+        "cumulative_coulombic_efficiency": "product of the per-cycle CE up to and including the cycle",
+        "first_cycle_irreversible": "|Q_charge − Q_discharge| of the first complete cycle",
         "mass": mass_source if mass_g is not None else "not given (no specific capacities)",
         "voltage_window": f"cycle min/max voltage rounded to {window_resolution_V:g} V",
         "c_rate": (

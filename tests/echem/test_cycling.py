@@ -61,6 +61,14 @@ def test_capacities_ce_and_specific_values(windows):
             " V", "0 V"
         ) or got["voltage_window"].startswith(want["window"][:3])
     assert "Q_discharge / Q_charge" in s.definitions["coulombic_efficiency"]
+    ce = np.array([c["ce_pct"] for c in truth["cycles"]]) / 100
+    np.testing.assert_allclose(
+        s.column("cumulative_coulombic_efficiency_pct"), np.cumprod(ce) * 100, rtol=1e-6
+    )
+    first = truth["cycles"][0]
+    assert s.retention["first_cycle_irreversible_mAh"] == pytest.approx(
+        first["charge_mAh"] - first["discharge_mAh"], rel=1e-6
+    )
 
 
 def test_window_groups(windows):

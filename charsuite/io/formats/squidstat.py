@@ -28,6 +28,9 @@ Options
 -------
 settings : path or False, optional
     Settings file to use instead of the one beside the CSV (False: ignore it).
+cell_voltage : {"working", "working-minus-counter"}
+    ``voltage`` is ``Working Electrode (V)`` (default), or WE − CE for two-electrode
+    cells recorded with the counter electrode against a reference.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charsuite.exceptions import ReaderError
+from charsuite.exceptions import ParameterError, ReaderError
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats._echem_util import (
     check_time,
@@ -134,7 +137,7 @@ def _settings(path: Path, option) -> tuple[dict, dict]:
     return meta, {"settings_file": str(spath), "settings": original}
 
 
-def read(path: Path, *, lazy: bool = False, settings=None):
+def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "working"):
     """Read a Squidstat CSV export; see the module docstring for the column mapping.
 
     Raises
@@ -257,6 +260,22 @@ def read(path: Path, *, lazy: bool = False, settings=None):
     t = numeric("elapsed time")
     check_time(path, fmt, t, line_no)
     v = numeric("working electrode")
+    if cell_voltage == "working-minus-counter":
+        if "counter electrode" not in by_name:
+            raise ReaderError(
+                "cell_voltage='working-minus-counter' but there is no 'Counter Electrode (V)' "
+                f"column (found {header})",
+                path=path,
+                format=fmt,
+            )
+        v = v - numeric("counter electrode")
+        meta["voltage_definition"] = "Working Electrode (V) − Counter Electrode (V)"
+    elif cell_voltage != "working":
+        raise ParameterError(
+            f"cell_voltage={cell_voltage!r}: expected 'working' or 'working-minus-counter'"
+        )
+    else:
+        meta["voltage_definition"] = "Working Electrode (V)"
     k_i, unit_i = by_name["current"]
     scale = _CURRENT.get((unit_i or "").lower())
     if scale is None:

@@ -106,3 +106,13 @@ def test_time_backwards(tmp_path):
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(ReaderError, match="not monotonic"):
         read(path)
+
+
+def test_two_electrode_voltage_option(tmp_path):
+    path = _small(tmp_path)["csv"]
+    a = read(path)
+    b = read(path, cell_voltage="working-minus-counter")
+    np.testing.assert_allclose(
+        b["voltage"].values, a["voltage"].values - a["counter_voltage"].values
+    )
+    assert "Counter" in b.attrs["metadata"]["voltage_definition"]
