@@ -125,6 +125,7 @@ def _segment_arrays(
     dead_band_mA: float | None,
     cycles: str,
     integration: str,
+    min_half_fraction: float = 0.02,
 ) -> dict[str, Any]:
     _check_choice("first_direction", first_direction, ("charge", "discharge"))
     _check_choice("charge_sign", charge_sign, (1, -1))
@@ -156,17 +157,31 @@ def _segment_arrays(
             f"no record has |current| above the dead band ({band:.3g} mA); "
             "is this a rest/OCV file, or is the current column in the wrong unit?"
         )
-    d_active = direction[active]
     instrument = arr["cycle"]
     use_instrument = instrument is not None and cycles in ("auto", "instrument")
     if cycles == "instrument" and instrument is None:
         raise DataError("cycles='instrument' but the data have no 'cycle' variable")
-    new = np.ones(active.size, dtype=bool)
-    new[1:] = d_active[1:] != d_active[:-1]
-    if use_instrument:
-        c_active = instrument[active]
-        new[1:] |= c_active[1:] != c_active[:-1]
-    half_active = np.cumsum(new) - 1
+
+    def runs(active):
+        d_active = direction[active]
+        new = np.ones(active.size, dtype=bool)
+        new[1:] = d_active[1:] != d_active[:-1]
+        if use_instrument:
+            c_active = instrument[active]
+            new[1:] |= c_active[1:] != c_active[:-1]
+        return new, np.cumsum(new) - 1
+
+    new, half_active = runs(active)
+    # a run passing less than min_half_fraction of the median run's charge (a current
+    # glitch at a step change, noise just outside the dead band) is rest, not a half cycle
+    q_run = np.abs(np.bincount(half_active, weights=dq[active]))
+    tiny = q_run < min_half_fraction * np.median(q_run)
+    n_dropped = int(tiny.sum())
+    if n_dropped and n_dropped < q_run.size:
+        direction = direction.copy()
+        direction[active[tiny[half_active]]] = 0
+        active = np.flatnonzero(direction != 0)
+        new, half_active = runs(active)
     half[active] = half_active
     n_half = int(half_active[-1]) + 1
     starts = active[new]
@@ -195,6 +210,7 @@ def _segment_arrays(
         "half_cycle": half_cycle_no,
         "half_start": starts,
         "dead_band_mA": band,
+        "dropped_runs": n_dropped,
         "integration": used,
         "numbering": numbering,
     }
@@ -208,6 +224,7 @@ def segment(
     dead_band_mA: float | None = None,
     cycles: str = "auto",
     integration: str = "auto",
+    min_half_cycle_fraction: float = 0.02,
 ):
     """Label every record with its half cycle, direction and cycle number.
 
@@ -225,6 +242,9 @@ def segment(
         Use the instrument's cycle column when present (auto), always, or never.
     integration : {"auto", "charge_column", "rectangle", "trapezoid"}
         How the charge per record is obtained (see module notes).
+    min_half_cycle_fraction : float
+        Runs passing less than this fraction of the median run's charge (current glitches
+        at step changes, noise just outside the dead band) are treated as rest.
 
     Returns
     -------
@@ -240,6 +260,7 @@ def segment(
         dead_band_mA=dead_band_mA,
         cycles=cycles,
         integration=integration,
+        min_half_fraction=min_half_cycle_fraction,
     )
     cyc = np.where(seg["half"] >= 0, seg["half_cycle"][np.maximum(seg["half"], 0)], -1)
     out = ds.assign(
@@ -416,6 +437,7 @@ def cycle_summary(
     persistence: int = 3,
     window_groups: bool = False,
     window_resolution_V: float = 0.05,
+    min_half_cycle_fraction: float = 0.02,
     one_c_mA: float | None = None,
     one_c_uA_cm2: float | None = None,
     nominal_capacity_mAh: float | None = None,
@@ -432,7 +454,7 @@ def cycle_summary(
     density_g_cm3, thickness_nm, area_cm2 : float, optional
         Film density (g/cm³), thickness (nm) and electrode area (cm²). The area defaults to
         ``metadata["electrode_area_cm2"]``.
-    first_direction, charge_sign, dead_band_mA, cycles, integration
+    first_direction, charge_sign, dead_band_mA, cycles, integration, min_half_cycle_fraction
         See :func:`segment`.
     reference_cycle : int, optional
         Cycle whose discharge capacity is 100 % retention (default: first cycle with a
@@ -510,6 +532,7 @@ def cycle_summary(
         dead_band_mA=dead_band_mA,
         cycles=cycles,
         integration=integration,
+        min_half_fraction=min_half_cycle_fraction,
     )
     half, dq, v, i = seg["half"], seg["dq"], arr["voltage"], arr["current"]
     n_half = seg["half_dir"].size
@@ -616,7 +639,10 @@ def cycle_summary(
     definitions = {
         "current_sign": f"current × {charge_sign} > 0 is charge (oxidation of the working electrode)",
         "dead_band_mA": seg["dead_band_mA"],
-        "half_cycle": "maximal run of records with the same current sign outside the dead band",
+        "half_cycle": (
+            "maximal run of records with the same current sign outside the dead band; runs "
+            f"passing < {100 * min_half_cycle_fraction:g} % of the median run's charge are rest ({seg['dropped_runs']} found)"
+        ),
         "cycle_numbering": seg["numbering"],
         "charge_per_record": seg["integration"],
         "coulombic_efficiency": (
@@ -657,6 +683,7 @@ def cycle_summary(
         "threshold": threshold,
         "persistence": persistence,
         "window_groups": window_groups,
+        "min_half_cycle_fraction": min_half_cycle_fraction,
         "one_c_mA": one_c_mA,
         "nominal_capacity_mAh": nominal_capacity_mAh,
     }

@@ -186,3 +186,19 @@ def test_json_shape(windows):
         assert key in d["cycles"][0]
     assert "coulombic_efficiency_pct" in d["cycles"][0]
     assert "voltage_window" in d["cycles"][0]
+
+
+def test_one_sample_current_glitch_is_not_a_half_cycle(tmp_path):
+    truth = write_squidstat_cycling(
+        tmp_path, windows=((3.0, 4.3),), cycles_per_window=3, points_per_half=100
+    )
+    ds = read(truth["csv"]).drop_vars("charge").copy(deep=True)
+    i = ds["current"].values
+    k = np.flatnonzero(i < 0)[40]
+    i[k] = -i[k]  # one record of wrong sign inside the first discharge
+    s = cycle_summary(ds)
+    assert [c["cycle"] for c in s.cycles] == [1, 2, 3]
+    assert "(1 found)" in s.definitions["half_cycle"]
+    for got, want in zip(s.cycles, truth["cycles"]):
+        assert got["charge_mAh"] == pytest.approx(want["charge_mAh"], rel=0.02)
+        assert got["discharge_mAh"] == pytest.approx(want["discharge_mAh"], rel=0.03)
