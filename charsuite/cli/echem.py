@@ -186,13 +186,15 @@ def dqdv_cmd(
     help="CPE → capacitance conversion.",
 )
 @click.option("--no-kk", is_flag=True, help="Skip the lin-KK validity check.")
+@click.option("--kk-valid-only", is_flag=True, help="Fit only points passing lin-KK (1 %).")
+@click.option("--starts", type=int, default=1, show_default=True, help="Multi-start fits.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
 @format_option
 @json_option
 @force_option
 def eis_cmd(
-    file, circuit, area, fix, bound, guess, weighting, capacitance, no_kk, plot_path, format_,
-    json_path, force,
+    file, circuit, area, fix, bound, guess, weighting, capacitance, no_kk, kk_valid_only, starts,
+    plot_path, format_, json_path, force,
 ) -> None:  # fmt: skip
     """Fit an equivalent circuit to the impedance spectrum in FILE (Nyquist plot optional)."""
     from charsuite.echem import fit_circuit
@@ -218,6 +220,8 @@ def eis_cmd(
         area_cm2=area,
         capacitance_method=capacitance,
         check_kk=not no_kk,
+        kk_valid_only=kk_valid_only,
+        n_starts=starts,
     )
     if plot_path:
         from charsuite.plotting import save_figure

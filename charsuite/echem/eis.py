@@ -261,6 +261,8 @@ def fit_circuit(
     f_max: float | None = None,
     drop_inductive: bool = False,
     check_kk: bool = False,
+    kk_valid_only: bool = False,
+    n_starts: int = 1,
 ) -> EisFit:
     """Fit an equivalent circuit to an impedance spectrum (CNLS).
 
@@ -294,6 +296,13 @@ def fit_circuit(
         Drop points with Z″ > 0 (impedance.py ``ignoreBelowX``).
     check_kk : bool
         Also run :func:`lin_kk` and store its summary.
+    kk_valid_only : bool
+        Fit only points whose lin-KK residuals (both parts) are below 1 % (implies
+        ``check_kk``); the number dropped is recorded in the history.
+    n_starts : int
+        Number of starts: the initial guess, then (when a guess was given) the automatic
+        guess from the arc apexes, then seeded log-uniform perturbations (×0.1 … ×10) of
+        these; the lowest χ² wins.
 
     Returns
     -------
@@ -314,6 +323,15 @@ def fit_circuit(
     if drop_inductive:
         keep &= zz.imag < 0
     f, zz = f[keep], zz[keep]
+    n_kk_dropped = 0
+    if kk_valid_only:
+        kk_all = lin_kk(f, zz)
+        ok = (np.abs(kk_all.residuals_real) < kk_all.residual_limit) & (
+            np.abs(kk_all.residuals_imag) < kk_all.residual_limit
+        )
+        n_kk_dropped = int((~ok).sum())
+        f, zz = f[ok], zz[ok]
+        check_kk = True
     meta = dict(src.attrs.get("metadata", {})) if src is not None else {}
     if area_cm2 is None and meta.get("electrode_area_cm2") is not None:
         area_cm2 = float(meta["electrode_area_cm2"])
@@ -365,18 +383,40 @@ def fit_circuit(
         r = np.concatenate([(zm.real - zz.real) / sigma, (zm.imag - zz.imag) / sigma])
         return np.where(np.isfinite(r), r, 1e10)
 
-    try:
-        sol = least_squares(
+    def solve(start, max_nfev=100000):
+        return least_squares(
             resid,
-            p0,
+            start,
             bounds=(lo, hi),
             method="trf",
             # parameters span 1e-9 F … 1e3 Ω: scale each by its start value; tolerances as
             # impedance.py (curve_fit ftol=1e-13, default xtol/gtol)
-            x_scale=np.maximum(np.abs(p0), 1e-300),
+            x_scale=np.maximum(np.abs(start), 1e-300),
             ftol=1e-13,
-            max_nfev=100000,
+            max_nfev=max_nfev,
         )
+
+    try:
+        sol = solve(p0)
+        # multi-start: log-uniform perturbations (×0.1 … ×10, exponents ±0.1) of the start,
+        # seeded, keeping the lowest χ² — a cheap guard against a poor initial guess
+        rng = np.random.default_rng(0)
+        auto_start = np.clip(np.array([auto[n] for n in free]), lo, hi)
+        bases = [p0] if initial_guess is None else [p0, auto_start]
+        exps = [k for k, n in enumerate(free) if n.endswith("_1") and hi[k] == 1.0]
+        for k in range(max(int(n_starts), 1) - 1):
+            base = bases[k % len(bases)]
+            if k == 0 and len(bases) == 2:
+                start = auto_start.copy()  # the data-driven guess first
+            else:
+                start = np.clip(base * 10 ** rng.uniform(-1, 1, p0.size), lo, hi)
+                start[exps] = np.clip(base[exps] + rng.uniform(-0.1, 0.1, len(exps)), lo[exps], 1.0)
+            start = np.where(start <= lo, lo + np.maximum(np.abs(base), 1e-12) * 1e-3, start)
+            trial = solve(start, max_nfev=50 * p0.size)  # short exploratory run
+            if np.all(np.isfinite(trial.x)) and trial.cost < sol.cost:
+                polished = solve(trial.x)
+                if np.all(np.isfinite(polished.x)) and polished.cost < sol.cost:
+                    sol = polished
     except ValueError as err:
         raise ConvergenceError(f"circuit fit failed to start: {err}") from err
     if not np.all(np.isfinite(sol.x)) or sol.status < 0:
@@ -460,6 +500,9 @@ def fit_circuit(
         "f_min": f_min,
         "f_max": f_max,
         "drop_inductive": drop_inductive,
+        "kk_valid_only": kk_valid_only,
+        "kk_points_dropped": n_kk_dropped,
+        "n_starts": n_starts,
         "n_points": int(f.size),
     }
     history = list(src.attrs.get("history", [])) if src is not None else []

@@ -79,3 +79,8 @@ def test_eis(files, tmp_path, capsys):
     assert main(["echem", "eis", str(eis["csv"]), "--fix", "R0=100", "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["parameters"]["R0"] == 100
     assert main(["echem", "eis", str(eis["csv"]), "--circuit", "R0-Q1"]) == 2
+    args = ["echem", "eis", str(eis["csv"]), "--starts", "3", "--kk-valid-only", "--json", "-"]
+    capsys.readouterr()
+    assert main(args) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["history"][-1]["parameters"]["n_starts"] == 3

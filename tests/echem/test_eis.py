@@ -100,3 +100,29 @@ def test_bad_spectra():
         fit_circuit(f, np.full(10, np.nan + 0j))
     with pytest.raises(DataError):
         fit_circuit(-f, np.ones(10, complex))
+
+
+def test_multistart_recovers_from_a_poor_guess(spectra):
+    truth, ds = spectra[2]
+    bad = {
+        "R0": 1.0,
+        "R1": 10.0,
+        "CPE1_0": 1e-3,
+        "CPE1_1": 0.6,
+        "R2": 10.0,
+        "CPE2_0": 1e-3,
+        "CPE2_1": 0.6,
+    }
+    single = fit_circuit(ds, initial_guess=bad)
+    multi = fit_circuit(ds, initial_guess=bad, n_starts=8)
+    assert multi.chi2 <= single.chi2
+    assert multi.area_normalized["R2_ohm_cm2"] == pytest.approx(truth["params_cm2"]["R2"], rel=0.02)
+
+
+def test_kk_valid_only_drops_corrupted_points(spectra):
+    truth, ds = spectra[0]
+    bad = ds.copy(deep=True)
+    bad["z_real"].values[5] *= 1.3  # one outlier
+    fit = fit_circuit(bad, kk_valid_only=True)
+    assert fit.history[-1]["parameters"]["kk_points_dropped"] >= 1
+    assert fit.area_normalized["R1_ohm_cm2"] == pytest.approx(truth["params_cm2"]["R1"], rel=0.02)
