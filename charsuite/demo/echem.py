@@ -29,13 +29,13 @@ def run(ctx: DemoContext) -> Section:
     root = ctx.data_dir / "echem"
     sse = write_squidstat_cycling(
         root / "SSE", name="NMC811 SSE windows", windows=WINDOWS, cycles_per_window=50,
-        loss_per_cycle=(0.0004, 0.0006, 0.001, 0.0012, 0.0015, 0.002), points_per_half=25,
+        loss_per_cycle=(0.0004, 0.0006, 0.001, 0.0012, 0.0015, 0.002), points_per_half=40,
         seed=s.seed, **geometry,
     )  # fmt: skip
     ole = write_squidstat_cycling(
         root / "OLE", name="NMC811 OLE windows", windows=WINDOWS, cycles_per_window=50,
         loss_per_cycle=(0.002, 0.006, 0.012, 0.02, 0.03, 0.04), ce=0.97, window_first_ce=0.9,
-        points_per_half=25, seed=s.seed + 1, **geometry,
+        points_per_half=40, seed=s.seed + 1, **geometry,
     )  # fmt: skip
     loss = 1 - 0.8 ** (1 / 902.5)
     long = write_squidstat_cycling(

@@ -734,8 +734,8 @@ def voltage_curves(
     Returns
     -------
     list of dict
-        ``cycle``, ``direction`` ("charge"/"discharge"), ``capacity_mAh`` (array, from 0)
-        and ``voltage_V`` (array), in time order.
+        ``cycle``, ``direction`` ("charge"/"discharge"), ``capacity_mAh`` (array, from 0:
+        the record before the half cycle opens it) and ``voltage_V`` (array), in time order.
     """
     arr = _arrays(ds)
     seg = _segment_arrays(
@@ -756,12 +756,17 @@ def voltage_curves(
             continue
         lo, hi = np.searchsorted(half_sorted, [h, h + 1])
         idx = np.sort(order[lo:hi])
+        q = np.cumsum(np.abs(seg["dq"][idx]))
+        v = arr["voltage"][idx]
+        if idx[0] > 0:  # start at zero capacity from the record before the half cycle
+            q = np.concatenate([[0.0], q])
+            v = np.concatenate([[arr["voltage"][idx[0] - 1]], v])
         out.append(
             {
                 "cycle": c,
                 "direction": "charge" if seg["half_dir"][h] == 1 else "discharge",
-                "capacity_mAh": np.cumsum(np.abs(seg["dq"][idx])),
-                "voltage_V": arr["voltage"][idx],
+                "capacity_mAh": q,
+                "voltage_V": v,
             }
         )
     return out
