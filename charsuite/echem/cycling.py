@@ -544,19 +544,32 @@ def cycle_summary(
     vmax = np.full(n_half, -np.inf)
     np.minimum.at(vmin, half[on], v[on])
     np.maximum.at(vmax, half[on], v[on])
-    cyc_ids = np.unique(seg["half_cycle"])
+    cyc_ids, inv = np.unique(seg["half_cycle"], return_inverse=True)
+    n_cyc = cyc_ids.size
+    is_ch, is_di = seg["half_dir"] == 1, seg["half_dir"] == -1
+
+    def per_cycle(values, mask):
+        return np.bincount(inv[mask], weights=values[mask], minlength=n_cyc)
+
+    q_ch_all, q_di_all = per_cycle(q_half, is_ch), per_cycle(q_half, is_di)
+    n_ch = np.bincount(inv[is_ch], minlength=n_cyc)
+    n_di = np.bincount(inv[is_di], minlength=n_cyc)
+    w = cnt.astype(float)
+    i_ch = per_cycle(i_half * w, is_ch) / np.maximum(per_cycle(w, is_ch), 1)
+    i_di = per_cycle(i_half * w, is_di) / np.maximum(per_cycle(w, is_di), 1)
+    lo_all = np.full(n_cyc, np.inf)
+    hi_all = np.full(n_cyc, -np.inf)
+    np.minimum.at(lo_all, inv, vmin)
+    np.maximum.at(hi_all, inv, vmax)
     rows = []
-    for c in cyc_ids:
-        sel = seg["half_cycle"] == c
-        ch = sel & (seg["half_dir"] == 1)
-        di = sel & (seg["half_dir"] == -1)
-        q_ch = float(q_half[ch].sum()) if ch.any() else None
-        q_di = float(q_half[di].sum()) if di.any() else None
+    for k, c in enumerate(cyc_ids):
+        q_ch = float(q_ch_all[k]) if n_ch[k] else None
+        q_di = float(q_di_all[k]) if n_di[k] else None
         if q_ch is not None and q_di is not None and q_ch > 0 and q_di > 0:
             ce = q_di / q_ch * 100 if first_direction == "charge" else q_ch / q_di * 100
         else:
             ce = None
-        lo, hi = float(vmin[sel].min()), float(vmax[sel].max())
+        lo, hi = float(lo_all[k]), float(hi_all[k])
         row: dict[str, Any] = {
             "cycle": int(c),
             "charge_mAh": q_ch,
@@ -565,12 +578,8 @@ def cycle_summary(
             "voltage_window": _window_label(lo, hi, window_resolution_V),
             "v_min_V": lo,
             "v_max_V": hi,
-            "charge_current_mA": float(np.average(i_half[ch], weights=cnt[ch]))
-            if ch.any()
-            else None,
-            "discharge_current_mA": float(np.average(i_half[di], weights=cnt[di]))
-            if di.any()
-            else None,
+            "charge_current_mA": float(i_ch[k]) if n_ch[k] else None,
+            "discharge_current_mA": float(i_di[k]) if n_di[k] else None,
         }
         for key in ("charge", "discharge"):
             q = row[f"{key}_mAh"]
