@@ -46,7 +46,6 @@ def _summary_setup(workdir):
 
 def _pandas_summary(state):
     """Typical lab script: capacity per step label from the cumulative charge column."""
-    import pandas as pd
 
     df = state[0]
     g = df.groupby("Step number", sort=False)["Cumulative Charge (mAh)"]
