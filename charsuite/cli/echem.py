@@ -188,19 +188,25 @@ def dqdv_cmd(
 @click.option("--no-kk", is_flag=True, help="Skip the lin-KK validity check.")
 @click.option("--kk-valid-only", is_flag=True, help="Fit only points passing lin-KK (1 %).")
 @click.option("--starts", type=int, default=1, show_default=True, help="Multi-start fits.")
+@click.option("--sweep", type=int, default=None, help="Sweep index when the file holds several.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
 @format_option
 @json_option
 @force_option
 def eis_cmd(
     file, circuit, area, fix, bound, guess, weighting, capacitance, no_kk, kk_valid_only, starts,
-    plot_path, format_, json_path, force,
+    sweep, plot_path, format_, json_path, force,
 ) -> None:  # fmt: skip
     """Fit an equivalent circuit to the impedance spectrum in FILE (Nyquist plot optional)."""
-    from charsuite.echem import fit_circuit
+    from charsuite.echem import fit_circuit, split_sweeps
     from charsuite.exceptions import ParameterError
 
     ds = _read(file, format_)
+    if sweep is not None:
+        parts = split_sweeps(ds)
+        if not 0 <= sweep < len(parts):
+            raise ParameterError(f"--sweep {sweep}: the file holds sweeps 0…{len(parts) - 1}")
+        ds = parts[sweep]
     try:
         constants = {k: float(v) for k, v in _pairs(fix, "--fix").items()}
         guesses = {k: float(v) for k, v in _pairs(guess, "--guess").items()}

@@ -27,6 +27,7 @@ from charsuite.echem.eis import (
     fit_circuit,
     fit_spectra,
     lin_kk,
+    split_sweeps,
 )
 
 __all__ = [
@@ -45,5 +46,6 @@ __all__ = [
     "lin_kk",
     "parse_circuit",
     "segment",
+    "split_sweeps",
     "voltage_curves",
 ]

@@ -26,7 +26,40 @@ from charsuite.echem.circuits import Circuit, parse_circuit
 from charsuite.exceptions import ConvergenceError, DataError, ParameterError
 from charsuite.model import Result, history_record
 
-__all__ = ["EisFit", "LinKKResult", "cpe_capacitance", "fit_circuit", "fit_spectra", "lin_kk"]
+__all__ = [
+    "EisFit",
+    "LinKKResult",
+    "cpe_capacitance",
+    "fit_circuit",
+    "fit_spectra",
+    "lin_kk",
+    "split_sweeps",
+]
+
+
+def split_sweeps(ds) -> list:
+    """Split an impedance Dataset holding several frequency sweeps into one per sweep.
+
+    A sweep ends where the frequency turns back (readers store the index in ``sweep``).
+    Each part keeps the attributes and gains a history record.
+    """
+    from charsuite.model import add_history
+
+    if "sweep" not in ds.variables:
+        return [ds]
+    out = []
+    for k in np.unique(ds["sweep"].values):
+        part = ds.isel(frequency=np.flatnonzero(ds["sweep"].values == k))
+        out.append(
+            add_history(
+                part,
+                "split_sweeps",
+                function="charsuite.echem.split_sweeps",
+                parameters={"sweep": int(k)},
+            )
+        )
+    return out
+
 
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 
@@ -44,6 +77,12 @@ def _spectrum(data, z=None) -> tuple[np.ndarray, np.ndarray, Any]:
         for v in ("z_real", "z_imag"):
             if data[v].attrs.get("units") not in ("ohm", "Ohm", "Ω"):
                 raise DataError(f"{v} has units {data[v].attrs.get('units')!r}; expected 'ohm'")
+        if "sweep" in data.variables and np.unique(data["sweep"].values).size > 1:
+            n = np.unique(data["sweep"].values).size
+            raise DataError(
+                f"the data hold {n} frequency sweeps (spectra); fit one at a time: "
+                "charsuite.echem.split_sweeps(ds)[k] (CLI: --sweep K)"
+            )
         f = np.asarray(data["frequency"].values, dtype=float)
         zz = np.asarray(data["z_real"].values, float) + 1j * np.asarray(
             data["z_imag"].values, float

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from charsuite.datasets.echem import two_arc_impedance, write_squidstat_eis
-from charsuite.echem import cpe_capacitance, fit_circuit, fit_spectra, lin_kk, parse_circuit
+from charsuite.echem import (
+    cpe_capacitance,
+    fit_circuit,
+    fit_spectra,
+    lin_kk,
+    parse_circuit,
+    split_sweeps,
+)
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.io import read
 
@@ -125,4 +132,21 @@ def test_kk_valid_only_drops_corrupted_points(spectra):
     bad["z_real"].values[5] *= 1.3  # one outlier
     fit = fit_circuit(bad, kk_valid_only=True)
     assert fit.history[-1]["parameters"]["kk_points_dropped"] >= 1
+    assert fit.area_normalized["R1_ohm_cm2"] == pytest.approx(truth["params_cm2"]["R1"], rel=0.02)
+
+
+def test_two_sweeps_in_one_file(tmp_path, spectra):
+    truth, _ = spectra[0]
+    path = truth["csv"]
+    raw = path.read_bytes()
+    header, _, body = raw.partition(b"\r\n")
+    double = tmp_path / "double.csv"
+    double.write_bytes(header + b"\r\n" + body + body)
+    both = read(double)
+    assert both.attrs["metadata"]["n_sweeps"] == 2
+    with pytest.raises(DataError, match="2 frequency sweeps"):
+        fit_circuit(both)
+    parts = split_sweeps(both)
+    assert len(parts) == 2
+    fit = fit_circuit(parts[1], area_cm2=truth["area_cm2"])  # no settings file here
     assert fit.area_normalized["R1_ohm_cm2"] == pytest.approx(truth["params_cm2"]["R1"], rel=0.02)

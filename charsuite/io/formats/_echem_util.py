@@ -165,7 +165,21 @@ def eis_dataset(
         if name in data_vars or name == "frequency":
             continue
         data_vars[name] = ("frequency", values, {"units": units, "long_name": long_name})
-    metadata = {"z_imag_convention": "Z = Z' + jZ''; Z'' < 0 capacitive", **metadata}
+    # several sweeps in one file: a new sweep starts where the frequency turns back
+    f = np.asarray(frequency, dtype=float)
+    step = np.sign(np.diff(f))
+    main = np.sign(np.nansum(step)) or -1.0
+    sweep = np.concatenate([[0], np.cumsum(step == -main)]) if f.size > 1 else np.zeros(f.size)
+    data_vars["sweep"] = (
+        "frequency",
+        sweep.astype(int),
+        {"units": "dimensionless", "long_name": "sweep index (frequency turns back)"},
+    )
+    metadata = {
+        "z_imag_convention": "Z = Z' + jZ''; Z'' < 0 capacitive",
+        "n_sweeps": int(sweep.max()) + 1 if f.size else 0,
+        **metadata,
+    }
     return xr.Dataset(
         data_vars,
         coords={"frequency": ("frequency", frequency, {"units": "Hz", "long_name": "frequency"})},
