@@ -312,7 +312,10 @@ class CycleSummary(Result):
         One dict per cycle: ``cycle``, ``charge_mAh``, ``discharge_mAh``, ``charge_mAh_g``,
         ``discharge_mAh_g``, ``charge_uAh_cm2``, ``discharge_uAh_cm2``,
         ``discharge_uAh_cm2_um``, ``coulombic_efficiency_pct``, ``retention_pct``,
-        ``cumulative_coulombic_efficiency_pct``,
+        ``cumulative_coulombic_efficiency_pct``, ``charge_energy_mWh``,
+        ``discharge_energy_mWh``, ``charge_energy_Wh_kg``, ``discharge_energy_Wh_kg``,
+        ``average_charge_voltage_V``, ``average_discharge_voltage_V``,
+        ``voltage_hysteresis_V``, ``energy_efficiency_pct``,
         ``voltage_window``, ``v_min_V``, ``v_max_V``, ``charge_current_mA``,
         ``discharge_current_mA``, ``charge_c_rate``, ``discharge_c_rate``.
     retention : dict
@@ -538,6 +541,8 @@ def cycle_summary(
     n_half = seg["half_dir"].size
     on = half >= 0
     q_half = np.abs(np.bincount(half[on], weights=dq[on], minlength=n_half))
+    # energy per half cycle: Σ V·|dq| (V × mAh = mWh)
+    e_half = np.bincount(half[on], weights=v[on] * np.abs(dq[on]), minlength=n_half)
     cnt = np.bincount(half[on], minlength=n_half)
     i_half = np.bincount(half[on], weights=np.abs(i[on]), minlength=n_half) / np.maximum(cnt, 1)
     vmin = np.full(n_half, np.inf)
@@ -552,6 +557,7 @@ def cycle_summary(
         return np.bincount(inv[mask], weights=values[mask], minlength=n_cyc)
 
     q_ch_all, q_di_all = per_cycle(q_half, is_ch), per_cycle(q_half, is_di)
+    e_ch_all, e_di_all = per_cycle(e_half, is_ch), per_cycle(e_half, is_di)
     n_ch = np.bincount(inv[is_ch], minlength=n_cyc)
     n_di = np.bincount(inv[is_di], minlength=n_cyc)
     w = cnt.astype(float)
@@ -578,10 +584,28 @@ def cycle_summary(
             "voltage_window": _window_label(lo, hi, window_resolution_V),
             "v_min_V": lo,
             "v_max_V": hi,
+            "charge_energy_mWh": float(e_ch_all[k]) if n_ch[k] else None,
+            "discharge_energy_mWh": float(e_di_all[k]) if n_di[k] else None,
+            "average_charge_voltage_V": float(e_ch_all[k] / q_ch) if q_ch else None,
+            "average_discharge_voltage_V": float(e_di_all[k] / q_di) if q_di else None,
             "charge_current_mA": float(i_ch[k]) if n_ch[k] else None,
             "discharge_current_mA": float(i_di[k]) if n_di[k] else None,
         }
+        if row["average_charge_voltage_V"] and row["average_discharge_voltage_V"]:
+            row["voltage_hysteresis_V"] = (
+                row["average_charge_voltage_V"] - row["average_discharge_voltage_V"]
+            )
+            e_in, e_out = (
+                (row["charge_energy_mWh"], row["discharge_energy_mWh"])
+                if first_direction == "charge"
+                else (row["discharge_energy_mWh"], row["charge_energy_mWh"])
+            )
+            row["energy_efficiency_pct"] = e_out / e_in * 100
+        else:
+            row["voltage_hysteresis_V"] = row["energy_efficiency_pct"] = None
         for key in ("charge", "discharge"):
+            e = row[f"{key}_energy_mWh"]
+            row[f"{key}_energy_Wh_kg"] = e / mass_g * 1e-3 if (e is not None and mass_g) else None
             q = row[f"{key}_mAh"]
             row[f"{key}_mAh_g"] = q / mass_g if (q is not None and mass_g) else None
             row[f"{key}_uAh_cm2"] = q * 1e3 / area_cm2 if (q is not None and area_cm2) else None
@@ -668,6 +692,8 @@ def cycle_summary(
         "average_loss_per_cycle": "(1 − Q_dis,last/Q_dis,ref)/(n_last − n_ref) × 100 % (linear)",
         "cumulative_coulombic_efficiency": "product of the per-cycle CE up to and including the cycle",
         "first_cycle_irreversible": "|Q_charge − Q_discharge| of the first complete cycle",
+        "energy": "Σ V_k·|dq_k| over the half cycle (mWh); average voltage = energy / capacity; "
+        "energy efficiency = output / input energy × 100 %; hysteresis = ⟨V_ch⟩ − ⟨V_dis⟩",
         "mass": mass_source if mass_g is not None else "not given (no specific capacities)",
         "voltage_window": f"cycle min/max voltage rounded to {window_resolution_V:g} V",
         "c_rate": (

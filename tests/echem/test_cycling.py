@@ -202,3 +202,22 @@ def test_one_sample_current_glitch_is_not_a_half_cycle(tmp_path):
     for got, want in zip(s.cycles, truth["cycles"]):
         assert got["charge_mAh"] == pytest.approx(want["charge_mAh"], rel=0.02)
         assert got["discharge_mAh"] == pytest.approx(want["discharge_mAh"], rel=0.03)
+
+
+def test_energy_and_average_voltage(tmp_path):
+    truth = write_squidstat_cycling(
+        tmp_path, windows=((3.0, 4.3),), cycles_per_window=2, points_per_half=50
+    )
+    ds = read(truth["csv"])
+    s = cycle_summary(ds, mass_g=truth["mass_g"])
+    c = s.cycles[1]
+    # direct sum over the discharge records of cycle 2
+    seg = segment(ds)
+    sel = (seg["cycle_number"].values == 2) & (seg["direction"].values == -1)
+    e = float(np.sum(ds["voltage"].values[sel] * np.abs(seg["dq"].values[sel])))
+    assert c["discharge_energy_mWh"] == pytest.approx(e, rel=1e-9)
+    assert c["average_discharge_voltage_V"] == pytest.approx(e / c["discharge_mAh"])
+    assert 3.0 < c["average_discharge_voltage_V"] < c["average_charge_voltage_V"] < 4.3
+    assert c["voltage_hysteresis_V"] > 0
+    assert 90 < c["energy_efficiency_pct"] < c["coulombic_efficiency_pct"]
+    assert c["discharge_energy_Wh_kg"] == pytest.approx(e / truth["mass_g"] * 1e-3)
