@@ -2,7 +2,7 @@
 
 Public API
 ----------
-cycle_summary, segment, c_rate, voltage_curves
+cycle_summary, segment, c_rate, voltage_curves, concat_runs
     Galvanostatic cycling (:mod:`charsuite.echem.cycling`).
 dqdv
     Incremental capacity (:mod:`charsuite.echem.dqdv`).
@@ -14,6 +14,7 @@ from charsuite.echem.circuits import Circuit, parse_circuit
 from charsuite.echem.cycling import (
     CycleSummary,
     c_rate,
+    concat_runs,
     cycle_summary,
     segment,
     voltage_curves,
@@ -38,6 +39,7 @@ __all__ = [
     "EisFit",
     "LinKKResult",
     "c_rate",
+    "concat_runs",
     "cpe_capacitance",
     "cycle_summary",
     "dqdv",

@@ -40,7 +40,14 @@ from charsuite.echem._film import _film_mass_g
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.model import Result, add_history, history_record
 
-__all__ = ["CycleSummary", "c_rate", "cycle_summary", "segment", "voltage_curves"]
+__all__ = [
+    "CycleSummary",
+    "c_rate",
+    "concat_runs",
+    "cycle_summary",
+    "segment",
+    "voltage_curves",
+]
 
 _CURRENT_SCALE = {"mA": 1.0, "A": 1e3, "uA": 1e-3, "µA": 1e-3, "nA": 1e-6}
 _CHARGE_SCALE = {"mAh": 1.0, "mA.h": 1.0, "Ah": 1e3, "A.h": 1e3, "uAh": 1e-3, "µAh": 1e-3}
@@ -805,3 +812,74 @@ def voltage_curves(
             }
         )
     return out
+
+
+def concat_runs(datasets: Sequence[Any], *, gap_s: float = 0.0):
+    """Join cycling Datasets recorded one after the other (one file per step or half cycle).
+
+    Gamry writes one file per half cycle and Squidstat one CSV per experiment element;
+    this makes one continuous record for :func:`cycle_summary`.
+
+    Parameters
+    ----------
+    datasets : sequence of xarray.Dataset
+        In recording order.
+    gap_s : float
+        Time inserted between parts whose clocks restart (s).
+
+    Returns
+    -------
+    xarray.Dataset
+        Time continued across parts whose clock restarts (kept where it already runs on);
+        the cumulative ``charge`` continued likewise (dropped unless every part has it);
+        an instrument ``cycle`` column shifted when it restarts. Only variables present
+        in every part are kept. ``metadata["joined_files"]`` lists the sources.
+
+    Raises
+    ------
+    DataError
+        Fewer than one part, or a part without time/voltage/current.
+    """
+    import xarray as xr
+
+    parts = list(datasets)
+    if not parts:
+        raise DataError("concat_runs needs at least one Dataset")
+    for k, ds in enumerate(parts):
+        _arrays(ds)  # validates units, NaN and monotonic time of each part
+        if "record" not in ds.dims:
+            raise DataError(f"part {k} has no 'record' dimension; is it a cycling Dataset?")
+    common = set.intersection(*(set(map(str, ds.data_vars)) for ds in parts))
+    fixed = []
+    t_end = q_end = c_end = None
+    for ds in parts:
+        ds = ds[sorted(common)].copy(deep=True)
+        t = _scaled(ds, "time", {"s": 1.0, "min": 60.0, "h": 3600.0})
+        if t_end is not None and t[0] <= t_end:
+            t = t - t[0] + t_end + gap_s
+        ds = ds.assign_coords(time=("record", t, {**ds["time"].attrs, "units": "s"}))
+        if "charge" in common:
+            q = _scaled(ds, "charge", _CHARGE_SCALE)
+            if q_end is not None:
+                q = q - q[0] + q_end
+            ds["charge"] = ("record", q, {**ds["charge"].attrs, "units": "mAh"})
+            q_end = q[-1]
+        if "cycle" in common:
+            c = np.asarray(ds["cycle"].values, dtype=float)
+            if c_end is not None and np.nanmin(c) <= c_end:
+                c = c - np.nanmin(c) + c_end + 1
+            ds["cycle"] = ("record", c, ds["cycle"].attrs)
+            c_end = np.nanmax(c)
+        t_end = t[-1]
+        fixed.append(ds)
+    out = xr.concat(fixed, dim="record", combine_attrs="override")
+    out.attrs = dict(parts[0].attrs)
+    meta = dict(out.attrs.get("metadata", {}))
+    meta["joined_files"] = [p.attrs.get("source_file") for p in parts]
+    out.attrs["metadata"] = meta
+    return add_history(
+        out,
+        "concat_runs",
+        function="charsuite.echem.concat_runs",
+        parameters={"n_parts": len(parts), "gap_s": gap_s},
+    )

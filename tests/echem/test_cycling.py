@@ -1,11 +1,13 @@
 """Cycling analysis against generated Squidstat files with known ground truth."""
 
+import itertools
+
 import numpy as np
 import pytest
 import xarray as xr
 
 from charsuite.datasets.echem import write_squidstat_cycling
-from charsuite.echem import c_rate, cycle_summary, segment
+from charsuite.echem import c_rate, concat_runs, cycle_summary, segment
 from charsuite.echem._film import _film_mass_g
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.io import read
@@ -221,3 +223,24 @@ def test_energy_and_average_voltage(tmp_path):
     assert c["voltage_hysteresis_V"] > 0
     assert 90 < c["energy_efficiency_pct"] < c["coulombic_efficiency_pct"]
     assert c["discharge_energy_Wh_kg"] == pytest.approx(e / truth["mass_g"] * 1e-3)
+
+
+def test_concat_runs_restarting_clocks(windows):
+    _, ds = windows
+    n = ds.sizes["record"]
+    cuts = [0, n // 3, 2 * n // 3, n]
+    parts = []
+    for a, b in itertools.pairwise(cuts):
+        p = ds.isel(record=slice(a, b)).copy(deep=True)
+        t = p["time"].values
+        p = p.assign_coords(time=("record", t - t[0], {"units": "s"}))  # clock restarts
+        p["charge"] = ("record", p["charge"].values - p["charge"].values[0], {"units": "mAh"})
+        parts.append(p)
+    joined = concat_runs(parts)
+    assert joined.sizes["record"] == ds.sizes["record"]
+    assert np.all(np.diff(joined["time"].values) >= 0)
+    a, b = cycle_summary(ds), cycle_summary(joined)
+    np.testing.assert_allclose(b.column("discharge_mAh"), a.column("discharge_mAh"), rtol=1e-9)
+    assert joined.attrs["history"][-1]["operation"] == "concat_runs"
+    with pytest.raises(DataError):
+        concat_runs([])

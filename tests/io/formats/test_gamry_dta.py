@@ -57,3 +57,29 @@ def test_real_gamry(shared_data):
     assert full["z_imag"].values[0] == pytest.approx(-1367.239)
     assert ab.attrs["metadata"]["aborted"] is True
     assert 0 < ab.sizes["frequency"] <= full.sizes["frequency"]
+
+
+def _write_curve(path, current_A):
+    lines = ["EXPLAIN", "TAG\tCHRONOP", "PSTAT\tPSTAT\tIFC1010-1\tPotentiostat", "CURVE\tTABLE"]
+    lines += [
+        "\tPt\tT\tVf\tIm\tVu\tSig\tAch\tIERange\tOver",
+        "\t#\ts\tV vs. Ref.\tA\tV\tV\tV\t#\tbits",
+    ]
+    for k in range(30):
+        v = 3.5 + (0.01 * k if current_A > 0 else -0.01 * k)
+        lines.append(f"\t{k}\t{k * 60.0}\t{v:.4f}\t{current_A:.6E}\t0\t0\t0\t7\t...........")
+    path.write_bytes("\r\n".join(lines).encode("latin-1"))
+    return path
+
+
+def test_curve_half_cycle_files_join(tmp_path):
+    from charsuite.echem import concat_runs, cycle_summary
+
+    ch = read(_write_curve(tmp_path / "CHARGE_#1.DTA", 1e-4))
+    dis = read(_write_curve(tmp_path / "DISCHARGE_#1.DTA", -1e-4))
+    assert ch.attrs["metadata"]["measurement"] == "cycling"
+    assert ch["current"].values[0] == pytest.approx(0.1)  # mA
+    s = cycle_summary(concat_runs([ch, dis]))
+    # 29 intervals of 60 s at 0.1 mA each half
+    assert s.cycles[0]["charge_mAh"] == pytest.approx(29 * 60 * 0.1 / 3600)
+    assert s.cycles[0]["discharge_mAh"] == pytest.approx(29 * 60 * 0.1 / 3600, rel=0.04)
