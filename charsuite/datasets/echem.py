@@ -136,7 +136,7 @@ def write_squidstat_cycling(
         (1.5, 4.7),
     ),
     cycles_per_window: int = 50,
-    c_rate: float = 1.0,
+    c_rate: float | tuple[float, ...] = 1.0,
     one_c_uA_cm2: float = 40.0,
     area_cm2: float = DEMO_SAMPLE.electrode_area_cm2,
     density_g_cm3: float = DEMO_SAMPLE.film_density_g_cm3,
@@ -162,8 +162,10 @@ def write_squidstat_cycling(
         Experiment name (used in folder and file names).
     windows : tuple of (V_lo, V_hi)
         Voltage windows, run one after the other, ``cycles_per_window`` each.
-    c_rate, one_c_uA_cm2 : float
-        Current = c_rate × one_c_uA_cm2 × area (the paper: 1C = 40 µA/cm²).
+    c_rate : float or tuple of float
+        C-rate, or one per window (rate tests); current = c_rate × one_c_uA_cm2 × area.
+    one_c_uA_cm2 : float
+        1C current density (the paper: 1C = 40 µA/cm²).
     area_cm2, density_g_cm3, thickness_nm : float
         Electrode geometry; the film mass is density × thickness × area.
     loss_per_cycle : float or tuple
@@ -192,7 +194,9 @@ def write_squidstat_cycling(
         raise ValueError("current_unit must be 'mA' or 'A'")
     rng = np.random.default_rng(seed)
     mass_g = density_g_cm3 * thickness_nm * 1e-7 * area_cm2
-    current = c_rate * one_c_uA_cm2 * 1e-3 * area_cm2  # mA
+    rates = (c_rate,) * len(windows) if np.isscalar(c_rate) else tuple(c_rate)
+    if len(rates) != len(windows):
+        raise ValueError("give one c_rate per window")
     losses = (
         (loss_per_cycle,) * len(windows) if np.isscalar(loss_per_cycle) else tuple(loss_per_cycle)
     )
@@ -215,8 +219,9 @@ def write_squidstat_cycling(
         t += 60.0 if k else 0.0
         emit("1", "Open Circuit Potential", t, v_now + rng.normal(0, 3e-4), 0.0)
     cycle = 0
-    eta = 0.015 + 0.002 * c_rate  # polarisation (V)
-    for _w_idx, ((lo, hi), loss) in enumerate(zip(windows, losses)):
+    for (lo, hi), loss, rate in zip(windows, losses, rates):
+        current = rate * one_c_uA_cm2 * 1e-3 * area_cm2  # mA
+        eta = 0.015 + 0.002 * rate  # polarisation (V)
         inv = _inverse(lo, hi)
         q_window = specific_capacity_mAh_g(lo, hi) * mass_g
         for n in range(cycles_per_window):
@@ -252,6 +257,8 @@ def write_squidstat_cycling(
                     "charge_mAh": q_ch,
                     "discharge_mAh": q_dis,
                     "ce_pct": this_ce * 100,
+                    "c_rate": rate,
+                    "current_mA": current,
                 }
             )
     header = ",".join(f'"{h}"' for h in _DC_HEADER).replace("{unit}", current_unit)
@@ -262,8 +269,8 @@ def write_squidstat_cycling(
         folder,
         area_cm2=area_cm2,
         mass_g=mass_g if write_mass else None,
-        notes=f"{len(windows)} voltage windows, {cycles_per_window} cycles each at {c_rate:g}C "
-        f"(1C = {one_c_uA_cm2:g} uA/cm2)",
+        notes=f"{len(windows)} voltage windows, {cycles_per_window} cycles each at "
+        f"{', '.join(f'{r:g}C' for r in rates)} (1C = {one_c_uA_cm2:g} uA/cm2)",
     )
     q_dis = np.array([c["discharge_mAh"] for c in truth_cycles])
     below = np.flatnonzero(q_dis[1:] < 0.8 * q_dis[0])
@@ -273,12 +280,12 @@ def write_squidstat_cycling(
         "mass_g": mass_g,
         "area_cm2": area_cm2,
         "thickness_nm": thickness_nm,
-        "current_mA": current,
+        "current_mA": truth_cycles[0]["current_mA"],
         "one_c_mA": one_c_uA_cm2 * 1e-3 * area_cm2,
         "cycles": truth_cycles,
         "cycle_life_80": int(below[0]) + 2 if below.size else None,
         "plateaus_V": [p[0] for p in PLATEAUS],
-        "polarisation_V": eta,
+        "polarisation_V": 0.015 + 0.002 * rates[0],
     }
 
 

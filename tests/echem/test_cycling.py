@@ -244,3 +244,22 @@ def test_concat_runs_restarting_clocks(windows):
     assert joined.attrs["history"][-1]["operation"] == "concat_runs"
     with pytest.raises(DataError):
         concat_runs([])
+
+
+def test_charsuite_h5_round_trip_keeps_the_analysis(windows, tmp_path):
+    from charsuite.io import write
+
+    _, ds = windows
+    write(ds, tmp_path / "run.h5")
+    back = read(tmp_path / "run.h5")
+    np.testing.assert_array_equal(back["step"].values, ds["step"].values)
+    a, b = cycle_summary(ds), cycle_summary(back)
+    np.testing.assert_allclose(b.column("discharge_mAh"), a.column("discharge_mAh"))
+
+
+def test_rate_test_c_rates_per_window(tmp_path):
+    truth = write_squidstat_cycling(
+        tmp_path, windows=((3.0, 4.3),) * 3, c_rate=(0.5, 1.0, 2.0), cycles_per_window=2
+    )
+    s = cycle_summary(read(truth["csv"]), one_c_uA_cm2=40.0)
+    np.testing.assert_allclose(s.column("discharge_c_rate"), [0.5, 0.5, 1, 1, 2, 2], rtol=1e-6)
