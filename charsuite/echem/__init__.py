@@ -3,15 +3,15 @@
 Public API
 ----------
 cycle_summary, segment, c_rate, voltage_curves, concat_runs
-    Galvanostatic cycling (:mod:`charsuite.echem.cycling`).
+    Galvanostatic cycling (:mod:`charsuite.echem._cycling`).
 dqdv
-    Incremental capacity (:mod:`charsuite.echem.dqdv`).
+    Incremental capacity (:mod:`charsuite.echem._dqdv`).
 fit_circuit, fit_spectra, lin_kk, cpe_capacitance, parse_circuit
-    Impedance (:mod:`charsuite.echem.eis`, :mod:`charsuite.echem.circuits`).
+    Impedance (:mod:`charsuite.echem._eis`, :mod:`charsuite.echem._circuits`).
 """
 
-from charsuite.echem.circuits import Circuit, parse_circuit
-from charsuite.echem.cycling import (
+from charsuite.echem._circuits import Circuit, parse_circuit
+from charsuite.echem._cycling import (
     CycleSummary,
     c_rate,
     concat_runs,
@@ -19,8 +19,8 @@ from charsuite.echem.cycling import (
     segment,
     voltage_curves,
 )
-from charsuite.echem.dqdv import DqdvResult, dqdv
-from charsuite.echem.eis import (
+from charsuite.echem._dqdv import DqdvResult, dqdv
+from charsuite.echem._eis import (
     DEFAULT_CIRCUIT,
     EisFit,
     LinKKResult,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from charsuite.echem.circuits import Circuit, parse_circuit
+from charsuite.echem._circuits import Circuit, parse_circuit
 from charsuite.exceptions import ConvergenceError, DataError, ParameterError
 from charsuite.model import Result, history_record
 
@@ -666,6 +666,7 @@ class LinKKResult(Result):
     valid : bool
         ``max_residual`` < ``residual_limit``.
     residual_limit : float
+    history : list
     """
 
     M: int
@@ -680,6 +681,7 @@ class LinKKResult(Result):
     add_cap: bool
     valid: bool
     residual_limit: float
+    history: list = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict:
         """Compact dict for JSON (without per-point arrays)."""
@@ -730,7 +732,7 @@ def lin_kk(
     ----------
     .. [1] M. Schönleber, D. Klotz, E. Ivers-Tiffée, Electrochim. Acta 131 (2014) 20.
     """
-    f, zz, _ = _spectrum(data, z)
+    f, zz, src = _spectrum(data, z)
     if fit_type not in ("complex", "real", "imag"):
         raise ParameterError(f"fit_type={fit_type!r}: expected 'complex', 'real' or 'imag'")
     w = 2 * np.pi * f
@@ -763,6 +765,15 @@ def lin_kk(
         add_cap=add_cap,
         valid=max_res < residual_limit,
         residual_limit=residual_limit,
+        history=[
+            *(list(src.attrs.get("history", [])) if src is not None else []),
+            history_record(
+                "lin_kk",
+                function="charsuite.echem.lin_kk",
+                parameters={"c": c, "max_M": max_M, "fit_type": fit_type, "add_cap": add_cap},
+                input_file=src.attrs.get("source_file") if src is not None else None,
+            ),
+        ],
     )
 
 

@@ -30,7 +30,7 @@ import dataclasses
 
 import numpy as np
 
-from charsuite.echem.cycling import _arrays, _segment_arrays
+from charsuite.echem._cycling import _arrays, _segment_arrays
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.model import Result, history_record
 
