@@ -256,3 +256,46 @@ def eis_cmd(
         click.echo(
             f"lin-KK: M={kk['M']} μ={kk['mu']:.3f} max residual {kk['max_residual']:.2%} ({'valid' if kk['valid'] else 'check data'})"
         )
+
+
+@cli.command("drt")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--lambda", "lam", type=float, default=None, help="Regularisation (default: GCV).")
+@click.option(
+    "--weighting", type=click.Choice(["unit", "modulus"]), default="unit", show_default=True
+)
+@click.option("--sweep", type=int, default=None, help="Sweep index when the file holds several.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
+@format_option
+@json_option
+@force_option
+def drt_cmd(file, lam, weighting, sweep, plot_path, format_, json_path, force):
+    """Distribution of relaxation times of the spectrum in FILE (Tikhonov + NNLS)."""
+    from charsuite.echem import drt, split_sweeps
+    from charsuite.exceptions import ParameterError
+
+    ds = _read(file, format_)
+    if sweep is not None:
+        parts = split_sweeps(ds)
+        if not 0 <= sweep < len(parts):
+            raise ParameterError(f"--sweep {sweep}: the file holds sweeps 0…{len(parts) - 1}")
+        ds = parts[sweep]
+    result = drt(ds, lam=lam, weighting=weighting)
+    if plot_path:
+        from charsuite.plotting import save_figure
+        from charsuite.plotting.echem import plot_drt
+
+        save_figure(plot_drt([(Path(file).name, result)]), plot_path, force=force)
+        status(f"wrote {plot_path}")
+    emit_json(result, json_path, force=force)
+    if json_path == "-":
+        return
+    click.echo(
+        f"R∞ {result.r_inf_ohm:.5g} ohm, L {result.inductance_H:.3g} H, ∫γ dlnτ "
+        f"{result.total_polarisation_ohm:.5g} ohm (λ {result.lam:.3g}, {result.lambda_method})"
+    )
+    for p in result.peaks:
+        click.echo(
+            f"  peak τ {p['tau_s']:.4g} s (f {p['frequency_Hz']:.4g} Hz): "
+            f"{p['resistance_ohm']:.5g} ohm"
+        )

@@ -6,7 +6,7 @@ cycle_summary, segment, c_rate, voltage_curves, concat_runs
     Galvanostatic cycling (:mod:`charsuite.echem._cycling`).
 dqdv
     Incremental capacity (:mod:`charsuite.echem._dqdv`).
-fit_circuit, fit_spectra, lin_kk, cpe_capacitance, parse_circuit
+fit_circuit, fit_spectra, lin_kk, cpe_capacitance, parse_circuit, split_sweeps, drt
     Impedance (:mod:`charsuite.echem._eis`, :mod:`charsuite.echem._circuits`).
 """
 
@@ -20,6 +20,7 @@ from charsuite.echem._cycling import (
     voltage_curves,
 )
 from charsuite.echem._dqdv import DqdvResult, dqdv
+from charsuite.echem._drt import DrtResult, drt
 from charsuite.echem._eis import (
     DEFAULT_CIRCUIT,
     EisFit,
@@ -36,6 +37,7 @@ __all__ = [
     "Circuit",
     "CycleSummary",
     "DqdvResult",
+    "DrtResult",
     "EisFit",
     "LinKKResult",
     "c_rate",
@@ -43,6 +45,7 @@ __all__ = [
     "cpe_capacitance",
     "cycle_summary",
     "dqdv",
+    "drt",
     "fit_circuit",
     "fit_spectra",
     "lin_kk",

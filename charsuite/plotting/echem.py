@@ -6,6 +6,7 @@
 * :func:`plot_first_cycle_dqdv` — first-cycle curve and its dQ/dV (Fig. 3).
 * :func:`plot_nyquist` — Nyquist plots of several states in Ω·cm², with fits (Fig. 4).
 * :func:`plot_bode` — |Z| and phase vs frequency.
+* :func:`plot_drt` — distribution of relaxation times with its peaks.
 * :func:`plot_retention` — long-term retention with the 80 % line and CE (Fig. 5c).
 
 Every function returns a matplotlib Figure; save it with
@@ -25,6 +26,7 @@ from charsuite.plotting.style import PALETTE, new_figure
 __all__ = [
     "plot_bode",
     "plot_capacity_vs_cycle",
+    "plot_drt",
     "plot_first_cycle_dqdv",
     "plot_nyquist",
     "plot_retention",
@@ -202,4 +204,28 @@ def plot_retention(summary, *, title: str = ""):
     ref = summary.retention.get("reference_cycle")
     ax.set_title(title or f"100 % = discharge of cycle {ref}")
     ax.legend(fontsize=8, loc="lower left")
+    return fig
+
+
+def plot_drt(results: Sequence[tuple[str, Any]], *, area_cm2: float | None = None):
+    """DRT γ(τ) of one or several spectra (log τ axis), peaks marked.
+
+    Parameters
+    ----------
+    results : list of (label, DrtResult)
+    area_cm2 : float, optional
+        Multiply γ by the area (Ω·cm²).
+    """
+    fig, ax = new_figure(figsize=(5.6, 3.8))
+    scale = area_cm2 or 1.0
+    unit = "Ω cm$^2$" if area_cm2 else "Ω"
+    for k, (label, r) in enumerate(results):
+        color = PALETTE[k % len(PALETTE)]
+        ax.semilogx(r.tau_s, np.asarray(r.gamma_ohm) * scale, color=color, label=label)
+        for p in r.peaks:
+            ax.plot(p["tau_s"], p["gamma_ohm"] * scale, "v", color=color, ms=5)
+    ax.set_xlabel("relaxation time τ (s)")
+    ax.set_ylabel(f"γ(ln τ) ({unit})")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
     return fig
