@@ -214,6 +214,10 @@ def read(path: Path, *, lazy: bool = False):
     t_col = pick("time/s")
     v_col = pick("Ewe/V", "<Ewe>/V", "Ecell/V", "Ewe-Ece/V", "<Ecell>/V")
     i_col = pick("I/mA", "<I>/mA")
+    if i_col is None and pick("I/A", "<I>/A") is not None:  # some exports use amperes
+        amp = pick("I/A", "<I>/A")
+        values["I/mA"], i_col = values.pop(amp) * 1e3, "I/mA"
+        meta["current_source"] = f"{amp} × 1000"
     if any("Re(Z)" in c for c in columns):
         raise ReaderError(
             f"impedance columns without freq/Hz (found {columns}); re-export with the frequency",

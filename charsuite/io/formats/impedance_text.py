@@ -8,6 +8,9 @@ Accepted layouts
   (pyDRTtools ``,Freq,Real,Imag``; ``freq/Hz``, ``Z' (Ohm)``, ``-Z'' (Ohm)``, ``Zreal``,
   ``Zimag``, ``Re(Z)``, ``-Im(Z)``...).
 
+Units: impedance in Ω unless the header says mΩ/mOhm or kΩ/kOhm (converted to Ω);
+frequency in Hz unless the header says mHz, kHz or MHz.
+
 Sign convention of Z″: a header decides (a leading ``-``, as in ``-Z''`` or ``-Im(Z)``,
 means the file stores −Z″). Without a header the option ``z_imag`` decides:
 ``"signed"`` (the file holds Z″, negative for capacitive arcs — impedance.py's
@@ -159,6 +162,22 @@ def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
         raise ReaderError(f"{err}", path=path, format=fmt) from None
     arr = np.asarray(rows, dtype=float)
     f, zr, zi = arr[:, fi], arr[:, ri], arr[:, ii]
+    z_scale = 1.0
+    if header is not None:
+        names = [h.strip().strip('"') for h in header]
+        if len(names) == width - 1:
+            names = ["index", *names]
+        for k in (ri, ii):
+            low = names[k].lower().replace("ω", "ohm")
+            if "mohm" in low:
+                z_scale = 1e-3
+            elif "kohm" in low:
+                z_scale = 1e3
+        f_name = names[fi]  # case matters: MHz (mega) vs mHz (milli)
+        f = f * (
+            1e6 if "MHz" in f_name else 1e-3 if "mHz" in f_name else 1e3 if "kHz" in f_name else 1.0
+        )
+    zr, zi = zr * z_scale, zi * z_scale
     n_dc = 0
     if header is not None:  # rows at f = 0 are DC points recorded before the sweep
         dc = f == 0
@@ -179,7 +198,12 @@ def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
         how = "Z''"
     if negated:
         zi = -zi
-    meta = {"measurement": "impedance", "z_imag_in_file": how, "dc_rows_dropped": n_dc}
+    meta = {
+        "measurement": "impedance",
+        "z_imag_in_file": how,
+        "dc_rows_dropped": n_dc,
+        "impedance_scale_to_ohm": z_scale,
+    }
     return eis_dataset(
         frequency=f,
         z=zr + 1j * zi,

@@ -67,3 +67,10 @@ def test_real_vendor_exports(shared_data):
     assert np.all(parstat["frequency"].values > 0)
     drt = read(shared_data("echem") / "ciuccislab_pyDRTtools/tutorial/data/2ZARC1.csv")
     assert drt.sizes["frequency"] == 81
+
+
+def test_milliohm_header_converted(tmp_path):
+    path, _, z = _write(tmp_path / "m.csv", header="freq (Hz),Z' (mOhm),Z'' (mOhm)")
+    ds = read(path, format="impedance-text")
+    np.testing.assert_allclose(ds["z_real"].values, z.real * 1e-3, rtol=1e-8)
+    assert ds.attrs["metadata"]["impedance_scale_to_ohm"] == 1e-3
