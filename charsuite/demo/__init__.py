@@ -23,6 +23,7 @@ from charsuite.model import Result
 STEPS: tuple[str, ...] = (
     "charsuite.demo.composition",
     "charsuite.demo.sims",
+    "charsuite.demo.echem",
     "charsuite.demo.files",
 )
 

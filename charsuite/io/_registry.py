@@ -34,6 +34,18 @@ FORMAT_MODULES: tuple[str, ...] = (
     "charsuite.io.formats.surfacelab_txt",
     "charsuite.io.formats.tofdaq",
     # echem
+    "charsuite.io.formats.arbin_csv",
+    "charsuite.io.formats.arbin_res",
+    "charsuite.io.formats.biologic_mpr",
+    "charsuite.io.formats.biologic_mpt",
+    "charsuite.io.formats.gamry_dta",
+    "charsuite.io.formats.impedance_text",
+    "charsuite.io.formats.maccor_text",
+    "charsuite.io.formats.neware_nda",
+    "charsuite.io.formats.squidstat",
+    "charsuite.io.formats.squidstat_settings",
+    "charsuite.io.formats.versastudio_par",
+    "charsuite.io.formats.zplot",
 )
 
 

@@ -51,7 +51,10 @@ Curated metadata keys (present when the file has them)
     ``"counts/s"``), ``step_deg``
     sims : ``pixel_size_um``, ``field_of_view_um``, ``n_scans``, ``polarity``, ``primary_ion``,
     ``extractions_per_pixel``, ``binning``
-    echem : ``instrument``, ``electrode_area_cm2``, ``active_mass_mg``, ``channel``
+    echem : ``instrument``, ``software``, ``measurement``, ``electrode_area_cm2``,
+    ``active_mass_mg``, ``battery_capacity_mAh``, ``channel``, ``current_source``,
+    ``voltage_definition``, ``z_imag_in_file`` (sign convention of the file's Z″ column),
+    ``n_sweeps``, ``decimal_comma``
 
 Provenance records
 ------------------

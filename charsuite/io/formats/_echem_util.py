@@ -1,0 +1,187 @@
+"""Shared pieces of the electrochemistry readers (not a format module).
+
+Every cycling reader returns a Dataset on dim ``record`` with coordinate ``time`` (s) and
+variables ``voltage`` (V), ``current`` (mA) and, when the file has them, ``charge``
+(cumulative, mAh), ``cycle`` and ``step``; every impedance reader returns a Dataset on
+dim ``frequency`` (Hz) with ``z_real`` and ``z_imag`` (Ω, Z″ < 0 capacitive).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from charsuite.exceptions import ReaderError
+
+_UNIT_MAP = {
+    "ohm": "ohm",
+    "ohms": "ohm",
+    "ω": "ohm",
+    "ma.h": "mAh",
+    "mah": "mAh",
+    "a.h": "Ah",
+    "ah": "Ah",
+    "%": "percent",
+    "µf": "uF",
+    "uf": "uF",
+    "deg": "deg",
+    "°": "deg",
+    "hz": "Hz",
+    "s": "s",
+    "v": "V",
+    "mv": "mV",
+    "ma": "mA",
+    "a": "A",
+    "w": "W",
+    "w.h": "Wh",
+    "ohm-1": "S",
+}
+
+
+def decode(raw: bytes) -> str:
+    """Decode vendor text: UTF-8 (with or without BOM) else cp1252/latin-1."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def read_bytes(path: Path, fmt: str) -> bytes:
+    """Read a file, refusing empty and NUL-containing text files with a clear error."""
+    raw = Path(path).read_bytes()
+    if not raw.strip():
+        raise ReaderError("file is empty; re-export it from the instrument", path=path, format=fmt)
+    return raw
+
+
+def norm_unit(unit: str | None) -> str:
+    """Map vendor unit spellings to charsuite units (unknown ones are kept)."""
+    if not unit:
+        return "dimensionless"
+    u = unit.strip()
+    return _UNIT_MAP.get(u.lower(), u)
+
+
+def safe_name(label: str) -> str:
+    """Variable name from a column label: lower-case words joined by ``_``."""
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", label).strip("_").lower()
+    return name or "column"
+
+
+def to_float(values: list[str], *, path: Path, fmt: str, column: str, lines=None) -> np.ndarray:
+    """Convert strings to floats ('' → NaN), naming the line of the first bad value."""
+    try:  # fast path: numpy parses the strings itself
+        return np.array(values, dtype=float)
+    except ValueError:
+        pass
+    out = np.empty(len(values), dtype=float)
+    for k, s in enumerate(values):
+        s = s.strip()
+        if not s:
+            out[k] = np.nan
+            continue
+        try:
+            out[k] = float(s)
+        except ValueError:
+            where = f"line {lines[k]}" if lines is not None else f"row {k + 1}"
+            raise ReaderError(
+                f"{where}: column {column!r} holds {s[:30]!r}, not a number; "
+                "fix or delete that row, or re-export the data",
+                path=path,
+                format=fmt,
+            ) from None
+    return out
+
+
+def check_time(path: Path, fmt: str, t: np.ndarray, lines=None) -> None:
+    """Raise if time runs backwards (NaN is allowed and left visible)."""
+    finite = np.flatnonzero(np.isfinite(t))
+    if finite.size < 2:
+        return
+    d = np.diff(t[finite])
+    if np.any(d < 0):
+        k = finite[int(np.argmax(d < 0)) + 1]
+        where = f"line {lines[k]}" if lines is not None else f"record {k}"
+        raise ReaderError(
+            f"time is not monotonic at {where} ({t[k]:g} s after {t[finite[0]]:g}… "
+            f"{t[k - 1]:g} s); the file may join several runs — split it and read each part",
+            path=path,
+            format=fmt,
+        )
+
+
+def cycling_dataset(
+    *,
+    time_s: np.ndarray,
+    voltage_V: np.ndarray,
+    current_mA: np.ndarray,
+    extra: dict[str, tuple[np.ndarray, str, str]] | None = None,
+    metadata: dict[str, Any],
+    original: dict[str, Any],
+):
+    """Build the cycling Dataset (dim ``record``)."""
+    import xarray as xr
+
+    data_vars = {
+        "voltage": ("record", voltage_V, {"units": "V", "long_name": "cell voltage"}),
+        "current": ("record", current_mA, {"units": "mA", "long_name": "current"}),
+    }
+    for name, (values, units, long_name) in (extra or {}).items():
+        if name in data_vars or name == "time":
+            continue
+        data_vars[name] = ("record", values, {"units": units, "long_name": long_name})
+    return xr.Dataset(
+        data_vars,
+        coords={"time": ("record", time_s, {"units": "s", "long_name": "elapsed time"})},
+        attrs={"technique": "echem", "metadata": metadata, "original_metadata": original},
+    )
+
+
+def eis_dataset(
+    *,
+    frequency: np.ndarray,
+    z: np.ndarray,
+    extra: dict[str, tuple[np.ndarray, str, str]] | None = None,
+    metadata: dict[str, Any],
+    original: dict[str, Any],
+):
+    """Build the impedance Dataset (dim ``frequency``)."""
+    import xarray as xr
+
+    data_vars = {
+        "z_real": ("frequency", z.real.copy(), {"units": "ohm", "long_name": "Z'"}),
+        "z_imag": (
+            "frequency",
+            z.imag.copy(),
+            {"units": "ohm", "long_name": "Z'' (negative = capacitive)"},
+        ),
+    }
+    for name, (values, units, long_name) in (extra or {}).items():
+        if name in data_vars or name == "frequency":
+            continue
+        data_vars[name] = ("frequency", values, {"units": units, "long_name": long_name})
+    # several sweeps in one file: a new sweep starts where the frequency turns back
+    f = np.asarray(frequency, dtype=float)
+    step = np.sign(np.diff(f))
+    main = np.sign(np.nansum(step)) or -1.0
+    sweep = np.concatenate([[0], np.cumsum(step == -main)]) if f.size > 1 else np.zeros(f.size)
+    data_vars["sweep"] = (
+        "frequency",
+        sweep.astype(int),
+        {"units": "dimensionless", "long_name": "sweep index (frequency turns back)"},
+    )
+    metadata = {
+        "z_imag_convention": "Z = Z' + jZ''; Z'' < 0 capacitive",
+        "n_sweeps": int(sweep.max()) + 1 if f.size else 0,
+        **metadata,
+    }
+    return xr.Dataset(
+        data_vars,
+        coords={"frequency": ("frequency", frequency, {"units": "Hz", "long_name": "frequency"})},
+        attrs={"technique": "echem", "metadata": metadata, "original_metadata": original},
+    )

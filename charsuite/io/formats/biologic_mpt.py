@@ -1,0 +1,271 @@
+"""BioLogic EC-Lab text export (``.mpt``; also ``.txt`` exports with the same layout).
+
+Layout: ``EC-Lab ASCII FILE``, ``Nb header lines : N``, N − 3 lines of settings, then
+a tab-separated column line and data rows (decimal point or, in some locales, decimal
+comma). Exports without the header block (first line = column names) are accepted.
+
+Column mapping (names as EC-Lab writes them):
+
+============================== =====================================================
+EC-Lab column                  charsuite variable
+============================== =====================================================
+``time/s``                     ``time`` coordinate (s)
+``Ewe/V`` or ``<Ewe>/V``       ``voltage`` (V) (``Ecell/V`` / ``Ewe-Ece/V`` if no Ewe)
+``I/mA`` or ``<I>/mA``         ``current`` (mA) (0 in open-circuit files without it)
+``(Q-Qo)/mA.h``                ``charge`` (cumulative, mAh)
+``cycle number``               ``cycle``;  ``Ns`` → ``step``
+``freq/Hz``                    ``frequency`` coordinate (impedance files)
+``Re(Z)/Ohm``, ``-Im(Z)/Ohm``  ``z_real``, ``z_imag`` = −(−Im Z)
+============================== =====================================================
+
+Every other numeric column is kept under a lower-case name (``Q charge/discharge/mA.h``
+→ ``q_charge_discharge`` in mAh, ``Efficiency/%`` → ``efficiency`` in percent).
+Curated metadata: ``active_mass_mg`` ("Mass of active material" / "Characteristic
+mass"), ``electrode_area_cm2``, ``battery_capacity_mAh``, ``technique``, ``instrument``,
+``software``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from charsuite.exceptions import ReaderError
+from charsuite.io._spec import FormatSpec
+from charsuite.io.formats._echem_util import (
+    check_time,
+    cycling_dataset,
+    decode,
+    eis_dataset,
+    norm_unit,
+    read_bytes,
+    safe_name,
+)
+
+SPEC = FormatSpec(
+    name="biologic-mpt",
+    technique="echem",
+    extensions=(".mpt",),
+    description="BioLogic EC-Lab text export (.mpt): cycling, CP/CA, OCV or PEIS/GEIS",
+    priority=60,
+)
+_KNOWN_COLS = ("time/s", "Ewe/V", "<Ewe>/V", "freq/Hz", "mode\tox/red", "Re(Z)/Ohm")
+_META_LINE = re.compile(r"^(.+?)\s*:\s*([-+]?\d+(?:[.,]\d*)?(?:[eE][-+]?\d+)?)\s*(\S+)?\s*$")
+
+
+def can_read(path: Path, head: bytes) -> bool:
+    """EC-Lab banner, or a first line of tab-separated EC-Lab column names."""
+    if head.startswith(b"EC-Lab ASCII FILE"):
+        return True
+    first = head.split(b"\n", 1)[0].decode("latin-1")
+    return "\t" in first and sum(c in first for c in _KNOWN_COLS) >= 2
+
+
+def _meta(header_lines: list[str]) -> dict:
+    meta: dict = {"instrument": "BioLogic"}
+    for k, line in enumerate(header_lines):
+        s = line.strip()
+        m = _META_LINE.match(s)
+        low = s.lower()
+        if k == 3 and s:
+            meta["technique"] = s
+        if m:
+            value = float(m.group(2).replace(",", "."))
+            unit = (m.group(3) or "").lower()
+            key = m.group(1).lower()
+            if key in ("mass of active material", "characteristic mass"):
+                scale = {"mg": 1.0, "g": 1e3, "µg": 1e-3}.get(unit, 1.0)
+                meta.setdefault("active_mass_mg", value * scale)
+            elif key == "electrode surface area":
+                meta["electrode_area_cm2"] = value
+            elif key == "battery capacity":
+                meta["battery_capacity_mAh"] = value * (1e3 if unit == "a.h" else 1.0)
+        if low.startswith("device :"):
+            meta["instrument"] = "BioLogic " + s.split(":", 1)[1].strip()
+        elif low.startswith("ec-lab for windows") or low.startswith("ec-lab v"):
+            meta["software"] = s
+        elif low.startswith("run on channel"):
+            meta["channel"] = s.split(":", 1)[1].strip()
+    for key in ("active_mass_mg", "electrode_area_cm2"):
+        if meta.get(key) == 0:  # 0 means "not entered" in EC-Lab
+            meta[key] = None
+    return meta
+
+
+def _isfloat(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def read(path: Path, *, lazy: bool = False):
+    """Read an EC-Lab ``.mpt`` text export (see the module docstring).
+
+    Raises
+    ------
+    ReaderError
+        Unreadable header count, no column line, a row of the wrong width or a
+        non-numeric value (line named), missing time/voltage/current (cycling) or
+        frequency/Re(Z)/−Im(Z) (impedance) columns, time running backwards.
+    """
+    path = Path(path)
+    fmt = SPEC.name
+    text = decode(read_bytes(path, fmt))
+    lines = text.splitlines()
+    if lines and lines[0].startswith("EC-Lab ASCII FILE"):
+        m = re.match(r"Nb header lines\s*:\s*(\d+)", lines[1] if len(lines) > 1 else "")
+        if not m:
+            raise ReaderError(
+                "line 2 should read 'Nb header lines : N'; the header is damaged",
+                path=path,
+                format=fmt,
+            )
+        n_header = int(m.group(1))
+        if n_header < 2 or n_header > len(lines):
+            raise ReaderError(
+                f"header claims {n_header} lines but the file has {len(lines)}; truncated?",
+                path=path,
+                format=fmt,
+            )
+        header_lines = lines[: n_header - 1]
+        col_line = lines[n_header - 1]
+        body = lines[n_header:]
+        first_data_line = n_header + 1
+    else:
+        header_lines, col_line, body, first_data_line = [], lines[0], lines[1:], 2
+    columns = [c.strip() for c in col_line.rstrip("\t").split("\t")]
+    if len(columns) < 2 or not any("/" in c for c in columns):
+        raise ReaderError(
+            f"line {first_data_line - 1} should list tab-separated columns like 'time/s'; "
+            f"found {col_line[:60]!r}",
+            path=path,
+            format=fmt,
+        )
+    rows, line_no = [], []
+    decimal_comma = None
+    for k, line in enumerate(body):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\t").split("\t")
+        if len(parts) != len(columns):
+            hint = (
+                " (one more field than column names: a column name is missing from the "
+                "column line, e.g. freq/Hz)"
+                if len(parts) == len(columns) + 1
+                else ""
+            )
+            raise ReaderError(
+                f"line {first_data_line + k} has {len(parts)} fields, expected "
+                f"{len(columns)} (columns {columns[:4]}...){hint}; the file is truncated or "
+                "damaged — re-export it",
+                path=path,
+                format=fmt,
+            )
+        if decimal_comma is None:
+            decimal_comma = any("," in p for p in parts) and not any("." in p for p in parts)
+        rows.append(parts)
+        line_no.append(first_data_line + k)
+    if not rows:
+        raise ReaderError("no data rows after the column line", path=path, format=fmt)
+    table = np.array(rows, dtype=object).T
+    values: dict[str, np.ndarray] = {}
+    for name, col in zip(columns, table):
+        fixed = [x.replace(",", ".") for x in col] if decimal_comma else list(col)
+        try:
+            values[name] = np.array([float(x) for x in fixed])
+        except ValueError:
+            bad = next(k for k, x in enumerate(fixed) if not _isfloat(x))
+            raise ReaderError(
+                f"line {line_no[bad]}: column {name!r} holds {col[bad][:30]!r}, not a number",
+                path=path,
+                format=fmt,
+            ) from None
+    meta = _meta(header_lines)
+    meta["decimal_comma"] = bool(decimal_comma)
+    original = {"header": header_lines, "columns": columns}
+
+    def pick(*names):
+        return next((n for n in names if n in values), None)
+
+    extra: dict[str, tuple[np.ndarray, str, str]] = {}
+    used: set[str] = set()
+    f_col = pick("freq/Hz")
+    if f_col is not None:
+        re_col, im_col = pick("Re(Z)/Ohm"), pick("-Im(Z)/Ohm", "Im(Z)/Ohm")
+        if re_col is None or im_col is None:
+            raise ReaderError(
+                f"impedance file without Re(Z)/Ohm and -Im(Z)/Ohm columns (found {columns})",
+                path=path,
+                format=fmt,
+            )
+        sign = -1.0 if im_col.startswith("-") else 1.0
+        z = values[re_col] + 1j * sign * values[im_col]
+        used |= {f_col, re_col, im_col}
+        _extras(values, used, extra)
+        meta["measurement"] = "impedance"
+        meta["z_imag_in_file"] = im_col
+        return eis_dataset(
+            frequency=values[f_col], z=z, extra=extra, metadata=meta, original=original
+        )
+    t_col = pick("time/s")
+    v_col = pick("Ewe/V", "<Ewe>/V", "Ecell/V", "Ewe-Ece/V", "<Ecell>/V")
+    i_col = pick("I/mA", "<I>/mA")
+    if i_col is None and pick("I/A", "<I>/A") is not None:  # some exports use amperes
+        amp = pick("I/A", "<I>/A")
+        values["I/mA"], i_col = values.pop(amp) * 1e3, "I/mA"
+        meta["current_source"] = f"{amp} × 1000"
+    if any("Re(Z)" in c for c in columns):
+        raise ReaderError(
+            f"impedance columns without freq/Hz (found {columns}); re-export with the frequency",
+            path=path,
+            format=fmt,
+        )
+    if i_col is None and t_col is not None and "open circuit" in meta.get("technique", "").lower():
+        values["I/mA"], i_col = np.zeros_like(values[t_col]), "I/mA"
+        meta["current_source"] = "none in an open-circuit file: 0"
+    missing = [n for n, c in (("time/s", t_col), ("Ewe/V", v_col), ("I/mA", i_col)) if c is None]
+    if missing:
+        raise ReaderError(
+            f"missing column(s) {missing}; found {columns}. Export the data from EC-Lab with "
+            "these columns (Export as text → select variables)",
+            path=path,
+            format=fmt,
+        )
+    check_time(path, fmt, values[t_col], line_no)
+    used |= {t_col, v_col, i_col}
+    for col, var, unit, long in (
+        ("(Q-Qo)/mA.h", "charge", "mAh", "cumulative charge (Q-Qo)"),
+        ("cycle number", "cycle", "dimensionless", "EC-Lab cycle number"),
+        ("Ns", "step", "dimensionless", "EC-Lab sequence number Ns"),
+    ):
+        if col in values:
+            extra[var] = (values[col], unit, long)
+            used.add(col)
+    if "charge" not in extra and "(Q-Qo)/C" in values:
+        extra["charge"] = (values["(Q-Qo)/C"] / 3.6, "mAh", "cumulative charge (Q-Qo), from C")
+        used.add("(Q-Qo)/C")
+    _extras(values, used, extra)
+    meta["measurement"] = "cycling"
+    return cycling_dataset(
+        time_s=values[t_col],
+        voltage_V=values[v_col],
+        current_mA=values[i_col],
+        extra=extra,
+        metadata=meta,
+        original=original,
+    )
+
+
+def _extras(values, used, extra) -> None:
+    for name, arr in values.items():
+        if name in used:
+            continue
+        label, _, unit = name.rpartition("/") if "/" in name else (name, "", "")
+        var = safe_name(label)
+        if var in extra:
+            var = safe_name(name)
+        extra[var] = (arr, norm_unit(unit), name)

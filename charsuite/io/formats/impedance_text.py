@@ -1,0 +1,212 @@
+"""Impedance spectra as plain text/CSV: frequency, Z′, Z″ (with or without a header).
+
+Accepted layouts
+----------------
+* three numeric columns without header — f (Hz), Z′ (Ω), Z″ (Ω) — separated by commas,
+  tabs, semicolons or spaces (impedance.py ``exampleData.csv``, pyDRTtools ``*.txt``);
+* a header naming the columns, in any order, possibly with an index column
+  (pyDRTtools ``,Freq,Real,Imag``; ``freq/Hz``, ``Z' (Ohm)``, ``-Z'' (Ohm)``, ``Zreal``,
+  ``Zimag``, ``Re(Z)``, ``-Im(Z)``...).
+
+Units: impedance in Ω unless the header says mΩ/mOhm or kΩ/kOhm (converted to Ω);
+frequency in Hz unless the header says mHz, kHz or MHz.
+
+Sign convention of Z″: a header decides (a leading ``-``, as in ``-Z''`` or ``-Im(Z)``,
+means the file stores −Z″). Without a header the option ``z_imag`` decides:
+``"signed"`` (the file holds Z″, negative for capacitive arcs — impedance.py's
+convention), ``"negated"`` (the file holds −Z″) or ``"auto"`` (default: signed unless more
+than 80 % of the values are positive, which only a −Z″ column of a capacitive spectrum
+does). The choice made is recorded in ``metadata["z_imag_in_file"]``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from charsuite.exceptions import ParameterError, ReaderError
+from charsuite.io._spec import FormatSpec
+from charsuite.io.formats._echem_util import decode, eis_dataset, read_bytes
+
+SPEC = FormatSpec(
+    name="impedance-text",
+    technique="echem",
+    extensions=(".csv", ".txt", ".dat"),
+    description="impedance text/CSV: frequency (Hz), Z' (ohm), Z'' (ohm) [header optional]",
+    priority=20,
+)
+_NUM = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_FREQ = re.compile(r"^(freq|frequency|f)\b", re.I)
+_REAL = re.compile(r"^(z'(?!')|z ?real|z_real|re\(z\)|real|zre|re z)", re.I)
+_IMAG = re.compile(r"^-?\s*(z''|z\"|z ?imag|z_imag|im\(z\)|imag|zim|im z)", re.I)
+
+
+def _split(line: str) -> list[str]:
+    line = line.strip()
+    if ";" in line:
+        parts = [p.strip().replace(",", ".") for p in line.split(";")]
+    elif "," in line:
+        parts = [p.strip() for p in line.split(",")]
+    elif "\t" in line:
+        parts = [p.strip() for p in line.split("\t")]
+    else:
+        parts = line.split()
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
+def _is_numeric_row(parts: list[str]) -> bool:
+    return bool(parts) and all(_NUM.match(p) for p in parts)
+
+
+def _columns(header: list[str] | None, width: int) -> tuple[int, int, int, bool]:
+    """Indices of f, Z', Z'' and whether Z'' is stored negated."""
+    if header is None:
+        if width != 3:
+            raise ValueError(f"{width} columns without a header; expected f, Z', Z''")
+        return 0, 1, 2, False
+    names = [h.strip().strip('"').strip() for h in header]
+    if len(names) == width - 1:
+        names = ["index", *names]
+    fi = next((k for k, n in enumerate(names) if _FREQ.match(n)), None)
+    ri = next((k for k, n in enumerate(names) if _REAL.match(n)), None)
+    ii = next((k for k, n in enumerate(names) if k != ri and _IMAG.match(n)), None)
+    if fi is None or ri is None or ii is None:
+        raise ValueError(f"header {names} does not name frequency, Z' and Z'' columns")
+    return fi, ri, ii, names[ii].lstrip().startswith("-")
+
+
+def _parse(text: str):
+    lines = text.splitlines()
+    header, rows, width = None, [], None
+    for k, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = _split(line)
+        if _is_numeric_row(parts):
+            if width is None:
+                width = len(parts)
+            elif len(parts) != width:
+                raise ValueError(f"line {k + 1} has {len(parts)} columns, earlier rows {width}")
+            rows.append([float(p) for p in parts])
+        elif rows:
+            raise ValueError(
+                f"line {k + 1} is not numeric ({line.strip()[:40]!r}) after data began"
+            )
+        else:
+            header = parts
+    return header, rows, width
+
+
+def can_read(path: Path, head: bytes) -> bool:
+    """Numeric rows of f, Z', Z'' with positive monotonic frequencies over ≥ 1 decade."""
+    if b"\x00" in head:
+        return False
+    text = head.decode("latin-1")
+    if len(head) == 4096:
+        text = text.rsplit("\n", 1)[0]
+    try:
+        header, rows, width = _parse(text)
+        if len(rows) < 5 or width is None or width < 3:
+            return False
+        fi, _, _, _ = _columns(header, width)
+    except ValueError:
+        return False
+    f = np.array([r[fi] for r in rows])
+    if header is not None:
+        f = f[f != 0]  # DC points before the sweep (Parstat)
+        if f.size < 5:
+            return True  # the header names f, Z', Z''; the sweep starts after the head
+    if f.size < 5:
+        return False
+    d = np.diff(f)
+    if not (np.all(f > 0) and (np.all(d < 0) or np.all(d > 0)) and f.max() / f.min() >= 10):
+        return False
+    if header is None:
+        # no names: demand what only a frequency sweep looks like — ≥ 2 decades, roughly
+        # log-spaced (a linear 2θ scan or time axis is not)
+        step = np.abs(np.diff(np.log10(f)))
+        return bool(f.max() / f.min() >= 100 and step.max() <= 10 * step.min())
+    return True
+
+
+def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
+    """Read f, Z′, Z″ text (see the module docstring for layouts and the Z″ sign).
+
+    Parameters
+    ----------
+    z_imag : {"auto", "signed", "negated"}
+        How to read a header-less Z″ column.
+
+    Raises
+    ------
+    ReaderError
+        No numeric rows, ragged rows, header without f/Z′/Z″ names, non-positive frequency.
+    """
+    if z_imag not in ("auto", "signed", "negated"):
+        raise ParameterError(f"z_imag={z_imag!r}: expected 'auto', 'signed' or 'negated'")
+    path = Path(path)
+    fmt = SPEC.name
+    text = decode(read_bytes(path, fmt))
+    if "\x00" in text:
+        raise ReaderError("contains NUL bytes, not a text file", path=path, format=fmt)
+    try:
+        header, rows, width = _parse(text)
+        if len(rows) < 2:
+            raise ValueError(f"{len(rows)} numeric rows; expected at least 2 of f, Z', Z''")
+        fi, ri, ii, negated = _columns(header, width)
+    except ValueError as err:
+        raise ReaderError(f"{err}", path=path, format=fmt) from None
+    arr = np.asarray(rows, dtype=float)
+    f, zr, zi = arr[:, fi], arr[:, ri], arr[:, ii]
+    z_scale = 1.0
+    if header is not None:
+        names = [h.strip().strip('"') for h in header]
+        if len(names) == width - 1:
+            names = ["index", *names]
+        for k in (ri, ii):
+            low = names[k].lower().replace("ω", "ohm")
+            if "mohm" in low:
+                z_scale = 1e-3
+            elif "kohm" in low:
+                z_scale = 1e3
+        f_name = names[fi]  # case matters: MHz (mega) vs mHz (milli)
+        f = f * (
+            1e6 if "MHz" in f_name else 1e-3 if "mHz" in f_name else 1e3 if "kHz" in f_name else 1.0
+        )
+    zr, zi = zr * z_scale, zi * z_scale
+    n_dc = 0
+    if header is not None:  # rows at f = 0 are DC points recorded before the sweep
+        dc = f == 0
+        n_dc = int(dc.sum())
+        f, zr, zi = f[~dc], zr[~dc], zi[~dc]
+        if f.size < 2:
+            raise ReaderError("fewer than 2 rows with a frequency > 0", path=path, format=fmt)
+    if np.any(f[np.isfinite(f)] <= 0):
+        raise ReaderError(
+            "a frequency is ≤ 0; the first column must be f in Hz", path=path, format=fmt
+        )
+    if header is not None:
+        how = "-Z'' (from header)" if negated else "Z'' (from header)"
+    elif z_imag == "negated" or (z_imag == "auto" and np.mean(zi[np.isfinite(zi)] > 0) > 0.8):
+        negated = True
+        how = "-Z''" + (" (inferred: > 80 % positive values)" if z_imag == "auto" else "")
+    else:
+        how = "Z''"
+    if negated:
+        zi = -zi
+    meta = {
+        "measurement": "impedance",
+        "z_imag_in_file": how,
+        "dc_rows_dropped": n_dc,
+        "impedance_scale_to_ohm": z_scale,
+    }
+    return eis_dataset(
+        frequency=f,
+        z=zr + 1j * zi,
+        metadata=meta,
+        original={"header": header, "columns": width},
+    )

@@ -1,0 +1,59 @@
+"""Maccor text exports: generated layout with known capacities, and real exports."""
+
+import numpy as np
+import pytest
+
+from charsuite.echem import cycle_summary
+from charsuite.io import read
+from charsuite.testing import ReaderContract
+
+
+def _write(path, n_half=4, pts=10):
+    lines = ["Today's Date 03/07/2018  Date of Test:\t11/02/2016\t Filename:\tC:\\x.041"]
+    lines.append(
+        "Rec#\tCyc#\tStep\tTest (Sec)\tStep (Sec)\tAmp-hr\tWatt-hr\tAmps\tVolts\tState\tES"
+    )
+    lines.append("1\t0\t0\t0.0000\t0\t0.0000000000\t0\t0.0000000000\t3.700000\tR\t0")
+    rec, t = 2, 0.0
+    for h in range(n_half):
+        state = "C" if h % 2 == 0 else "D"
+        cap = 0.0
+        for _k in range(pts):
+            t += 36.0
+            cap += 0.1 * 36.0 / 3600  # 0.1 A
+            v = 3.7 + (0.01 if state == "C" else -0.01) * _k
+            lines.append(
+                f"{rec}\t{h // 2}\t{h + 1}\t{t:.4f}\t0\t{cap:.10f}\t0\t0.1000000000\t{v:.6f}\t{state}\t0"
+            )
+            rec += 1
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+class TestMaccor(ReaderContract):
+    format_name = "maccor-text"
+
+    def make_file(self, tmp_path):
+        return _write(tmp_path / "run.txt")
+
+
+def test_sign_from_state_and_capacities(tmp_path):
+    ds = read(_write(tmp_path / "m.txt"))
+    assert ds["current"].min() == pytest.approx(-100.0)  # mA, D rows negated
+    s = cycle_summary(ds)
+    for c in s.cycles:
+        assert c["charge_mAh"] == pytest.approx(10.0)  # 10 × 100 mA × 36 s
+        assert c["discharge_mAh"] == pytest.approx(10.0)
+
+
+@pytest.mark.shared_data
+def test_real_maccor_exports(shared_data):
+    root = shared_data("echem")
+    three = read(root / "jepegit_cellpy/examples/data/maccor_three.txt")
+    assert three.sizes["record"] == 4009
+    ce = cycle_summary(three).column("coulombic_efficiency_pct")
+    assert np.all((ce[1:] > 95) & (ce[1:] < 100.5))
+    two = read(root / "jepegit_cellpy/examples/data/maccor_two.txt")  # cut mid-line
+    assert two.attrs["metadata"]["dropped_incomplete_last_line"] == 229
+    diag = read(root / "TRI-AMDD_beep/beep/tests/test_files/PredictionDiagnostics_000151_test.052")
+    assert float(diag["current"].min()) < 0

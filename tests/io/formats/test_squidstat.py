@@ -1,0 +1,118 @@
+"""Squidstat CSV reader: contract, header mapping, quirks, settings file, bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from charsuite.datasets.echem import write_squidstat_cycling, write_squidstat_eis
+from charsuite.exceptions import ReaderError
+from charsuite.io import read
+from charsuite.testing import ReaderContract
+
+
+def _small(tmp_path: Path, **kw) -> dict:
+    kw.setdefault("windows", ((3.0, 4.3),))
+    kw.setdefault("cycles_per_window", 3)
+    kw.setdefault("points_per_half", 8)
+    return write_squidstat_cycling(tmp_path, **kw)
+
+
+class TestSquidstat(ReaderContract):
+    format_name = "squidstat"
+
+    def make_file(self, tmp_path):
+        return _small(tmp_path)["csv"]
+
+    def make_nan_file(self, tmp_path):
+        path = _small(tmp_path)["csv"]
+        raw = path.read_bytes().split(b"\n")
+        fields = raw[5].split(b",")
+        fields[3] = b"nan"
+        raw[5] = b",".join(fields)
+        path.write_bytes(b"\n".join(raw))
+        return path
+
+
+class TestSquidstatEIS(ReaderContract):
+    format_name = "squidstat"
+
+    def make_file(self, tmp_path):
+        return write_squidstat_eis(tmp_path, f_max=1e5, f_min=1.0, points_per_decade=4)["csv"]
+
+
+def test_quirks_are_in_the_generated_file(tmp_path):
+    truth = _small(tmp_path)
+    raw = truth["csv"].read_bytes()
+    header, _, body = raw.partition(b"\r\n")
+    assert b"(mA/cm\xb2)" in header  # latin-1 ²
+    assert b"\r\n" not in body  # data lines end with LF only
+    assert b"\n2_1,Charge," in body  # step numbers like 2_1
+
+
+def test_mapping_and_settings(tmp_path):
+    truth = _small(tmp_path)
+    ds = read(truth["csv"])
+    meta = ds.attrs["metadata"]
+    assert meta["electrode_area_cm2"] == pytest.approx(truth["area_cm2"], rel=1e-5)
+    assert meta["active_mass_mg"] == pytest.approx(truth["mass_g"] * 1e3, rel=1e-5)
+    assert ds["current"].attrs["units"] == "mA"
+    assert ds["charge"].attrs["units"] == "mAh"
+    assert ds["step"].values[10] == "2_1"
+    on = ds["current"].values > 0
+    np.testing.assert_allclose(ds["current"].values[on], truth["current_mA"], rtol=1e-8)
+    # cumulative charge never resets: it equals the running integral of the current
+    q = np.cumsum(ds["current"].values[1:] * np.diff(ds["time"].values)) / 3600
+    np.testing.assert_allclose(ds["charge"].values[1:], q, atol=1e-9)
+
+
+def test_current_in_ampere_variant_equals_mA(tmp_path):
+    a = read(_small(tmp_path / "a")["csv"])
+    b = read(_small(tmp_path / "b", current_unit="A")["csv"])
+    assert b.attrs["metadata"]["current_unit_in_file"] == "A"
+    np.testing.assert_allclose(a["current"].values, b["current"].values, rtol=1e-8, atol=1e-15)
+
+
+def test_eis_sign_converted(tmp_path):
+    truth = write_squidstat_eis(tmp_path, noise=0.0)
+    ds = read(truth["csv"])
+    assert float(ds["z_imag"].min()) < 0  # capacitive arcs: Z'' < 0 after conversion
+    assert ds.attrs["metadata"]["z_imag_in_file"] == "-Z''"
+
+
+def test_missing_column_named(tmp_path):
+    path = _small(tmp_path)["csv"]
+    text = path.read_bytes().decode("latin-1").replace('"Working Electrode (V)"', '"WE (V)"')
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ReaderError, match=r"Working Electrode \(V\)"):
+        read(path, format="squidstat")
+
+
+def test_unit_change_mid_file(tmp_path):
+    path = _small(tmp_path)["csv"]
+    raw = path.read_bytes()
+    header = raw.split(b"\r\n")[0]
+    lines = raw.split(b"\n")
+    lines.insert(20, header.replace(b"Current (mA)", b"Current (A)"))
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReaderError, match="units must not change"):
+        read(path)
+
+
+def test_time_backwards(tmp_path):
+    path = _small(tmp_path)["csv"]
+    lines = path.read_bytes().split(b"\n")
+    lines[12], lines[13] = lines[13], lines[12]
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(ReaderError, match="not monotonic"):
+        read(path)
+
+
+def test_two_electrode_voltage_option(tmp_path):
+    path = _small(tmp_path)["csv"]
+    a = read(path)
+    b = read(path, cell_voltage="working-minus-counter")
+    np.testing.assert_allclose(
+        b["voltage"].values, a["voltage"].values - a["counter_voltage"].values
+    )
+    assert "Counter" in b.attrs["metadata"]["voltage_definition"]

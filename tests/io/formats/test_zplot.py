@@ -1,0 +1,38 @@
+"""ZPlot .z (and Z60W/Autolab) reader."""
+
+import numpy as np
+import pytest
+
+from charsuite.io import read
+from charsuite.testing import ReaderContract
+
+
+def _write(path):
+    f = np.geomspace(1e5, 1, 21)
+    z = 30 + 50 / (1 + 1j * 2 * np.pi * f * 50 * 1e-5)
+    lines = ["ZPLOT2 ASCII", "  Measured Data, ZPlot:       3.2c", "  Data Points:  21"]
+    lines += ["  Freq(Hz)\tAmpl\tBias\tTime(Sec)\tZ'(a)\tZ''(b)\tGD\tErr\tRange", "End Comments"]
+    lines += [
+        f"{fk:.6E}\t1.0000E-02\t0.0000E+00\t{k:.2f}\t{zk.real:.5E}\t{zk.imag:.5E}\t0\t0\t4"
+        for k, (fk, zk) in enumerate(zip(f, z))
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class TestZPlot(ReaderContract):
+    format_name = "zplot"
+
+    def make_file(self, tmp_path):
+        return _write(tmp_path / "c.z")
+
+
+@pytest.mark.shared_data
+def test_real_zplot_and_autolab(shared_data):
+    root = shared_data("echem") / "ECSHackWeek_impedance.py/data"
+    a = read(root / "exampleDataZPlot.z")
+    b = read(root / "exampleDataZPlot_noComments.z")
+    assert a.sizes["frequency"] == 21 and b.sizes["frequency"] == 31
+    assert a["frequency"].values[0] == pytest.approx(3e5)
+    auto = read(root / "exampleDataAutolab.txt")
+    assert auto.sizes["frequency"] == 41
