@@ -156,7 +156,17 @@ def plot_nyquist(spectra: Sequence[tuple[str, Any, Any]], *, area_cm2: float | N
             ax.plot(z.real, -z.imag, "-", lw=1, color=color)
     ax.set_xlabel(f"Z′ ({unit})")
     ax.set_ylabel(f"−Z″ ({unit})")
-    ax.set_aspect("equal", adjustable="datalim")
+    # equal scales on both axes (semicircles look round) with the box, not the limits, adjusted,
+    # so no empty negative −Z″ region appears
+    x_lo, x_hi = ax.get_xlim()
+    y_lo, y_hi = ax.get_ylim()
+    x_lo, y_lo = min(0.0, x_lo), min(0.0, y_lo)
+    box_ratio = 0.75  # height/width of the axes box in this figure size
+    y_span = max((x_hi - x_lo) * box_ratio, (y_hi - y_lo) * 1.3)  # room for the legend
+    x_span = y_span / box_ratio
+    ax.set_xlim(x_lo, x_lo + x_span)
+    ax.set_ylim(y_lo, y_lo + y_span)
+    ax.set_aspect("equal", adjustable="box")
     ax.legend(fontsize=8)
     return fig
 
