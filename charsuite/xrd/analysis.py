@@ -119,13 +119,38 @@ def _peaks(da, *, l1, l2, ratio, min_snr, profile):
     s = da.intensity_sigma.values if "intensity_sigma" in da.coords else None
     step = float(np.median(np.diff(x)))
     bg = estimate_background(y, half_window=round(1.5 / step))
-    found = find_peaks(x, y, sigma=s, background=bg, min_snr=min_snr, ka2_ratio=ratio,
-                       wavelength_ka1=l1, wavelength_ka2=l2)
+    found = find_peaks(
+        x,
+        y,
+        sigma=s,
+        background=bg,
+        min_snr=min_snr,
+        ka2_ratio=ratio,
+        wavelength_ka1=l1,
+        wavelength_ka2=l2,
+    )
     if found["two_theta"].size == 0:
         return bg, []
-    fits = fit_peaks(x, y, found["two_theta"], sigma=s, fwhm_guess=found["fwhm"], profile=profile,
-                     ka2_ratio=ratio, wavelength_ka1=l1, wavelength_ka2=l2, background=bg)
-    good = [p for p in fits if p is not None and np.isfinite(p.two_theta) and p.area > 0 and np.isfinite(p.two_theta_err)]
+    fits = fit_peaks(
+        x,
+        y,
+        found["two_theta"],
+        sigma=s,
+        fwhm_guess=found["fwhm"],
+        profile=profile,
+        ka2_ratio=ratio,
+        wavelength_ka1=l1,
+        wavelength_ka2=l2,
+        background=bg,
+    )
+    good = [
+        p
+        for p in fits
+        if p is not None
+        and np.isfinite(p.two_theta)
+        and p.area > 0
+        and np.isfinite(p.two_theta_err)
+    ]
     return bg, good
 
 
@@ -133,17 +158,36 @@ def _gi_factors(ref, *, alpha, film_thickness_nm, wavelength, refraction, film_p
     """Per-line intensity weights and refraction shifts for one reference phase."""
     from charsuite.xrd.gi import absorption_factor, optical_constants, refraction_shift
 
-    oc = optical_constants(ref.composition, density_g_cm3=ref.density_g_cm3, wavelength_angstrom=wavelength, name=ref.name)
-    shift = refraction_shift(ref.two_theta, incidence_angle_deg=alpha, delta=oc.delta) if refraction else np.zeros_like(ref.two_theta)
+    oc = optical_constants(
+        ref.composition,
+        density_g_cm3=ref.density_g_cm3,
+        wavelength_angstrom=wavelength,
+        name=ref.name,
+    )
+    shift = (
+        refraction_shift(ref.two_theta, incidence_angle_deg=alpha, delta=oc.delta)
+        if refraction
+        else np.zeros_like(ref.two_theta)
+    )
     thick = film_thickness_nm if (film_phase and film_thickness_nm) else None
-    w = absorption_factor(ref.two_theta, incidence_angle_deg=alpha, mu_per_um=oc.mu_per_um, thickness_nm=thick)
+    w = absorption_factor(
+        ref.two_theta, incidence_angle_deg=alpha, mu_per_um=oc.mu_per_um, thickness_nm=thick
+    )
     w = w / np.nanmax(w) if np.nanmax(w) > 0 else np.ones_like(w)
     return np.nan_to_num(w, nan=0.0), shift, oc
 
 
-def calibrate_zero(da, *, standard: str = "Si", incidence_angle_deg: float | None = None, refraction: bool = True,
-                   wavelength_angstrom: float | None = None, library=None, max_zero_offset_deg: float = 1.0,
-                   min_snr: float = 4.0) -> ZeroCalibration:
+def calibrate_zero(
+    da,
+    *,
+    standard: str = "Si",
+    incidence_angle_deg: float | None = None,
+    refraction: bool = True,
+    wavelength_angstrom: float | None = None,
+    library=None,
+    max_zero_offset_deg: float = 1.0,
+    min_snr: float = 4.0,
+) -> ZeroCalibration:
     """Zero offset from a scan of a standard (e.g. the Si GI reference) with a known cell.
 
     The standard's peaks are found, indexed against its reference pattern (zero offsets up
@@ -153,27 +197,70 @@ def calibrate_zero(da, *, standard: str = "Si", incidence_angle_deg: float | Non
     """
     from charsuite.xrd.lattice import refine_lattice
     from charsuite.xrd.library import reference_pattern
-    from charsuite.xrd.match import match_phases
     from charsuite.xrd.reduce import check_scan
 
     check_scan(da, purpose="zero calibration")
     md = da.attrs.get("metadata", {})
-    alpha = incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
+    alpha = (
+        incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
+    )
     l1, l2, ratio, _ = _wavelengths(da, wavelength_angstrom)
     x = da.two_theta.values
-    ref = reference_pattern(standard, wavelength_angstrom=l1, two_theta_range=(float(x[0]) - 2, float(x[-1]) + 2), library=library)
+    ref = reference_pattern(
+        standard,
+        wavelength_angstrom=l1,
+        two_theta_range=(float(x[0]) - 2, float(x[-1]) + 2),
+        library=library,
+    )
     _, peaks = _peaks(da, l1=l1, l2=l2, ratio=ratio, min_snr=min_snr, profile="pseudo_voigt")
     if len(peaks) < 1:
-        raise DataError(f"no peaks found in the {standard} standard scan", path=da.attrs.get("source_file"))
+        raise DataError(
+            f"no peaks found in the {standard} standard scan", path=da.attrs.get("source_file")
+        )
     shift = np.zeros_like(ref.two_theta)
     if alpha is not None and refraction:
-        _, shift, _ = _gi_factors(ref, alpha=alpha, film_thickness_nm=None, wavelength=l1, refraction=True, film_phase=False)
-    acc, allc, _ = match_phases([p.two_theta for p in peaks], [p.area for p in peaks], {standard: ref},
-                                two_theta_range=(float(x[0]), float(x[-1])), max_zero_offset_deg=max_zero_offset_deg,
-                                max_strain=0.002, threshold=0.2, shifts={standard: shift})
-    pm = (acc or allc or [None])[0]
-    if pm is None or not pm.matched:
-        raise DataError(f"the scan does not match the {standard} standard; is it the right file?", path=da.attrs.get("source_file"))
+        _, shift, _ = _gi_factors(
+            ref,
+            alpha=alpha,
+            film_thickness_nm=None,
+            wavelength=l1,
+            refraction=True,
+            film_phase=False,
+        )
+    # zero search: every line of the standard must sit on an observed peak; among the
+    # offsets that index the most lines, take the one explaining the most observed area
+    obs_x = np.array([p.two_theta for p in peaks])
+    obs_a = np.array([p.area for p in peaks])
+    m = ref.in_range(float(x[0]), float(x[-1]), min_intensity=5.0)
+    lines = np.nonzero(m)[0]
+    if lines.size == 0:
+        raise DataError(
+            f"no {standard} line in the scanned range", path=da.attrs.get("source_file")
+        )
+    tol = float(np.clip(np.median([p.fwhm for p in peaks]), 0.05, 0.15))
+    best = (-1, -1.0, 0.0, [])
+    for z in np.arange(-max_zero_offset_deg, max_zero_offset_deg + 1e-9, 0.005):
+        matched = []
+        for li in lines:
+            d = np.abs(obs_x - (ref.two_theta[li] + shift[li] + z))
+            cand = np.nonzero(d <= tol)[0]
+            if cand.size:
+                o = cand[np.argmax(obs_a[cand])]
+                matched.append((int(li), int(o), float(d[o])))
+        key = (len(matched), float(sum(obs_a[o] for _, o, _ in matched)))
+        if key > best[:2]:
+            best = (*key, float(z), matched)
+    if best[0] <= 0:
+        raise DataError(
+            f"the scan does not match the {standard} standard within ±{max_zero_offset_deg}°; "
+            "is it the right file?",
+            path=da.attrs.get("source_file"),
+        )
+
+    class _PM:  # minimal stand-in for a PhaseMatch
+        matched = best[3]
+
+    pm = _PM()
     obs = np.array([peaks[o].two_theta for _, o, _ in pm.matched])
     err = np.array([max(peaks[o].two_theta_err, 1e-4) for _, o, _ in pm.matched])
     refpos = np.array([ref.two_theta[i] + shift[i] for i, _, _ in pm.matched])
@@ -183,18 +270,46 @@ def calibrate_zero(da, *, standard: str = "Si", incidence_angle_deg: float | Non
     if obs.size > 1:
         zerr = max(zerr, float(np.std(obs - refpos, ddof=1) / np.sqrt(obs.size)))
     hkls = [ref.hkl[i] for i, _, _ in pm.matched]
-    check = refine_lattice(obs - np.array([shift[i] for i, _, _ in pm.matched]), hkls, cell=ref.cell, crystal_system=ref.crystal_system,
-                           wavelength_angstrom=l1, refine_zero=False, zero_offset_deg=z, phase=standard) if obs.size >= 2 else None
+    check = (
+        refine_lattice(
+            obs - np.array([shift[i] for i, _, _ in pm.matched]),
+            hkls,
+            cell=ref.cell,
+            crystal_system=ref.crystal_system,
+            wavelength_angstrom=l1,
+            refine_zero=False,
+            zero_offset_deg=z,
+            phase=standard,
+        )
+        if obs.size >= 2
+        else None
+    )
     return ZeroCalibration(
         standard=standard,
         zero_offset_deg=z,
         zero_offset_err_deg=zerr,
         refraction_shift_deg=float(np.mean([shift[i] for i, _, _ in pm.matched])),
         lattice=check.lattice if check else {},
-        peaks_used=[{"hkl": list(ref.hkl[i]), "two_theta_obs": float(peaks[o].two_theta), "two_theta_ref": float(ref.two_theta[i])} for i, o, _ in pm.matched],
-        history=[history_record("calibrate_zero", function="charsuite.xrd.calibrate_zero",
-                                parameters={"standard": standard, "incidence_angle_deg": alpha, "refraction": refraction},
-                                input_file=da.attrs.get("source_file"))],
+        peaks_used=[
+            {
+                "hkl": list(ref.hkl[i]),
+                "two_theta_obs": float(peaks[o].two_theta),
+                "two_theta_ref": float(ref.two_theta[i]),
+            }
+            for i, o, _ in pm.matched
+        ],
+        history=[
+            history_record(
+                "calibrate_zero",
+                function="charsuite.xrd.calibrate_zero",
+                parameters={
+                    "standard": standard,
+                    "incidence_angle_deg": alpha,
+                    "refraction": refraction,
+                },
+                input_file=da.attrs.get("source_file"),
+            )
+        ],
     )
 
 
@@ -207,9 +322,13 @@ def _texture(peaks_of_phase, ref, cell, *, alpha, weights):
 
     rows = []
     for p, li in peaks_of_phase:
-        h, k, l = ref.hkl[li]
-        d = d_spacing([(h, k, l)], cell)[0]
-        cosphi = np.clip(l / cell[2] * d, -1, 1) if ref.crystal_system in ("hexagonal", "trigonal") else np.nan
+        h, k, l_ = ref.hkl[li]
+        d = d_spacing([(h, k, l_)], cell)[0]
+        cosphi = (
+            np.clip(l / cell[2] * d, -1, 1)
+            if ref.crystal_system in ("hexagonal", "trigonal")
+            else np.nan
+        )
         phi = float(np.degrees(np.arccos(abs(cosphi))))
         psi = p.two_theta / 2 - alpha if alpha is not None else 0.0
         rows.append((list(ref.hkl[li]), p.area, ref.intensity[li] * weights[li], phi, psi))
@@ -234,14 +353,25 @@ def _texture(peaks_of_phase, ref, cell, *, alpha, weights):
     pw = texture_factor(r, phi, psi_deg=psi)
     ratio = obs / calc
     ratio = ratio / np.nanmedian(ratio)
-    direction = ("c axis preferentially normal to the substrate" if r < 0.8 else
-                 "c axis preferentially in the film plane" if r > 1.25 else "no strong preferred orientation")
+    direction = (
+        "c axis preferentially normal to the substrate"
+        if r < 0.8
+        else "c axis preferentially in the film plane"
+        if r > 1.25
+        else "no strong preferred orientation"
+    )
     return {
         "model": "March–Dollase fibre texture, axis = surface normal, pole [001], GI tilt average",
         "march_r": r,
         "direction": direction,
         "per_peak": [
-            {"hkl": rw[0], "phi_deg": rw[3], "psi_deg": rw[4], "obs_over_ref": float(q), "model_weight": float(m)}
+            {
+                "hkl": rw[0],
+                "phi_deg": rw[3],
+                "psi_deg": rw[4],
+                "obs_over_ref": float(q),
+                "model_weight": float(m),
+            }
             for rw, q, m in zip(rows, ratio, pw)
         ],
     }
@@ -280,10 +410,19 @@ def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
             m |= np.abs(x - c) < 3 * fwhm
         if m.sum() > 3:
             den_p = float(np.sum((w[m] * y_net[m]) ** 2))
-            per[name] = float(np.sqrt(np.sum((w[m] * (y_net[m] - calc[m])) ** 2) / den_p)) if den_p > 0 else None
-    return {"method": "Pawley-type whole-pattern fit: cells and profiles fixed from the peak refinement, "
-                      "one free non-negative intensity per reflection (NNLS), background fixed (SNIP)",
-            "rwp": rwp, "rexp": rexp, "per_phase_rwp": per, "calc": calc}
+            per[name] = (
+                float(np.sqrt(np.sum((w[m] * (y_net[m] - calc[m])) ** 2) / den_p))
+                if den_p > 0
+                else None
+            )
+    return {
+        "method": "Pawley-type whole-pattern fit: cells and profiles fixed from the peak refinement, "
+        "one free non-negative intensity per reflection (NNLS), background fixed (SNIP)",
+        "rwp": rwp,
+        "rexp": rexp,
+        "per_phase_rwp": per,
+        "calc": calc,
+    }
 
 
 def analyze(
@@ -359,41 +498,70 @@ def analyze(
     check_scan(da)
     md = da.attrs.get("metadata", {})
     src = da.attrs.get("source_file")
-    alpha = incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
+    alpha = (
+        incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
+    )
     if alpha is not None and not 0 < alpha < 45:
         raise ParameterError(f"incidence angle {alpha}° must be in (0, 45)")
     l1, l2, ratio, wl_source = _wavelengths(da, wavelength_angstrom)
     corrections: dict[str, Any] = {
-        "wavelength": {"ka1_angstrom": l1, "ka2_angstrom": l2, "ka2_ratio": ratio, "source": wl_source,
-                       "ka2_handling": "fitted as doublet" if ratio > 0 else "none (Kα1 only)"},
+        "wavelength": {
+            "ka1_angstrom": l1,
+            "ka2_angstrom": l2,
+            "ka2_ratio": ratio,
+            "source": wl_source,
+            "ka2_handling": "fitted as doublet" if ratio > 0 else "none (Kα1 only)",
+        },
     }
     if zero_offset_deg:
         from charsuite.xrd.reduce import correct_zero
 
         da = correct_zero(da, offset_deg=zero_offset_deg, source="external standard / user")
-        corrections["zero_offset"] = {"value_deg": zero_offset_deg, "source": "external standard / user", "refined": False}
+        corrections["zero_offset"] = {
+            "value_deg": zero_offset_deg,
+            "source": "external standard / user",
+            "refined": False,
+        }
     x = da.two_theta.values
     lo, hi = float(x[0]), float(x[-1])
     bg, peaks = _peaks(da, l1=l1, l2=l2, ratio=ratio, min_snr=min_snr, profile=profile)
-    corrections["background"] = {"method": "snip (pybaselines)", "max_half_window_deg": 1.5, "mean_counts": float(np.mean(bg))}
+    corrections["background"] = {
+        "method": "snip (pybaselines)",
+        "max_half_window_deg": 1.5,
+        "mean_counts": float(np.mean(bg)),
+    }
     names = select_phases(phases, library)
-    refs = {n: reference_pattern(p, wavelength_angstrom=l1, two_theta_range=(max(lo - 3, 1.0), min(hi + 3, 170.0))) for n, p in names.items()}
+    refs = {
+        n: reference_pattern(
+            p, wavelength_angstrom=l1, two_theta_range=(max(lo - 3, 1.0), min(hi + 3, 170.0))
+        )
+        for n, p in names.items()
+    }
     weights, shifts, optics = {}, {}, {}
     for n, ref in refs.items():
         if alpha is not None:
-            w, s, oc = _gi_factors(ref, alpha=alpha, film_thickness_nm=film_thickness_nm, wavelength=l1, refraction=refraction,
-                                   film_phase=(ref.role == "film") if film_phase is None else n == film_phase)
+            w, s, oc = _gi_factors(
+                ref,
+                alpha=alpha,
+                film_thickness_nm=film_thickness_nm,
+                wavelength=l1,
+                refraction=refraction,
+                film_phase=(ref.role == "film") if film_phase is None else n == film_phase,
+            )
             weights[n], shifts[n], optics[n] = w, s, oc
     if alpha is not None:
         corrections["grazing_incidence"] = {
             "incidence_angle_deg": alpha,
             "refraction_removed": refraction,
-            "absorption_factor": "A(α, 2θ−α) of each phase (film thickness %s)" % (f"{film_thickness_nm} nm" if film_thickness_nm else "infinite"),
+            "absorption_factor": "A(α, 2θ−α) of each phase (film thickness %s)"
+            % (f"{film_thickness_nm} nm" if film_thickness_nm else "infinite"),
         }
     obs_x = np.array([p.two_theta for p in peaks])
     obs_a = np.array([p.area for p in peaks])
     if obs_x.size < 2:
-        raise DataError(f"{obs_x.size} peak(s) found above {min_snr}σ; nothing to identify", path=src)
+        raise DataError(
+            f"{obs_x.size} peak(s) found above {min_snr}σ; nothing to identify", path=src
+        )
     if max_zero_offset_deg is None:
         # fixed-incidence scans carry larger alignment/height offsets than Bragg–Brentano
         max_zero_offset_deg = 1.0 if alpha is not None else 0.3
@@ -401,12 +569,23 @@ def analyze(
         # match tolerance follows the measured peak width: sharp lab patterns get a tight
         # window (fewer coincidences in crowded patterns), broad film peaks a wider one
         tol_deg = float(np.clip(np.median([p.fwhm for p in peaks]), 0.05, 0.12))
-    corrections["search_match"] = {"tolerance_deg": tol_deg, "max_strain": max_strain,
-                                   "max_zero_offset_deg": 0.0 if zero_offset_deg else max_zero_offset_deg}
+    corrections["search_match"] = {
+        "tolerance_deg": tol_deg,
+        "max_strain": max_strain,
+        "max_zero_offset_deg": 0.0 if zero_offset_deg else max_zero_offset_deg,
+    }
     accepted, cands, unexplained = match_phases(
-        obs_x, obs_a, refs, two_theta_range=(lo, hi), tol_deg=tol_deg, max_strain=max_strain,
+        obs_x,
+        obs_a,
+        refs,
+        two_theta_range=(lo, hi),
+        tol_deg=tol_deg,
+        max_strain=max_strain,
         max_zero_offset_deg=0.0 if zero_offset_deg else max_zero_offset_deg,
-        threshold=threshold or ACCEPT_THRESHOLD, expected=tuple(expected), weights=weights or None, shifts=shifts or None,
+        threshold=threshold or ACCEPT_THRESHOLD,
+        expected=tuple(expected),
+        weights=weights or None,
+        shifts=shifts or None,
     )
     peak_phase: dict[int, tuple] = {}
     phase_out, pawley_input, layered = [], [], None
@@ -429,15 +608,32 @@ def analyze(
         sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])
         hkls = [ref.hkl[li] for _, li in pairs]
         fit = None
-        n_free = {"cubic": 1, "tetragonal": 2, "hexagonal": 2, "trigonal": 2, "orthorhombic": 3, "monoclinic": 4}.get(ref.crystal_system, 6)
+        n_free = {
+            "cubic": 1,
+            "tetragonal": 2,
+            "hexagonal": 2,
+            "trigonal": 2,
+            "orthorhombic": 3,
+            "monoclinic": 4,
+        }.get(ref.crystal_system, 6)
         refine_zero = not zero_offset_deg
         if refine_zero and obs.size < n_free + 2:
             refine_zero = False
         try:
-            fit = refine_lattice(obs, hkls, cell=ref.cell, crystal_system=ref.crystal_system, wavelength_angstrom=l1,
-                                 sigma=sig, refine_zero=refine_zero,
-                                 zero_offset_deg=0.0 if zero_offset_deg else (pm.zero_offset_deg if not refine_zero else 0.0),
-                                 phase=pm.name, input_file=src)
+            fit = refine_lattice(
+                obs,
+                hkls,
+                cell=ref.cell,
+                crystal_system=ref.crystal_system,
+                wavelength_angstrom=l1,
+                sigma=sig,
+                refine_zero=refine_zero,
+                zero_offset_deg=0.0
+                if zero_offset_deg
+                else (pm.zero_offset_deg if not refine_zero else 0.0),
+                phase=pm.name,
+                input_file=src,
+            )
         except DataError:
             fit = None
         lat = fit.lattice if fit else {}
@@ -446,22 +642,49 @@ def analyze(
         fwhm = float(np.median([p.fwhm for p, _ in pairs])) if pairs else 0.1
         pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + zero + shift
         pawley_input.append((pm.name, pos[np.isfinite(pos)], fwhm))
-        phase_out.append({
-            "name": pm.name, "role": pm.role, "score": pm.score, "matched_peaks": len(by_obs), "rwp": None,
-            "lattice": lat, "zero_offset_deg": zero, "zero_offset_err_deg": fit.zero_offset_err_deg if fit else None,
-            "zero_refined": bool(fit and refine_zero), "peaks_used": len(pairs),
-            "rms_residual_deg": fit.rms_residual_deg if fit else None,
-            "refraction_shift_deg": float(np.mean(shift[[li for _, li in pairs]])) if pairs and alpha is not None else 0.0,
-        })
-        is_layered = ref.space_group.replace(" ", "") == "R-3m" and (ref.role == "film" or pm.name == film_phase)
+        phase_out.append(
+            {
+                "name": pm.name,
+                "role": pm.role,
+                "score": pm.score,
+                "matched_peaks": len(by_obs),
+                "rwp": None,
+                "lattice": lat,
+                "zero_offset_deg": zero,
+                "zero_offset_err_deg": fit.zero_offset_err_deg if fit else None,
+                "zero_refined": bool(fit and refine_zero),
+                "peaks_used": len(pairs),
+                "rms_residual_deg": fit.rms_residual_deg if fit else None,
+                "refraction_shift_deg": float(np.mean(shift[[li for _, li in pairs]]))
+                if pairs and alpha is not None
+                else 0.0,
+            }
+        )
+        is_layered = ref.space_group.replace(" ", "") == "R-3m" and (
+            ref.role == "film" or pm.name == film_phase
+        )
         if layered is None and is_layered and fit is not None:
-            layered = _layered(pm, ref, pairs, fit, cell, zero, shift, alpha=alpha, l1=l1,
-                               weights=weights.get(pm.name, np.ones_like(ref.two_theta)),
-                               instrument_fwhm_deg=instrument_fwhm_deg)
+            layered = _layered(
+                pm,
+                ref,
+                pairs,
+                fit,
+                cell,
+                zero,
+                shift,
+                alpha=alpha,
+                l1=l1,
+                weights=weights.get(pm.name, np.ones_like(ref.two_theta)),
+                instrument_fwhm_deg=instrument_fwhm_deg,
+            )
     wp = {"method": None, "rwp": None}
     if whole_pattern and pawley_input:
         y = np.asarray(da.values, float) - bg
-        s = da.intensity_sigma.values if "intensity_sigma" in da.coords else np.sqrt(np.maximum(da.values, 1))
+        s = (
+            da.intensity_sigma.values
+            if "intensity_sigma" in da.coords
+            else np.sqrt(np.maximum(da.values, 1))
+        )
         wp = _pawley(x, y, s, pawley_input, l1=l1, l2=l2, ratio=ratio)
         wp.pop("calc", None)
         for ph in phase_out:
@@ -470,11 +693,21 @@ def analyze(
     for i, p in enumerate(peaks):
         name, hkl, ambiguous = peak_phase.get(i, (None, None, False))
         d = l1 / (2 * np.sin(np.radians((p.two_theta - (zero_offset_deg or 0)) / 2)))
-        peak_rows.append({
-            "two_theta": p.two_theta, "two_theta_err": p.two_theta_err, "d": float(d), "fwhm": p.fwhm, "fwhm_err": p.fwhm_err,
-            "area": p.area, "area_err": p.area_err, "height": p.height, "phase": name,
-            "hkl": list(hkl) if hkl is not None else None, "overlapped": ambiguous,
-        })
+        peak_rows.append(
+            {
+                "two_theta": p.two_theta,
+                "two_theta_err": p.two_theta_err,
+                "d": float(d),
+                "fwhm": p.fwhm,
+                "fwhm_err": p.fwhm_err,
+                "area": p.area,
+                "area_err": p.area_err,
+                "height": p.height,
+                "phase": name,
+                "hkl": list(hkl) if hkl is not None else None,
+                "overlapped": ambiguous,
+            }
+        )
     unid = [peak_rows[i] | {"index": int(i)} for i in unexplained]
     if layered is not None:
         corrections["instrument_broadening"] = {
@@ -487,20 +720,45 @@ def analyze(
         wavelength_angstrom=l1,
         incidence_angle_deg=alpha,
         phases=phase_out,
-        candidates=[{"name": c.name, "role": c.role, "score": c.score, "accepted": c.accepted, "reason": c.reason,
-                     "coverage": c.coverage, "scale": c.scale, "zero_offset_deg": c.zero_offset_deg} for c in cands],
+        candidates=[
+            {
+                "name": c.name,
+                "role": c.role,
+                "score": c.score,
+                "accepted": c.accepted,
+                "reason": c.reason,
+                "coverage": c.coverage,
+                "scale": c.scale,
+                "zero_offset_deg": c.zero_offset_deg,
+            }
+            for c in cands
+        ],
         peaks=peak_rows,
         layered=layered,
         unidentified_peaks=unid,
         corrections=corrections,
         whole_pattern=wp,
-        history=[*da.attrs.get("history", []),
-                 history_record("analyze", function="charsuite.xrd.analyze", input_file=src,
-                                parameters={"phases": phases, "expected": list(expected), "incidence_angle_deg": alpha,
-                                            "film_thickness_nm": film_thickness_nm, "refraction": refraction,
-                                            "zero_offset_deg": zero_offset_deg, "min_snr": min_snr, "profile": profile,
-                                            "tol_deg": tol_deg, "max_strain": max_strain,
-                                            "max_zero_offset_deg": max_zero_offset_deg})],
+        history=[
+            *da.attrs.get("history", []),
+            history_record(
+                "analyze",
+                function="charsuite.xrd.analyze",
+                input_file=src,
+                parameters={
+                    "phases": phases,
+                    "expected": list(expected),
+                    "incidence_angle_deg": alpha,
+                    "film_thickness_nm": film_thickness_nm,
+                    "refraction": refraction,
+                    "zero_offset_deg": zero_offset_deg,
+                    "min_snr": min_snr,
+                    "profile": profile,
+                    "tol_deg": tol_deg,
+                    "max_strain": max_strain,
+                    "max_zero_offset_deg": max_zero_offset_deg,
+                },
+            ),
+        ],
     )
 
 
@@ -518,30 +776,52 @@ def _layered(pm, ref, pairs, fit, cell, zero, shift, *, alpha, l1, weights, inst
     if p003 is not None and li003 is not None:
         shift_003 = float(p003.two_theta - zero - shift[li003] - tth_ref_003)
     p104 = by_hkl.get((1, 0, 4))
-    ratio = float(p003.area / p104.area) if (p003 is not None and p104 is not None and p104.area > 0) else None
+    ratio = (
+        float(p003.area / p104.area)
+        if (p003 is not None and p104 is not None and p104.area > 0)
+        else None
+    )
     ratio_err = None
     if ratio is not None:
         ratio_err = ratio * float(np.hypot(p003.area_err / p003.area, p104.area_err / p104.area))
 
     def split(h1, h2):
         t = two_theta_of([h1, h2], cell, l1)
-        obs = (by_hkl[h1].two_theta - by_hkl[h2].two_theta) if (h1 in by_hkl and h2 in by_hkl) else None
-        return {"calc_deg": float(t[1] - t[0]), "observed_deg": None if obs is None else float(-obs)}
+        obs = (
+            (by_hkl[h1].two_theta - by_hkl[h2].two_theta)
+            if (h1 in by_hkl and h2 in by_hkl)
+            else None
+        )
+        return {
+            "calc_deg": float(t[1] - t[0]),
+            "observed_deg": None if obs is None else float(-obs),
+        }
 
     texture = _texture(pairs, ref, cell, alpha=alpha, weights=weights)
     size = _size(pairs, ref, l1, instrument_fwhm_deg)
-    gi_note = ("measured in fixed-incidence geometry: each reflection is recorded at its own tilt ψ = θ − α, so "
-               "I(003)/I(104) mixes texture with cation mixing; do not read it as Li/Ni exchange without the texture correction")
+    gi_note = (
+        "measured in fixed-incidence geometry: each reflection is recorded at its own tilt ψ = θ − α, so "
+        "I(003)/I(104) mixes texture with cation mixing; do not read it as Li/Ni exchange without the texture correction"
+    )
     return {
         "phase": pm.name,
-        "a": lat["a"], "a_err": lat["a_err"], "c": lat["c"], "c_err": lat["c_err"],
+        "a": lat["a"],
+        "a_err": lat["a_err"],
+        "c": lat["c"],
+        "c_err": lat["c_err"],
         "c_over_a": lat["c"] / lat["a"],
-        "c_over_a_err": lat["c"] / lat["a"] * float(np.hypot(lat["a_err"] / lat["a"], lat["c_err"] / lat["c"])),
-        "reference_a": ref.cell[0], "reference_c": ref.cell[2],
+        "c_over_a_err": lat["c"]
+        / lat["a"]
+        * float(np.hypot(lat["a_err"] / lat["a"], lat["c_err"] / lat["c"])),
+        "reference_a": ref.cell[0],
+        "reference_c": ref.cell[2],
         "shift_003_deg": shift_003,
         "shift_003_note": "observed − reference (003), zero and refraction removed; negative = lower angle = expanded c",
-        "i003_i104": ratio, "i003_i104_err": ratio_err,
-        "i003_i104_note": gi_note if alpha is not None else "symmetric geometry; texture still affects the ratio",
+        "i003_i104": ratio,
+        "i003_i104_err": ratio_err,
+        "i003_i104_note": gi_note
+        if alpha is not None
+        else "symmetric geometry; texture still affects the ratio",
         "splitting_006_012": split((0, 0, 6), (0, 1, 2)),
         "splitting_018_110": split((0, 1, 8), (1, 1, 0)),
         "texture": texture,
@@ -551,7 +831,11 @@ def _layered(pm, ref, pairs, fit, cell, zero, shift, *, alpha, l1, weights, inst
 
 def _size(pairs, ref, l1, instrument_fwhm_deg, k_shape: float = 0.9):
     inst = 0.05 if instrument_fwhm_deg is None else float(instrument_fwhm_deg)
-    source = "assumed 0.05° (pass instrument_fwhm_deg measured on a standard in the same geometry)" if instrument_fwhm_deg is None else "user / standard"
+    source = (
+        "assumed 0.05° (pass instrument_fwhm_deg measured on a standard in the same geometry)"
+        if instrument_fwhm_deg is None
+        else "user / standard"
+    )
     rows = []
     for p, li in pairs:
         beta_deg = p.fwhm**2 - inst**2
@@ -560,8 +844,13 @@ def _size(pairs, ref, l1, instrument_fwhm_deg, k_shape: float = 0.9):
         beta = np.radians(np.sqrt(beta_deg))
         th = np.radians(p.two_theta / 2)
         rows.append((tuple(ref.hkl[li]), th, beta, k_shape * l1 / (beta * np.cos(th)) / 10.0))
-    out = {"method": "Scherrer K=0.9, quadratic instrument removal; Williamson–Hall β cosθ = Kλ/D + 4ε sinθ",
-           "instrument_fwhm_deg": inst, "instrument_fwhm_source": source, "scherrer": {}, "williamson_hall": None}
+    out = {
+        "method": "Scherrer K=0.9, quadratic instrument removal; Williamson–Hall β cosθ = Kλ/D + 4ε sinθ",
+        "instrument_fwhm_deg": inst,
+        "instrument_fwhm_source": source,
+        "scherrer": {},
+        "williamson_hall": None,
+    }
     for hkl, _, _, d in rows:
         out["scherrer"]["".join(str(v) for v in hkl)] = float(d)
     l00 = [d for hkl, _, _, d in rows if hkl[0] == 0 and hkl[1] == 0]
@@ -580,3 +869,36 @@ def _size(pairs, ref, l1, instrument_fwhm_deg, k_shape: float = 0.9):
             "n_peaks": len(rows),
         }
     return out
+
+
+def lattice_of(da, *, phase: str, **kwargs) -> dict:
+    """Refine one phase of a scan; return the ``charsuite xrd lattice`` JSON dict.
+
+    Runs :func:`analyze` restricted to ``phase`` (threshold lowered to 0.2: the user
+    asserts the phase is present) and returns ``{"file", "phase", "lattice",
+    "zero_offset_deg", "peaks_used", "history"}``.
+
+    Raises
+    ------
+    DataError
+        The phase's lines are not found in the scan.
+    """
+    kwargs.setdefault("threshold", 0.2)
+    res = analyze(da, phases=[phase], expected=(phase,), **kwargs)
+    if not res.phases or not res.phases[0]["lattice"]:
+        reason = res.candidates[0]["reason"] if res.candidates else "no candidate"
+        raise DataError(
+            f"phase {phase} not found or not refinable in this scan ({reason})",
+            path=da.attrs.get("source_file"),
+        )
+    ph = res.phases[0]
+    return {
+        "file": res.file,
+        "phase": ph["name"],
+        "lattice": ph["lattice"],
+        "zero_offset_deg": ph["zero_offset_deg"],
+        "zero_offset_err_deg": ph["zero_offset_err_deg"],
+        "peaks_used": ph["peaks_used"],
+        "rms_residual_deg": ph["rms_residual_deg"],
+        "history": res.history,
+    }

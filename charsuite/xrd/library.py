@@ -127,7 +127,9 @@ def list_phases(library: str | Path | list | tuple | None = None) -> dict[str, P
         if p.is_dir():
             found = sorted(p.glob("*.cif"))
             if not found:
-                raise ParameterError(f"{p}: folder holds no *.cif files; pass CIFs or a folder with CIFs")
+                raise ParameterError(
+                    f"{p}: folder holds no *.cif files; pass CIFs or a folder with CIFs"
+                )
             phases.update({f.stem: f for f in found})
         elif p.is_file():
             phases[p.stem] = p
@@ -239,13 +241,13 @@ def _obverse(hkl) -> tuple:
     (e.g. (102) and (012) of R-3m); pick the member allowed by the obverse rhombohedral
     condition, preferring non-negative indices.
     """
-    h, k, l = (int(v) for v in hkl)
+    h, k, el = (int(v) for v in hkl)
     i = -h - k
     cands = []
     for p, q in ((h, k), (k, i), (i, h)):
         for a, b in ((p, q), (q, p), (-p, -q), (-q, -p)):
-            cands += [(a, b, l), (a, b, -l)]
-    ok = [c for c in cands if (-c[0] + c[1] + c[2]) % 3 == 0] or [(h, k, l)]
+            cands += [(a, b, el), (a, b, -el)]
+    ok = [c for c in cands if (-c[0] + c[1] + c[2]) % 3 == 0] or [(h, k, el)]
     return max(ok, key=lambda c: (sum(v >= 0 for v in c), c[2] >= 0, c))
 
 

@@ -19,7 +19,7 @@ O  (not in the FoM) observed coverage: fraction of the total observed peak inten
    phase explains; used to arbitrate between acceptable candidates that explain the same
    peaks (see below);
 F  false-match probability: with p = min(1, 2·tol·n_obs/Δ2θ) the chance that one line
-   falls near some observed peak, F = min(1, N_trials · P[Binomial(n, p) ≥ k]) for k
+   falls near some observed peak (n_obs counts peaks ≥ 3 % of the strongest), F = min(1, N_trials · P[Binomial(n, p) ≥ k]) for k
    matched of n strong lines, N_trials the number of independent (s, z) trials. Phases
    with few lines in a crowded pattern (e.g. α-Fe with two lines) are therefore not
    reported on coincidences.
@@ -89,7 +89,21 @@ class PhaseMatch(Result):
     reason: str = ""
 
 
-def _score(obs_x, obs_i, ref_x, ref_i, strong, tol, lo, hi, scales, zeros, n_obs_total, max_strain, explained):
+def _score(
+    obs_x,
+    obs_i,
+    ref_x,
+    ref_i,
+    strong,
+    tol,
+    lo,
+    hi,
+    scales,
+    zeros,
+    n_obs_total,
+    max_strain,
+    explained,
+):
     """Vectorised grid search; returns the best PhaseMatch fields (without name/role)."""
     # ref positions for each scale: sinθ' = sinθ / s
     th = np.radians(ref_x / 2)
@@ -118,7 +132,9 @@ def _score(obs_x, obs_i, ref_x, ref_i, strong, tol, lo, hi, scales, zeros, n_obs
     p_chance = min(1.0, 2 * tol * n_obs_total / max(hi - lo, 1e-6))
     mid = float(np.median(ref_x))
     trials = (1 + (zeros[-1] - zeros[0]) / tol) * (1 + 2 * (scales[-1] - 1) * mid / tol)
-    false_p = np.minimum(1.0, trials * binom.sf(np.maximum(k, 1) - 1, np.maximum(n_lines, 1), p_chance))
+    false_p = np.minimum(
+        1.0, trials * binom.sf(np.maximum(k, 1) - 1, np.maximum(n_lines, 1), p_chance)
+    )
     chance = np.where(k > 0, 1 - false_p, 0.0)
     # observed coverage: fraction of observed intensity explained by matched peaks
     tot_obs = float(obs_i.sum()) or 1.0
@@ -137,8 +153,13 @@ def _score(obs_x, obs_i, ref_x, ref_i, strong, tol, lo, hi, scales, zeros, n_obs
     else:
         r_term = 0.0
     o_term = float(obs_i[np.unique(obs_idx)].sum() / tot_obs) if idx.size else 0.0
-    fom = cov[si, zi] * (0.5 + 0.5 * p_term[si, zi]) * (0.7 + 0.3 * r_term) * chance[si, zi] - strain_pen[si, 0]
-    matched = [(int(li), int(oi_), float(pos[si, zi, li] - obs_x[oi_])) for li, oi_ in zip(idx, obs_idx)]
+    fom = (
+        cov[si, zi] * (0.5 + 0.5 * p_term[si, zi]) * (0.7 + 0.3 * r_term) * chance[si, zi]
+        - strain_pen[si, 0]
+    )
+    matched = [
+        (int(li), int(oi_), float(pos[si, zi, li] - obs_x[oi_])) for li, oi_ in zip(idx, obs_idx)
+    ]
     strong_w = w[si, zi]
     new_w = sum(strong_w[li] for li, oi_, _ in matched if oi_ not in explained)
     tot_w = sum(strong_w[li] for li, _, _ in matched)
@@ -212,10 +233,11 @@ def match_phases(
     lo, hi = two_theta_range
     if obs_x.size < 2:
         return [], [], order
-    scales = np.linspace(1 - max_strain, 1 + max_strain, int(round(2 * max_strain / 0.0005)) + 1)
+    scales = np.linspace(1 - max_strain, 1 + max_strain, round(2 * max_strain / 0.0005) + 1)
     zstep = zero_step_deg or max(tol_deg / 3, 0.01)
     zeros_all = np.arange(-max_zero_offset_deg, max_zero_offset_deg + 1e-9, zstep)
     expected_l = {e.lower() for e in expected}
+    n_obs_strong = int(np.sum(obs_i >= 0.03 * obs_i.max())) if obs_i.size else 0
     explained: set[int] = set()
     accepted: list[PhaseMatch] = []
     remaining = dict(references)
@@ -227,33 +249,60 @@ def match_phases(
             m = ref.in_range(lo - 2, hi + 2)
             if not np.any(m):
                 continue
-            rx = ref.two_theta[m] + (np.asarray(shifts[name])[m] if shifts and name in shifts else 0.0)
-            ri = ref.intensity[m] * (np.asarray(weights[name])[m] if weights and name in weights else 1.0)
+            rx = ref.two_theta[m] + (
+                np.asarray(shifts[name])[m] if shifts and name in shifts else 0.0
+            )
+            ri = ref.intensity[m] * (
+                np.asarray(weights[name])[m] if weights and name in weights else 1.0
+            )
             inr = (rx >= lo) & (rx <= hi)
             if not np.any(inr):
                 continue
             strong = ri >= 0.05 * ri[inr].max()
-            res = _score(obs_x, obs_i, rx, ri, strong, tol_deg, lo, hi, scales, zeros, obs_x.size, max_strain, explained)
+            res = _score(
+                obs_x,
+                obs_i,
+                rx,
+                ri,
+                strong,
+                tol_deg,
+                lo,
+                hi,
+                scales,
+                zeros,
+                n_obs_strong,
+                max_strain,
+                explained,
+            )
             # matched indices refer to the masked arrays: map back to pattern indices
             ref_idx = np.nonzero(m)[0]
             res["matched"] = [(int(ref_idx[a]), int(order[b]), d) for a, b, d in res["matched"]]
             cands.append((name, ref.role, res))
         if not cands:
             break
+
         def key(c):
             return c[2]["score"] * (0.25 + 0.75 * min(c[2]["new_fraction"], 1.0))
+
         cands.sort(key=key, reverse=True)
         chosen = None
         okset = {}
         for name, role, res in cands:
             thr = expected_threshold if name.lower() in expected_l else threshold
-            ok = res["score"] >= thr and res["new_fraction"] >= min_new_fraction and res["n_matched_strong"] >= min(2, res["n_strong_lines"])
+            ok = (
+                res["score"] >= thr
+                and res["new_fraction"] >= min_new_fraction
+                and res["n_matched_strong"] >= min(2, res["n_strong_lines"])
+            )
             okset[name] = ok
             pm = PhaseMatch(
-                name=name, role=role, accepted=ok,
+                name=name,
+                role=role,
+                accepted=ok,
                 reason=(
-                    f"accepted: FoM {res['score']:.2f} ≥ {thr:.2f}" if ok else
-                    f"rejected: FoM {res['score']:.2f} (threshold {thr:.2f}), "
+                    f"accepted: FoM {res['score']:.2f} ≥ {thr:.2f}"
+                    if ok
+                    else f"rejected: FoM {res['score']:.2f} (threshold {thr:.2f}), "
                     f"{res['new_fraction']:.0%} of its matched intensity on unexplained peaks "
                     f"(min {min_new_fraction:.0%}), {res['n_matched_strong']}/{res['n_strong_lines']} strong lines"
                 ),
@@ -269,9 +318,14 @@ def match_phases(
             if name == chosen.name or not okset.get(name):
                 continue
             other = {o for _, o, _ in res["matched"]}
-            if top_obs and len(top_obs & other) >= 0.7 * len(top_obs) and res["observed_coverage"] > chosen.observed_coverage + 0.05:
+            if (
+                top_obs
+                and len(top_obs & other) >= 0.7 * len(top_obs)
+                and res["observed_coverage"] > chosen.observed_coverage + 0.05
+            ):
                 final[chosen.name] = dataclasses.replace(
-                    chosen, accepted=False,
+                    chosen,
+                    accepted=False,
                     reason=f"superseded by {name}, which explains the same peaks and more of the pattern",
                 )
                 chosen = final[name]
@@ -283,6 +337,8 @@ def match_phases(
         if len(accepted) == 1:
             z = chosen.zero_offset_deg
             zeros = np.arange(z - 0.05, z + 0.05 + 1e-9, min(zstep, 0.01))
-    unexplained = np.array(sorted(int(order[i]) for i in range(obs_x.size) if i not in explained), int)
+    unexplained = np.array(
+        sorted(int(order[i]) for i in range(obs_x.size) if i not in explained), int
+    )
     allc = sorted(final.values(), key=lambda p: p.score, reverse=True)
     return accepted, allc, unexplained

@@ -86,7 +86,9 @@ def estimate_background(y, *, half_window: int):
     """SNIP-type background (pybaselines ``snip``) used for detection only."""
     from pybaselines import Baseline
 
-    bl, _ = Baseline(np.arange(y.size)).snip(y, max_half_window=max(int(half_window), 3), decreasing=True)
+    bl, _ = Baseline(np.arange(y.size)).snip(
+        y, max_half_window=max(int(half_window), 3), decreasing=True
+    )
     return bl
 
 
@@ -124,7 +126,11 @@ def find_peaks(
     noise = np.sqrt(np.maximum(y, 1.0)) if sigma is None else np.asarray(sigma, float)
     # light smoothing (3-point) for robust maxima on noisy counts
     sm = np.convolve(net, np.ones(3) / 3, mode="same")
-    idx, props = _fp(sm, prominence=0, width=1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scipy PeakPropertyWarning on zero-width spikes
+        idx, props = _fp(sm, prominence=0, width=1)
     if idx.size == 0:
         return {k: np.array([]) for k in ("two_theta", "height", "fwhm", "prominence")}
     prom = props["prominences"]
@@ -225,12 +231,18 @@ def fit_peaks(
     y = np.asarray(intensity, float)
     if background is not None:
         y = y - np.asarray(background, float)
-    s = np.sqrt(np.maximum(np.asarray(intensity, float), 1.0)) if sigma is None else np.asarray(sigma, float)
+    s = (
+        np.sqrt(np.maximum(np.asarray(intensity, float), 1.0))
+        if sigma is None
+        else np.asarray(sigma, float)
+    )
     s = np.where(s > 0, s, 1.0)
     pos = np.atleast_1d(np.asarray(positions, float))
     if pos.size == 0:
         return []
-    w0 = np.broadcast_to(np.asarray(0.15 if fwhm_guess is None else fwhm_guess, float), pos.shape).copy()
+    w0 = np.broadcast_to(
+        np.asarray(0.15 if fwhm_guess is None else fwhm_guess, float), pos.shape
+    ).copy()
     step = float(np.median(np.diff(x)))
     w0 = np.clip(w0, 2 * step, 3.0)
     func = pseudo_voigt if profile == "pseudo_voigt" else pearson7
@@ -240,7 +252,9 @@ def fit_peaks(
         lo = pos[grp].min() - window_fwhm * w0[grp].max()
         hi = pos[grp].max() + window_fwhm * w0[grp].max()
         if ka2_ratio > 0:
-            hi = max(hi, ka2_position(pos[grp].max(), wavelength_ka1, wavelength_ka2) + 2 * w0[grp].max())
+            hi = max(
+                hi, ka2_position(pos[grp].max(), wavelength_ka1, wavelength_ka2) + 2 * w0[grp].max()
+            )
         m = (x >= lo) & (x <= hi)
         xm, ym, sm = x[m], y[m], s[m]
         n = len(grp)

@@ -50,7 +50,9 @@ def check_scan(da, *, purpose: str = "diffraction analysis"):
         )
     y = np.asarray(da.values, float)
     if y.size < 10:
-        raise DataError(f"scan has {y.size} points; need at least 10", path=da.attrs.get("source_file"))
+        raise DataError(
+            f"scan has {y.size} points; need at least 10", path=da.attrs.get("source_file")
+        )
     if not np.all(np.isfinite(y)):
         raise DataError(
             f"{int(np.sum(~np.isfinite(y)))} intensities are NaN/inf; clean the scan first",
@@ -98,7 +100,9 @@ def subtract_background(da, *, method: str = "snip", **params):
     from pybaselines import Baseline
 
     if method not in BACKGROUND_METHODS:
-        raise ParameterError(f"background method {method!r}; expected one of {', '.join(BACKGROUND_METHODS)}")
+        raise ParameterError(
+            f"background method {method!r}; expected one of {', '.join(BACKGROUND_METHODS)}"
+        )
     x = da.two_theta.values
     y = np.asarray(da.values, float)
     step = float(np.median(np.diff(x)))
@@ -116,7 +120,9 @@ def subtract_background(da, *, method: str = "snip", **params):
     except TypeError as err:
         raise ParameterError(f"bad parameters for background method {method!r}: {err}") from err
     out = da.copy(data=y - bl)
-    out = out.assign_coords(background=("two_theta", bl, {"units": da.attrs.get("units", "counts")}))
+    out = out.assign_coords(
+        background=("two_theta", bl, {"units": da.attrs.get("units", "counts")})
+    )
     return _record(
         da,
         out,
@@ -126,7 +132,13 @@ def subtract_background(da, *, method: str = "snip", **params):
     )
 
 
-def strip_ka2(da, *, ratio: float | None = None, wavelength_ka1: float | None = None, wavelength_ka2: float | None = None):
+def strip_ka2(
+    da,
+    *,
+    ratio: float | None = None,
+    wavelength_ka1: float | None = None,
+    wavelength_ka2: float | None = None,
+):
     """Remove the Kα2 component by the Rachinger method.
 
     I₁(2θ) = I(2θ) − R·I₁(2θ₁), where 2θ₁ is the Kα1 angle whose Kα2 line falls at 2θ.
@@ -155,11 +167,18 @@ def strip_ka2(da, *, ratio: float | None = None, wavelength_ka1: float | None = 
     for i in range(y.size):
         if x1[i] <= x[0]:
             continue
-        out_y[i] = y[i] - ratio * np.interp(x1[i], x[:i + 1], out_y[:i + 1])
+        out_y[i] = y[i] - ratio * np.interp(x1[i], x[: i + 1], out_y[: i + 1])
     out = da.copy(data=out_y)
     return _record(
-        da, out, "strip_ka2", {"ratio": ratio, "wavelength_ka1": l1, "wavelength_ka2": l2},
-        {"ratio": float(ratio), "wavelength_ka1_angstrom": float(l1), "wavelength_ka2_angstrom": float(l2)},
+        da,
+        out,
+        "strip_ka2",
+        {"ratio": ratio, "wavelength_ka1": l1, "wavelength_ka2": l2},
+        {
+            "ratio": float(ratio),
+            "wavelength_ka1_angstrom": float(l1),
+            "wavelength_ka2_angstrom": float(l2),
+        },
     )
 
 
@@ -168,12 +187,17 @@ def smooth(da, *, window_deg: float = 0.06, polyorder: int = 2):
     from scipy.signal import savgol_filter
 
     step = float(np.median(np.diff(da.two_theta.values)))
-    n = max(int(round(window_deg / step)) | 1, polyorder + 3 | 1)
+    n = max(round(window_deg / step) | 1, polyorder + 3 | 1)
     if n >= da.size:
         raise ParameterError(f"smoothing window {window_deg}° is longer than the scan")
     out = da.copy(data=savgol_filter(np.asarray(da.values, float), n, polyorder))
-    return _record(da, out, "smooth", {"window_deg": window_deg, "polyorder": polyorder},
-                   {"method": "savgol", "window_points": n, "polyorder": polyorder})
+    return _record(
+        da,
+        out,
+        "smooth",
+        {"window_deg": window_deg, "polyorder": polyorder},
+        {"method": "savgol", "window_points": n, "polyorder": polyorder},
+    )
 
 
 def normalize(da, *, method: str = "max"):
@@ -197,14 +221,25 @@ def normalize(da, *, method: str = "max"):
     out = da.copy(data=y / f)
     out.attrs["units"] = units
     if "intensity_sigma" in out.coords:
-        out = out.assign_coords(intensity_sigma=("two_theta", out.intensity_sigma.values / f, {"units": units}))
+        out = out.assign_coords(
+            intensity_sigma=("two_theta", out.intensity_sigma.values / f, {"units": units})
+        )
     if "background" in out.coords:
-        out = out.assign_coords(background=("two_theta", out.background.values / f, {"units": units}))
+        out = out.assign_coords(
+            background=("two_theta", out.background.values / f, {"units": units})
+        )
     return _record(da, out, "normalize", {"method": method}, {"method": method, "factor": f})
 
 
 def correct_zero(da, *, offset_deg: float, source: str = "user"):
     """Shift the axis: 2θ_corrected = 2θ_measured − ``offset_deg``."""
-    out = da.assign_coords(two_theta=("two_theta", da.two_theta.values - offset_deg, dict(da.two_theta.attrs)))
-    return _record(da, out, "correct_zero", {"offset_deg": offset_deg, "source": source},
-                   {"offset_deg": float(offset_deg), "source": source})
+    out = da.assign_coords(
+        two_theta=("two_theta", da.two_theta.values - offset_deg, dict(da.two_theta.attrs))
+    )
+    return _record(
+        da,
+        out,
+        "correct_zero",
+        {"offset_deg": offset_deg, "source": source},
+        {"offset_deg": float(offset_deg), "source": source},
+    )
