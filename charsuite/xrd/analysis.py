@@ -325,7 +325,7 @@ def _texture(peaks_of_phase, ref, cell, *, alpha, weights):
         h, k, l_ = ref.hkl[li]
         d = d_spacing([(h, k, l_)], cell)[0]
         cosphi = (
-            np.clip(l / cell[2] * d, -1, 1)
+            np.clip(l_ / cell[2] * d, -1, 1)
             if ref.crystal_system in ("hexagonal", "trigonal")
             else np.nan
         )
