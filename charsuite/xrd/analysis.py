@@ -148,9 +148,16 @@ def _peaks(da, *, l1, l2, ratio, min_snr, profile):
         for p in fits
         if p is not None
         and np.isfinite(p.two_theta)
-        and p.area > 0
         and np.isfinite(p.two_theta_err)
+        and p.area > 0
     ]
+    # reject counting-noise spikes: insignificant area (< 2σ) *and* much narrower than the
+    # typical peak of the scan
+    if good:
+        typical = float(
+            np.median([p.fwhm for p in good if p.area > 3 * p.area_err] or [p.fwhm for p in good])
+        )
+        good = [p for p in good if not (p.area < 2 * p.area_err and p.fwhm < 0.5 * typical)]
     return bg, good
 
 

@@ -183,11 +183,15 @@ def load_structure(path: str | Path):
 
 
 def _space_group(struct) -> tuple[str, int]:
+    import warnings
+
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
     try:
-        sga = SpacegroupAnalyzer(struct, symprec=1e-2)
-        return sga.get_space_group_symbol(), sga.get_space_group_number()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # spglib deprecation chatter
+            sga = SpacegroupAnalyzer(struct, symprec=1e-2)
+            return sga.get_space_group_symbol(), sga.get_space_group_number()
     except Exception:  # disordered or odd cells: fall back to lattice-based guess
         return "P1", 1
 

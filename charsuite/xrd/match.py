@@ -32,7 +32,9 @@ duplicates such as LiNiO2 after NMC811 are not reported twice). When another acc
 candidate explains at least 70 % of the best candidate's matched peaks *and* more of the
 observed intensity (O larger by > 0.05), it is taken instead (e.g. Li2MnO3, whose
 superstructure lines a plain layered oxide cannot explain). The zero offset of the
-first accepted phase is then held (± 0.05°) for the others. Observed peaks no accepted
+first accepted phase is then held (± 0.05°) for the others. A phase with fewer than three
+matched strong lines (e.g. α-Fe, Si in a short scan) is accepted only when one of its lines
+is among the three strongest observed peaks, or when it is declared ``expected``. Observed peaks no accepted
 phase explains are returned as unidentified.
 """
 
@@ -238,6 +240,7 @@ def match_phases(
     zeros_all = np.arange(-max_zero_offset_deg, max_zero_offset_deg + 1e-9, zstep)
     expected_l = {e.lower() for e in expected}
     n_obs_strong = int(np.sum(obs_i >= 0.03 * obs_i.max())) if obs_i.size else 0
+    top3 = {int(order[i]) for i in np.argsort(obs_i)[::-1][:3]}
     explained: set[int] = set()
     accepted: list[PhaseMatch] = []
     remaining = dict(references)
@@ -294,6 +297,10 @@ def match_phases(
                 and res["new_fraction"] >= min_new_fraction
                 and res["n_matched_strong"] >= min(2, res["n_strong_lines"])
             )
+            if ok and res["n_matched_strong"] < 3 and name.lower() not in expected_l:
+                # one or two coincident lines are no evidence unless they are among the
+                # strongest observed peaks (or the phase was declared expected)
+                ok = bool({o for _, o, _ in res["matched"]} & top3)
             okset[name] = ok
             pm = PhaseMatch(
                 name=name,

@@ -160,7 +160,9 @@ def find_peaks(
     }
 
 
-def _groups(centers, widths, overlap):
+def _groups(centers, widths, overlap, max_size: int = 5):
+    """Chain peaks closer than ``overlap`` × (w₁ + w₂); split chains longer than ``max_size``
+    at their widest gap (keeps every least-squares problem small)."""
     order = np.argsort(centers)
     groups, cur = [], [order[0]]
     for i in order[1:]:
@@ -171,7 +173,17 @@ def _groups(centers, widths, overlap):
             groups.append(cur)
             cur = [i]
     groups.append(cur)
-    return groups
+    out = []
+    stack = groups[::-1]
+    while stack:
+        g = stack.pop()
+        if len(g) <= max_size:
+            out.append(g)
+            continue
+        gaps = np.diff(centers[g])
+        k = int(np.argmax(gaps)) + 1
+        stack += [g[k:], g[:k]]
+    return out
 
 
 def fit_peaks(
@@ -248,7 +260,11 @@ def fit_peaks(
     func = pseudo_voigt if profile == "pseudo_voigt" else pearson7
     shape0, shape_lo, shape_hi = (0.5, 0.0, 1.0) if profile == "pseudo_voigt" else (2.0, 0.6, 50.0)
     out: list = [None] * pos.size
-    for gi, grp in enumerate(_groups(pos, w0, overlap)):
+    # a Kα1/Kα2 doublet extends over the α1–α2 separation as well
+    extent = w0 + (
+        ka2_position(pos, wavelength_ka1, wavelength_ka2) - pos if ka2_ratio > 0 else 0.0
+    )
+    for gi, grp in enumerate(_groups(pos, extent, overlap)):
         lo = pos[grp].min() - window_fwhm * w0[grp].max()
         hi = pos[grp].max() + window_fwhm * w0[grp].max()
         if ka2_ratio > 0:
@@ -289,7 +305,7 @@ def fit_peaks(
             return (model(p) - ym) / sm
 
         try:
-            fit = least_squares(res, p0, bounds=(lb, ub), x_scale="jac", max_nfev=200 * len(p0))
+            fit = least_squares(res, p0, bounds=(lb, ub), x_scale="jac", max_nfev=60 * len(p0))
             dof = max(xm.size - len(p0), 1)
             chi2 = float(np.sum(fit.fun**2) / dof)
             cov = np.linalg.pinv(fit.jac.T @ fit.jac) * max(chi2, 1e-12)

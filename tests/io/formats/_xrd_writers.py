@@ -11,7 +11,9 @@ import numpy as np
 
 def pattern(n: int = 300, start: float = 10.0, step: float = 0.05):
     x = start + step * np.arange(n)
-    y = np.round(100 + 2000 * np.exp(-((x - 18.7) ** 2) / 0.02) + 800 * np.exp(-((x - 24.0) ** 2) / 0.03))
+    y = np.round(
+        100 + 2000 * np.exp(-((x - 18.7) ** 2) / 0.02) + 800 * np.exp(-((x - 24.0) ** 2) / 0.03)
+    )
     return x, y
 
 
@@ -56,7 +58,9 @@ def write_ras(path: Path, *, nan: bool = False) -> Path:
         "*RAS_HEADER_END",
         "*RAS_INT_START",
     ]
-    path.write_bytes(("\r\n".join([*head, *rows, "*RAS_INT_END", "*RAS_DATA_END"]) + "\r\n").encode())
+    path.write_bytes(
+        ("\r\n".join([*head, *rows, "*RAS_INT_END", "*RAS_DATA_END"]) + "\r\n").encode()
+    )
     return path
 
 
@@ -79,7 +83,9 @@ def write_rasx(path: Path) -> Path:
 
 def write_brml(path: Path) -> Path:
     x, y = pattern()
-    datum = "\n".join(f"      <Datum>1,1,{a:.4f},{a / 2:.4f},{int(b)}</Datum>" for a, b in zip(x, y))
+    datum = "\n".join(
+        f"      <Datum>1,1,{a:.4f},{a / 2:.4f},{int(b)}</Datum>" for a, b in zip(x, y)
+    )
     raw = f"""<?xml version="1.0"?>
 <RawData xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <TimeStampStarted>2020-01-01T00:00:00</TimeStampStarted>

@@ -11,7 +11,9 @@ import pytest
 from charsuite.io import read
 from charsuite.testing import ReaderContract
 
-_spec = importlib.util.spec_from_file_location("_xrd_writers", Path(__file__).with_name("_xrd_writers.py"))
+_spec = importlib.util.spec_from_file_location(
+    "_xrd_writers", Path(__file__).with_name("_xrd_writers.py")
+)
 W = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(W)
 
@@ -83,7 +85,13 @@ class TestRASX(ReaderContract):
 
 @pytest.mark.parametrize(
     "writer, suffix",
-    [(W.write_uxd, ".uxd"), (W.write_ras, ".ras"), (W.write_rasx, ".rasx"), (W.write_brml, ".brml"), (W.write_raw1, ".raw")],
+    [
+        (W.write_uxd, ".uxd"),
+        (W.write_ras, ".ras"),
+        (W.write_rasx, ".rasx"),
+        (W.write_brml, ".brml"),
+        (W.write_raw1, ".raw"),
+    ],
 )
 def test_values_round_trip(tmp_path, writer, suffix):
     x, y = W.pattern()
@@ -111,7 +119,11 @@ def test_xrdml_attenuation_applied(tmp_path):
     n = len(W.pattern()[0])
     att = " ".join(["10"] + ["1"] * (n - 1))
     path.chmod(0o644)
-    path.write_text(text.replace("<counts unit", f"<beamAttenuationFactors>{att}</beamAttenuationFactors><counts unit"))
+    path.write_text(
+        text.replace(
+            "<counts unit", f"<beamAttenuationFactors>{att}</beamAttenuationFactors><counts unit"
+        )
+    )
     da = read(path)
     assert da.values[0] == pytest.approx(10 * W.pattern()[1][0])
     assert da.intensity_sigma.values[0] == pytest.approx(10 * np.sqrt(W.pattern()[1][0]))
