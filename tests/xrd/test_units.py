@@ -129,6 +129,7 @@ def test_joint_fit_of_overlapping_doublets(profile):
     assert peaks[0].group == peaks[1].group
     for p, (c, w, a) in zip(peaks, true):
         assert p.two_theta == pytest.approx(c, abs=0.01)
+        assert p.fwhm == pytest.approx(w, rel=0.2)
         assert p.area == pytest.approx(a, rel=0.1)
         assert 0 < p.two_theta_err < 0.01
 
