@@ -83,6 +83,7 @@ def simulate_gixrd(
     a, c : float
         Film cell (Å), hexagonal axes.
     film_thickness_nm : float
+        0 simulates the substrate alone.
     substrate : {"sapphire", "steel", "none"}
     crystallite_size_nm : float
         Film crystallite size (Scherrer, K = 0.9); substrates 60 nm.
@@ -129,6 +130,8 @@ def simulate_gixrd(
     film_cell = (a, a, c, 90.0, 90.0, 120.0)
     for idx, (name, thick, frac) in enumerate(layers + mixed):
         is_film = idx == 0
+        if is_film and thick == 0:
+            continue  # substrate-only scan
         is_mixed = idx >= len(layers)
         cell = film_cell if is_film else None
         tth, inten, hkls, ref, _struct = _phase_lines(
@@ -210,6 +213,8 @@ def simulate_gixrd(
     clean = y + bg
     counts = rng.poisson(clean).astype(float)
     present = [lay["phase"] for lay in truth_layers if (lay["phase"] != "Al2O3")]
+    if film_thickness_nm == 0:
+        truth_layers.insert(0, {"phase": film, "thickness_nm": 0.0, "role": "absent"})
     truth = {
         "film": film,
         "a_angstrom": a,
