@@ -235,9 +235,11 @@ def calibrate_zero(
             film_phase=False,
         )
     # zero search: every line of the standard must sit on an observed peak; among the
-    # offsets that index the most lines, take the one explaining the most observed area
+    # offsets that index the most lines, take the one with the most significant peaks
     obs_x = np.array([p.two_theta for p in peaks])
-    obs_a = np.array([p.area for p in peaks])
+    # weight = significance of each fitted peak (area / σ_area): robust against broad,
+    # degenerate components of messy single-crystal-like standards
+    obs_a = np.array([p.area / max(p.area_err, 1e-12) for p in peaks])
     m = ref.in_range(float(x[0]), float(x[-1]), min_intensity=5.0)
     lines = np.nonzero(m)[0]
     if lines.size == 0:
@@ -593,6 +595,7 @@ def analyze(
         expected=tuple(expected),
         weights=weights or None,
         shifts=shifts or None,
+        significance=[p.area / max(p.area_err, 1e-12) for p in peaks],
     )
     peak_phase: dict[int, tuple] = {}
     phase_out, pawley_input, layered = [], [], None

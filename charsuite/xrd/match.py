@@ -30,11 +30,12 @@ Several phases: greedy. The best phase is accepted if FoM ≥ ``threshold`` (def
 intensity falls on observed peaks no accepted phase explains yet (so isostructural
 duplicates such as LiNiO2 after NMC811 are not reported twice). When another acceptable
 candidate explains at least 70 % of the best candidate's matched peaks *and* more of the
-observed intensity (O larger by > 0.05), it is taken instead (e.g. Li2MnO3, whose
+observed intensity (O larger by > 0.05) or adds significant peaks the best one leaves
+unexplained (≥ 5 % of the summed significance), it is taken instead (e.g. Li2MnO3, whose
 superstructure lines a plain layered oxide cannot explain). The zero offset of the
 first accepted phase is then held (± 0.05°) for the others. A phase with fewer than three
 matched strong lines (e.g. α-Fe, Si in a short scan) is accepted only when one of its lines
-is among the three strongest observed peaks, or when it is declared ``expected``. Observed peaks no accepted
+is among the three strongest observed peaks (by intensity or by significance), or when it is declared ``expected``. Observed peaks no accepted
 phase explains are returned as unidentified.
 """
 
@@ -105,6 +106,8 @@ def _score(
     n_obs_total,
     max_strain,
     explained,
+    *,
+    obs_sig=None,
 ):
     """Vectorised grid search; returns the best PhaseMatch fields (without name/role)."""
     # ref positions for each scale: sinθ' = sinθ / s
@@ -142,6 +145,10 @@ def _score(
     tot_obs = float(obs_i.sum()) or 1.0
     strain_pen = 0.02 * np.abs(scales - 1)[:, None] / max(max_strain, 1e-9)
     fom0 = cov * (0.5 + 0.5 * p_term) * chance - strain_pen
+    if obs_sig is not None:
+        # tie-break between (s, z) solutions: prefer the one landing on significant peaks
+        osig = np.asarray(obs_sig, float)
+        fom0 = fom0 + 0.05 * (hit * osig[nearest]).sum(-1) / max(float(osig.sum()), 1e-12)
     si, zi = np.unravel_index(np.argmax(fom0), fom0.shape)
     h = hit[si, zi]
     idx = np.nonzero(h)[0]
@@ -198,6 +205,7 @@ def match_phases(
     max_phases: int = 6,
     weights: dict | None = None,
     shifts: dict | None = None,
+    significance=None,
 ):
     """Identify phases among ``references`` from observed peaks.
 
@@ -221,6 +229,9 @@ def match_phases(
         name → per-line multiplicative intensity weights (e.g. GI absorption factors).
     shifts : dict, optional
         name → per-line 2θ shifts added to the reference positions (e.g. refraction).
+    significance : array_like, optional
+        Per observed peak significance (e.g. area/σ_area) used to rank the strongest peaks
+        and to weigh superstructure lines (default: the intensities).
 
     Returns
     -------
@@ -240,7 +251,13 @@ def match_phases(
     zeros_all = np.arange(-max_zero_offset_deg, max_zero_offset_deg + 1e-9, zstep)
     expected_l = {e.lower() for e in expected}
     n_obs_strong = int(np.sum(obs_i >= 0.03 * obs_i.max())) if obs_i.size else 0
-    top3 = {int(order[i]) for i in np.argsort(obs_i)[::-1][:3]}
+    sig = obs_i if significance is None else np.asarray(significance, float)[order]
+    # the three strongest observed peaks by intensity and by significance
+    top3 = {int(order[i]) for i in np.argsort(sig)[::-1][:3]} | {
+        int(order[i]) for i in np.argsort(obs_i)[::-1][:3]
+    }
+    obs_sig_by_index = {int(order[i]): float(sig[i]) for i in range(sig.size)}
+    total_sig = float(np.sum(sig)) or 1.0
     explained: set[int] = set()
     accepted: list[PhaseMatch] = []
     remaining = dict(references)
@@ -276,6 +293,7 @@ def match_phases(
                 n_obs_strong,
                 max_strain,
                 explained,
+                obs_sig=sig,
             )
             # matched indices refer to the masked arrays: map back to pattern indices
             ref_idx = np.nonzero(m)[0]
@@ -325,10 +343,14 @@ def match_phases(
             if name == chosen.name or not okset.get(name):
                 continue
             other = {o for _, o, _ in res["matched"]}
+            extra = sum(float(obs_sig_by_index.get(o, 0.0)) for o in other - top_obs)
             if (
                 top_obs
                 and len(top_obs & other) >= 0.7 * len(top_obs)
-                and res["observed_coverage"] > chosen.observed_coverage + 0.05
+                and (
+                    res["observed_coverage"] > chosen.observed_coverage + 0.05
+                    or extra >= 0.05 * total_sig
+                )
             ):
                 final[chosen.name] = dataclasses.replace(
                     chosen,
