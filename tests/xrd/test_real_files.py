@@ -184,3 +184,19 @@ def test_nio_lattice_known_answer(shared_data):
     # PROVENANCE "our fit" 4.1790(11) Å (zero 0.12°), literature 4.1771 Å: a zero-only model
     # leaves a ±0.002 Å ambiguity between zero and cell on six lines
     assert res["lattice"]["a"] == pytest.approx(4.178, abs=0.004)
+
+
+def test_gadds_plt_header_wavelength(shared_data):
+    da = read(shared_data("xrd") / "m3wolf__electrolab" / "map-0.plt")
+    md = da.attrs["metadata"]
+    assert md["wavelength_angstrom"] == pytest.approx(1.54056)
+    assert md["wavelength_ka2_angstrom"] == pytest.approx(1.54439)
+
+
+def test_layered_na2co2teo6_00l(shared_data):
+    """Layered honeycomb oxide: strongest (002) at 15.97° (PROVENANCE) read correctly."""
+    path = next((shared_data("xrd") / "wojdyr__xylib").glob("Na2Co2TeO6*.xrdml"))
+    da = read(path)
+    x = da.two_theta.values
+    m = (x > 14) & (x < 18)
+    assert x[m][np.argmax(da.values[m])] == pytest.approx(15.97, abs=0.05)
