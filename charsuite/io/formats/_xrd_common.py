@@ -262,3 +262,25 @@ def zip_member(zf, name: str, *, path: Path, format: str, max_bytes: int = 200_0
             format=format,
             original_error=err,
         ) from err
+
+
+def as_rate(da, *, path: Path, format: str):
+    """Convert a counts scan to counts/s with ``metadata["counting_time_s"]``."""
+    if da.attrs.get("units") == "counts/s":
+        return da
+    t = da.attrs.get("metadata", {}).get("counting_time_s")
+    if not t or t <= 0:
+        raise ReaderError(
+            "counts/s requested but the file states no positive counting time per point",
+            path=path,
+            format=format,
+        )
+    out = da / t
+    out.name = da.name
+    out.attrs = dict(da.attrs)
+    out.attrs["units"] = "counts/s"
+    out.attrs["metadata"] = {**da.attrs["metadata"], "intensity_kind": "counts/s"}
+    out = out.assign_coords(
+        intensity_sigma=("two_theta", da.intensity_sigma.values / t, {"units": "counts/s"})
+    )
+    return out

@@ -116,7 +116,7 @@ def parse_rows(lines, *, path: Path, format: str, first_line: int = 1):
     return rows
 
 
-def read(path: Path, *, lazy: bool = False):
+def read(path: Path, *, lazy: bool = False, rate: bool = False):
     """Read the first scan of a RAS file.
 
     Raises
@@ -162,4 +162,9 @@ def read(path: Path, *, lazy: bool = False):
         raise ReaderError(
             "no *RAS_INT_START ... *RAS_INT_END data block", path=path, format=SPEC.name
         )
-    return rows_to_scan(rows, header, path=path, format=SPEC.name, n_scans=n_scans)
+    da = rows_to_scan(rows, header, path=path, format=SPEC.name, n_scans=n_scans)
+    if rate:
+        from charsuite.io.formats._xrd_common import as_rate
+
+        da = as_rate(da, path=path, format=SPEC.name)
+    return da

@@ -30,7 +30,7 @@ def can_read(path: Path, head: bytes) -> bool:
     )
 
 
-def read(path: Path, *, lazy: bool = False):
+def read(path: Path, *, lazy: bool = False, rate: bool = False):
     """Read the first profile of a RASX file.
 
     Raises
@@ -93,4 +93,8 @@ def read(path: Path, *, lazy: bool = False):
     rows = parse_rows(lines, path=path, format=SPEC.name)
     da = rows_to_scan(rows, header, path=path, format=SPEC.name, n_scans=len(prof))
     da.attrs["original_metadata"] = {"header": header, "ScanInformation": scan_info}
+    if rate:
+        from charsuite.io.formats._xrd_common import as_rate
+
+        da = as_rate(da, path=path, format=SPEC.name)
     return da

@@ -38,7 +38,7 @@ def can_read(path: Path, head: bytes) -> bool:
     )
 
 
-def read(path: Path, *, lazy: bool = False):
+def read(path: Path, *, lazy: bool = False, rate: bool = False):
     """Read the first range of a UXD file.
 
     Raises
@@ -139,7 +139,7 @@ def read(path: Path, *, lazy: bool = False):
     if units == "counts/s" and md.get("counting_time_s"):
         t = md["counting_time_s"]
         sigma = np.sqrt(np.maximum(y * t, 1.0)) / t
-    return scan_array(
+    da = scan_array(
         tth,
         y,
         sigma=sigma,
@@ -150,3 +150,8 @@ def read(path: Path, *, lazy: bool = False):
         original={"header": header, "ranges": ranges},
         sigma_source="poisson on counts",
     )
+    if rate:
+        from charsuite.io.formats._xrd_common import as_rate
+
+        da = as_rate(da, path=path, format=SPEC.name)
+    return da
