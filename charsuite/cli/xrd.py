@@ -173,10 +173,20 @@ def lattice(file, phase, incidence_angle, zero_offset, library, format_, json_pa
     show_default=True,
     help="Largest zero offset searched (deg).",
 )
+@click.option(
+    "--displacement",
+    is_flag=True,
+    help="Also fit specimen displacement (symmetric scans, ≥3 lines).",
+)
+@click.option(
+    "--radius", type=float, default=240.0, show_default=True, help="Goniometer radius (mm)."
+)
 @format_option
 @json_option
 @force_option
-def calibrate(file, standard, incidence_angle, max_offset, format_, json_path, force):
+def calibrate(
+    file, standard, incidence_angle, max_offset, displacement, radius, format_, json_path, force
+):
     """Zero offset from a standard scan (use it as --zero-offset for film scans)."""
     from charsuite.io import read
     from charsuite.xrd import calibrate_zero
@@ -186,6 +196,8 @@ def calibrate(file, standard, incidence_angle, max_offset, format_, json_path, f
         standard=standard,
         incidence_angle_deg=incidence_angle,
         max_zero_offset_deg=max_offset,
+        displacement=displacement,
+        goniometer_radius_mm=radius,
     )
     status(
         f"{standard}: zero offset {res.zero_offset_deg:+.4f} ± {res.zero_offset_err_deg:.4f}° "
@@ -218,11 +230,27 @@ def calibrate(file, standard, incidence_angle, max_offset, format_, json_path, f
     show_default=True,
 )
 @click.option("--zero-offset", type=float, default=None)
+@click.option(
+    "--displacement",
+    type=float,
+    default=None,
+    help="Specimen displacement (mm) to remove (symmetric scans).",
+)
 @format_option
 @json_option
 @force_option
 def reduce_cmd(
-    file, output, background, strip_ka2, smooth_deg, norm, zero_offset, format_, json_path, force
+    file,
+    output,
+    background,
+    strip_ka2,
+    smooth_deg,
+    norm,
+    zero_offset,
+    displacement,
+    format_,
+    json_path,
+    force,
 ):
     """Reduce a scan (background, Kα2, smoothing, normalisation, zero) and write it."""
     from pathlib import Path
@@ -234,6 +262,8 @@ def reduce_cmd(
     red.check_scan(da, purpose="reduction")
     if zero_offset:
         da = red.correct_zero(da, offset_deg=zero_offset)
+    if displacement:
+        da = red.correct_displacement(da, displacement_mm=displacement)
     if strip_ka2:
         da = red.strip_ka2(da)
     if background != "none":

@@ -91,6 +91,9 @@ class ZeroCalibration(Result):
     lattice: dict
     peaks_used: list
     history: list
+    displacement_mm: float | None = None
+    displacement_err_mm: float | None = None
+    goniometer_radius_mm: float | None = None
 
 
 def _wavelengths(da, wavelength_angstrom=None):
@@ -194,6 +197,8 @@ def calibrate_zero(
     library=None,
     max_zero_offset_deg: float = 1.0,
     min_snr: float = 4.0,
+    displacement: bool = False,
+    goniometer_radius_mm: float = 240.0,
 ) -> ZeroCalibration:
     """Zero offset from a scan of a standard (e.g. the Si GI reference) with a known cell.
 
@@ -201,6 +206,16 @@ def calibrate_zero(
     to ``max_zero_offset_deg`` searched), its refraction shift removed (GI), and
     z = ⟨2θ_obs − 2θ_ref⟩ fitted with the cell fixed; a second fit with the cell free is
     reported as a check.
+
+    With ``displacement=True`` (symmetric Bragg–Brentano scans, at least three lines) the
+    specimen displacement s is fitted with the zero: 2θ_obs − 2θ_ref = z − (2s/R)·cos θ
+    (R = ``goniometer_radius_mm``); apply both with :func:`charsuite.xrd.correct_zero`
+    and :func:`charsuite.xrd.reduce.correct_displacement`.
+
+    References
+    ----------
+    .. [1] H. P. Klug, L. E. Alexander, *X-Ray Diffraction Procedures*, 2nd ed., Wiley
+       (1974), §5-2 (specimen-displacement error).
     """
     from charsuite.xrd.lattice import refine_lattice
     from charsuite.xrd.library import reference_pattern
@@ -278,6 +293,26 @@ def calibrate_zero(
     zerr = float(np.sqrt(1 / np.sum(wts)))
     if obs.size > 1:
         zerr = max(zerr, float(np.std(obs - refpos, ddof=1) / np.sqrt(obs.size)))
+    disp = disp_err = None
+    if displacement:
+        if alpha is not None:
+            raise ParameterError(
+                "the displacement model −(2s/R)·cosθ holds for symmetric scans; this scan has a "
+                "fixed incidence angle — calibrate the zero only"
+            )
+        if obs.size < 3:
+            raise DataError(f"{obs.size} standard lines; zero + displacement need at least 3")
+        th = np.radians(refpos / 2)
+        a_mat = np.c_[np.ones_like(th), -2 * np.cos(th) / goniometer_radius_mm * 180 / np.pi]
+        sw = np.sqrt(wts)
+        coef, *_ = np.linalg.lstsq(a_mat * sw[:, None], (obs - refpos) * sw, rcond=None)
+        resid = (obs - refpos) - a_mat @ coef
+        dof = max(obs.size - 2, 1)
+        s2 = max(float(np.sum(wts * resid**2) / dof), 1.0)
+        cov = np.linalg.inv((a_mat * wts[:, None]).T @ a_mat) * s2
+        z, disp = float(coef[0]), float(coef[1])
+        zerr, disp_err = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+        obs = obs + 2 * np.cos(th) * disp / goniometer_radius_mm * 180 / np.pi
     hkls = [ref.hkl[i] for i, _, _ in pm.matched]
     check = (
         refine_lattice(
@@ -297,6 +332,9 @@ def calibrate_zero(
         standard=standard,
         zero_offset_deg=z,
         zero_offset_err_deg=zerr,
+        displacement_mm=disp,
+        displacement_err_mm=disp_err,
+        goniometer_radius_mm=goniometer_radius_mm if displacement else None,
         refraction_shift_deg=float(np.mean([shift[i] for i, _, _ in pm.matched])),
         lattice=check.lattice if check else {},
         peaks_used=[

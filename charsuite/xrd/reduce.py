@@ -243,3 +243,36 @@ def correct_zero(da, *, offset_deg: float, source: str = "user"):
         {"offset_deg": offset_deg, "source": source},
         {"offset_deg": float(offset_deg), "source": source},
     )
+
+
+def correct_displacement(da, *, displacement_mm: float, goniometer_radius_mm: float = 240.0):
+    """Remove a specimen-displacement shift (symmetric geometry).
+
+    2θ_corrected = 2θ + (2s/R)·cos θ (rad → deg), s > 0 = specimen below the focusing
+    circle (peaks shifted to lower angle). Values from
+    :func:`charsuite.xrd.calibrate_zero` with ``displacement=True``.
+
+    References
+    ----------
+    .. [1] H. P. Klug, L. E. Alexander, *X-Ray Diffraction Procedures*, 2nd ed. (1974).
+    """
+    md = da.attrs.get("metadata", {})
+    if md.get("scan_type") == "2theta" and md.get("incidence_angle_deg") is not None:
+        raise ParameterError(
+            "specimen-displacement correction is for symmetric (coupled) scans; this is a "
+            "fixed-incidence scan — use correct_zero with an offset from a standard"
+        )
+    x = da.two_theta.values
+    dx = 2 * np.cos(np.radians(x / 2)) * displacement_mm / goniometer_radius_mm * 180 / np.pi
+    out = da.assign_coords(two_theta=("two_theta", x + dx, dict(da.two_theta.attrs)))
+    return _record(
+        da,
+        out,
+        "correct_displacement",
+        {"displacement_mm": displacement_mm, "goniometer_radius_mm": goniometer_radius_mm},
+        {
+            "displacement_mm": float(displacement_mm),
+            "goniometer_radius_mm": float(goniometer_radius_mm),
+            "shift_at_30deg_deg": float(dx[np.argmin(abs(x - 30))]) if x.size else None,
+        },
+    )

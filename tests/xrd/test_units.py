@@ -242,3 +242,29 @@ def test_library_patterns_cached_and_user_cif(tmp_path):
     assert "MyPt" in list_phases(tmp_path)
     with pytest.raises(ParameterError):
         list_phases(tmp_path / "missing")
+
+
+def test_zero_and_displacement_from_standard(tmp_path):
+    """Bragg–Brentano Si standard with zero +0.03° and 0.1 mm displacement (R = 240 mm)."""
+    from charsuite.datasets.xrd import simulate_standard, write_xrdml
+    from charsuite.io import read
+    from charsuite.xrd import calibrate_zero
+    from charsuite.xrd.reduce import correct_displacement
+
+    x, y, _ = simulate_standard(
+        phase="Si",
+        incidence_angle_deg=None,
+        zero_offset_deg=0.0,
+        ka2_ratio=0.0,
+        peak_counts=20000,
+        two_theta_range=(20.0, 100.0),
+        seed=5,
+    )
+    s_mm, z = 0.1, 0.03
+    shifted = x + z - 2 * np.cos(np.radians(x / 2)) * s_mm / 240.0 * 180 / np.pi
+    da = read(write_xrdml(tmp_path / "si.xrdml", shifted, y, ka2_ratio=0.0))
+    cal = calibrate_zero(da, standard="Si", displacement=True)
+    assert cal.zero_offset_deg == pytest.approx(z, abs=0.01)
+    assert cal.displacement_mm == pytest.approx(s_mm, abs=0.03)
+    fixed = correct_displacement(da, displacement_mm=cal.displacement_mm)
+    assert "correct_displacement" in fixed.attrs["corrections"]
