@@ -12,10 +12,13 @@ N_SCANS = 4
 
 
 def _setup(workdir):
+    import os
+
     from charsuite.datasets.xrd import generate_gixrd
     from charsuite.io import read
     from charsuite.xrd import analyze
 
+    os.environ["CHARSUITE_CACHE_DIR"] = str(workdir / "cache")  # private disk cache
     scans = []
     for i, sub in enumerate(["sapphire", "steel", "sapphire", "steel"][:N_SCANS]):
         paths, _ = generate_gixrd(
@@ -32,7 +35,7 @@ def _identify(scans, *, whole_pattern=False, cache=True):
 
     for da in scans:
         if not cache:
-            clear_cache()  # the naive approach: simulate the whole library for every scan
+            clear_cache(disk=True)  # the naive approach: simulate the whole library for every scan
         analyze(da, whole_pattern=whole_pattern)
 
 

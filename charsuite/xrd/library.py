@@ -7,8 +7,9 @@ The built-in library lives in ``reference_data/xrd/cif`` (written by
 
 Patterns are simulated with :class:`pymatgen.analysis.diffraction.xrd.XRDCalculator`
 (atomic form factors f0 without anomalous dispersion, unpolarised Lorentz–polarisation
-factor) and cached in memory per (CIF content, wavelength, 2θ range, cell override), so
-repeated identification does not re-simulate.
+factor) and cached per (CIF content, wavelength, 2θ range, cell override) in memory and on
+disk (:func:`cache_dir`, JSON), so repeated identification — also across CLI runs — does not
+re-simulate.
 
 hkl convention: three-index (h, k, l); hexagonal/trigonal four-index (h, k, i, l) labels
 from pymatgen are reduced to (h, k, l). pymatgen merges symmetry-equivalent reflections
@@ -198,6 +199,9 @@ def _space_group(struct) -> tuple[str, int]:
 
 @lru_cache(maxsize=512)
 def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name):
+    seeded = _seeded.get((path_str, digest, wavelength, lo, hi, cell_override, role, name))
+    if seeded is not None:
+        return seeded
     import warnings
 
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
@@ -309,11 +313,104 @@ def reference_pattern(
     )
     if not cache:
         return _simulate.__wrapped__(*args)
-    return _simulate(*args)
+    if args in _memo_keys:
+        return _simulate(*args)
+    disk = _disk_load(args)
+    if disk is not None:
+        _memo_keys.add(args)
+        return _simulate_seed(args, disk)
+    pat = _simulate(*args)
+    _memo_keys.add(args)
+    _disk_save(args, pat)
+    return pat
 
 
-def clear_cache() -> None:
-    """Forget all cached structures and patterns."""
+#: Bump when the simulation or hkl labelling changes (invalidates the disk cache).
+CACHE_VERSION = 1
+_memo_keys: set = set()
+_seeded: dict = {}
+
+
+def cache_dir() -> Path | None:
+    """Disk cache of simulated patterns: ``$CHARSUITE_CACHE_DIR/xrd`` or ``~/.cache/charsuite/xrd``.
+
+    ``CHARSUITE_CACHE_DIR=off`` disables it. Unwritable locations are silently skipped.
+    """
+    import os
+
+    root = os.environ.get("CHARSUITE_CACHE_DIR")
+    if root and root.lower() == "off":
+        return None
+    base = Path(root) if root else Path.home() / ".cache" / "charsuite"
+    return base / "xrd"
+
+
+def _disk_key(args) -> str:
+    from charsuite._version import __version__
+
+    text = json.dumps([CACHE_VERSION, __version__, *args[1:]], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _disk_load(args):
+    d = cache_dir()
+    if d is None:
+        return None
+    path = d / f"{args[-1]}-{_disk_key(args)}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        return ReferencePattern(
+            name=data["name"],
+            role=data["role"],
+            space_group=data["space_group"],
+            crystal_system=data["crystal_system"],
+            cell=tuple(data["cell"]),
+            wavelength_angstrom=data["wavelength_angstrom"],
+            two_theta=np.asarray(data["two_theta"], float),
+            d_angstrom=np.asarray(data["d_angstrom"], float),
+            intensity=np.asarray(data["intensity"], float),
+            hkl=[tuple(h) for h in data["hkl"]],
+            multiplicity=np.asarray(data["multiplicity"], float),
+            density_g_cm3=data["density_g_cm3"],
+            composition=data["composition"],
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _disk_save(args, pat: ReferencePattern) -> None:
+    import os
+    import tempfile
+
+    d = cache_dir()
+    if d is None:
+        return
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=d, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(pat.to_dict(), fh)
+        os.replace(tmp, d / f"{args[-1]}-{_disk_key(args)}.json")
+    except OSError:
+        return  # read-only home etc.: the in-memory cache still works
+
+
+def _simulate_seed(args, pat):
+    """Put a disk-loaded pattern into the in-memory cache of ``_simulate``."""
+    _seeded[args] = pat
+    return pat
+
+
+def clear_cache(*, disk: bool = False) -> None:
+    """Forget all in-memory cached structures and patterns (and the disk cache if ``disk``)."""
     _simulate.cache_clear()
+    _memo_keys.clear()
+    _seeded.clear()
+    if disk and cache_dir() is not None and cache_dir().is_dir():
+        for f in cache_dir().glob("*.json"):
+            f.unlink(missing_ok=True)
     _structure.cache_clear()
     _phase_symmetry.cache_clear()

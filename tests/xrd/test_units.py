@@ -268,3 +268,18 @@ def test_zero_and_displacement_from_standard(tmp_path):
     assert cal.displacement_mm == pytest.approx(s_mm, abs=0.03)
     fixed = correct_displacement(da, displacement_mm=cal.displacement_mm)
     assert "correct_displacement" in fixed.attrs["corrections"]
+
+
+def test_disk_cache_round_trip():
+    from charsuite.xrd import library
+
+    library.clear_cache()
+    a = library.reference_pattern("LiMn2O4", two_theta_range=(15, 70))
+    files = list(library.cache_dir().glob("LiMn2O4-*.json"))
+    assert files, "pattern not written to the disk cache"
+    library.clear_cache()  # memory only: the next call must come from disk, identical
+    b = library.reference_pattern("LiMn2O4", two_theta_range=(15, 70))
+    np.testing.assert_allclose(a.two_theta, b.two_theta)
+    np.testing.assert_allclose(a.intensity, b.intensity)
+    assert a.hkl == b.hkl and a.crystal_system == b.crystal_system
+    assert library.reference_pattern("LiMn2O4", two_theta_range=(15, 70)) is b
