@@ -59,10 +59,14 @@ def plot_identification(
     y = np.asarray(da.values, float)
     units = da.attrs.get("units", "counts")
     top = float(np.nanmax(y)) if y.size else 1.0
-    ax.plot(x, y, color="black", lw=0.7, label=Path(res.get("file") or "scan").name)
+    offset = 0.0
     if substrate is not None:
+        # stacked as in the paper: substrate alone below, film stack above it
         ys = np.asarray(substrate.values, float)
         ax.plot(substrate.two_theta.values, ys, color="0.55", lw=0.7, label="substrate only")
+        offset = float(np.nanmax(ys)) * 1.05
+        y = y + offset
+    ax.plot(x, y, color="black", lw=0.7, label=Path(res.get("file") or "scan").name)
     for pk in res["unidentified_peaks"]:
         ax.plot(
             pk["two_theta"],
@@ -118,7 +122,7 @@ def plot_identification(
     axs.set_ylim(0, n + 0.2)
     axs.set_xlabel("2θ (deg)")
     axs.set_ylabel("reference")
-    ax.set_ylabel(f"intensity ({units})")
+    ax.set_ylabel(f"intensity ({units})" + (", film offset" if offset else ""))
     alpha = res.get("incidence_angle_deg")
     ax.set_title(
         title or (f"GI-XRD, ω = {alpha:g}°, λ = {wl:.4f} Å" if alpha else f"XRD, λ = {wl:.4f} Å"),
