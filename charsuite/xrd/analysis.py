@@ -756,7 +756,12 @@ def analyze(
                 "overlapped": ambiguous,
             }
         )
-    unid = [peak_rows[i] | {"index": int(i)} for i in unexplained]
+    # unidentified = unexplained *and* significant (fitted area ≥ 3σ); weaker bumps are noise
+    unid = [
+        peak_rows[i] | {"index": int(i)}
+        for i in unexplained
+        if peak_rows[i]["area"] >= 3 * (peak_rows[i]["area_err"] or 0.0)
+    ]
     if layered is not None:
         corrections["instrument_broadening"] = {
             "fwhm_deg": layered["crystallite_size_nm"]["instrument_fwhm_deg"],
