@@ -2,7 +2,7 @@
 
 The forward model uses the same physics the analysis inverts, but is built independently
 of the search–match code: pymatgen structure factors (absolute, per unit-cell volume²) for
-each layer, the fixed-incidence absorption factor of each layer attenuated by the layers
+each layer (with anomalous dispersion f′ + if″), the fixed-incidence absorption factor of each layer attenuated by the layers
 above it, refraction shifts per material, a March–Dollase fibre texture of the film
 averaged over the tilt ψ = θ − α, Scherrer + instrument peak widths, Kα1/Kα2 doublets, a
 smooth background, a zero offset and Poisson counting noise.
@@ -47,7 +47,11 @@ def _phase_lines(name, *, wavelength, lo, hi, cell=None):
     ref = reference_pattern(
         name, wavelength_angstrom=wavelength, two_theta_range=(lo, hi), cell=cell
     )
+    from charsuite.xrd.library import _dispersion_factor
+
     inten = np.asarray(pat.y) / struct.volume**2
+    if len(ref.hkl) == inten.size:  # same simulation → same peak order
+        inten = inten * _dispersion_factor(struct, ref.hkl, np.asarray(pat.x, float), wavelength)
     return np.asarray(pat.x), inten, ref.hkl, ref, struct
 
 
