@@ -137,3 +137,17 @@ def test_xy_third_column_not_sigma(tmp_path):
     da = read(path)
     assert "third_column" in da.coords
     assert "not an uncertainty" in da.attrs["metadata"]["sigma_source"]
+
+
+def test_non_monotonic_and_nan_axis_refused(tmp_path):
+    from charsuite.exceptions import ReaderError
+
+    path = W.write_ras(tmp_path / "bad.ras")
+    text = path.read_text().replace("10.1000 ", "10.0000 ", 1)
+    path.write_text(text)
+    with pytest.raises(ReaderError, match="monotonic"):
+        read(path)
+    path2 = W.write_uxd(tmp_path / "nanx.uxd")
+    path2.write_text(path2.read_text().replace("10.100\t", "nan\t", 1))
+    with pytest.raises(ReaderError, match="non-finite"):
+        read(path2)
