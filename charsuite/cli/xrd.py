@@ -4,7 +4,294 @@ from __future__ import annotations
 
 import click
 
+from charsuite.cli._common import (
+    emit_json,
+    force_option,
+    format_option,
+    json_option,
+    progress,
+    status,
+)
+
 
 @click.group("xrd")
 def cli() -> None:
     """xrd commands; see `charsuite xrd --help`."""
+
+
+def _analyze_one(args):
+    from charsuite.io import read
+    from charsuite.xrd import analyze
+
+    path, fmt, opts = args
+    return analyze(read(path, format=fmt), **opts).to_dict()
+
+
+@cli.command("identify")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--incidence-angle",
+    type=float,
+    default=None,
+    help="Fixed incidence angle ω (deg); default from the file.",
+)
+@click.option(
+    "--film-thickness",
+    type=float,
+    default=None,
+    help="Film thickness (nm) for the absorption factor.",
+)
+@click.option(
+    "--phases", default=None, help="Comma-separated library phases to search (default: all)."
+)
+@click.option(
+    "--library",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Extra CIF file or folder (repeatable).",
+)
+@click.option(
+    "--expected", default="", help="Comma-separated phases expected (substrates): lower threshold."
+)
+@click.option(
+    "--zero-offset",
+    type=float,
+    default=None,
+    help="Known zero offset (deg), e.g. from `xrd calibrate`.",
+)
+@click.option("--no-refraction", is_flag=True, help="Do not remove the GI refraction shift.")
+@click.option(
+    "--instrument-fwhm", type=float, default=None, help="Instrumental FWHM (deg) for Scherrer."
+)
+@click.option(
+    "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the pattern figure (PNG; first file).",
+)
+@format_option
+@json_option
+@force_option
+def identify(
+    files,
+    incidence_angle,
+    film_thickness,
+    phases,
+    library,
+    expected,
+    zero_offset,
+    no_refraction,
+    instrument_fwhm,
+    jobs,
+    plot_path,
+    format_,
+    json_path,
+    force,
+):
+    """Identify phases in FILES and refine the layered phase (JSON schema in README)."""
+    opts = {
+        "incidence_angle_deg": incidence_angle,
+        "film_thickness_nm": film_thickness,
+        "phases": [p.strip() for p in phases.split(",")] if phases else None,
+        "library": list(library) or None,
+        "expected": tuple(p.strip() for p in expected.split(",") if p.strip()),
+        "zero_offset_deg": zero_offset,
+        "refraction": not no_refraction,
+        "instrument_fwhm_deg": instrument_fwhm,
+    }
+    results = []
+    with progress("identifying", total=len(files)) as update:
+        if jobs > 1 and len(files) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for res in pool.map(_analyze_one, [(f, format_, opts) for f in files]):
+                    results.append(res)
+                    update(1)
+        else:
+            for f in files:
+                results.append(_analyze_one((f, format_, opts)))
+                update(1)
+    for res in results:
+        names = ", ".join(f"{p['name']} ({p['score']:.2f})" for p in res["phases"]) or "none"
+        status(
+            f"{res['file']}: phases {names}; {len(res['unidentified_peaks'])} unidentified peaks"
+        )
+    if plot_path:
+        from charsuite.io import read
+        from charsuite.plotting.xrd import plot_identification
+        from charsuite.xrd import analyze
+
+        da = read(files[0], format=format_)
+        plot_identification(da, analyze(da, **opts), path=plot_path, force=force)
+    emit_json(results[0] if len(results) == 1 else results, json_path, force=force)
+
+
+@cli.command("lattice")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--phase", required=True, help="Library phase to refine (e.g. NMC811, Al2O3).")
+@click.option("--incidence-angle", type=float, default=None)
+@click.option(
+    "--zero-offset", type=float, default=None, help="Known zero offset (deg); otherwise refined."
+)
+@click.option("--library", multiple=True, type=click.Path(exists=True))
+@format_option
+@json_option
+@force_option
+def lattice(file, phase, incidence_angle, zero_offset, library, format_, json_path, force):
+    """Refine the cell of one phase in FILE."""
+    from charsuite.io import read
+    from charsuite.xrd.analysis import lattice_of
+
+    res = lattice_of(
+        read(file, format=format_),
+        phase=phase,
+        incidence_angle_deg=incidence_angle,
+        zero_offset_deg=zero_offset,
+        library=list(library) or None,
+    )
+    lat = res["lattice"]
+    status(
+        f"{res['phase']}: a = {lat['a']:.5f} ± {lat['a_err']:.5f} Å, c = {lat['c']:.5f} ± {lat['c_err']:.5f} Å, "
+        f"zero {res['zero_offset_deg']:+.4f}°, {res['peaks_used']} peaks"
+    )
+    emit_json(res, json_path, force=force)
+
+
+@cli.command("calibrate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--standard", default="Si", show_default=True, help="Library phase of the standard.")
+@click.option("--incidence-angle", type=float, default=None)
+@click.option(
+    "--max-offset",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Largest zero offset searched (deg).",
+)
+@click.option(
+    "--displacement",
+    is_flag=True,
+    help="Also fit specimen displacement (symmetric scans, ≥3 lines).",
+)
+@click.option(
+    "--radius", type=float, default=240.0, show_default=True, help="Goniometer radius (mm)."
+)
+@format_option
+@json_option
+@force_option
+def calibrate(
+    file, standard, incidence_angle, max_offset, displacement, radius, format_, json_path, force
+):
+    """Zero offset from a standard scan (use it as --zero-offset for film scans)."""
+    from charsuite.io import read
+    from charsuite.xrd import calibrate_zero
+
+    res = calibrate_zero(
+        read(file, format=format_),
+        standard=standard,
+        incidence_angle_deg=incidence_angle,
+        max_zero_offset_deg=max_offset,
+        displacement=displacement,
+        goniometer_radius_mm=radius,
+    )
+    status(
+        f"{standard}: zero offset {res.zero_offset_deg:+.4f} ± {res.zero_offset_err_deg:.4f}° "
+        f"(refraction {res.refraction_shift_deg:.4f}° removed)"
+    )
+    emit_json(res, json_path, force=force)
+
+
+@cli.command("reduce")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output (.h5 charsuite-h5 or .xy).",
+)
+@click.option(
+    "--background", default="snip", show_default=True, help="pybaselines method, or 'none'."
+)
+@click.option("--strip-ka2/--keep-ka2", default=False, show_default=True)
+@click.option(
+    "--smooth", "smooth_deg", type=float, default=None, help="Savitzky–Golay window (deg)."
+)
+@click.option(
+    "--normalize",
+    "norm",
+    type=click.Choice(["none", "max", "area", "time"]),
+    default="none",
+    show_default=True,
+)
+@click.option("--zero-offset", type=float, default=None)
+@click.option(
+    "--displacement",
+    type=float,
+    default=None,
+    help="Specimen displacement (mm) to remove (symmetric scans).",
+)
+@format_option
+@json_option
+@force_option
+def reduce_cmd(
+    file,
+    output,
+    background,
+    strip_ka2,
+    smooth_deg,
+    norm,
+    zero_offset,
+    displacement,
+    format_,
+    json_path,
+    force,
+):
+    """Reduce a scan (background, Kα2, smoothing, normalisation, zero) and write it."""
+    from pathlib import Path
+
+    from charsuite.io import read, write
+    from charsuite.xrd import reduce as red
+
+    da = read(file, format=format_)
+    red.check_scan(da, purpose="reduction")
+    if zero_offset:
+        da = red.correct_zero(da, offset_deg=zero_offset)
+    if displacement:
+        da = red.correct_displacement(da, displacement_mm=displacement)
+    if strip_ka2:
+        da = red.strip_ka2(da)
+    if background != "none":
+        da = red.subtract_background(da, method=background)
+    if smooth_deg:
+        da = red.smooth(da, window_deg=smooth_deg)
+    if norm != "none":
+        da = red.normalize(da, method=norm)
+    out = Path(output)
+    if out.suffix.lower() in (".xy", ".txt", ".dat"):
+        from charsuite.io import write_text
+
+        lines = [f"{a:.5f} {b:.6g}" for a, b in zip(da.two_theta.values, da.values)]
+        write_text(
+            out,
+            "# 2theta_deg intensity (reduced by charsuite)\n" + "\n".join(lines) + "\n",
+            force=force,
+        )
+    else:
+        write(da, out, force=force)
+    status(f"wrote {out} ({', '.join(da.attrs.get('corrections', {})) or 'no corrections'})")
+    emit_json(
+        {
+            "file": str(file),
+            "output": str(out),
+            "corrections": da.attrs.get("corrections", {}),
+            "history": da.attrs.get("history", []),
+        },
+        json_path,
+        force=force,
+    )

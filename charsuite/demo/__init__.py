@@ -21,6 +21,7 @@ from charsuite.model import Result
 
 #: Step modules, in report order. Add a technique's step here.
 STEPS: tuple[str, ...] = (
+    "charsuite.demo.xrd",
     "charsuite.demo.composition",
     "charsuite.demo.sims",
     "charsuite.demo.echem",

@@ -20,6 +20,12 @@ FORMAT_MODULES: tuple[str, ...] = (
     # generic
     "charsuite.io.formats.charsuite_h5",
     # xrd
+    "charsuite.io.formats.brml",
+    "charsuite.io.formats.bruker_raw",
+    "charsuite.io.formats.rigaku_ras",
+    "charsuite.io.formats.rigaku_rasx",
+    "charsuite.io.formats.uxd",
+    "charsuite.io.formats.xrdml",
     "charsuite.io.formats.xy_text",
     # composition
     "charsuite.io.formats.composition_sheet",

@@ -9,7 +9,8 @@ Every reader returns an ``xarray.DataArray`` (one measured quantity) or an
 technique      dims                                     coordinates (units)
 ============== ======================================= ==========================================
 xrd (1D scan)  ``("two_theta",)``                       ``two_theta`` (deg)
-xrd (2D map)   ``("row", "two_theta")``                 ``two_theta`` (deg), ``omega`` (deg)
+xrd (2D map)   ``("row", "two_theta")``                 ``two_theta`` (deg), ``omega`` (deg),
+                                                        ``two_theta_row`` (deg, per row)
 composition    ``("layer", "element")``                 ``element`` (symbol), ``layer`` (index)
 sims cube      ``("depth", "y", "x", "species")``       ``depth`` (scan index or nm), ``y``/``x`` (µm),
                                                         ``species`` (label), ``mass`` (Th)
@@ -48,7 +49,8 @@ Curated metadata keys (present when the file has them)
     xrd : ``wavelength_angstrom``, ``wavelength_ka2_angstrom``, ``ka2_ratio``, ``anode``,
     ``scan_type`` (``"2theta"``, ``"2theta-omega"``, ``"gonio"``, ``"reflectivity"``, ...),
     ``incidence_angle_deg``, ``counting_time_s``, ``intensity_kind`` (``"counts"`` or
-    ``"counts/s"``), ``step_deg``
+    ``"counts/s"``), ``step_deg``, ``sigma_source``, ``attenuation_applied``, ``n_ranges``,
+    ``two_theta_range_deg``; ``scan_type`` also takes ``"area_map"`` and ``"omega"``
     sims : ``pixel_size_um``, ``field_of_view_um``, ``n_scans``, ``polarity``, ``primary_ion``,
     ``extractions_per_pixel``, ``binning``
     echem : ``instrument``, ``software``, ``measurement``, ``electrode_area_cm2``,

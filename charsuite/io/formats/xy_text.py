@@ -51,6 +51,25 @@ def _rows(text: str):
         yield lineno, None
 
 
+def _header_hints(header: list[str]) -> dict:
+    """Wavelength/anode hints from free-text header lines (e.g. GADDS ``Wavelengths``)."""
+    out: dict = {}
+    for line in header:
+        low = line.lower()
+        m = re.search(r"anode[\s:=\"']*([a-z]{1,2})\b", low)
+        if m and m.group(1).capitalize() in ("Cu", "Co", "Mo", "Cr", "Fe", "Ag"):
+            out["anode"] = m.group(1).capitalize()
+        if "wavelength" in low or "lambda" in low:
+            nums = [float(v) for v in re.findall(_NUMBER, line)]
+            nums = [v for v in nums if 0.3 < v < 3.0]
+            if nums:
+                out["wavelength_angstrom"] = min(nums)
+                if len(nums) >= 2 and max(nums) - min(nums) < 0.01:
+                    out["wavelength_ka2_angstrom"] = max(nums)
+                out["wavelength_source"] = f"header line {line.strip()[:60]!r}"
+    return out
+
+
 def can_read(path: Path, head: bytes) -> bool:
     """Accept text whose numeric rows have 2–3 columns and an increasing 2θ in [-5, 180]."""
     if b"\x00" in head:
@@ -142,16 +161,29 @@ def read(path: Path, *, lazy: bool = False):
             format=SPEC.name,
         )
     intensity = arr[:, 1]
+    extra = {}
+    third_is_sigma = False
     if width == 3:
+        # a third column is an uncertainty in .xye files; elsewhere only if it looks like
+        # one (mostly smaller than the signal), e.g. not a fitted/background curve
+        ratio = np.median(np.abs(arr[:, 2]) / np.maximum(np.abs(intensity), 1e-12))
+        third_is_sigma = Path(path).suffix.lower() == ".xye" or (
+            bool(np.all(arr[:, 2] >= 0)) and ratio < 0.5
+        )
+    if third_is_sigma:
         sigma, source = arr[:, 2], "file"
     else:
         sigma, source = np.sqrt(np.maximum(intensity, 1.0)), "poisson sqrt(max(I, 1))"
+        if width == 3:
+            source += "; third column is not an uncertainty (kept as 'third_column')"
+            extra["third_column"] = ("two_theta", arr[:, 2], {"units": "counts"})
     steps = np.diff(tth)
     metadata = {
         "intensity_kind": "unknown",
         "sigma_source": source,
         "step_deg": float(np.median(steps)),
         "n_points": int(tth.size),
+        **_header_hints(header),
     }
     return xr.DataArray(
         intensity,
@@ -159,6 +191,7 @@ def read(path: Path, *, lazy: bool = False):
         coords={
             "two_theta": ("two_theta", tth, {"units": "deg", "long_name": "2θ"}),
             "intensity_sigma": ("two_theta", sigma, {"units": "counts"}),
+            **extra,
         },
         name="intensity",
         attrs={

@@ -1,0 +1,118 @@
+"""GI-XRD identification throughput on 7000-point scans against the full library.
+
+Setup (untimed): 4 generated GI-XRD scans (2θ 10–80°, step 0.01°, 7001 points) read into
+memory, one warm-up identification (fills the reference-pattern cache, imports).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from benchmarks import Case
+
+N_SCANS = 4
+
+
+def _setup(workdir):
+    import os
+
+    from charsuite.datasets.xrd import generate_gixrd
+    from charsuite.io import read
+    from charsuite.xrd import analyze
+
+    os.environ["CHARSUITE_CACHE_DIR"] = str(workdir / "cache")  # private disk cache
+    scans = []
+    for i, sub in enumerate(["sapphire", "steel", "sapphire", "steel"][:N_SCANS]):
+        paths, _ = generate_gixrd(
+            workdir, name=f"s{i}", formats=("xrdml",), substrate=sub, seed=i, c=14.20 + 0.01 * i
+        )
+        scans.append(read(paths[0]))
+    analyze(scans[0], whole_pattern=False)
+    return scans
+
+
+def _identify(scans, *, whole_pattern=False, cache=True):
+    from charsuite.xrd import analyze
+    from charsuite.xrd.library import clear_cache
+
+    for da in scans:
+        if not cache:
+            clear_cache(disk=True)  # the naive approach: simulate the whole library for every scan
+        analyze(da, whole_pattern=whole_pattern)
+
+
+CASES = {
+    "identify_cached": Case(
+        description=f"search–match + peak-based lattice refinement of {N_SCANS} scans, cached library "
+        "(target) vs re-simulating the library for every scan (baseline)",
+        setup=_setup,
+        baseline=lambda s: _identify(s, cache=False),
+        target=lambda s: _identify(s),
+        repeat=2,
+    ),
+    "identify_whole_pattern": Case(
+        description="as identify_cached, with the Pawley-type whole-pattern confirmation (target) vs without (baseline)",
+        setup=_setup,
+        baseline=lambda s: _identify(s),
+        target=lambda s: _identify(s, whole_pattern=True),
+        repeat=2,
+    ),
+}
+
+
+def _setup_peaks(workdir):
+    """Scans as above, peaks already fitted (untimed): isolates search–match + refinement."""
+    from charsuite.xrd.analysis import _peaks, _wavelengths
+
+    scans = _setup(workdir)
+    out = []
+    for da in scans:
+        l1, l2, ratio, _ = _wavelengths(da)
+        _, peaks = _peaks(da, l1=l1, l2=l2, ratio=ratio, min_snr=4.0, profile="pseudo_voigt")
+        out.append((da, peaks, l1))
+    return out
+
+
+def _match_refine(state, *, cache=True):
+    from charsuite.exceptions import DataError
+    from charsuite.xrd.lattice import refine_lattice
+    from charsuite.xrd.library import clear_cache, list_phases, reference_pattern
+    from charsuite.xrd.match import match_phases
+
+    for da, peaks, l1 in state:
+        if not cache:
+            clear_cache(disk=True)
+        x = da.two_theta.values
+        refs = {
+            n: reference_pattern(p, wavelength_angstrom=l1, two_theta_range=(7.0, 83.0))
+            for n, p in list_phases().items()
+        }
+        acc, _, _ = match_phases(
+            [p.two_theta for p in peaks],
+            [p.area for p in peaks],
+            refs,
+            two_theta_range=(float(x[0]), float(x[-1])),
+            max_zero_offset_deg=1.0,
+        )
+        for pm in acc:
+            ref = refs[pm.name]
+            pairs = {o: li for li, o, _ in pm.matched}
+            with contextlib.suppress(DataError):
+                refine_lattice(
+                    [peaks[o].two_theta for o in pairs],
+                    [ref.hkl[li] for li in pairs.values()],
+                    cell=ref.cell,
+                    crystal_system=ref.crystal_system,
+                    wavelength_angstrom=l1,
+                    refine_zero=len(pairs) > 4,
+                )
+
+
+CASES["match_refine_only"] = Case(
+    description=f"search–match + lattice refinement only (peaks pre-fitted) of {N_SCANS} scans, cached "
+    "library (target) vs re-simulating the library per scan (baseline)",
+    setup=_setup_peaks,
+    baseline=lambda s: _match_refine(s, cache=False),
+    target=lambda s: _match_refine(s),
+    repeat=3,
+)

@@ -1,0 +1,278 @@
+"""Scan reduction: background, Kα2 stripping, smoothing, normalisation, zero offset.
+
+Every function takes a 1D scan DataArray (``two_theta`` in deg) and returns a new one
+with a provenance record; the value of each correction is stored in
+``attrs["corrections"]`` (a dict, one entry per correction) so that reports can show it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from charsuite.exceptions import DataError, ParameterError
+
+#: pybaselines methods offered (name → pybaselines.Baseline method).
+BACKGROUND_METHODS = (
+    "snip",
+    "arpls",
+    "asls",
+    "airpls",
+    "iarpls",
+    "aspls",
+    "psalsa",
+    "modpoly",
+    "imodpoly",
+    "rubberband",
+    "mor",
+)
+
+
+def check_scan(da, *, purpose: str = "diffraction analysis"):
+    """Raise DataError unless ``da`` is a usable 1D diffraction scan.
+
+    Refused: 2D maps, reflectivity / rocking scans, fewer than 10 points, non-finite
+    or all-zero intensities.
+    """
+    if da.dims != ("two_theta",):
+        raise DataError(
+            f"expected a 1D 2θ scan (dims ('two_theta',)), got dims {da.dims}; for 2D maps "
+            "select one row (da.isel(row=i)) or integrate first",
+            path=da.attrs.get("source_file"),
+        )
+    md = da.attrs.get("metadata", {})
+    st = md.get("scan_type")
+    if st in ("reflectivity", "omega"):
+        kind = "an X-ray reflectivity" if st == "reflectivity" else "a rocking-curve (ω)"
+        raise DataError(
+            f"this is {kind} scan (2θ {float(da.two_theta[0]):.2f}–{float(da.two_theta[-1]):.2f}°), "
+            f"not a diffraction pattern; {purpose} needs a 2θ or coupled scan over Bragg peaks",
+            path=da.attrs.get("source_file"),
+        )
+    y = np.asarray(da.values, float)
+    if y.size < 10:
+        raise DataError(
+            f"scan has {y.size} points; need at least 10", path=da.attrs.get("source_file")
+        )
+    if not np.all(np.isfinite(y)):
+        raise DataError(
+            f"{int(np.sum(~np.isfinite(y)))} intensities are NaN/inf; clean the scan first",
+            path=da.attrs.get("source_file"),
+        )
+    if not np.any(y > 0):
+        raise DataError("all intensities are zero: empty scan", path=da.attrs.get("source_file"))
+    if float(da.two_theta[-1]) < 15.0:
+        raise DataError(
+            f"scan ends at 2θ = {float(da.two_theta[-1]):.2f}°; below 15° there are no Bragg "
+            "peaks of the library phases (low-angle / reflectivity range)",
+            path=da.attrs.get("source_file"),
+        )
+
+
+def _record(da, out, op, params, correction):
+    from charsuite.model import add_history
+
+    out = add_history(out, op, function=f"charsuite.xrd.{op}", parameters=params)
+    corr = dict(da.attrs.get("corrections", {}))
+    corr[op] = correction
+    out.attrs["corrections"] = corr
+    return out
+
+
+def subtract_background(da, *, method: str = "snip", **params):
+    """Subtract a pybaselines background; the background is kept as coordinate ``background``.
+
+    Parameters
+    ----------
+    da : DataArray
+    method : str
+        One of :data:`BACKGROUND_METHODS`. Default ``snip`` with ``max_half_window`` =
+        1.5° worth of points (wider than any Bragg peak of a film, narrower than
+        amorphous humps).
+    **params
+        Passed to the pybaselines method (e.g. ``lam=1e6`` for ``arpls``).
+
+    Returns
+    -------
+    DataArray
+        Net intensity; ``corrections["subtract_background"]`` gives method, parameters and
+        the mean background level.
+    """
+    from pybaselines import Baseline
+
+    if method not in BACKGROUND_METHODS:
+        raise ParameterError(
+            f"background method {method!r}; expected one of {', '.join(BACKGROUND_METHODS)}"
+        )
+    x = da.two_theta.values
+    y = np.asarray(da.values, float)
+    step = float(np.median(np.diff(x)))
+    if method == "snip":
+        params.setdefault("max_half_window", max(round(1.5 / step), 3))
+        params.setdefault("decreasing", True)
+    elif method in ("arpls", "asls", "airpls", "iarpls", "aspls", "psalsa"):
+        params.setdefault("lam", 1e5 * (y.size / 1000.0) ** 2)
+    elif method in ("modpoly", "imodpoly"):
+        params.setdefault("poly_order", 3)
+    elif method == "mor":
+        params.setdefault("half_window", max(round(1.0 / step), 3))
+    try:
+        bl, _ = getattr(Baseline(x), method)(y, **params)
+    except TypeError as err:
+        raise ParameterError(f"bad parameters for background method {method!r}: {err}") from err
+    out = da.copy(data=y - bl)
+    out = out.assign_coords(
+        background=("two_theta", bl, {"units": da.attrs.get("units", "counts")})
+    )
+    return _record(
+        da,
+        out,
+        "subtract_background",
+        {"method": method, **params},
+        {"method": method, "parameters": dict(params), "mean_background": float(np.mean(bl))},
+    )
+
+
+def strip_ka2(
+    da,
+    *,
+    ratio: float | None = None,
+    wavelength_ka1: float | None = None,
+    wavelength_ka2: float | None = None,
+):
+    """Remove the Kα2 component by the Rachinger method.
+
+    I₁(2θ) = I(2θ) − R·I₁(2θ₁), where 2θ₁ is the Kα1 angle whose Kα2 line falls at 2θ.
+    Defaults come from the file metadata (``ka2_ratio``, wavelengths).
+
+    References
+    ----------
+    .. [1] W. A. Rachinger, J. Sci. Instrum. 25, 254 (1948).
+    """
+    md = da.attrs.get("metadata", {})
+    ratio = md.get("ka2_ratio") if ratio is None else ratio
+    l1 = wavelength_ka1 or md.get("wavelength_angstrom")
+    l2 = wavelength_ka2 or md.get("wavelength_ka2_angstrom")
+    if ratio is None or l1 is None or l2 is None:
+        raise ParameterError(
+            "Kα2 stripping needs ratio and both wavelengths; the file does not state them — "
+            "pass ratio=0.5, wavelength_ka1=1.540598, wavelength_ka2=1.544426 for Cu"
+        )
+    x = da.two_theta.values
+    y = np.asarray(da.values, float)
+    # 2θ of the Kα1 line whose Kα2 satellite is at x
+    s = np.sin(np.radians(x / 2)) * l1 / l2
+    x1 = np.degrees(2 * np.arcsin(np.clip(s, -1, 1)))
+    out_y = y.copy()
+    # Rachinger recursion in ascending 2θ (each point depends on already-stripped points)
+    for i in range(y.size):
+        if x1[i] <= x[0]:
+            continue
+        out_y[i] = y[i] - ratio * np.interp(x1[i], x[: i + 1], out_y[: i + 1])
+    out = da.copy(data=out_y)
+    return _record(
+        da,
+        out,
+        "strip_ka2",
+        {"ratio": ratio, "wavelength_ka1": l1, "wavelength_ka2": l2},
+        {
+            "ratio": float(ratio),
+            "wavelength_ka1_angstrom": float(l1),
+            "wavelength_ka2_angstrom": float(l2),
+        },
+    )
+
+
+def smooth(da, *, window_deg: float = 0.06, polyorder: int = 2):
+    """Savitzky–Golay smoothing with a window given in degrees (odd number of points ≥ 5)."""
+    from scipy.signal import savgol_filter
+
+    step = float(np.median(np.diff(da.two_theta.values)))
+    n = max(round(window_deg / step) | 1, polyorder + 3 | 1)
+    if n >= da.size:
+        raise ParameterError(f"smoothing window {window_deg}° is longer than the scan")
+    out = da.copy(data=savgol_filter(np.asarray(da.values, float), n, polyorder))
+    return _record(
+        da,
+        out,
+        "smooth",
+        {"window_deg": window_deg, "polyorder": polyorder},
+        {"method": "savgol", "window_points": n, "polyorder": polyorder},
+    )
+
+
+def normalize(da, *, method: str = "max"):
+    """Scale intensities: ``max`` (peak = 1), ``area`` (integral = 1) or ``time`` (counts/s)."""
+    y = np.asarray(da.values, float)
+    if method == "max":
+        f = float(np.nanmax(y))
+        units = "dimensionless"
+    elif method == "area":
+        f = float(np.trapezoid(y, da.two_theta.values))
+        units = "1/deg"
+    elif method == "time":
+        f = float(da.attrs.get("metadata", {}).get("counting_time_s") or 0)
+        units = "counts/s"
+        if da.attrs.get("units") == "counts/s":
+            raise ParameterError("intensities are already counts/s")
+    else:
+        raise ParameterError(f"normalise method {method!r}; expected max, area or time")
+    if not np.isfinite(f) or f <= 0:
+        raise DataError(f"cannot normalise by {method}: factor {f} is not positive")
+    out = da.copy(data=y / f)
+    out.attrs["units"] = units
+    if "intensity_sigma" in out.coords:
+        out = out.assign_coords(
+            intensity_sigma=("two_theta", out.intensity_sigma.values / f, {"units": units})
+        )
+    if "background" in out.coords:
+        out = out.assign_coords(
+            background=("two_theta", out.background.values / f, {"units": units})
+        )
+    return _record(da, out, "normalize", {"method": method}, {"method": method, "factor": f})
+
+
+def correct_zero(da, *, offset_deg: float, source: str = "user"):
+    """Shift the axis: 2θ_corrected = 2θ_measured − ``offset_deg``."""
+    out = da.assign_coords(
+        two_theta=("two_theta", da.two_theta.values - offset_deg, dict(da.two_theta.attrs))
+    )
+    return _record(
+        da,
+        out,
+        "correct_zero",
+        {"offset_deg": offset_deg, "source": source},
+        {"offset_deg": float(offset_deg), "source": source},
+    )
+
+
+def correct_displacement(da, *, displacement_mm: float, goniometer_radius_mm: float = 240.0):
+    """Remove a specimen-displacement shift (symmetric geometry).
+
+    2θ_corrected = 2θ + (2s/R)·cos θ (rad → deg), s > 0 = specimen below the focusing
+    circle (peaks shifted to lower angle). Values from
+    :func:`charsuite.xrd.calibrate_zero` with ``displacement=True``.
+
+    References
+    ----------
+    .. [1] H. P. Klug, L. E. Alexander, *X-Ray Diffraction Procedures*, 2nd ed. (1974).
+    """
+    md = da.attrs.get("metadata", {})
+    if md.get("scan_type") == "2theta" and md.get("incidence_angle_deg") is not None:
+        raise ParameterError(
+            "specimen-displacement correction is for symmetric (coupled) scans; this is a "
+            "fixed-incidence scan — use correct_zero with an offset from a standard"
+        )
+    x = da.two_theta.values
+    dx = 2 * np.cos(np.radians(x / 2)) * displacement_mm / goniometer_radius_mm * 180 / np.pi
+    out = da.assign_coords(two_theta=("two_theta", x + dx, dict(da.two_theta.attrs)))
+    return _record(
+        da,
+        out,
+        "correct_displacement",
+        {"displacement_mm": displacement_mm, "goniometer_radius_mm": goniometer_radius_mm},
+        {
+            "displacement_mm": float(displacement_mm),
+            "goniometer_radius_mm": float(goniometer_radius_mm),
+            "shift_at_30deg_deg": float(dx[np.argmin(abs(x - 30))]) if x.size else None,
+        },
+    )

@@ -1,0 +1,153 @@
+"""Reader contract tests for the vendor XRD formats (synthetic files in each layout)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from charsuite.io import read
+from charsuite.testing import ReaderContract
+
+_spec = importlib.util.spec_from_file_location(
+    "_xrd_writers", Path(__file__).with_name("_xrd_writers.py")
+)
+W = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(W)
+
+
+def _xrdml(path, *, nan=False, omega=2.0):
+    from charsuite.datasets.xrd import write_xrdml
+
+    x, y = W.pattern()
+    path = write_xrdml(path, x, y, incidence_angle_deg=omega, counting_time_s=2.0)
+    if nan:
+        text = path.read_text().replace(">100 ", ">nan ", 1)
+        path.chmod(0o644)
+        path.write_text(text)
+    return path
+
+
+class TestXRDML(ReaderContract):
+    format_name = "xrdml"
+
+    def make_file(self, tmp_path):
+        return _xrdml(tmp_path / "scan.xrdml")
+
+    def make_nan_file(self, tmp_path):
+        return _xrdml(tmp_path / "nan.xrdml", nan=True)
+
+
+class TestBRML(ReaderContract):
+    format_name = "brml"
+    fuzz_examples = 15
+
+    def make_file(self, tmp_path):
+        return W.write_brml(tmp_path / "scan.brml")
+
+
+class TestBrukerRaw(ReaderContract):
+    format_name = "bruker-raw"
+
+    def make_file(self, tmp_path):
+        return W.write_raw1(tmp_path / "scan.raw")
+
+
+class TestUXD(ReaderContract):
+    format_name = "uxd"
+
+    def make_file(self, tmp_path):
+        return W.write_uxd(tmp_path / "scan.uxd")
+
+    def make_nan_file(self, tmp_path):
+        return W.write_uxd(tmp_path / "nan.uxd", nan=True)
+
+
+class TestRAS(ReaderContract):
+    format_name = "ras"
+
+    def make_file(self, tmp_path):
+        return W.write_ras(tmp_path / "scan.ras")
+
+    def make_nan_file(self, tmp_path):
+        return W.write_ras(tmp_path / "nan.ras", nan=True)
+
+
+class TestRASX(ReaderContract):
+    format_name = "rasx"
+    fuzz_examples = 15
+
+    def make_file(self, tmp_path):
+        return W.write_rasx(tmp_path / "scan.rasx")
+
+
+@pytest.mark.parametrize(
+    "writer, suffix",
+    [
+        (W.write_uxd, ".uxd"),
+        (W.write_ras, ".ras"),
+        (W.write_rasx, ".rasx"),
+        (W.write_brml, ".brml"),
+        (W.write_raw1, ".raw"),
+    ],
+)
+def test_values_round_trip(tmp_path, writer, suffix):
+    x, y = W.pattern()
+    da = read(writer(tmp_path / f"a{suffix}"))
+    np.testing.assert_allclose(da.two_theta.values, x, atol=1e-4)
+    np.testing.assert_allclose(da.values, y, rtol=1e-6)
+    assert da.attrs["metadata"]["wavelength_angstrom"] == pytest.approx(1.5406, abs=1e-3)
+
+
+def test_xrdml_fixed_omega_and_rate(tmp_path):
+    path = _xrdml(tmp_path / "gi.xrdml", omega=1.5)
+    da = read(path)
+    md = da.attrs["metadata"]
+    assert md["scan_type"] == "2theta"
+    assert md["incidence_angle_deg"] == pytest.approx(1.5)
+    assert md["counting_time_s"] == pytest.approx(2.0)
+    rate = read(path, rate=True)
+    assert rate.attrs["units"] == "counts/s"
+    np.testing.assert_allclose(rate.values * 2.0, da.values)
+
+
+def test_xrdml_attenuation_applied(tmp_path):
+    path = _xrdml(tmp_path / "att.xrdml")
+    text = path.read_text()
+    n = len(W.pattern()[0])
+    att = " ".join(["10"] + ["1"] * (n - 1))
+    path.chmod(0o644)
+    path.write_text(
+        text.replace(
+            "<counts unit", f"<beamAttenuationFactors>{att}</beamAttenuationFactors><counts unit"
+        )
+    )
+    da = read(path)
+    assert da.values[0] == pytest.approx(10 * W.pattern()[1][0])
+    assert da.intensity_sigma.values[0] == pytest.approx(10 * np.sqrt(W.pattern()[1][0]))
+    assert da.attrs["metadata"]["attenuation_applied"]
+
+
+def test_xy_third_column_not_sigma(tmp_path):
+    x, y = W.pattern()
+    path = tmp_path / "fit.xy"
+    path.write_text("\n".join(f"{a} {b} {b + 5}" for a, b in zip(x, y)))
+    da = read(path)
+    assert "third_column" in da.coords
+    assert "not an uncertainty" in da.attrs["metadata"]["sigma_source"]
+
+
+def test_non_monotonic_and_nan_axis_refused(tmp_path):
+    from charsuite.exceptions import ReaderError
+
+    path = W.write_ras(tmp_path / "bad.ras")
+    text = path.read_text().replace("10.1000 ", "10.0000 ", 1)
+    path.write_text(text)
+    with pytest.raises(ReaderError, match="monotonic"):
+        read(path)
+    path2 = W.write_uxd(tmp_path / "nanx.uxd")
+    path2.write_text(path2.read_text().replace("10.100\t", "nan\t", 1))
+    with pytest.raises(ReaderError, match="non-finite"):
+        read(path2)

@@ -1,0 +1,128 @@
+"""``charsuite xrd`` commands, called in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from charsuite.cli import main
+
+
+def test_identify_json_and_plot(gi_film, tmp_path, capsys):
+    paths, truth = gi_film
+    out, png = tmp_path / "id.json", tmp_path / "id.png"
+    code = main(
+        [
+            "--quiet",
+            "xrd",
+            "identify",
+            str(paths[0]),
+            "--film-thickness",
+            "600",
+            "--json",
+            str(out),
+            "--plot",
+            str(png),
+        ]
+    )
+    assert code == 0
+    d = json.loads(out.read_text())
+    for key in (
+        "file",
+        "format",
+        "wavelength_angstrom",
+        "incidence_angle_deg",
+        "phases",
+        "peaks",
+        "layered",
+        "unidentified_peaks",
+        "corrections",
+        "history",
+    ):
+        assert key in d
+    assert d["format"] == "xrdml"
+    assert {"name", "score", "matched_peaks", "rwp", "lattice"} <= set(d["phases"][0])
+    assert {
+        "a",
+        "c",
+        "c_over_a",
+        "shift_003_deg",
+        "i003_i104",
+        "texture",
+        "crystallite_size_nm",
+    } <= set(d["layered"])
+    assert d["layered"]["a"] == pytest.approx(truth["a_angstrom"], abs=0.003)
+    assert png.stat().st_size > 10_000
+    assert (
+        main(["--quiet", "xrd", "identify", str(paths[0]), "--json", str(out)]) == 2
+    )  # no overwrite
+    assert "exists" in capsys.readouterr().err
+
+
+def test_lattice_json_schema(gi_film, capsys):
+    paths, truth = gi_film
+    assert (
+        main(
+            [
+                "--quiet",
+                "xrd",
+                "lattice",
+                str(paths[1]),
+                "--phase",
+                "NMC811",
+                "--incidence-angle",
+                "2",
+                "--json",
+                "-",
+            ]
+        )
+        == 0
+    )
+    d = json.loads(capsys.readouterr().out)
+    assert set(d) >= {"file", "phase", "lattice", "zero_offset_deg", "peaks_used", "history"}
+    assert {"a", "a_err", "b", "c", "c_err", "alpha", "beta", "gamma"} <= set(d["lattice"])
+    assert d["lattice"]["c"] == pytest.approx(truth["c_angstrom"], abs=0.01)
+
+
+def test_reduce_writes_h5_and_xy(gi_film, tmp_path):
+    from charsuite.io import read
+
+    paths, _ = gi_film
+    h5, xy = tmp_path / "r.h5", tmp_path / "r.xy"
+    assert (
+        main(
+            [
+                "--quiet",
+                "xrd",
+                "reduce",
+                str(paths[0]),
+                "-o",
+                str(h5),
+                "--strip-ka2",
+                "--smooth",
+                "0.05",
+            ]
+        )
+        == 0
+    )
+    da = read(h5)
+    assert "background" in da.coords
+    assert {"strip_ka2", "subtract_background", "smooth"} <= set(da.attrs["corrections"])
+    assert (
+        main(["--quiet", "xrd", "reduce", str(paths[0]), "-o", str(xy), "--normalize", "max"]) == 0
+    )
+    assert read(xy).sizes["two_theta"] == read(paths[0]).sizes["two_theta"]
+
+
+def test_bad_inputs_exit_2(tmp_path, capsys):
+    from charsuite.datasets.xrd import write_xrdml
+
+    xrr = write_xrdml(tmp_path / "xrr.xrdml", [0.1 * i for i in range(1, 60)], [1000] * 59)
+    assert main(["--quiet", "xrd", "identify", str(xrr)]) == 2
+    err = capsys.readouterr().err
+    assert "low-angle" in err or "reflectivity" in err
+    junk = tmp_path / "junk.xrdml"
+    junk.write_bytes(b"<xrdMeasurements><xrdMeasurement><scan><dataPoints>")
+    assert main(["--quiet", "xrd", "identify", str(junk)]) == 2
+    assert main(["--quiet", "xrd", "lattice", str(xrr), "--phase", "Unobtainium"]) == 2
