@@ -23,6 +23,13 @@ def json_option(func: Callable) -> Callable:
     )(func)
 
 
+def plot_option(help: str = "Write the figure (PNG).") -> Callable[[Callable], Callable]:
+    """``--plot PATH``: write the command's figure (``plot_path`` argument)."""
+    return click.option(
+        "--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help=help
+    )
+
+
 def force_option(func: Callable) -> Callable:
     """``--force``: allow replacing existing outputs."""
     return click.option("--force", is_flag=True, help="Overwrite existing output files.")(func)

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from charsuite.cli._common import emit_json, force_option, format_option, json_option, status
+from charsuite.cli._common import (
+    emit_json,
+    force_option,
+    format_option,
+    json_option,
+    plot_option,
+    status,
+)
 
 
 @click.group("echem")
@@ -54,7 +61,7 @@ def _read(file: str, format_: str | None):
 @click.option(
     "--capacity", "capacity_mAh", type=float, default=None, help="1C reference capacity (mAh)."
 )
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
+@plot_option()
 @format_option
 @json_option
 @force_option
@@ -129,7 +136,7 @@ def cycles_cmd(
     show_default=True,
 )
 @click.option("--mass", "mass_mg", type=float, default=None, help="Active mass (mg).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
+@plot_option()
 @format_option
 @json_option
 @force_option
@@ -189,7 +196,7 @@ def dqdv_cmd(
 @click.option("--kk-valid-only", is_flag=True, help="Fit only points passing lin-KK (1 %).")
 @click.option("--starts", type=int, default=1, show_default=True, help="Multi-start fits.")
 @click.option("--sweep", type=int, default=None, help="Sweep index when the file holds several.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
+@plot_option()
 @format_option
 @json_option
 @force_option
@@ -265,7 +272,7 @@ def eis_cmd(
     "--weighting", type=click.Choice(["unit", "modulus"]), default="unit", show_default=True
 )
 @click.option("--sweep", type=int, default=None, help="Sweep index when the file holds several.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="PNG.")
+@plot_option()
 @format_option
 @json_option
 @force_option

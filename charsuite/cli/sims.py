@@ -9,6 +9,7 @@ from charsuite.cli._common import (
     force_option,
     format_option,
     json_option,
+    plot_option,
     progress,
     status,
 )
@@ -70,13 +71,7 @@ def info_cmd(file, format_, json_path, force):
     type=click.Path(dir_okay=False),
     help="Write the profile table.",
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Write the figure (PNG).",
-)
+@plot_option()
 @format_option
 @json_option
 @force_option
@@ -142,13 +137,7 @@ def profile_cmd(
 )
 @click.option("--alpha", default=0.01, show_default=True, type=float, help="Significance level.")
 @click.option("--tof", default=None, help="TofDAQ: all | 1 | 2.")
-@click.option(
-    "--plot",
-    "plot_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Write the figure (PNG).",
-)
+@plot_option()
 @format_option
 @json_option
 @force_option

@@ -9,6 +9,7 @@ from charsuite.cli._common import (
     force_option,
     format_option,
     json_option,
+    plot_option,
     progress,
     status,
 )
@@ -66,13 +67,7 @@ def _analyze_one(args):
 @click.option(
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Write the pattern figure (PNG; first file).",
-)
+@plot_option("Write the pattern figure (PNG; first file).")
 @format_option
 @json_option
 @force_option

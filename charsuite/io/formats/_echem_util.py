@@ -185,3 +185,19 @@ def eis_dataset(
         coords={"frequency": ("frequency", frequency, {"units": "Hz", "long_name": "frequency"})},
         attrs={"technique": "echem", "metadata": metadata, "original_metadata": original},
     )
+
+
+def add_extra_columns(values, used, extra) -> None:
+    """Add the columns of ``values`` not in ``used`` to ``extra`` as (array, unit, label).
+
+    EC-Lab labels look like ``"name/unit"``; the variable name is the sanitised label,
+    falling back to the sanitised full name when two labels collide.
+    """
+    for name, arr in values.items():
+        if name in used:
+            continue
+        label, _, unit = name.rpartition("/") if "/" in name else (name, "", "")
+        var = safe_name(label)
+        if var in extra:
+            var = safe_name(name)
+        extra[var] = (arr, norm_unit(unit), name)

@@ -24,11 +24,10 @@ import numpy as np
 from charsuite.exceptions import MissingDependencyError, ReaderError
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats._echem_util import (
+    add_extra_columns,
     check_time,
     cycling_dataset,
     eis_dataset,
-    norm_unit,
-    safe_name,
 )
 
 SPEC = FormatSpec(
@@ -126,7 +125,7 @@ def read(path: Path, *, lazy: bool = False):
             )
         z = values["Re(Z)/Ohm"] - 1j * values["-Im(Z)/Ohm"]
         used |= {"freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"}
-        _extras(values, used, extra)
+        add_extra_columns(values, used, extra)
         meta["measurement"] = "impedance"
         return eis_dataset(
             frequency=values["freq/Hz"], z=z, extra=extra, metadata=meta, original=original
@@ -172,7 +171,7 @@ def read(path: Path, *, lazy: bool = False):
     if "Ns" in values:
         extra["step"] = (values["Ns"], "dimensionless", "EC-Lab sequence number Ns")
         used.add("Ns")
-    _extras(values, used, extra)
+    add_extra_columns(values, used, extra)
     meta["measurement"] = "cycling"
     return cycling_dataset(
         time_s=t,
@@ -182,14 +181,3 @@ def read(path: Path, *, lazy: bool = False):
         metadata=meta,
         original=original,
     )
-
-
-def _extras(values, used, extra) -> None:
-    for name, arr in values.items():
-        if name in used:
-            continue
-        label, _, unit = name.rpartition("/") if "/" in name else (name, "", "")
-        var = safe_name(label)
-        if var in extra:
-            var = safe_name(name)
-        extra[var] = (arr, norm_unit(unit), name)

@@ -35,13 +35,12 @@ import numpy as np
 from charsuite.exceptions import ReaderError
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats._echem_util import (
+    add_extra_columns,
     check_time,
     cycling_dataset,
     decode,
     eis_dataset,
-    norm_unit,
     read_bytes,
-    safe_name,
 )
 
 SPEC = FormatSpec(
@@ -205,7 +204,7 @@ def read(path: Path, *, lazy: bool = False):
         sign = -1.0 if im_col.startswith("-") else 1.0
         z = values[re_col] + 1j * sign * values[im_col]
         used |= {f_col, re_col, im_col}
-        _extras(values, used, extra)
+        add_extra_columns(values, used, extra)
         meta["measurement"] = "impedance"
         meta["z_imag_in_file"] = im_col
         return eis_dataset(
@@ -248,7 +247,7 @@ def read(path: Path, *, lazy: bool = False):
     if "charge" not in extra and "(Q-Qo)/C" in values:
         extra["charge"] = (values["(Q-Qo)/C"] / 3.6, "mAh", "cumulative charge (Q-Qo), from C")
         used.add("(Q-Qo)/C")
-    _extras(values, used, extra)
+    add_extra_columns(values, used, extra)
     meta["measurement"] = "cycling"
     return cycling_dataset(
         time_s=values[t_col],
@@ -258,14 +257,3 @@ def read(path: Path, *, lazy: bool = False):
         metadata=meta,
         original=original,
     )
-
-
-def _extras(values, used, extra) -> None:
-    for name, arr in values.items():
-        if name in used:
-            continue
-        label, _, unit = name.rpartition("/") if "/" in name else (name, "", "")
-        var = safe_name(label)
-        if var in extra:
-            var = safe_name(name)
-        extra[var] = (arr, norm_unit(unit), name)
