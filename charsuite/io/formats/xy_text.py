@@ -106,7 +106,6 @@ def read(path: Path, *, lazy: bool = False):
         column that is not strictly increasing.
     """
     import numpy as np
-    import xarray as xr
 
     raw = Path(path).read_bytes()
     if b"\x00" in raw:
@@ -115,6 +114,11 @@ def read(path: Path, *, lazy: bool = False):
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
+    fast = _fast_parse(text)
+    if fast is not None:
+        header, arr = fast
+        width = arr.shape[1]
+        return _build(path, header, arr, width)
     header, data, width = [], [], None
     for lineno, values in _rows(text):
         if values is None:
@@ -150,7 +154,51 @@ def read(path: Path, *, lazy: bool = False):
             path=path,
             format=SPEC.name,
         )
-    arr = np.asarray(data, dtype=float)
+    return _build(path, header, np.asarray(data, dtype=float), width)
+
+
+def _fast_parse(text: str):
+    """Parse the numeric block in one numpy call; None when the slow path must decide.
+
+    Rows are checked line by line (:func:`_rows`) only until the first numeric row; the
+    rest goes to :func:`numpy.loadtxt`. Anything unusual (semicolons with decimal commas,
+    trailing separators, ragged or non-finite rows) falls back to the line-by-line parser,
+    which names the offending line.
+    """
+    import io
+
+    import numpy as np
+
+    lines = text.splitlines()
+    header = []
+    for lineno, values in _rows(text):
+        if values is not None:
+            start = lineno - 1
+            break
+        if lines[lineno - 1].strip():
+            header.append(lines[lineno - 1])
+    else:
+        return None
+    first = lines[start]
+    if ";" in first:
+        return None
+    delimiter = "," if "," in first else None
+    try:
+        arr = np.loadtxt(
+            io.StringIO("\n".join(lines[start:])), delimiter=delimiter, comments=None, ndmin=2
+        )
+    except ValueError:
+        return None
+    if arr.shape[1] not in (2, 3) or arr.shape[0] < 2 or not np.all(np.isfinite(arr)):
+        return None
+    return header, arr
+
+
+def _build(path: Path, header: list, arr, width: int):
+    """Validate the 2θ column and build the DataArray (shared by both parsers)."""
+    import numpy as np
+    import xarray as xr
+
     tth = arr[:, 0]
     if not np.all(np.diff(tth) > 0):
         bad = int(np.argmin(np.diff(tth) > 0)) + 1

@@ -2,6 +2,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from charsuite.exceptions import ReaderError
 from charsuite.io import read
@@ -70,3 +72,23 @@ def test_real_xy_files(shared_data):
     assert da.attrs["format"] == "xy"
     assert da["two_theta"].values[0] == pytest.approx(10.0)
     assert da.sizes["two_theta"] > 5000
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0, 1e6, allow_nan=False), min_size=3, max_size=40),
+    st.sampled_from([" ", "\t", ", ", ","]),
+    st.booleans(),
+)
+def test_fast_and_line_parsers_agree(tmp_path_factory, values, sep, sigma):
+    """The one-shot numpy parser and the line-by-line parser give the same array."""
+    from charsuite.io.formats import xy_text
+
+    x = 10 + np.arange(len(values)) * 0.05
+    cols = [x, values, np.sqrt(values)] if sigma else [x, values]
+    text = "# header\n" + "\n".join(sep.join(repr(float(v)) for v in row) for row in zip(*cols))
+    fast = xy_text._fast_parse(text)
+    assert fast is not None
+    slow = np.array([v for _, v in xy_text._rows(text) if v is not None])
+    np.testing.assert_array_equal(fast[1], slow)
+    assert fast[0] == ["# header"]
