@@ -49,9 +49,7 @@ def _species(text):
     help="Tomogram output: .h5, .tif, .ome.tif or .zarr.",
 )
 @click.option("--render", type=click.Path(dir_okay=False), default=None, help="PNG render.")
-@click.option(
-    "--scheduler", default=None, help="dask scheduler address (default: local threads)."
-)
+@click.option("--scheduler", default=None, help="dask scheduler address (default: local threads).")
 @json_option
 @force_option
 def tomogram(
@@ -115,7 +113,9 @@ def tomogram(
     default=None,
     help="Scores as .h5/.tif/.zarr (component axis in place of species).",
 )
-@click.option("--plot", type=click.Path(dir_okay=False), default=None, help="PNG of loadings/scores.")
+@click.option(
+    "--plot", type=click.Path(dir_okay=False), default=None, help="PNG of loadings/scores."
+)
 @click.option("--scheduler", default=None, help="dask scheduler address (default: local).")
 @json_option
 @force_option
@@ -141,7 +141,11 @@ def mva(file, components, method, species, output, plot, scheduler, json_path, f
         if output is not None:
             scores = result.scores.rename(component="species")
             scores = scores.assign_coords(
-                species=("species", [f"{method}{i + 1}" for i in range(components)], {"units": "label"})
+                species=(
+                    "species",
+                    [f"{method}{i + 1}" for i in range(components)],
+                    {"units": "label"},
+                )
             )
             scores.attrs = {**cube.attrs, "units": scores.attrs["units"], "mva": result.to_dict()}
             with progress("writing scores"):

@@ -66,7 +66,6 @@ DEFAULT_LAYERS = (
 
 def _smooth_field(rng, shape, length_px):
     """Zero-mean, unit-RMS Gaussian random field with correlation length ``length_px``."""
-    import numpy as np
     from scipy import ndimage
 
     f = ndimage.gaussian_filter(rng.standard_normal(shape), length_px, mode="wrap")

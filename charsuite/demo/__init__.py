@@ -20,7 +20,7 @@ from charsuite.datasets import DEMO_SAMPLE, DemoSample
 from charsuite.model import Result
 
 #: Step modules, in report order. Add a technique's step here.
-STEPS: tuple[str, ...] = ("charsuite.demo.files",)
+STEPS: tuple[str, ...] = ("charsuite.demo.tomogram", "charsuite.demo.files")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,6 +10,7 @@ an existing ``distributed.Client``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,7 +131,6 @@ def open_cube(source, *, chunks: Any = None):
     import dask.array as da
     import h5py
     import numpy as np
-    import xarray as xr
 
     if isinstance(source, str | Path):
         from charsuite.io import read
@@ -183,7 +183,7 @@ def iter_blocks(data, *, axis: int = 0, step: int | None = None) -> Iterator[tup
         step = step or n
         bounds = np.r_[np.arange(0, n, step), n]
     index = [slice(None)] * data.ndim
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         if b <= a:
             continue
         index[axis] = slice(int(a), int(b))

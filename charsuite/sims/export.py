@@ -105,7 +105,9 @@ def _export(tomo, path, force, compression, scheduler, progress):
                 tomo, path, force=force, compression=compression, progress=progress
             )
         if ext in (".tif", ".tiff", ".ome.tif", ".ome.tiff"):
-            return _write_tiff(tomo, path, force=force, ome=ext.startswith(".ome"), progress=progress)
+            return _write_tiff(
+                tomo, path, force=force, ome=ext.startswith(".ome"), progress=progress
+            )
         if ext == ".zarr":
             return _write_zarr(tomo, path, force=force, progress=progress)
     raise ParameterError(
@@ -157,15 +159,17 @@ def _write_tiff(tomo, path: Path, *, force: bool, ome: bool, progress) -> Path:
             "Labels": species * nz,
         }
         kwargs = {"imagej": dtype.kind != "f" or dtype == np.float32}
-    with atomic_path(path, force=force) as tmp:
-        with tifffile.TiffWriter(tmp, bigtiff=nbytes > 2**31, **kwargs) as tw:
-            tw.write(
-                pages(),
-                shape=(nz, ns, ny, nx),
-                dtype=dtype,
-                metadata=metadata,
-                resolution=(1.0 / dx, 1.0 / dy) if dx and dy else None,
-            )
+    with (
+        atomic_path(path, force=force) as tmp,
+        tifffile.TiffWriter(tmp, bigtiff=nbytes > 2**31, **kwargs) as tw,
+    ):
+        tw.write(
+            pages(),
+            shape=(nz, ns, ny, nx),
+            dtype=dtype,
+            metadata=metadata,
+            resolution=(1.0 / dx, 1.0 / dy) if dx and dy else None,
+        )
     return path
 
 
@@ -188,9 +192,7 @@ def _write_zarr(tomo, path: Path, *, force: bool, progress) -> Path:
         arr = root.create_array(
             "data", shape=tomo.shape, dtype=tomo.dtype, chunks=chunks or tomo.shape
         )
-        arr.attrs.update(
-            {"dims": list(tomo.dims), "units": tomo.attrs.get("units", "counts")}
-        )
+        arr.attrs.update({"dims": list(tomo.dims), "units": tomo.attrs.get("units", "counts")})
         for name, coord in tomo.coords.items():
             values = np.asarray(coord.values)
             if values.dtype.kind in "UO":
@@ -349,9 +351,7 @@ def reconstruct(
         keep = have if species is None else [str(s) for s in species]
         missing = [s for s in keep if s not in have]
         if missing or not keep:
-            raise ParameterError(
-                f"species {missing or keep} are not in the cube; it has {have}"
-            )
+            raise ParameterError(f"species {missing or keep} are not in the cube; it has {have}")
         source_file = cube.attrs.get("source_file") or (
             str(source) if isinstance(source, str | Path) else None
         )

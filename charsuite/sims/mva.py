@@ -69,7 +69,9 @@ class MVAResult(Result):
         from charsuite.model._result import _plain
 
         return {
-            f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "scores"
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "scores"
         }
 
     def loadings_array(self):
@@ -124,7 +126,9 @@ def _history(cube, name, params):
 def _check(cube, n_components):
     p = cube.shape[3]
     if not 1 <= n_components <= p:
-        raise ParameterError(f"n_components must be between 1 and the {p} species; got {n_components}")
+        raise ParameterError(
+            f"n_components must be between 1 and the {p} species; got {n_components}"
+        )
 
 
 def pca(
@@ -170,7 +174,9 @@ def pca(
             h = np.asarray(x.mean(axis=0).compute())
             if not np.all(h > 0):
                 zero = [str(s) for s, v in zip(cube["species"].values, h) if v <= 0]
-                raise DataError(f"species {zero} have no counts; drop them before Poisson-scaled PCA")
+                raise DataError(
+                    f"species {zero} have no counts; drop them before Poisson-scaled PCA"
+                )
             g = x.mean(axis=1, keepdims=True)
             xs = x / da.sqrt(da.maximum(g, 1e-300)) / np.sqrt(h)
             xs = da.where(g > 0, xs, 0.0)
@@ -284,7 +290,7 @@ def nmf(
     cube = open_cube(cube)
     _check(cube, n_components)
     x = _matrix(cube)
-    n, p = x.shape
+    n, _p = x.shape
     rng = np.random.default_rng(seed)
     idx = np.sort(rng.choice(n, size=min(sample, n), replace=False))
     with compute_context(scheduler):

@@ -203,7 +203,7 @@ def estimate_drift(
     hann = skwindow("hann", (ny, nx))
 
     # process scans outward from the reference: forward, then backward
-    order = [*range(reference_scan, n), *range(reference_scan - 1, -1, -1)]
+    [*range(reference_scan, n), *range(reference_scan - 1, -1, -1)]
     shifts = np.full((n, 2), np.nan)
     errors = np.full(n, np.nan)
     outliers: list[int] = []
@@ -258,7 +258,9 @@ def estimate_drift(
                 else:
                     # content changed (new layer): chain from the previous scan and start a
                     # new reference segment anchored on this scan
-                    d_prev, err_prev = _match(state["prev"], p, upsample_factor, hann, normalization)
+                    d_prev, err_prev = _match(
+                        state["prev"], p, upsample_factor, hann, normalization
+                    )
                     sh_prev = last + d_prev
                     if np.hypot(*(sh_prev - last)) <= limit and err_prev < err_ref:
                         choice, anchor = (err_prev, sh_prev), True
@@ -373,7 +375,7 @@ def _apply_block(block, shifts, integer, block_info=None):
     for i in range(block.shape[0]):
         dy, dx = shifts[start + i]
         if integer:
-            iy, ix = int(round(dy)), int(round(dx))
+            iy, ix = round(dy), round(dx)
             out[i] = 0
             ys = slice(max(0, iy), ny + min(0, iy))
             xs = slice(max(0, ix), nx + min(0, ix))

@@ -74,7 +74,7 @@ def gaussian(cube, *, sigma: Sequence[float] = (1.0, 1.0, 1.0)):
     sigma = tuple(float(s) for s in sigma)
     if len(sigma) != 3 or min(sigma) < 0:
         raise ParameterError("sigma must be three non-negative numbers (depth, y, x)")
-    depth = tuple(int(np.ceil(4 * s)) for s in sigma) + (0,)
+    depth = (*tuple(int(np.ceil(4 * s)) for s in sigma), 0)
     data = cube.data.rechunk({1: -1, 2: -1})
     out = data.map_overlap(
         _gauss_block, depth=depth, boundary="nearest", sigma=sigma, dtype=np.float32
@@ -236,7 +236,9 @@ class RegionResult(Result):
         from charsuite.model._result import _plain
 
         return {
-            f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "labels"
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "labels"
         }
 
 
@@ -357,10 +359,17 @@ def find_regions(
         coords={d: tomogram[d] for d in _DIMS3},
         attrs={"units": "label", "species": species},
     )
-    params = {"species": species, "sigma": list(sigma), "threshold": threshold, "min_voxels": min_voxels}
+    params = {
+        "species": species,
+        "sigma": list(sigma),
+        "threshold": threshold,
+        "min_voxels": min_voxels,
+    }
     hist = [
         *tomogram.attrs.get("history", []),
-        history_record("find_regions", function="charsuite.sims.segment.find_regions", parameters=params),
+        history_record(
+            "find_regions", function="charsuite.sims.segment.find_regions", parameters=params
+        ),
     ]
     return RegionResult(
         species=species,

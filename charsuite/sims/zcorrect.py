@@ -193,6 +193,11 @@ def detect_interfaces(
         f = ndimage.uniform_filter1d(f, 3)
         lo, hi = np.percentile(f[start:], 5), np.percentile(f[start:], 95)
         pos = _first_crossing((f - lo) / max(hi - lo, 1e-12), start, n)
+        if pos is not None:
+            # the marker of the layer below must be near its own maximum there
+            after = b[int(np.ceil(pos)) : int(np.ceil(pos)) + 10]
+            if after.size == 0 or np.median(after) < 0.5 * np.max(b):
+                pos = None
         if pos is None or hi - lo < 0.2:
             raise DataError(
                 f"the {layers[k].name}/{layers[k + 1].name} interface (markers "
@@ -211,9 +216,7 @@ def detect_interfaces(
         half = max(half, 2.0)
         lo, hi = max(0, int(np.floor(pos - half))), min(n, int(np.ceil(pos + half)) + 1)
         with compute_context(scheduler):
-            slab = np.asarray(
-                cube.data[lo:hi, :, :, [markers[k], markers[k + 1]]].compute(), float
-            )
+            slab = np.asarray(cube.data[lo:hi, :, :, [markers[k], markers[k + 1]]].compute(), float)
         if smooth_px:
             slab = ndimage.gaussian_filter(slab, (0, smooth_px, smooth_px, 0), mode="nearest")
         a, b = slab[..., 0], slab[..., 1]
@@ -401,9 +404,9 @@ def zcorrect(
             )
         )
     out = da.concatenate(blocks, axis=0)
-    coords = {
-        name: c for name, c in cube.coords.items() if "depth" not in c.dims
-    } | {"depth": ("depth", z, {"units": "nm"})}
+    coords = {name: c for name, c in cube.coords.items() if "depth" not in c.dims} | {
+        "depth": ("depth", z, {"units": "nm"})
+    }
     result = xr.DataArray(
         out, dims=cube.dims, coords=coords, name=cube.name, attrs=dict(cube.attrs)
     )

@@ -39,14 +39,16 @@ def test_integer_shifts_keep_counts(drifting):
     assert out.dtype == small.dtype
     # every registered voxel is an input voxel, moved by the whole-pixel shift
     raw = small.values
-    np.testing.assert_array_equal(out.values[10], raw[10, 0 : out.sizes["y"], 3 : 3 + out.sizes["x"]])
+    np.testing.assert_array_equal(
+        out.values[10], raw[10, 0 : out.sizes["y"], 3 : 3 + out.sizes["x"]]
+    )
     np.testing.assert_array_equal(out.values[0], raw[0, 2 : 2 + out.sizes["y"], 0 : out.sizes["x"]])
     assert out.sizes["y"] == 94 and out.sizes["x"] == 93
     assert out.attrs["history"][-1]["operation"] == "apply_drift"
 
 
 def test_register_on_species_and_errors(drifting):
-    cube, truth = drifting
+    cube, _truth = drifting
     sub = cube.isel(depth=slice(0, 15))
     out, drift = register(sub, image=["Li"])
     assert out.sizes["depth"] == 15 and len(drift.shifts_px) == 15

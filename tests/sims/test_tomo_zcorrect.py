@@ -38,7 +38,7 @@ def test_interface_maps_within_one_scan(registered):
 
 
 def test_zcorrect_uniform_nm_grid(registered):
-    reg, truth = registered
+    reg, _truth = registered
     zc = detect_interfaces(reg, LAYERS)
     tomo = zcorrect(reg, zc, voxel_nm=2.0)
     assert tomo["depth"].attrs["units"] == "nm"
