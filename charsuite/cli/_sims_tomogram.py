@@ -41,6 +41,19 @@ def _species(text):
     show_default=True,
     help="z resampling; 'nearest' keeps integer counts.",
 )
+@click.option("--bin", "bin_", default=None, help="Sum counts in Z,Y,X voxel blocks, e.g. 1,2,2.")
+@click.option(
+    "--denoise",
+    type=click.Choice(["gaussian", "nlmeans"]),
+    default=None,
+    help="Gaussian (σ = 1 voxel) or Anscombe non-local means.",
+)
+@click.option(
+    "--isosurface",
+    "isosurfaces",
+    multiple=True,
+    help="SPECIES=PATH mesh (.ply/.obj/.vtk) at the 50 % level; repeatable.",
+)
 @click.option(
     "-o",
     "--output",
@@ -62,6 +75,9 @@ def tomogram(
     layers,
     voxel_nm,
     resample,
+    bin_,
+    denoise,
+    isosurfaces,
     output,
     render,
     scheduler,
@@ -81,6 +97,21 @@ def tomogram(
         if path is not None:
             check_output(path, force=force)
     image = "tic" if register_on.lower() == "tic" else _species(register_on)
+    bins = None
+    if bin_:
+        try:
+            bins = tuple(int(v) for v in bin_.split(","))
+        except ValueError:
+            bins = ()
+        if len(bins) != 3:
+            raise ParameterError(f"--bin expects three integers Z,Y,X; got {bin_!r}")
+    meshes = {}
+    for item in isosurfaces:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise ParameterError(f"--isosurface expects SPECIES=PATH; got {item!r}")
+        check_output(path, force=force)
+        meshes[name] = path
     with progress("tomogram") as update:
         _, result = reconstruct(
             file,
@@ -91,6 +122,9 @@ def tomogram(
             layers=layers if zcorrect else None,
             voxel_nm=voxel_nm,
             resample=resample,
+            bin=bins,
+            denoise=denoise,
+            isosurfaces=meshes,
             output=output,
             render=render,
             force=force,

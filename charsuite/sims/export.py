@@ -281,6 +281,7 @@ class TomogramResult(Result):
     registration: dict | None
     zcorrection: dict | None
     render: str | None
+    isosurfaces: dict
     history: list
 
 
@@ -294,6 +295,9 @@ def reconstruct(
     layers=None,
     voxel_nm: float | None = None,
     resample: str = "linear",
+    bin: tuple[int, int, int] | None = None,
+    denoise: str | None = None,
+    isosurfaces: dict | None = None,
     output: str | Path | None = None,
     render: str | Path | None = None,
     force: bool = False,
@@ -321,6 +325,13 @@ def reconstruct(
     voxel_nm : float, optional
         z step of the corrected grid.
     resample : {"linear", "nearest"}
+    bin : (int, int, int), optional
+        Sum counts in (depth, y, x) blocks after z-correction.
+    denoise : {None, "gaussian", "nlmeans"}
+        Gaussian (σ = 1 voxel) or Anscombe non-local means (per scan), see
+        :mod:`charsuite.sims.segment`.
+    isosurfaces : dict, optional
+        ``{species: mesh path (.ply/.obj/.vtk)}``: marching-cubes meshes (50 % level).
     output : str or Path, optional
         ``.h5``, ``.tif``/``.ome.tif`` or ``.zarr``.
     render : str or Path, optional
@@ -377,6 +388,19 @@ def reconstruct(
             zsummary = correction.to_dict()
             zsummary.pop("history", None)
         tomo = cube.sel(species=keep)
+        if bin is not None:
+            from charsuite.sims.segment import bin_cube
+
+            tomo = bin_cube(tomo, depth=bin[0], y=bin[1], x=bin[2])
+        if denoise is not None:
+            from charsuite.sims import segment
+
+            if denoise == "gaussian":
+                tomo = segment.gaussian(tomo, sigma=(1.0, 1.0, 1.0))
+            elif denoise == "nlmeans":
+                tomo = segment.nlmeans(tomo)
+            else:
+                raise ParameterError(f"denoise must be gaussian or nlmeans; got {denoise!r}")
         tomo = add_history(
             tomo,
             "reconstruct",
@@ -388,11 +412,23 @@ def reconstruct(
                 "layers": layers if isinstance(layers, str | None) else [str(x) for x in layers],
                 "voxel_nm": voxel_nm,
                 "resample": resample,
+                "bin": bin,
+                "denoise": denoise,
             },
         )
         if output is not None:
             step("writing tomogram", total=tomo.shape[0])
             export_tomogram(tomo, output, force=force, progress=progress)
+        meshes = {}
+        for sp, mesh_path in (isosurfaces or {}).items():
+            from charsuite.sims.segment import isosurface
+
+            if sp not in keep:
+                raise ParameterError(f"isosurface species {sp!r} is not among {keep}")
+            step("isosurface " + sp)
+            mesh = isosurface(tomo, sp, scheduler=sched)
+            write_mesh(mesh, mesh_path, force=force)
+            meshes[sp] = {"path": str(mesh_path), "level": mesh.level, "area_nm2": mesh.area_nm2}
         if render is not None:
             from charsuite.plotting.tomogram import plot_tomogram
 
@@ -409,6 +445,7 @@ def reconstruct(
         registration=registration,
         zcorrection=zsummary,
         render=str(render) if render is not None else None,
+        isosurfaces=meshes,
         history=tomo.attrs.get("history", []),
     )
     return tomo, result

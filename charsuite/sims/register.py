@@ -89,6 +89,20 @@ def _prep(img, sigma):
     return img - img.mean()
 
 
+def _match_fourier(ref_f, mov_f, upsample, normalization):
+    """Phase correlation of two precomputed spectra (``fft2`` of windowed images)."""
+    import warnings
+
+    from skimage.registration import phase_cross_correlation
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shift, error, _ = phase_cross_correlation(
+            ref_f, mov_f, upsample_factor=upsample, space="fourier", normalization=normalization
+        )
+    return shift, float(error)
+
+
 def _match(ref, mov, upsample, window, normalization):
     import warnings
 
@@ -105,6 +119,51 @@ def _match(ref, mov, upsample, window, normalization):
     return shift, float(error)
 
 
+def _solve_pairs(n, edges, reference_scan, valid, *, iterations=8):
+    """Absolute shifts from pairwise ones by robust weighted least squares.
+
+    Each edge ``(i, j, d, w)`` states ``s_j - s_i = d`` (pixels) with weight ``w``.
+    Iteratively reweighted (Cauchy weights on the residuals, scale 3 × MAD, ≥ 0.05 px)
+    so that failed matches lose their say; a very weak smoothness prior
+    ``s_j - s_{j-1} = 0`` keeps the system connected across gaps.
+    """
+    import numpy as np
+    from scipy.sparse import coo_matrix, diags
+    from scipy.sparse.linalg import spsolve
+
+    ei = np.array([e[0] for e in edges], int)
+    ej = np.array([e[1] for e in edges], int)
+    d = np.array([e[2] for e in edges], float).reshape(-1, 2)
+    w0 = np.array([e[3] for e in edges], float)
+    m = len(edges)
+    prior_i = np.flatnonzero(valid[1:] & valid[:-1])
+    rows = np.r_[
+        np.arange(m), np.arange(m), m + np.arange(len(prior_i)), m + np.arange(len(prior_i))
+    ]
+    cols = np.r_[ej, ei, prior_i + 1, prior_i]
+    vals = np.r_[np.ones(m), -np.ones(m), np.ones(len(prior_i)), -np.ones(len(prior_i))]
+    a = coo_matrix((vals, (rows, cols)), shape=(m + len(prior_i), n)).tocsr()
+    w = w0.copy()
+    sol = np.zeros((n, 2))
+    free = np.setdiff1d(np.arange(n), [reference_scan])
+    a = a[:, free]
+    pin = diags(np.full(len(free), 1e-9))  # isolated scans (no edge, no prior) stay solvable
+    for _ in range(iterations):
+        ww = diags(np.r_[w, np.full(len(prior_i), 1e-4)])
+        normal = (a.T @ ww @ a + pin).tocsc()
+        for k in range(2):
+            rhs = a.T @ (ww @ np.r_[d[:, k], np.zeros(len(prior_i))])
+            sol[free, k] = spsolve(normal, rhs)
+        sol[reference_scan] = 0.0
+        resid = np.hypot(*(sol[ej] - sol[ei] - d).T)
+        scale = max(3 * 1.4826 * float(np.median(resid)), 0.05)
+        w = w0 / (1 + (resid / scale) ** 2)
+    support = np.zeros(n)
+    np.add.at(support, ei, w)
+    np.add.at(support, ej, w)
+    return sol, w, support
+
+
 def registration_images(cube, *, image: Any = "tic"):
     """Return the (depth, y, x) stack used for registration (lazy).
 
@@ -119,11 +178,22 @@ def registration_images(cube, *, image: Any = "tic"):
     import xarray as xr
 
     if isinstance(image, xr.DataArray):
-        if tuple(image.dims) != ("depth", "y", "x") or image.shape != cube.shape[:3]:
+        n, ny, nx = cube.shape[:3]
+        if tuple(image.dims) != ("depth", "y", "x") or image.shape[0] != n:
             raise DataError(
-                f"registration image stack must have dims (depth, y, x) and shape "
-                f"{cube.shape[:3]}; got {image.dims} {image.shape}"
+                f"registration image stack must have dims (depth, y, x) and {n} scans; "
+                f"got {image.dims} {image.shape}"
             )
+        fy, fx = image.shape[1] / ny, image.shape[2] / nx
+        if (fy, fx) != (1, 1):
+            # FIB SE images are often acquired at an integer multiple of the SIMS raster:
+            # average them down to the SIMS pixels so the shifts are in SIMS pixels
+            if fy != fx or fy != int(fy) or fy < 1:
+                raise DataError(
+                    f"registration images of {image.shape[1]}×{image.shape[2]} pixels are "
+                    f"not an integer multiple of the {ny}×{nx} SIMS raster"
+                )
+            image = image.coarsen(y=int(fy), x=int(fx)).mean()
         return image
     if isinstance(image, str) and image.lower() == "tic":
         return cube.sum("species")
@@ -145,6 +215,8 @@ def estimate_drift(
     cube,
     *,
     image: Any = "tic",
+    method: str = "pairs",
+    lags=(1, 2, 4, 8, 16),
     reference_scan: int = 0,
     window: int = 8,
     upsample_factor: int = 20,
@@ -164,10 +236,18 @@ def estimate_drift(
         SIMS cube (depth, y, x, species), numpy or dask backed, or a file path.
     image : "tic", str, list of str or DataArray
         Registration image (see :func:`registration_images`).
+    method : {"pairs", "anchored"}
+        ``"pairs"`` (default): every scan is matched with the scans ``lags`` before it
+        and the absolute shifts solve a robust least-squares problem over all pairs (as
+        in all-pairs motion correction, Li et al. 2013), so no error accumulates along
+        a chain and a failed match is outvoted. ``"anchored"``: sequential matching
+        against a frozen reference per segment (cheaper, one match per scan).
+    lags : sequence of int
+        Scan separations matched in ``"pairs"`` mode.
     reference_scan : int
         Scan whose frame is the reference (shift 0).
     window : int
-        Memory (scans) of the running registered reference.
+        ``"anchored"`` mode: scans averaged into each segment's reference.
     upsample_factor : int
         Sub-pixel precision 1/upsample_factor px.
     smooth_px : float
@@ -201,13 +281,16 @@ def estimate_drift(
     if min(ny, nx) < 8:
         raise DataError(f"scans of {ny}×{nx} pixels are too small to register (need ≥ 8×8)")
     hann = skwindow("hann", (ny, nx))
+    if method not in ("pairs", "anchored"):
+        raise ParameterError(f"method must be 'pairs' or 'anchored'; got {method!r}")
+    lags = sorted({int(lag) for lag in lags if int(lag) >= 1})
+    if method == "pairs" and not lags:
+        raise ParameterError("lags must contain at least one positive scan separation")
 
     # process scans outward from the reference: forward, then backward
-    [*range(reference_scan, n), *range(reference_scan - 1, -1, -1)]
     shifts = np.full((n, 2), np.nan)
     errors = np.full(n, np.nan)
     outliers: list[int] = []
-    raw: dict[int, np.ndarray] = {}
 
     def images():
         with compute_context(scheduler):
@@ -294,7 +377,49 @@ def estimate_drift(
             if progress:
                 progress(1)
 
-    if reference_scan == 0:
+    if method == "pairs":
+        from collections import deque
+
+        buf: deque = deque(maxlen=max(lags))
+        edges = []
+        levels = np.full(n, np.nan)
+        for s, img in images():
+            p = _prep(img, smooth_px)
+            levels[s] = float(np.nanmean(img))
+            typical = np.nanmedian(levels[max(0, s - 30) : s + 1])
+            blank = p.std() < 1e-12 or levels[s] < 0.2 * typical
+            if not blank:
+                p = np.fft.fft2(p * hann)  # each spectrum is computed once, used len(lags)×
+                for i, q in buf:
+                    if s - i in lags:
+                        d, err = _match_fourier(q, p, upsample_factor, normalization)
+                        if max_shift_px is None or np.hypot(*d) <= max_shift_px * (s - i):
+                            edges.append((i, s, d, max(1.0 - err, 1e-3) ** 2))
+                buf.append((s, p))
+            else:
+                outliers.append(s)
+            if progress:
+                progress(1)
+        valid = np.zeros(n, bool)
+        for i, j, _, _ in edges:
+            valid[i] = valid[j] = True
+        valid[reference_scan] = True
+        if not edges:
+            raise DataError("no pair of scans could be matched (no image contrast)")
+        sol, _w, support = _solve_pairs(n, edges, reference_scan, valid)
+        weak = (support < 0.05 * np.median(support[valid])) & valid
+        weak[reference_scan] = False
+        for s in np.flatnonzero(weak | ~valid):
+            if s not in outliers:
+                outliers.append(int(s))
+        good = valid & ~weak
+        shifts[good] = sol[good]
+        err_sum = np.zeros(n)
+        np.add.at(err_sum, [e[1] for e in edges], [1 - np.sqrt(e[3]) for e in edges])
+        cnt = np.bincount([e[1] for e in edges], minlength=n)
+        errors = np.where(cnt > 0, err_sum / np.maximum(cnt, 1), np.nan)
+        errors[reference_scan] = 0.0
+    elif reference_scan == 0:
         it = images()
         cache: dict[int, Any] = {}
 
@@ -328,6 +453,8 @@ def estimate_drift(
     errors = np.where(np.isfinite(errors), errors, np.nan)
     params = {
         "image": image if isinstance(image, str | list | tuple) else "external",
+        "method": method,
+        "lags": list(lags),
         "reference_scan": reference_scan,
         "window": window,
         "upsample_factor": upsample_factor,

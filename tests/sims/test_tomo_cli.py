@@ -66,6 +66,40 @@ def test_tomogram_cli_errors(cube_file, tmp_path, capsys):
     assert not (tmp_path / "x.h5").exists()
 
 
+def test_tomogram_cli_bin_denoise_mesh(cube_file, tmp_path):
+    import meshio
+
+    js, ply = tmp_path / "t.json", tmp_path / "mn.ply"
+    args = [
+        "--quiet",
+        "sims",
+        "tomogram",
+        str(cube_file),
+        "--species",
+        "Ni,Mn",
+        "--zcorrect",
+        "--layers",
+        LAYERS,
+        "--bin",
+        "1,2,2",
+        "--denoise",
+        "gaussian",
+        "--isosurface",
+        f"Mn={ply}",
+        "-o",
+        str(tmp_path / "t.ome.tif"),
+        "--json",
+        str(js),
+    ]
+    assert main(args) == 0
+    data = json.loads(js.read_text())
+    assert data["shape"][1:] == [16, 16, 2]
+    assert data["voxel_nm"][1] == pytest.approx(80.0)
+    assert len(meshio.read(ply).points) > 10
+    assert data["isosurfaces"]["Mn"]["area_nm2"] > 0
+    assert main([*args[:-4], "--bin", "2,2", "-o", str(tmp_path / "u.h5")]) == 2
+
+
 def test_mva_cli(cube_file, tmp_path):
     runner = CliRunner()
     res = runner.invoke(

@@ -11,9 +11,10 @@ def drifting():
     return tomogram(shape_yx=(96, 96), seed=0, blank_scans=(70,))
 
 
-def test_drift_recovered_within_half_pixel_rms(drifting):
+@pytest.mark.parametrize("method", ["pairs", "anchored"])
+def test_drift_recovered_within_half_pixel_rms(drifting, method):
     cube, truth = drifting
-    drift = estimate_drift(cube)
+    drift = estimate_drift(cube, method=method)
     err = drift.shifts - truth["shift_px"]
     rms = np.sqrt((err**2).sum(1).mean())
     assert np.abs(truth["drift_px"]).max() > 2  # the test has something to correct
@@ -58,3 +59,18 @@ def test_register_on_species_and_errors(drifting):
         estimate_drift(sub.isel(y=slice(0, 4)))
     with pytest.raises(ParameterError):
         apply_drift(sub, np.zeros((3, 2)))
+
+
+def test_registration_on_finer_se_images(drifting):
+    """SE images at 2x the SIMS raster are averaged down; shifts stay in SIMS pixels."""
+    import xarray as xr
+
+    cube, truth = drifting
+    sub = cube.isel(depth=slice(0, 40))
+    tic = sub.sum("species").values
+    se = xr.DataArray(np.kron(tic, np.ones((1, 2, 2))) / 4, dims=("depth", "y", "x"))
+    a = estimate_drift(sub, image=se)
+    b = estimate_drift(sub)
+    np.testing.assert_allclose(a.shifts, b.shifts, atol=1e-6)
+    with pytest.raises(DataError, match="integer multiple"):
+        estimate_drift(sub, image=se.isel(x=slice(0, 150)))
