@@ -42,6 +42,10 @@ def _setup(workdir):
         compression=None,
         chunk_scans=8,
         seed=1,
+        # ~10 px of smooth drift over the 1395 scans (a 74 min acquisition)
+        drift_trend_px=(0.004, -0.003),
+        drift_wander_px=0.0002,
+        drift_step_px=0.03,
     )
     return {"path": path, "out": workdir / "tomo.h5", "workdir": workdir}
 

@@ -7,7 +7,7 @@ from charsuite.demo import DemoContext, Section
 TITLE = "ToF-SIMS 3D tomogram"
 
 #: Ga+ FIB sputter rates used for the generated cube (nm/scan), per layer.
-RATES = {"Li": 40.0, "LiPON": 10.0, "NMC811": 6.0, "ITO": 4.0, "steel": 5.0}
+RATES = {"Li": 50.0, "LiPON": 25.0, "NMC811": 15.0, "ITO": 9.0, "steel": 10.0}
 MARKERS = {"Li": "Li", "LiPON": "PO2", "NMC811": "Ni", "ITO": "In", "steel": "Fe"}
 
 
@@ -23,7 +23,7 @@ def run(ctx: DemoContext) -> Section:
     ]
     path, truth = tomogram(
         layers=stack,
-        shape_yx=(48, 48),
+        shape_yx=(40, 40),
         seed=ctx.sample.seed,
         path=ctx.data_dir / "sims_cube.h5",
         force=ctx.force,

@@ -65,7 +65,7 @@ def test_registration_on_finer_se_images(drifting):
     """SE images at 2x the SIMS raster are averaged down; shifts stay in SIMS pixels."""
     import xarray as xr
 
-    cube, truth = drifting
+    cube, _ = drifting
     sub = cube.isel(depth=slice(0, 40))
     tic = sub.sum("species").values
     se = xr.DataArray(np.kron(tic, np.ones((1, 2, 2))) / 4, dims=("depth", "y", "x"))
