@@ -204,7 +204,8 @@ def tomogram(
     layers : sequence of (name, thickness_nm, rate_nm_per_scan)
         Top to bottom; the last layer (substrate) has thickness ``None``.
     species : sequence of str
-        Species labels; must be keys of :data:`MASSES` unless ``composition`` covers them.
+        Species labels; keys of :data:`MASSES`, or ``"<key>_<n>"`` for extra channels
+        that copy the composition of ``<key>``, unless ``composition`` covers them.
     composition : dict, optional
         ``{layer name: counts per voxel per species}``; default :data:`COMPOSITION`.
     interface_width_nm : float
@@ -285,8 +286,9 @@ def tomogram(
         row = tuple(row)
         if len(row) == len(species):
             return np.asarray(row, float)
-        if len(row) == len(SPECIES) and all(s in idx for s in species):
-            return np.asarray([row[idx[s]] for s in species], float)
+        base = [s if s in idx else s.split("_")[0] for s in species]  # "Ni_2" → "Ni"
+        if len(row) == len(SPECIES) and all(b in idx for b in base):
+            return np.asarray([row[idx[b]] for b in base], float)
         raise ParameterError(f"composition {name!r} has {len(row)} values for {len(species)}")
 
     comp = np.array([pick(comp_table[n], n) for n, _, _ in layers]) * counts_scale
