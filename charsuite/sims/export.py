@@ -378,6 +378,7 @@ def reconstruct(
                 "image": drift.image,
                 "shifts_px": drift.shifts_px,
                 "outliers": drift.outliers,
+                "match_quality": drift.match_quality,
                 "integer_shifts": integer_shifts,
             }
         zsummary = None

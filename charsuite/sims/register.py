@@ -59,6 +59,10 @@ class DriftResult(Result):
         Scans whose match was rejected (shift interpolated).
     error : list of float
         Phase-correlation error of each scan's accepted match (0 = perfect).
+    match_quality : float
+        Median of ``1 - error`` over all matches: near 0 (< 0.02; pure Poisson noise
+        gives ~0.003) means the registration images have no common structure and the
+        shifts are not meaningful; textured scans give 0.2–0.5.
     upsample_factor : int
     history : list
     """
@@ -68,6 +72,7 @@ class DriftResult(Result):
     shifts_px: list
     outliers: list
     error: list
+    match_quality: float
     upsample_factor: int
     history: list
 
@@ -498,6 +503,7 @@ def estimate_drift(
         shifts_px=shifts.round(4).tolist(),
         outliers=sorted(outliers),
         error=errors.tolist(),
+        match_quality=float(np.nanmedian(1 - errors)) if np.isfinite(errors).any() else 0.0,
         upsample_factor=upsample_factor,
         history=hist,
     )

@@ -21,6 +21,11 @@ def test_drift_recovered_within_half_pixel_rms(drifting, method):
     assert rms < 0.5, rms
     assert 70 in drift.outliers  # the blank scan is rejected and interpolated
     assert drift.to_dict()["reference"] == "scan 0"
+    assert drift.match_quality > 0.1
+    noise = cube.isel(depth=slice(0, 20)).copy(
+        data=np.random.default_rng(0).poisson(5.0, size=(20, 96, 96, 8)).astype("f4")
+    )
+    assert estimate_drift(noise, method=method).match_quality < 0.02
 
 
 def test_other_reference_scan(drifting):
