@@ -216,7 +216,10 @@ def detect_interfaces(
         half = max(half, 2.0)
         lo, hi = max(0, int(np.floor(pos - half))), min(n, int(np.ceil(pos + half)) + 1)
         with compute_context(scheduler):
-            slab = np.asarray(cube.data[lo:hi, :, :, [markers[k], markers[k + 1]]].compute(), float)
+            # float32 keeps the window (up to a few hundred scans × 2 markers) small
+            slab = np.asarray(
+                cube.data[lo:hi, :, :, [markers[k], markers[k + 1]]].compute(), np.float32
+            )
         if smooth_px:
             slab = ndimage.gaussian_filter(slab, (0, smooth_px, smooth_px, 0), mode="nearest")
         a, b = slab[..., 0], slab[..., 1]
@@ -225,7 +228,7 @@ def detect_interfaces(
         f_lo = f[:m].mean(0)
         f_hi = f[-m:].mean(0)
         step = np.where(np.abs(f_hi - f_lo) > 1e-6, f_hi - f_lo, np.nan)
-        maps[k] = lo + ((f_hi - f) / step).sum(0) - 0.5
+        maps[k] = lo + ((f_hi - f) / step).sum(0, dtype=np.float64) - 0.5
         bad = ~np.isfinite(maps[k])
         if bad.any():
             maps[k][bad] = pos
