@@ -278,9 +278,9 @@ def estimate_drift(
     smooth_px : float
         Gaussian σ (pixels) applied to the registration images (shot-noise suppression).
     outlier_threshold : float
-        Robust z-score of a step above which the match is rejected.
+        A match implying a step larger than this many typical steps per scan is rejected.
     min_outlier_px : float
-        Steps smaller than this are never rejected.
+        Steps (per scan) smaller than this are never rejected.
     max_shift_px : float, optional
         Reject any step larger than this outright.
     scheduler : optional
@@ -425,6 +425,14 @@ def estimate_drift(
                 outliers.append(s)
             if progress:
                 progress(1)
+        if edges:
+            # physically implausible jumps (a spurious correlation peak between scans of
+            # different content, e.g. across an abrupt interface) are dropped: a pair may
+            # imply at most max(min_outlier_px, outlier_threshold × typical step) per scan
+            steps1 = [np.hypot(*e[2]) / (e[1] - e[0]) for e in edges]
+            typical = float(np.median(steps1))
+            limit = max(min_outlier_px, outlier_threshold * typical)
+            edges = [e for e, st in zip(edges, steps1) if st <= limit]
         valid = np.zeros(n, bool)
         for i, j, _, _ in edges:
             valid[i] = valid[j] = True
