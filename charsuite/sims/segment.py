@@ -294,7 +294,9 @@ def find_regions(
     min_voxels : int
         Smaller components are dropped (noise).
     fill_holes : bool
-        Fill enclosed holes (voxels of low yield inside a region belong to it).
+        Fill enclosed holes of the mask (a segregated region displaces the host layer's
+        marker, so a layer mask has a hole there) and of each region (low-yield voxels
+        inside a region belong to it).
 
     Returns
     -------
@@ -315,6 +317,9 @@ def find_regions(
         raise DataError(f"mask shape {m.shape} differs from the volume {v.shape}")
     if not m.any():
         raise DataError("the mask is empty: no voxel to search (empty ROI)")
+    if fill_holes:
+        # a region that displaces the host layer's marker leaves a hole in a layer mask
+        m = ndimage.binary_fill_holes(m)
     background, threshold = _half_level(v[m], threshold)
     binary = (v > threshold) & m
     if fill_holes:
