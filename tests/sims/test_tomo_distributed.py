@@ -5,7 +5,7 @@ import pytest
 
 from charsuite.datasets.tomogram import tomogram, two_phase_cube
 from charsuite.sims.export import reconstruct
-from charsuite.sims.mva import pca
+from charsuite.sims.mva import nmf, pca
 
 LAYERS = "Li:160:Li,LiPON:60:PO2,NMC811:120:Ni,ITO:45:In,steel::Fe"
 
@@ -48,4 +48,16 @@ def test_pca_identical_on_cluster(cluster):
     np.testing.assert_allclose(a.loadings, b.loadings, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(
         a.scores.values, b.scores.compute(scheduler=client).values, rtol=1e-5, atol=1e-6
+    )
+
+
+def test_nmf_identical_on_cluster(cluster):
+    _, client = cluster
+    cube, _ = two_phase_cube(n_scans=6, shape_yx=(20, 20))
+    kw = {"n_components": 2, "max_iter": 40, "score_iter": 20, "sample": 1000}
+    a = nmf(cube, **kw)
+    b = nmf(cube, scheduler=client, **kw)
+    np.testing.assert_allclose(a.loadings, b.loadings, rtol=1e-12)
+    np.testing.assert_allclose(
+        a.scores.values, b.scores.compute(scheduler=client).values, rtol=1e-6
     )
