@@ -13,6 +13,7 @@ from charsuite.cli._common import (
     progress,
     status,
 )
+from charsuite.cli._sims_tomogram import mva, tomogram
 
 
 @click.group("sims")
@@ -182,3 +183,8 @@ def correlate_cmd(
         for b, row in result.pearson_by_binning.items():
             click.echo(f"  {b}x{b}: " + ", ".join(f"{k} r={v:.3f}" for k, v in row.items()))
     emit_json(result, json_path, force=force)
+
+
+# ToF-SIMS II commands (tomogram reconstruction, multivariate analysis)
+cli.add_command(tomogram)
+cli.add_command(mva)

@@ -24,6 +24,7 @@ STEPS: tuple[str, ...] = (
     "charsuite.demo.xrd",
     "charsuite.demo.composition",
     "charsuite.demo.sims",
+    "charsuite.demo.tomogram",
     "charsuite.demo.echem",
     "charsuite.demo.files",
 )

@@ -1,5 +1,10 @@
 """ToF-SIMS: TofDAQ cubes, streamed depth profiles, depth calibration, co-localisation.
 
+Tomography (ToF-SIMS II) lives in modules imported on use: :mod:`charsuite.sims.register`
+(lateral drift), :mod:`charsuite.sims.zcorrect` (per-column depth), :mod:`charsuite.sims.segment`
+(denoising, layers, regions, isosurfaces), :mod:`charsuite.sims.mva` (Poisson PCA/NMF) and
+:mod:`charsuite.sims.export` (HDF5, TIFF, zarr, meshes; ``reconstruct``).
+
 The cube convention is ``(depth, y, x, species)`` (see :mod:`charsuite.sims.cube`).
 """
 

@@ -1,0 +1,164 @@
+"""ToF-SIMS tomogram reconstruction (register, z-correct, export) out of core.
+
+The issue's case is a generated 1395 × 256 × 256 × 8 float32 cube (2.9 GB) with peak
+memory ≤ 2 GB. Set ``CHARSUITE_BENCH_TOMO=full`` for it (generation alone takes many
+minutes on 2 cores); the default is a reduced cube with the same depth and layer
+structure, 1395 × 64 × 64 × 8 (183 MB), so the case fits a CI slot. The cube is written
+chunk by chunk (gzip off) in setup, which is not timed but counts in peak memory.
+"""
+
+from __future__ import annotations
+
+import os
+
+from benchmarks import Case
+
+LAYERS = "Li:2000:Li,LiPON:500:PO2,NMC811:600:Ni,ITO:180:In,steel::Fe"
+RATES = {"Li": 8.0, "LiPON": 1.6, "NMC811": 1.1, "ITO": 0.9, "steel": 1.0}
+
+
+def _shape():
+    if os.environ.get("CHARSUITE_BENCH_TOMO") in ("full", "huge"):
+        return 256
+    return 64
+
+
+def _huge_setup(workdir):
+    """A ~20 GB cube (1395 × 256 × 256 × 56 species, float32) generated lazily on demand.
+
+    Nothing is written in setup: the generator is a dask graph, so the pipeline below
+    streams a cube that never exists in memory or on disk as a whole.
+    """
+    from charsuite.datasets.tomogram import SPECIES, tomogram
+
+    species = [f"{s}_{i}" if i else s for i in range(7) for s in SPECIES]
+    comp = {
+        name: tuple(row) * 7
+        for name, row in __import__(
+            "charsuite.datasets.tomogram", fromlist=["x"]
+        ).COMPOSITION.items()
+    }
+    cube, _ = tomogram(
+        layers=[
+            ("Li", 2000.0, 8.0),
+            ("LiPON", 500.0, 1.6),
+            ("NMC811", 600.0, 1.1),
+            ("ITO", 180.0, 0.9),
+            ("steel", None, 1.0),
+        ],
+        n_scans=1395,
+        shape_yx=(256, 256),
+        species=species,
+        composition=comp,
+        inclusion=False,
+        lazy=True,
+        chunk_scans=4,
+        seed=1,
+        drift_trend_px=(0.004, -0.003),
+        drift_wander_px=0.0002,
+        drift_step_px=0.03,
+    )
+    return {"cube": cube, "out": workdir / "tomo.zarr"}
+
+
+def _huge_target(state):
+    from charsuite.sims.export import reconstruct
+
+    reconstruct(
+        state["cube"], register=True, layers=LAYERS, species=["Li", "Ni", "Mn"], output=state["out"]
+    )
+
+
+def _setup(workdir):
+    from charsuite.datasets.tomogram import tomogram
+
+    n = _shape()
+    stack = [
+        ("Li", 2000.0, 8.0),
+        ("LiPON", 500.0, 1.6),
+        ("NMC811", 600.0, 1.1),
+        ("ITO", 180.0, 0.9),
+        ("steel", None, 1.0),
+    ]
+    path, _ = tomogram(
+        layers=stack,
+        n_scans=1395,
+        shape_yx=(n, n),
+        path=workdir / "cube.h5",
+        compression=None,
+        chunk_scans=8,
+        seed=1,
+        # ~10 px of smooth drift over the 1395 scans (a 74 min acquisition)
+        drift_trend_px=(0.004, -0.003),
+        drift_wander_px=0.0002,
+        drift_step_px=0.03,
+    )
+    return {"path": path, "out": workdir / "tomo.h5", "workdir": workdir}
+
+
+def _streaming(state, scheduler=None):
+    from charsuite.sims.export import reconstruct
+
+    out = state["out"]
+    if out.exists():
+        out.unlink()
+    reconstruct(state["path"], register=True, layers=LAYERS, output=out, scheduler=scheduler)
+
+
+def _in_memory(state):
+    """Naive: load the whole cube into RAM, then the same pipeline."""
+    import charsuite
+    from charsuite.sims.export import reconstruct
+
+    cube = charsuite.read(state["path"])  # eager numpy
+    out = state["out"]
+    if out.exists():
+        out.unlink()
+    reconstruct(cube, register=True, layers=LAYERS, output=out)
+
+
+def _cluster(state):
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cl,
+        Client(cl, set_as_default=False) as c,
+    ):
+        _streaming(state, scheduler=c)
+
+
+CASES = {
+    "reconstruct_out_of_core": Case(
+        description="register + z-correct + export of a 1395-scan, 8-species cube streamed "
+        "from HDF5 (target) vs loading the whole cube into memory first (baseline)",
+        setup=_setup,
+        baseline=_in_memory,
+        target=_streaming,
+        repeat=1,
+    ),
+    **(
+        {
+            "reconstruct_20GB_lazy": Case(
+                description="~20 GB lazily generated cube (56 species) registered, "
+                "z-corrected and 3 species exported to zarr; baseline: one pass computing "
+                "the total ion count (the minimum any pipeline must read)",
+                setup=_huge_setup,
+                baseline=lambda st: st["cube"].sum("species").sum().compute(),
+                target=_huge_target,
+                repeat=1,
+            )
+        }
+        if os.environ.get("CHARSUITE_BENCH_TOMO") == "huge"
+        else {}
+    ),
+    "reconstruct_local_cluster": Case(
+        description="the same streaming reconstruction on a dask LocalCluster (2 workers, "
+        "in-process) (target) vs the threaded scheduler (baseline)",
+        setup=_setup,
+        baseline=_streaming,
+        target=_cluster,
+        repeat=1,
+    ),
+}
