@@ -4,7 +4,9 @@ Overlapping peaks (closer than ``overlap`` × the sum of their half widths, e.g.
 (006)/(012) and (018)/(110)) are fitted jointly in one window with a linear local
 background. With ``ka2_ratio`` > 0 each peak is a Kα1 line plus a Kα2 satellite of area
 ratio × A at 2θ₂ = 2·asin(λ₂/λ₁·sin θ₁), same width and shape (no stripping needed).
-Uncertainties: √diag((JᵀJ)⁻¹·χ²_red) from scipy ``least_squares`` with Poisson weights.
+All windows are solved together by a batched, bounded Levenberg–Marquardt
+(:mod:`charsuite.xrd._batchfit`, analytic Jacobians for both profiles); uncertainties
+√diag((JᵀJ)⁻¹·χ²_red) with Poisson weights.
 
 Profiles (area-normalised, FWHM w):
 pseudo-Voigt  pV = η·L + (1 − η)·G [1]_;
@@ -237,7 +239,7 @@ def fit_peaks(
     ParameterError
         Unknown profile.
     """
-    from scipy.optimize import least_squares
+    from charsuite.xrd._batchfit import fit_windows
 
     if profile not in PROFILES:
         raise ParameterError(f"profile {profile!r}; expected one of {', '.join(PROFILES)}")
@@ -266,6 +268,7 @@ def fit_peaks(
     extent = w0 + (
         ka2_position(pos, wavelength_ka1, wavelength_ka2) - pos if ka2_ratio > 0 else 0.0
     )
+    windows, members = [], []
     for gi, grp in enumerate(_groups(pos, extent, overlap)):
         lo = pos[grp].min() - window_fwhm * w0[grp].max()
         hi = pos[grp].max() + window_fwhm * w0[grp].max()
@@ -292,76 +295,22 @@ def fit_peaks(
         lb += [-np.inf, -np.inf]
         ub += [np.inf, np.inf]
         p0 = np.clip(p0, np.array(lb) + 1e-9, np.array(ub) - 1e-9)
-
-        def model(p, xm=xm, n=n, xc=xc):
-            yy = p[-2] + p[-1] * (xm - xc)
-            for k in range(n):
-                c, wd, a, sh = p[4 * k : 4 * k + 4]
-                yy = yy + func(xm, c, wd, a, sh)
-                if ka2_ratio > 0:
-                    c2 = ka2_position(c, wavelength_ka1, wavelength_ka2)
-                    yy = yy + func(xm, c2, wd, a * ka2_ratio, sh)
-            return yy
-
-        def res(p, ym=ym, sm=sm, model=model):
-            return (model(p) - ym) / sm
-
-        def jac(p, xm=xm, n=n, xc=xc, sm=sm):
-            # analytic Jacobian of the pseudo-Voigt doublet model (5–10× faster than
-            # finite differences, which dominated the run time)
-            j = np.empty((xm.size, p.size))
-            j[:, -2] = 1.0
-            j[:, -1] = xm - xc
-            for k in range(n):
-                c, wd, a, eta = p[4 * k : 4 * k + 4]
-                comps = [(c, a, 1.0)]
-                if ka2_ratio > 0:
-                    th1 = np.radians(c / 2)
-                    c2 = ka2_position(c, wavelength_ka1, wavelength_ka2)
-                    dc2 = (
-                        (wavelength_ka2 / wavelength_ka1) * np.cos(th1) / np.cos(np.radians(c2 / 2))
-                    )
-                    comps.append((c2, a * ka2_ratio, dc2))
-                dc = dw = da_ = de = 0.0
-                for cc, aa, dcdc in comps:
-                    u = (xm - cc) / wd
-                    q = 1 + 4 * u * u
-                    lor = 2 / (np.pi * wd) / q
-                    gau = _G0 / wd * np.exp(-_LN2x4 * u * u)
-                    prof = eta * lor + (1 - eta) * gau
-                    d_c = eta * lor * 8 * u / (wd * q) + (1 - eta) * gau * 2 * _LN2x4 * u / wd
-                    d_w = eta * lor / wd * (-1 + 8 * u * u / q) + (1 - eta) * gau / wd * (
-                        -1 + 2 * _LN2x4 * u * u
-                    )
-                    dc = dc + aa * d_c * dcdc
-                    dw = dw + aa * d_w
-                    da_ = da_ + prof * (aa / a if a != 0 else 0.0)
-                    de = de + aa * (lor - gau)
-                j[:, 4 * k] = dc
-                j[:, 4 * k + 1] = dw
-                j[:, 4 * k + 2] = da_
-                j[:, 4 * k + 3] = de
-            return j / sm[:, None]
-
-        try:
-            fit = least_squares(
-                res,
-                p0,
-                jac=jac if profile == "pseudo_voigt" else "2-point",
-                bounds=(lb, ub),
-                x_scale="jac",
-                max_nfev=60 * len(p0),
-            )
-            dof = max(xm.size - len(p0), 1)
-            chi2 = float(np.sum(fit.fun**2) / dof)
-            cov = np.linalg.pinv(fit.jac.T @ fit.jac) * max(chi2, 1e-12)
-            err = np.sqrt(np.clip(np.diag(cov), 0, None))
-        except (ValueError, np.linalg.LinAlgError):
+        windows.append(dict(x=xm, y=ym, sigma=sm, xc=xc, p0=p0, lb=lb, ub=ub))
+        members.append((gi, grp))
+    fits = fit_windows(
+        windows,
+        profile=profile,
+        ka2_ratio=ka2_ratio,
+        wavelength_ka1=wavelength_ka1,
+        wavelength_ka2=wavelength_ka2,
+    )
+    for (gi, grp), (par, err, ok) in zip(members, fits):
+        if not ok:
             for i in grp:
                 out[i] = Peak(*([np.nan] * 9), group=gi)
             continue
         for k, i in enumerate(grp):
-            c, wd, a, sh = fit.x[4 * k : 4 * k + 4]
+            c, wd, a, sh = par[4 * k : 4 * k + 4]
             ec, ew, ea, es = err[4 * k : 4 * k + 4]
             height = float(func(np.array([c]), c, wd, a, sh)[0])
             out[i] = Peak(
