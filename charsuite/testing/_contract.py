@@ -80,7 +80,9 @@ class ReaderContract:
     """Inherit and set ``format_name``; implement ``make_file(self, tmp_path) -> Path``.
 
     Optional hooks: ``make_nan_file(self, tmp_path) -> Path`` (a file with NaN values;
-    the reader must either read it, keeping NaN visible, or raise a CharsuiteError) and
+    the reader must either read it, keeping NaN visible, or raise a CharsuiteError; for a
+    binary file see :func:`charsuite.testing.inject_nan`; a format that cannot store NaN
+    sets ``nan_not_representable = "why"`` instead) and
     ``fuzz_examples`` (number of hypothesis examples, default 25).
     """
 
@@ -160,7 +162,10 @@ class ReaderContract:
     def test_nan_values(self, tmp_path):
         maker = getattr(self, "make_nan_file", None)
         if maker is None:
-            pytest.skip("format has no textual numbers to corrupt with NaN")
+            pytest.skip(
+                getattr(self, "nan_not_representable", None)
+                or f"{type(self).__name__} defines no make_nan_file hook"
+            )
         path = maker(tmp_path)
         try:
             obj = read(path)

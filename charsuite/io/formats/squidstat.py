@@ -97,6 +97,26 @@ def can_read(path: Path, head: bytes) -> bool:
     )
 
 
+def _number(text: str, spath: Path, line: str):
+    """A settings value as float: None when empty, NaN kept (float('nan')), else an error
+    for the area/mass lines that capacities are normalised by."""
+    text = text.strip()
+    low = line.lower()
+    if not ("working electrode area" in low or "working electrode mass" in low):
+        return None
+    if not text:
+        return None
+    m = re.match(r"^([-+]?(?:\d*\.?\d+(?:[eE][-+]?\d+)?|nan|inf))\b", text, re.IGNORECASE)
+    if not m:
+        raise ReaderError(
+            f"line {line!r}: expected a number, found {text!r}; fix the value in the settings "
+            "file or pass settings=False and give area/mass explicitly",
+            path=spath,
+            format="squidstat",
+        )
+    return float(m.group(1))
+
+
 def _settings(path: Path, option) -> tuple[dict, dict]:
     if option is False:
         return {}, {}
@@ -115,11 +135,11 @@ def _settings(path: Path, option) -> tuple[dict, dict]:
             original[m.group(1).strip()] = m.group(2).strip()
         low = line.lower()
         num = re.search(r"[:=\t]\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)", line)
-        if "working electrode area" in low and num:
+        value = _number(m.group(2), spath, line) if m else None
+        if "working electrode area" in low and value is not None:
             scale = 0.01 if "(mm2)" in low or "(mm²)" in low else 1.0
-            meta["electrode_area_cm2"] = float(num.group(1)) * scale
-        elif "working electrode mass" in low and num:
-            value = float(num.group(1))
+            meta["electrode_area_cm2"] = value * scale
+        elif "working electrode mass" in low and value is not None:
             if "(mg)" in low:
                 meta["active_mass_mg"] = value
             elif "(ug)" in low or "(µg)" in low:

@@ -9,11 +9,13 @@ from pathlib import Path
 import numpy as np
 
 
-def pattern(n: int = 300, start: float = 10.0, step: float = 0.05):
+def pattern(n: int = 300, start: float = 10.0, step: float = 0.05, *, nan: bool = False):
     x = start + step * np.arange(n)
     y = np.round(
         100 + 2000 * np.exp(-((x - 18.7) ** 2) / 0.02) + 800 * np.exp(-((x - 24.0) ** 2) / 0.03)
     )
+    if nan:
+        y[5] = np.nan
     return x, y
 
 
@@ -64,8 +66,8 @@ def write_ras(path: Path, *, nan: bool = False) -> Path:
     return path
 
 
-def write_rasx(path: Path) -> Path:
-    x, y = pattern()
+def write_rasx(path: Path, *, nan: bool = False) -> Path:
+    x, y = pattern(nan=nan)
     prof = "\r\n".join(f"{a:.4f}\t{b}\t1" for a, b in zip(x, y))
     cond = (
         '<?xml version="1.0" encoding="utf-8"?><MeasurementConditions><GeneralInformation>'
@@ -81,11 +83,9 @@ def write_rasx(path: Path) -> Path:
     return path
 
 
-def write_brml(path: Path) -> Path:
-    x, y = pattern()
-    datum = "\n".join(
-        f"      <Datum>1,1,{a:.4f},{a / 2:.4f},{int(b)}</Datum>" for a, b in zip(x, y)
-    )
+def write_brml(path: Path, *, nan: bool = False) -> Path:
+    x, y = pattern(nan=nan)
+    datum = "\n".join(f"      <Datum>1,1,{a:.4f},{a / 2:.4f},{b:.0f}</Datum>" for a, b in zip(x, y))
     raw = f"""<?xml version="1.0"?>
 <RawData xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
   <TimeStampStarted>2020-01-01T00:00:00</TimeStampStarted>
@@ -113,9 +113,9 @@ def write_brml(path: Path) -> Path:
     return path
 
 
-def write_raw1(path: Path) -> Path:
+def write_raw1(path: Path, *, nan: bool = False) -> Path:
     """RAW1.01: 712-byte header + one 304-byte range header + float32 counts."""
-    x, y = pattern()
+    x, y = pattern(nan=nan)
     head = bytearray(712)
     head[0:8] = b"RAW1.01\x00"
     struct.pack_into("<I", head, 8, 1)

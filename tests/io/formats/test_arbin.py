@@ -7,7 +7,7 @@ import pytest
 
 from charsuite.echem import cycle_summary
 from charsuite.io import read
-from charsuite.testing import ReaderContract, shared_data_dir
+from charsuite.testing import ReaderContract, inject_nan, shared_data_dir
 
 
 def _write_csv(path, n=60):
@@ -66,6 +66,13 @@ class TestArbinRes(ReaderContract):
         pytest.importorskip("access_parser")
         src = shared_data_dir("echem") / "the-grey-group_navani/Example_data/arbin_example.res"
         return shutil.copy(src, tmp_path / "example.res")
+
+    def make_nan_file(self, tmp_path):
+        # a NaN written over one stored voltage value
+        path = self.make_file(tmp_path)
+        ds = read(path)
+        vals = np.asarray(ds["voltage"].values, float)[3:200]
+        return inject_nan(path, np.concatenate([vals, vals * 1e-3, vals * 1e3]))
 
 
 def _golden(path):

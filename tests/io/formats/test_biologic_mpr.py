@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from charsuite.io import read
-from charsuite.testing import ReaderContract, shared_data_dir
+from charsuite.testing import ReaderContract, inject_nan, shared_data_dir
 
 pytest.importorskip("galvani", reason="galvani (optional, GPL) reads .mpr")
 
@@ -20,6 +20,13 @@ class TestMPR(ReaderContract):
     def make_file(self, tmp_path):
         src = shared_data_dir("echem") / "dgbowl_yadg/tests/test_x_eclab/mb.issue_95.mpr"
         return shutil.copy(src, tmp_path / "mb.mpr")
+
+    def make_nan_file(self, tmp_path):
+        # a NaN written over one stored voltage value
+        path = self.make_file(tmp_path)
+        ds = read(path)
+        vals = np.asarray(ds["voltage"].values, float)[3:200]
+        return inject_nan(path, np.concatenate([vals, vals * 1e-3, vals * 1e3]))
 
 
 @pytest.mark.shared_data

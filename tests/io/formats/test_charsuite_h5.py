@@ -32,6 +32,11 @@ class TestCharsuiteH5(ReaderContract):
     def make_file(self, tmp_path):
         return write(_cube(), tmp_path / "cube.h5")
 
+    def make_nan_file(self, tmp_path):
+        cube = _cube()
+        cube[0, 1, 2] = np.nan
+        return write(cube, tmp_path / "nan.h5")
+
 
 def test_round_trip_dataarray(tmp_path):
     cube = _cube()

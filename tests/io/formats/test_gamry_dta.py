@@ -39,6 +39,15 @@ class TestGamry(ReaderContract):
     def make_file(self, tmp_path):
         return _write(tmp_path / "eis.DTA")
 
+    def make_nan_file(self, tmp_path):
+        path = self.make_file(tmp_path)
+        lines = path.read_bytes().split(b"\n")
+        fields = lines[12].split(b"\t")
+        fields[4] = b"NaN"
+        lines[12] = b"\t".join(fields)
+        path.write_bytes(b"\n".join(lines))
+        return path
+
 
 def test_aborted_keeps_complete_rows(tmp_path):
     ds = read(_write(tmp_path / "a.DTA", aborted=True))

@@ -36,6 +36,15 @@ class TestMaccor(ReaderContract):
     def make_file(self, tmp_path):
         return _write(tmp_path / "run.txt")
 
+    def make_nan_file(self, tmp_path):
+        path = self.make_file(tmp_path)
+        lines = path.read_bytes().split(b"\n")
+        fields = lines[6].split(b"\t")
+        fields[8] = b"nan"
+        lines[6] = b"\t".join(fields)
+        path.write_bytes(b"\n".join(lines))
+        return path
+
 
 def test_sign_from_state_and_capacities(tmp_path):
     ds = read(_write(tmp_path / "m.txt"))

@@ -19,6 +19,10 @@ class TestNDA(ReaderContract):
         src = shared_data_dir("echem") / "the-grey-group_navani/Example_data/test.nda"
         return shutil.copy(src, tmp_path / "test.nda")
 
+    nan_not_representable = (
+        "Neware .nda stores voltage, current and capacity as scaled integers: no NaN can be written"
+    )
+
 
 @pytest.mark.shared_data
 def test_nda_and_ndax(shared_data):

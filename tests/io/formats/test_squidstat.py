@@ -40,6 +40,15 @@ class TestSquidstatEIS(ReaderContract):
     def make_file(self, tmp_path):
         return write_squidstat_eis(tmp_path, f_max=1e5, f_min=1.0, points_per_decade=4)["csv"]
 
+    def make_nan_file(self, tmp_path):
+        path = self.make_file(tmp_path)
+        raw = path.read_bytes().split(b"\n")
+        fields = raw[5].split(b",")
+        fields[-2] = b"nan"
+        raw[5] = b",".join(fields)
+        path.write_bytes(b"\n".join(raw))
+        return path
+
 
 def test_quirks_are_in_the_generated_file(tmp_path):
     truth = _small(tmp_path)

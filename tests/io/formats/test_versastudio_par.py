@@ -31,6 +31,15 @@ class TestPar(ReaderContract):
     def make_file(self, tmp_path):
         return _write(tmp_path / "eis.par")
 
+    def make_nan_file(self, tmp_path):
+        path = self.make_file(tmp_path)
+        lines = path.read_bytes().split(b"\n")
+        fields = lines[11].split(b",")
+        fields[5] = b"nan"
+        lines[11] = b",".join(fields)
+        path.write_bytes(b"\n".join(lines))
+        return path
+
 
 @pytest.mark.shared_data
 def test_real_par(shared_data):

@@ -47,12 +47,18 @@ class TestBRML(ReaderContract):
     def make_file(self, tmp_path):
         return W.write_brml(tmp_path / "scan.brml")
 
+    def make_nan_file(self, tmp_path):
+        return W.write_brml(tmp_path / "nan.brml", nan=True)
+
 
 class TestBrukerRaw(ReaderContract):
     format_name = "bruker-raw"
 
     def make_file(self, tmp_path):
         return W.write_raw1(tmp_path / "scan.raw")
+
+    def make_nan_file(self, tmp_path):
+        return W.write_raw1(tmp_path / "nan.raw", nan=True)
 
 
 class TestUXD(ReaderContract):
@@ -81,6 +87,9 @@ class TestRASX(ReaderContract):
 
     def make_file(self, tmp_path):
         return W.write_rasx(tmp_path / "scan.rasx")
+
+    def make_nan_file(self, tmp_path):
+        return W.write_rasx(tmp_path / "nan.rasx", nan=True)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,15 @@ class TestZPlot(ReaderContract):
     def make_file(self, tmp_path):
         return _write(tmp_path / "c.z")
 
+    def make_nan_file(self, tmp_path):
+        path = self.make_file(tmp_path)
+        lines = path.read_bytes().split(b"\n")
+        fields = lines[8].split(b"\t")
+        fields[4] = b"NaN"
+        lines[8] = b"\t".join(fields)
+        path.write_bytes(b"\n".join(lines))
+        return path
+
 
 @pytest.mark.shared_data
 def test_real_zplot_and_autolab(shared_data):
