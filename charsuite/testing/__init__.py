@@ -6,7 +6,7 @@ hypothesis (the ``test`` extra). :func:`inject_nan` puts a NaN into a binary fil
 contract's NaN check.
 """
 
-from charsuite.testing._binary import inject_nan
 from charsuite.testing._contract import ReaderContract, file_digest, shared_data_dir
+from charsuite.testing._nan import inject_nan, nan_in_text
 
-__all__ = ["ReaderContract", "file_digest", "inject_nan", "shared_data_dir"]
+__all__ = ["ReaderContract", "file_digest", "inject_nan", "nan_in_text", "shared_data_dir"]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from charsuite.io import read
-from charsuite.testing import ReaderContract
+from charsuite.testing import ReaderContract, nan_in_text
 
 
 def _write(path, aborted=False):
@@ -41,12 +41,7 @@ class TestGamry(ReaderContract):
 
     def make_nan_file(self, tmp_path):
         path = self.make_file(tmp_path)
-        lines = path.read_bytes().split(b"\n")
-        fields = lines[12].split(b"\t")
-        fields[4] = b"NaN"
-        lines[12] = b"\t".join(fields)
-        path.write_bytes(b"\n".join(lines))
-        return path
+        return nan_in_text(path, line=12, field=4, sep=b"\t", token=b"NaN")
 
 
 def test_aborted_keeps_complete_rows(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from charsuite.echem import cycle_summary
 from charsuite.io import read
-from charsuite.testing import ReaderContract
+from charsuite.testing import ReaderContract, nan_in_text
 
 
 def _write(path, n_half=4, pts=10):
@@ -38,12 +38,7 @@ class TestMaccor(ReaderContract):
 
     def make_nan_file(self, tmp_path):
         path = self.make_file(tmp_path)
-        lines = path.read_bytes().split(b"\n")
-        fields = lines[6].split(b"\t")
-        fields[8] = b"nan"
-        lines[6] = b"\t".join(fields)
-        path.write_bytes(b"\n".join(lines))
-        return path
+        return nan_in_text(path, line=6, field=8, sep=b"\t")
 
 
 def test_sign_from_state_and_capacities(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 from charsuite.datasets.echem import write_squidstat_cycling, write_squidstat_eis
 from charsuite.exceptions import ReaderError
 from charsuite.io import read
-from charsuite.testing import ReaderContract
+from charsuite.testing import ReaderContract, nan_in_text
 
 
 def _small(tmp_path: Path, **kw) -> dict:
@@ -26,12 +26,7 @@ class TestSquidstat(ReaderContract):
 
     def make_nan_file(self, tmp_path):
         path = _small(tmp_path)["csv"]
-        raw = path.read_bytes().split(b"\n")
-        fields = raw[5].split(b",")
-        fields[3] = b"nan"
-        raw[5] = b",".join(fields)
-        path.write_bytes(b"\n".join(raw))
-        return path
+        return nan_in_text(path, line=5, field=3, sep=b",")
 
 
 class TestSquidstatEIS(ReaderContract):
@@ -41,13 +36,7 @@ class TestSquidstatEIS(ReaderContract):
         return write_squidstat_eis(tmp_path, f_max=1e5, f_min=1.0, points_per_decade=4)["csv"]
 
     def make_nan_file(self, tmp_path):
-        path = self.make_file(tmp_path)
-        raw = path.read_bytes().split(b"\n")
-        fields = raw[5].split(b",")
-        fields[-2] = b"nan"
-        raw[5] = b",".join(fields)
-        path.write_bytes(b"\n".join(raw))
-        return path
+        return nan_in_text(self.make_file(tmp_path), line=5, field=-2, sep=b",")
 
 
 def test_quirks_are_in_the_generated_file(tmp_path):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from charsuite.io import read
-from charsuite.testing import ReaderContract
+from charsuite.testing import ReaderContract, nan_in_text
 
 
 def _write(path):
@@ -33,12 +33,7 @@ class TestPar(ReaderContract):
 
     def make_nan_file(self, tmp_path):
         path = self.make_file(tmp_path)
-        lines = path.read_bytes().split(b"\n")
-        fields = lines[11].split(b",")
-        fields[5] = b"nan"
-        lines[11] = b",".join(fields)
-        path.write_bytes(b"\n".join(lines))
-        return path
+        return nan_in_text(path, line=11, field=5, sep=b",")
 
 
 @pytest.mark.shared_data

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from charsuite.io import read
-from charsuite.testing import ReaderContract
+from charsuite.testing import ReaderContract, nan_in_text
 
 
 def _write(path):
@@ -28,12 +28,7 @@ class TestZPlot(ReaderContract):
 
     def make_nan_file(self, tmp_path):
         path = self.make_file(tmp_path)
-        lines = path.read_bytes().split(b"\n")
-        fields = lines[8].split(b"\t")
-        fields[4] = b"NaN"
-        lines[8] = b"\t".join(fields)
-        path.write_bytes(b"\n".join(lines))
-        return path
+        return nan_in_text(path, line=8, field=4, sep=b"\t", token=b"NaN")
 
 
 @pytest.mark.shared_data

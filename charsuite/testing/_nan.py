@@ -1,4 +1,4 @@
-"""Inject a NaN into a binary file at the place where one of its numbers is stored."""
+"""Put a NaN into a test file: binary (over a stored number) or text (one field)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,20 @@ def inject_nan(path, candidates, *, dtypes=("<f4", "<f8"), skip_bytes: int = 0) 
                 path.write_bytes(bytes(raw))
                 return path
     raise LookupError(f"none of the candidate values is stored in {path.name} as {dtypes}")
+
+
+def nan_in_text(path, *, line: int, field: int, sep: bytes, token: bytes = b"nan") -> Path:
+    """Replace field ``field`` of line ``line`` (0-based, lines split at LF) with ``token``.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    lines = path.read_bytes().split(b"\n")
+    fields = lines[line].split(sep)
+    fields[field] = token
+    lines[line] = sep.join(fields)
+    path.chmod(0o644)
+    path.write_bytes(b"\n".join(lines))
+    return path
