@@ -171,7 +171,7 @@ def lattice(file, phase, incidence_angle, zero_offset, library, format_, json_pa
 @click.option(
     "--displacement",
     is_flag=True,
-    help="Also fit specimen displacement (symmetric scans, ≥3 lines).",
+    help="Also fit specimen displacement (focusing optics, ≥3 lines; symmetric or fixed incidence).",
 )
 @click.option(
     "--radius", type=float, default=240.0, show_default=True, help="Goniometer radius (mm)."
@@ -229,7 +229,7 @@ def calibrate(
     "--displacement",
     type=float,
     default=None,
-    help="Specimen displacement (mm) to remove (symmetric scans).",
+    help="Specimen displacement (mm) to remove (focusing optics; α from the file or --incidence-angle).",
 )
 @format_option
 @json_option

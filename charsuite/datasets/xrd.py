@@ -297,11 +297,20 @@ def write_xrdml(
     sample="generated",
     force=False,
 ):
-    """Write a minimal, valid XRDML 1.7 file (2Theta scan at fixed ω, or Gonio scan)."""
+    """Write a minimal, valid XRDML 1.7 file (2Theta scan at fixed ω, or Gonio scan).
+
+    An equidistant 2θ axis is written as start/end positions, any other as ``listPositions``.
+    """
     from charsuite.io import write_text
 
     x = np.asarray(two_theta, float)
     scan_axis = "2Theta" if incidence_angle_deg is not None else "Gonio"
+    step = np.diff(x)
+    tth = (
+        f"<startPosition>{x[0]:.6f}</startPosition><endPosition>{x[-1]:.6f}</endPosition>"
+        if x.size > 1 and np.allclose(step, step[0], rtol=0, atol=1e-7)
+        else f"<listPositions>{' '.join(f'{v:.6f}' for v in x)}</listPositions>"
+    )
     omega = (
         f'<positions axis="Omega" unit="deg"><commonPosition>{incidence_angle_deg:.4f}</commonPosition></positions>'
         if incidence_angle_deg is not None
@@ -322,7 +331,7 @@ def write_xrdml(
     <scan appendNumber="0" mode="Continuous" scanAxis="{scan_axis}" status="Completed">
       <header><startTimeStamp>2026-01-01T00:00:00+00:00</startTimeStamp></header>
       <dataPoints>
-        <positions axis="2Theta" unit="deg"><startPosition>{x[0]:.6f}</startPosition><endPosition>{x[-1]:.6f}</endPosition></positions>
+        <positions axis="2Theta" unit="deg">{tth}</positions>
         {omega}
         <commonCountingTime unit="seconds">{counting_time_s:.3f}</commonCountingTime>
         <counts unit="counts">{" ".join(str(int(v)) for v in counts)}</counts>

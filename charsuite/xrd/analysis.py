@@ -207,10 +207,12 @@ def calibrate_zero(
     z = ⟨2θ_obs − 2θ_ref⟩ fitted with the cell fixed; a second fit with the cell free is
     reported as a check.
 
-    With ``displacement=True`` (symmetric Bragg–Brentano scans, at least three lines) the
-    specimen displacement s is fitted with the zero: 2θ_obs − 2θ_ref = z − (2s/R)·cos θ
-    (R = ``goniometer_radius_mm``); apply both with :func:`charsuite.xrd.correct_zero`
-    and :func:`charsuite.xrd.reduce.correct_displacement`.
+    With ``displacement=True`` (focusing optics, at least three lines) the specimen
+    displacement s is fitted with the zero: 2θ_obs − 2θ_ref = z − (s/R)·sin 2θ / sin α, with α
+    the fixed incidence angle, or α = θ for a symmetric scan (z − (2s/R)·cos θ);
+    R = ``goniometer_radius_mm``. Apply both with :func:`charsuite.xrd.correct_zero` and
+    :func:`charsuite.xrd.reduce.correct_displacement` (same α). Parallel-beam GI optics are
+    insensitive to specimen height: calibrate the zero only there.
 
     References
     ----------
@@ -295,15 +297,13 @@ def calibrate_zero(
         zerr = max(zerr, float(np.std(obs - refpos, ddof=1) / np.sqrt(obs.size)))
     disp = disp_err = None
     if displacement:
-        if alpha is not None:
-            raise ParameterError(
-                "the displacement model −(2s/R)·cosθ holds for symmetric scans; this scan has a "
-                "fixed incidence angle — calibrate the zero only"
-            )
         if obs.size < 3:
             raise DataError(f"{obs.size} standard lines; zero + displacement need at least 3")
         th = np.radians(refpos / 2)
-        a_mat = np.c_[np.ones_like(th), -2 * np.cos(th) / goniometer_radius_mm * 180 / np.pi]
+        # Δ2θ = −(s/R)·sin 2θ / sin α; α = θ for a symmetric scan (−(2s/R)·cos θ)
+        sin_a = np.sin(np.radians(alpha)) if alpha is not None else np.sin(th)
+        basis = -np.sin(2 * th) / sin_a / goniometer_radius_mm * 180 / np.pi
+        a_mat = np.c_[np.ones_like(th), basis]
         sw = np.sqrt(wts)
         coef, *_ = np.linalg.lstsq(a_mat * sw[:, None], (obs - refpos) * sw, rcond=None)
         resid = (obs - refpos) - a_mat @ coef
@@ -312,7 +312,7 @@ def calibrate_zero(
         cov = np.linalg.inv((a_mat * wts[:, None]).T @ a_mat) * s2
         z, disp = float(coef[0]), float(coef[1])
         zerr, disp_err = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
-        obs = obs + 2 * np.cos(th) * disp / goniometer_radius_mm * 180 / np.pi
+        obs = obs - basis * disp
     hkls = [ref.hkl[i] for i, _, _ in pm.matched]
     check = (
         refine_lattice(

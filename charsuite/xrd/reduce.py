@@ -245,32 +245,57 @@ def correct_zero(da, *, offset_deg: float, source: str = "user"):
     )
 
 
-def correct_displacement(da, *, displacement_mm: float, goniometer_radius_mm: float = 240.0):
-    """Remove a specimen-displacement shift (symmetric geometry).
+def correct_displacement(
+    da,
+    *,
+    displacement_mm: float,
+    goniometer_radius_mm: float = 240.0,
+    incidence_angle_deg: float | None = None,
+):
+    """Remove a specimen-displacement shift (focusing / divergent-beam optics).
 
-    2θ_corrected = 2θ + (2s/R)·cos θ (rad → deg), s > 0 = specimen below the focusing
-    circle (peaks shifted to lower angle). Values from
+    A surface displaced by s along its normal moves the irradiated point by s/sin α along
+    the incident beam; seen from the detector at radius R this shifts peaks by
+
+        Δ2θ = −(s/R)·sin 2θ / sin α  (rad),
+
+    which for the symmetric geometry (α = θ) is the familiar −(2s/R)·cos θ [1]_. The
+    correction adds −Δ2θ; s > 0 = specimen below the goniometer axis (peaks shifted to lower
+    angle). α is ``incidence_angle_deg``, else the file's fixed incidence angle for a
+    2θ-only (grazing-incidence) scan, else θ (symmetric scan). Values of s come from
     :func:`charsuite.xrd.calibrate_zero` with ``displacement=True``.
+
+    With parallel-beam optics (Göbel mirror and a long Soller/analyser on the detector side,
+    the usual GI-XRD set-up) peak positions do not depend on specimen height; apply only a
+    zero offset (:func:`correct_zero`) there.
 
     References
     ----------
     .. [1] H. P. Klug, L. E. Alexander, *X-Ray Diffraction Procedures*, 2nd ed. (1974).
+    .. [2] M. Birkholz, *Thin Film Analysis by X-Ray Scattering*, Wiley-VCH (2006), ch. 3.
     """
     md = da.attrs.get("metadata", {})
-    if md.get("scan_type") == "2theta" and md.get("incidence_angle_deg") is not None:
-        raise ParameterError(
-            "specimen-displacement correction is for symmetric (coupled) scans; this is a "
-            "fixed-incidence scan — use correct_zero with an offset from a standard"
-        )
+    alpha = incidence_angle_deg
+    if alpha is None and md.get("scan_type") == "2theta":
+        alpha = md.get("incidence_angle_deg")
+    if alpha is not None and not 0 < float(alpha) < 90:
+        raise ParameterError(f"incidence_angle_deg={alpha!r}; expected 0 < α < 90 (deg)")
     x = da.two_theta.values
-    dx = 2 * np.cos(np.radians(x / 2)) * displacement_mm / goniometer_radius_mm * 180 / np.pi
+    theta = np.radians(x / 2)
+    sin_a = np.sin(np.radians(float(alpha))) if alpha is not None else np.sin(theta)
+    dx = np.sin(2 * theta) / sin_a * displacement_mm / goniometer_radius_mm * 180 / np.pi
     out = da.assign_coords(two_theta=("two_theta", x + dx, dict(da.two_theta.attrs)))
     return _record(
         da,
         out,
         "correct_displacement",
-        {"displacement_mm": displacement_mm, "goniometer_radius_mm": goniometer_radius_mm},
         {
+            "displacement_mm": displacement_mm,
+            "goniometer_radius_mm": goniometer_radius_mm,
+            "incidence_angle_deg": alpha,
+        },
+        {
+            "geometry": "symmetric" if alpha is None else f"fixed incidence α = {alpha}°",
             "displacement_mm": float(displacement_mm),
             "goniometer_radius_mm": float(goniometer_radius_mm),
             "shift_at_30deg_deg": float(dx[np.argmin(abs(x - 30))]) if x.size else None,

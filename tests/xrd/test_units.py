@@ -276,6 +276,38 @@ def test_zero_and_displacement_from_standard(tmp_path):
     assert "correct_displacement" in fixed.attrs["corrections"]
 
 
+def test_zero_and_displacement_at_fixed_incidence(tmp_path):
+    """GI Si standard (α = 2°, focusing optics): Δ2θ = z − (s/R)·sin 2θ / sin α recovered."""
+    from charsuite.datasets.xrd import simulate_standard, write_xrdml
+    from charsuite.io import read
+    from charsuite.xrd import calibrate_zero
+    from charsuite.xrd.reduce import correct_displacement
+
+    alpha, s_mm, z, radius = 2.0, 0.01, -0.02, 240.0
+    x, y, _ = simulate_standard(
+        phase="Si",
+        incidence_angle_deg=alpha,
+        zero_offset_deg=0.0,
+        ka2_ratio=0.0,
+        peak_counts=20000,
+        two_theta_range=(20.0, 100.0),
+        seed=6,
+    )
+    shift = np.sin(np.radians(x)) / np.sin(np.radians(alpha)) * s_mm / radius * 180 / np.pi
+    da = read(
+        write_xrdml(
+            tmp_path / "si_gi.xrdml", x + z - shift, y, ka2_ratio=0.0, incidence_angle_deg=alpha
+        )
+    )
+    cal = calibrate_zero(da, standard="Si", displacement=True)
+    assert cal.zero_offset_deg == pytest.approx(z, abs=0.01)
+    assert cal.displacement_mm == pytest.approx(s_mm, abs=0.003)
+    fixed = correct_displacement(da, displacement_mm=s_mm)
+    # evaluated at the observed 2θ: exact to second order in the shift (≈ 1e-4°)
+    np.testing.assert_allclose(fixed.two_theta.values, x + z, atol=2e-4)
+    assert "fixed incidence" in fixed.attrs["corrections"]["correct_displacement"]["geometry"]
+
+
 def test_disk_cache_round_trip():
     from charsuite.xrd import library
 
