@@ -20,12 +20,36 @@ def cli() -> None:
     """xrd commands; see `charsuite xrd --help`."""
 
 
-def _analyze_one(args):
+def _load(path, fmt, map_rows):
+    """Read a scan; a 2D map is collapsed by ``--map-rows`` (``sum`` or a row index)."""
     from charsuite.io import read
+    from charsuite.xrd.reduce import integrate_rows
+
+    da = read(path, format=fmt)
+    if map_rows is not None and "row" in da.dims:
+        da = integrate_rows(da, rows=None if map_rows == "sum" else int(map_rows))
+    return da
+
+
+def _map_rows(ctx, param, value):
+    if value is None or value == "sum" or value.lstrip("-").isdigit():
+        return value
+    raise click.BadParameter(f"{value!r}: expected 'sum' or a row index")
+
+
+map_rows_option = click.option(
+    "--map-rows",
+    default=None,
+    callback=_map_rows,
+    help="For 2D maps: 'sum' (integrate all rows) or a row index.",
+)
+
+
+def _analyze_one(args):
     from charsuite.xrd import analyze
 
-    path, fmt, opts = args
-    return analyze(read(path, format=fmt), **opts).to_dict()
+    path, fmt, opts, map_rows = args
+    return analyze(_load(path, fmt, map_rows), **opts).to_dict()
 
 
 @cli.command("identify")
@@ -67,6 +91,7 @@ def _analyze_one(args):
 @click.option(
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
 )
+@map_rows_option
 @plot_option("Write the pattern figure (PNG; first file).")
 @format_option
 @json_option
@@ -82,6 +107,7 @@ def identify(
     no_refraction,
     instrument_fwhm,
     jobs,
+    map_rows,
     plot_path,
     format_,
     json_path,
@@ -104,12 +130,12 @@ def identify(
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for res in pool.map(_analyze_one, [(f, format_, opts) for f in files]):
+                for res in pool.map(_analyze_one, [(f, format_, opts, map_rows) for f in files]):
                     results.append(res)
                     update(1)
         else:
             for f in files:
-                results.append(_analyze_one((f, format_, opts)))
+                results.append(_analyze_one((f, format_, opts, map_rows)))
                 update(1)
     for res in results:
         names = ", ".join(f"{p['name']} ({p['score']:.2f})" for p in res["phases"]) or "none"
@@ -117,11 +143,10 @@ def identify(
             f"{res['file']}: phases {names}; {len(res['unidentified_peaks'])} unidentified peaks"
         )
     if plot_path:
-        from charsuite.io import read
         from charsuite.plotting.xrd import plot_identification
         from charsuite.xrd import analyze
 
-        da = read(files[0], format=format_)
+        da = _load(files[0], format_, map_rows)
         plot_identification(da, analyze(da, **opts), path=plot_path, force=force)
     emit_json(results[0] if len(results) == 1 else results, json_path, force=force)
 
@@ -134,16 +159,18 @@ def identify(
     "--zero-offset", type=float, default=None, help="Known zero offset (deg); otherwise refined."
 )
 @click.option("--library", multiple=True, type=click.Path(exists=True))
+@map_rows_option
 @format_option
 @json_option
 @force_option
-def lattice(file, phase, incidence_angle, zero_offset, library, format_, json_path, force):
+def lattice(
+    file, phase, incidence_angle, zero_offset, library, map_rows, format_, json_path, force
+):
     """Refine the cell of one phase in FILE."""
-    from charsuite.io import read
     from charsuite.xrd.analysis import lattice_of
 
     res = lattice_of(
-        read(file, format=format_),
+        _load(file, format_, map_rows),
         phase=phase,
         incidence_angle_deg=incidence_angle,
         zero_offset_deg=zero_offset,
@@ -231,6 +258,7 @@ def calibrate(
     default=None,
     help="Specimen displacement (mm) to remove (focusing optics; α from the file or --incidence-angle).",
 )
+@map_rows_option
 @format_option
 @json_option
 @force_option
@@ -243,6 +271,7 @@ def reduce_cmd(
     norm,
     zero_offset,
     displacement,
+    map_rows,
     format_,
     json_path,
     force,
@@ -250,10 +279,10 @@ def reduce_cmd(
     """Reduce a scan (background, Kα2, smoothing, normalisation, zero) and write it."""
     from pathlib import Path
 
-    from charsuite.io import read, write
+    from charsuite.io import write
     from charsuite.xrd import reduce as red
 
-    da = read(file, format=format_)
+    da = _load(file, format_, map_rows)
     red.check_scan(da, purpose="reduction")
     if zero_offset:
         da = red.correct_zero(da, offset_deg=zero_offset)

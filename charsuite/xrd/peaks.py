@@ -90,9 +90,10 @@ def estimate_background(y, *, half_window: int):
     """SNIP-type background (pybaselines ``snip``) used for detection only."""
     from pybaselines import Baseline
 
-    bl, _ = Baseline(np.arange(y.size)).snip(
-        y, max_half_window=max(int(half_window), 3), decreasing=True
-    )
+    # capped at a tenth of the scan: on short scans wider windows make SNIP's edge
+    # extrapolation run far below the data
+    half = max(min(int(half_window), y.size // 10), 3)
+    bl, _ = Baseline(np.arange(y.size)).snip(y, max_half_window=half, decreasing=True)
     return bl
 
 
