@@ -116,3 +116,78 @@ CASES["match_refine_only"] = Case(
     target=lambda s: _match_refine(s),
     repeat=3,
 )
+
+
+def _setup_windows(workdir):
+    """The fit windows of the 4 scans (peaks found, windows built; untimed)."""
+    import charsuite.xrd._batchfit as bf
+    from charsuite.xrd.analysis import _peaks, _wavelengths
+
+    scans = _setup(workdir)
+    captured = []
+    original = bf.fit_windows
+
+    def capture(windows, **kw):
+        captured.append((windows, kw))
+        return original(windows, **kw)
+
+    bf.fit_windows = capture
+    try:
+        for da in scans:
+            l1, l2, ratio, _ = _wavelengths(da)
+            _peaks(da, l1=l1, l2=l2, ratio=ratio, min_snr=4.0, profile="pseudo_voigt")
+    finally:
+        bf.fit_windows = original
+    return captured
+
+
+def _fit_batched(state):
+    from charsuite.xrd._batchfit import fit_windows
+
+    for windows, kw in state:
+        fit_windows(windows, **kw)
+
+
+def _fit_scipy(state):
+    """The same windows, one scipy.optimize.least_squares (trf, analytic Jacobian) each."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    from charsuite.xrd._batchfit import _evaluate
+
+    for windows, kw in state:
+        opts = dict(
+            profile=kw["profile"],
+            ka2_ratio=kw["ka2_ratio"],
+            l1=kw["wavelength_ka1"],
+            l2=kw["wavelength_ka2"],
+        )
+        for wd in windows:
+            n = (len(wd["p0"]) - 2) // 4
+            args = (wd["x"][None], np.array([wd["xc"]]), 1 / wd["sigma"][None], wd["y"][None])
+
+            def fun(p, args=args, n=n, opts=opts):
+                return _evaluate(p[None], *args, n=n, **opts)[0][0]
+
+            def jac(p, args=args, n=n, opts=opts):
+                return _evaluate(p[None], *args, n=n, **opts)[1][0]
+
+            least_squares(
+                fun,
+                wd["p0"],
+                jac=jac,
+                bounds=(wd["lb"], wd["ub"]),
+                x_scale="jac",
+                max_nfev=60 * len(wd["p0"]),
+            )
+
+
+CASES["peak_fitting"] = Case(
+    description=f"profile fitting of every peak window of {N_SCANS} scans: batched bounded "
+    "Levenberg–Marquardt (target) vs scipy least_squares per window, same model and analytic "
+    "Jacobian (baseline)",
+    setup=_setup_windows,
+    baseline=_fit_scipy,
+    target=_fit_batched,
+    repeat=3,
+)
