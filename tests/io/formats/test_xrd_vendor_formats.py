@@ -160,3 +160,50 @@ def test_non_monotonic_and_nan_axis_refused(tmp_path):
     path2.write_text(path2.read_text().replace("10.100\t", "nan\t", 1))
     with pytest.raises(ReaderError, match="non-finite"):
         read(path2)
+
+
+def test_raw_ranges(tmp_path):
+    from charsuite.exceptions import CharsuiteError, CharsuiteWarning
+
+    path = W.write_raw1(tmp_path / "three.raw", n_ranges=3)
+    with pytest.warns(CharsuiteWarning, match="3 data ranges"):
+        first = read(path)
+    x, y = W.pattern()
+    for k in range(3):
+        da = read(path, range=k)
+        np.testing.assert_allclose(da.two_theta.values, x + 20.0 * k, atol=1e-9)
+        np.testing.assert_allclose(da.values, y * (k + 1))
+        assert da.attrs["metadata"]["counting_time_s"] == pytest.approx(1.0 + k)
+    np.testing.assert_array_equal(first.values, read(path, range=-3).values)
+    with pytest.raises(CharsuiteError, match="has 3 range"):
+        read(path, range=5)
+
+
+def test_uxd_and_brml_ranges(tmp_path):
+    import zipfile
+
+    from charsuite.exceptions import CharsuiteError, CharsuiteWarning
+
+    uxd = W.write_uxd(tmp_path / "two.uxd")
+    extra = "\n".join(f"{40 + 0.05 * i:.3f}\t{i}" for i in range(50))
+    uxd.write_text(
+        uxd.read_text()
+        + "_DRIVE='COUPLED'\n_STEPTIME=2.0\n_STEPSIZE=0.05\n_START=40.0\n_2THETACOUNTS\n"
+        + extra
+        + "\n"
+    )
+    with pytest.warns(CharsuiteWarning, match="2 data ranges"):
+        assert read(uxd).sizes["two_theta"] == 300
+    second = read(uxd, range=1)
+    assert float(second.two_theta[0]) == pytest.approx(40.0)
+    assert second.attrs["metadata"]["counting_time_s"] == pytest.approx(2.0)
+    brml = W.write_brml(tmp_path / "two.brml")
+    with zipfile.ZipFile(brml) as zf:
+        raw = zf.read("Experiment0/RawData0.xml")
+    with zipfile.ZipFile(brml, "a") as zf:
+        zf.writestr("Experiment0/RawData1.xml", raw.replace(b"<Datum>1,1,", b"<Datum>2,1,"))
+    with pytest.warns(CharsuiteWarning, match="2 data ranges"):
+        read(brml)
+    assert read(brml, range=1).attrs["metadata"]["range"] == 1
+    with pytest.raises(CharsuiteError, match="has 2 range"):
+        read(brml, range=2)
