@@ -20,13 +20,12 @@ def cli() -> None:
     """xrd commands; see `charsuite xrd --help`."""
 
 
-def _load(path, fmt, map_rows, scan_range=None):
-    """Read a scan (``--range`` of a multi-range file); a 2D map is collapsed by
-    ``--map-rows`` (``sum`` or a row index)."""
+def _load(path, fmt, map_rows):
+    """Read a scan; a 2D map is collapsed by ``--map-rows`` (``sum`` or a row index)."""
     from charsuite.io import read
     from charsuite.xrd.reduce import integrate_rows
 
-    da = read(path, format=fmt, **({} if scan_range is None else {"range": scan_range}))
+    da = read(path, format=fmt)
     if map_rows is not None and "row" in da.dims:
         da = integrate_rows(da, rows=None if map_rows == "sum" else int(map_rows))
     return da
@@ -38,31 +37,19 @@ def _map_rows(ctx, param, value):
     raise click.BadParameter(f"{value!r}: expected 'sum' or a row index")
 
 
-_map_rows_opt = click.option(
+map_rows_option = click.option(
     "--map-rows",
     default=None,
     callback=_map_rows,
     help="For 2D maps: 'sum' (integrate all rows) or a row index.",
 )
-_range_opt = click.option(
-    "--range",
-    "scan_range",
-    type=int,
-    default=None,
-    help="Data range of a multi-range file (Bruker RAW/BRML/UXD; 0-based).",
-)
-
-
-def map_rows_option(func):
-    """``--map-rows`` and ``--range``: which part of a map / multi-range file to analyse."""
-    return _map_rows_opt(_range_opt(func))
 
 
 def _analyze_one(args):
     from charsuite.xrd import analyze
 
-    path, fmt, opts, map_rows, scan_range = args
-    return analyze(_load(path, fmt, map_rows, scan_range), **opts).to_dict()
+    path, fmt, opts, map_rows = args
+    return analyze(_load(path, fmt, map_rows), **opts).to_dict()
 
 
 @cli.command("identify")
@@ -121,7 +108,6 @@ def identify(
     instrument_fwhm,
     jobs,
     map_rows,
-    scan_range,
     plot_path,
     format_,
     json_path,
@@ -144,14 +130,12 @@ def identify(
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for res in pool.map(
-                    _analyze_one, [(f, format_, opts, map_rows, scan_range) for f in files]
-                ):
+                for res in pool.map(_analyze_one, [(f, format_, opts, map_rows) for f in files]):
                     results.append(res)
                     update(1)
         else:
             for f in files:
-                results.append(_analyze_one((f, format_, opts, map_rows, scan_range)))
+                results.append(_analyze_one((f, format_, opts, map_rows)))
                 update(1)
     for res in results:
         names = ", ".join(f"{p['name']} ({p['score']:.2f})" for p in res["phases"]) or "none"
@@ -162,7 +146,7 @@ def identify(
         from charsuite.plotting.xrd import plot_identification
         from charsuite.xrd import analyze
 
-        da = _load(files[0], format_, map_rows, scan_range)
+        da = _load(files[0], format_, map_rows)
         plot_identification(da, analyze(da, **opts), path=plot_path, force=force)
     emit_json(results[0] if len(results) == 1 else results, json_path, force=force)
 
@@ -180,22 +164,13 @@ def identify(
 @json_option
 @force_option
 def lattice(
-    file,
-    phase,
-    incidence_angle,
-    zero_offset,
-    library,
-    map_rows,
-    scan_range,
-    format_,
-    json_path,
-    force,
+    file, phase, incidence_angle, zero_offset, library, map_rows, format_, json_path, force
 ):
     """Refine the cell of one phase in FILE."""
     from charsuite.xrd.analysis import lattice_of
 
     res = lattice_of(
-        _load(file, format_, map_rows, scan_range),
+        _load(file, format_, map_rows),
         phase=phase,
         incidence_angle_deg=incidence_angle,
         zero_offset_deg=zero_offset,
@@ -297,7 +272,6 @@ def reduce_cmd(
     zero_offset,
     displacement,
     map_rows,
-    scan_range,
     format_,
     json_path,
     force,
@@ -308,7 +282,7 @@ def reduce_cmd(
     from charsuite.io import write
     from charsuite.xrd import reduce as red
 
-    da = _load(file, format_, map_rows, scan_range)
+    da = _load(file, format_, map_rows)
     red.check_scan(da, purpose="reduction")
     if zero_offset:
         da = red.correct_zero(da, offset_deg=zero_offset)

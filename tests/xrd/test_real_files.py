@@ -3,12 +3,10 @@ values against the known answers of PROVENANCE.md."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
-from charsuite.exceptions import CharsuiteError, CharsuiteWarning, DataError
+from charsuite.exceptions import CharsuiteError, DataError
 from charsuite.io import read
 
 pytestmark = pytest.mark.shared_data
@@ -21,10 +19,7 @@ def test_every_file_reads_or_is_refused(shared_data):
     outcome = {}
     for path in files:
         try:
-            with warnings.catch_warnings():
-                # informative warnings (e.g. "3 data ranges, returning range 0") are fine here
-                warnings.simplefilter("ignore", CharsuiteWarning)
-                da = read(path)
+            da = read(path)
         except CharsuiteError as err:
             outcome[path.name] = "refused"
             assert str(path) in str(err) or path.name in str(err)
@@ -205,20 +200,3 @@ def test_layered_na2co2teo6_00l(shared_data):
     x = da.two_theta.values
     m = (x > 14) & (x < 18)
     assert x[m][np.argmax(da.values[m])] == pytest.approx(15.97, abs=0.05)
-
-
-def test_multi_range_raw_reads_every_range(shared_data):
-    """xylib's RAW1.01 sample holds three ranges; each is readable, the default warns."""
-    path = shared_data("xrd") / "wojdyr__xylib" / "format1.raw"
-    with pytest.warns(CharsuiteWarning, match="3 data ranges"):
-        first = read(path)
-    starts = []
-    for k in range(3):
-        da = read(path, range=k)
-        assert da.attrs["metadata"]["range"] == k
-        assert da.attrs["metadata"]["n_ranges"] == 3
-        starts.append(float(da.two_theta[0]))
-    np.testing.assert_array_equal(read(path, range=0).values, first.values)
-    assert starts == sorted(set(starts))  # three different ranges
-    with pytest.raises(CharsuiteError, match="has 3 range"):
-        read(path, range=3)

@@ -284,31 +284,3 @@ def as_rate(da, *, path: Path, format: str):
         intensity_sigma=("two_theta", da.intensity_sigma.values / t, {"units": "counts/s"})
     )
     return out
-
-
-def pick_range(range_, descriptions: list[str], *, path: Path, format: str) -> int:
-    """Index of the data range to return from a multi-range file.
-
-    ``range_`` None: the first, with a :class:`~charsuite.exceptions.CharsuiteWarning` listing
-    the ranges when there are several; an int (negative counts from the end) must exist.
-    """
-    import warnings
-
-    from charsuite.exceptions import CharsuiteWarning
-
-    n = len(descriptions)
-    listing = "; ".join(f"[{i}] {d}" for i, d in enumerate(descriptions))
-    if range_ is None:
-        if n > 1:
-            warnings.warn(
-                f"{Path(path).name}: {n} data ranges ({listing}); returning range 0 — "
-                "read(path, range=k) returns another",
-                CharsuiteWarning,
-                stacklevel=5,
-            )
-        return 0
-    if isinstance(range_, bool) or not isinstance(range_, int) or not -n <= range_ < n:
-        raise ReaderError(
-            f"range={range_!r}, but the file has {n} range(s): {listing}", path=path, format=format
-        )
-    return range_ % n

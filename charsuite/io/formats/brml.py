@@ -15,8 +15,8 @@ named ``ScanAxes`` (the older layout omits the AxisId attribute, the newer has i
 add ``RandomAccess``/``RecSpace`` views); the first ``RecordedRawDataView`` (detector
 counter). Intensity = counts × absorption factor; σ = √counts × absorption factor.
 
-Returned object: as :mod:`charsuite.io.formats.xrdml` (1D; one range of a multi-range file,
-``range=k``, default 0 with a warning; ``metadata["n_ranges"]`` says how many there are).
+Returned object: as :mod:`charsuite.io.formats.xrdml` (1D; only the first range of a
+multi-range file is returned, ``metadata["n_ranges"]`` says how many there are).
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def _columns(route, *, path: Path) -> dict:
     return cols
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
-    """Read a Bruker BRML file (one data range, ``RawDataN.xml``).
+def read(path: Path, *, lazy: bool = False, rate: bool = False):
+    """Read a Bruker BRML file (first data range).
 
     Parameters
     ----------
@@ -80,14 +80,11 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
         Ignored (small files).
     rate : bool
         Return counts/s instead of counts.
-    range : int, optional
-        Data range (``RawDataN.xml`` in numeric order) to return; default the first, with a
-        :class:`~charsuite.exceptions.CharsuiteWarning` when there are several.
 
     Raises
     ------
     ReaderError
-        ``range`` not in the file; not a zip, no RawData member, malformed XML, no data rows, unknown column map.
+        Not a zip, no RawData member, malformed XML, no data rows, unknown column map.
     """
     import numpy as np
 
@@ -96,7 +93,6 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
         element_to_dict,
         open_zip,
         parse_xml,
-        pick_range,
         scan_array,
         to_float,
         zip_member,
@@ -105,10 +101,7 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
     path = Path(path)
     with open_zip(path, format=SPEC.name) as zf:
         names = zf.namelist()
-        raw_names = sorted(
-            (n for n in names if n.rsplit("/", 1)[-1].startswith("RawData")),
-            key=lambda n: (len(n), n),  # RawData2 before RawData10
-        )
+        raw_names = sorted(n for n in names if n.rsplit("/", 1)[-1].startswith("RawData"))
         if not raw_names:
             raise ReaderError(
                 f"zip holds no RawData*.xml (members: {', '.join(names[:6])}); not a BRML "
@@ -116,8 +109,7 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
                 path=path,
                 format=SPEC.name,
             )
-        k = pick_range(range, raw_names, path=path, format=SPEC.name)
-        member = raw_names[k]
+        member = raw_names[0]
         root = parse_xml(
             zip_member(zf, member, path=path, format=SPEC.name),
             path=path,
@@ -173,7 +165,7 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
     intensity = counts * absorb
     sigma = np.sqrt(np.maximum(counts, 1.0)) * absorb
 
-    md: dict = {"scan_axis": scan_name, "n_ranges": len(raw_names), "range": k}
+    md: dict = {"scan_axis": scan_name, "n_ranges": len(raw_names)}
     tube = root.find(".//{*}Tube")
     if tube is not None:
         a1 = tube.find("{*}WaveLengthAlpha1")

@@ -22,7 +22,7 @@ RAW4.00
     size uint32 (+136), extra-header size uint32 (+140) — then the extra headers (type-50
     segments give each drive's start: name at +12, start float64 at +56), then the counts.
 
-Returned object: as :mod:`charsuite.io.formats.xrdml` (one range, ``range=k``; ``n_ranges`` in
+Returned object: as :mod:`charsuite.io.formats.xrdml` (first range; ``n_ranges`` in
 metadata). Counts are in ``counts``; ``rate=True`` divides by the time per step.
 """
 
@@ -91,20 +91,11 @@ class _Buf:
         return np.frombuffer(self.data, dtype="<f4", count=n, offset=off).astype(float)
 
 
-def _pick(range_, buf: _Buf, ranges: list[dict]) -> int:
-    from charsuite.io.formats._xrd_common import pick_range
-
-    desc = [
-        f"{r['start']:.3f}° +{r['steps']}×{r['step']:.4f}°, {r['tps']:g} s/step" for r in ranges
-    ]
-    return pick_range(range_, desc, path=buf.path, format=SPEC.name)
-
-
 def _check_wavelength(value: float) -> float | None:
     return round(float(value), 6) if 0.1 < value < 5.0 else None
 
 
-def _raw1(buf: _Buf, range_=None) -> tuple:
+def _raw1(buf: _Buf) -> tuple:
     n_ranges = buf.u32(12)
     if not 1 <= n_ranges <= 1000:
         raise ReaderError(
@@ -121,44 +112,31 @@ def _raw1(buf: _Buf, range_=None) -> tuple:
         "ka2_ratio": buf.f64(648),
         "n_ranges": n_ranges,
     }
-    off, ranges = 712, []
-    for _ in range(n_ranges):
-        hlen = buf.u32(off)
-        if hlen != 304:
-            raise ReaderError(
-                f"range {len(ranges)} header length {hlen}, expected 304; file damaged",
-                path=buf.path,
-                format=SPEC.name,
-            )
-        steps = buf.u32(off + 4)
-        supp = buf.u32(off + 256)
-        if off + 304 + supp + 4 * steps > len(buf.data) and ranges:
-            break  # a range count larger than what the file holds: keep the complete ones
-        ranges.append(
-            {
-                "steps": steps,
-                "start_theta": buf.f64(off + 8),
-                "start": buf.f64(off + 16),
-                "step": buf.f64(off + 176),
-                "tps": buf.f32(off + 192),
-                "used": _check_wavelength(buf.f64(off + 240)),
-                "data": off + 304 + supp,
-            }
+    off = 712
+    hlen = buf.u32(off)
+    if hlen != 304:
+        raise ReaderError(
+            f"range header length {hlen}, expected 304; file damaged",
+            path=buf.path,
+            format=SPEC.name,
         )
-        off += 304 + supp + 4 * steps
-    k = _pick(range_, buf, ranges)
-    r = ranges[k]
-    md["n_ranges"], md["range"] = len(ranges), k
-    if r["used"]:
-        md["used_wavelength_angstrom"] = r["used"]
-    md["counting_time_s"] = float(r["tps"])
-    md["theta_start_deg"] = r["start_theta"]
-    md["drive"] = "coupled" if abs(2 * r["start_theta"] - r["start"]) < 1e-3 else "unknown"
-    counts = buf.floats(r["data"], r["steps"])
-    return md, r["start"], r["step"], counts
+    steps = buf.u32(off + 4)
+    start_theta = buf.f64(off + 8)
+    start = buf.f64(off + 16)
+    step = buf.f64(off + 176)
+    tps = buf.f32(off + 192)
+    supp = buf.u32(off + 256)
+    used = _check_wavelength(buf.f64(off + 240))
+    if used:
+        md["used_wavelength_angstrom"] = used
+    md["counting_time_s"] = float(tps)
+    md["theta_start_deg"] = start_theta
+    md["drive"] = "coupled" if abs(2 * start_theta - start) < 1e-3 else "unknown"
+    counts = buf.floats(off + 304 + supp, steps)
+    return md, start, step, counts
 
 
-def _raw4(buf: _Buf, range_=None) -> tuple:
+def _raw4(buf: _Buf) -> tuple:
     md: dict = {
         "raw_version": "RAW4.00",
         "start_time": f"{buf.text(12, 12)} {buf.text(24, 10)}".strip(),
@@ -218,27 +196,11 @@ def _raw4(buf: _Buf, range_=None) -> tuple:
         # DIFFRAC.SUITE files) append per-step status words, skipped here
         words = datum // 4
         counts = buf.floats(end, steps * words)[::words]
-        ranges.append(
-            {
-                "scan_type": scan_type,
-                "start": start,
-                "step": step,
-                "steps": steps,
-                "tps": tps,
-                "used": used,
-                "drives": drives,
-                "counts": counts,
-            }
-        )
+        ranges.append((scan_type, start, step, tps, used, drives, counts))
         off = end + datum * steps
     if not ranges:
         raise ReaderError("no data range found", path=buf.path, format=SPEC.name)
-    k = _pick(range_, buf, ranges)
-    r = ranges[k]
-    md["range"] = k
-    scan_type, start, step, tps, used, drives, counts = (
-        r[k] for k in ("scan_type", "start", "step", "tps", "used", "drives", "counts")
-    )
+    scan_type, start, step, tps, used, drives, counts = ranges[0]
     md["n_ranges"] = len(ranges)
     md["drive"] = scan_type
     md["counting_time_s"] = float(tps)
@@ -252,8 +214,8 @@ def _raw4(buf: _Buf, range_=None) -> tuple:
     return md, start, step, counts
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
-    """Read a Bruker RAW1.01 or RAW4.00 file (one data range).
+def read(path: Path, *, lazy: bool = False, rate: bool = False):
+    """Read a Bruker RAW1.01 or RAW4.00 file (first range).
 
     Parameters
     ----------
@@ -262,15 +224,11 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
         Ignored (small files).
     rate : bool
         Return counts/s (divided by the time per step).
-    range : int, optional
-        Data range to return (0-based; negative counts from the end). Default: the first,
-        with a :class:`~charsuite.exceptions.CharsuiteWarning` listing the ranges when the
-        file has several; ``metadata["range"]`` and ``n_ranges`` say which was read.
 
     Raises
     ------
     ReaderError
-        ``range`` not in the file; unknown magic (RAW v1/v2 are not supported), truncated or inconsistent layout.
+        Unknown magic (RAW v1/v2 are not supported), truncated or inconsistent layout.
     """
     import numpy as np
 
@@ -281,9 +239,9 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
     buf = _Buf(data, path)
     magic = data[:7]
     if magic == b"RAW1.01":
-        md, start, step, counts = _raw1(buf, range)
+        md, start, step, counts = _raw1(buf)
     elif magic == b"RAW4.00":
-        md, start, step, counts = _raw4(buf, range)
+        md, start, step, counts = _raw4(buf)
     else:
         raise ReaderError(
             f"magic {data[:7]!r}; supported are RAW1.01 and RAW4.00 (convert older RAW "

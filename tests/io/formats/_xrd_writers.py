@@ -113,25 +113,21 @@ def write_brml(path: Path, *, nan: bool = False) -> Path:
     return path
 
 
-def write_raw1(path: Path, *, nan: bool = False, n_ranges: int = 1) -> Path:
-    """RAW1.01: 712-byte header + per range a 304-byte header and float32 counts."""
+def write_raw1(path: Path, *, nan: bool = False) -> Path:
+    """RAW1.01: 712-byte header + one 304-byte range header + float32 counts."""
     x, y = pattern(nan=nan)
     head = bytearray(712)
     head[0:8] = b"RAW1.01\x00"
     struct.pack_into("<I", head, 8, 1)
-    struct.pack_into("<I", head, 12, n_ranges)
+    struct.pack_into("<I", head, 12, 1)
     head[326:330] = b"test"
     head[608:610] = b"Cu"
     struct.pack_into("<ddddd", head, 616, 1.5418, 1.5406, 1.54439, 1.39222, 0.5)
-    body = b""
-    for k in range(n_ranges):
-        rng = bytearray(304)
-        start = x[0] + 20.0 * k
-        struct.pack_into("<II", rng, 0, 304, x.size)
-        struct.pack_into("<dd", rng, 8, start / 2, start)
-        struct.pack_into("<d", rng, 176, 0.05)
-        struct.pack_into("<f", rng, 192, 1.0 + k)
-        struct.pack_into("<I", rng, 256, 0)
-        body += bytes(rng) + np.asarray(y * (k + 1), "<f4").tobytes()
-    path.write_bytes(bytes(head) + body)
+    rng = bytearray(304)
+    struct.pack_into("<II", rng, 0, 304, x.size)
+    struct.pack_into("<dd", rng, 8, x[0] / 2, x[0])
+    struct.pack_into("<d", rng, 176, 0.05)
+    struct.pack_into("<f", rng, 192, 1.0)
+    struct.pack_into("<I", rng, 256, 0)
+    path.write_bytes(bytes(head) + bytes(rng) + np.asarray(y, "<f4").tobytes())
     return path
