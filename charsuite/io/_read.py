@@ -155,7 +155,7 @@ def read(path: str | Path, *, format: str | None = None, lazy: bool = False, **o
     except TypeError as err:
         if "unexpected keyword" in str(err):
             raise ReaderError(
-                f"option not understood: {err}; see help(charsuite.io.formats.{module.__name__})",
+                f"option not understood: {err}; see help({module.__name__}.read)",
                 path=file,
                 format=name,
             ) from err
