@@ -524,7 +524,8 @@ def analyze(
     min_snr, profile, tol_deg, max_strain, max_zero_offset_deg, threshold
         Peak detection / search–match options (:mod:`charsuite.xrd.match`). ``tol_deg``
         defaults to the median fitted FWHM clipped to 0.05–0.12°; ``max_zero_offset_deg``
-        to 1.0° for fixed-incidence scans and 0.3° otherwise.
+        to 1.0° for fixed-incidence scans and 0.5° otherwise (sample height errors of
+        real Bragg–Brentano scans reach a few tenths of a degree).
     whole_pattern : bool
         Run the Pawley-type confirmation.
 
@@ -538,7 +539,7 @@ def analyze(
         Not a diffraction scan (reflectivity, rocking curve, 2D map), empty or NaN data.
     """
     from charsuite.xrd.lattice import refine_lattice, two_theta_of
-    from charsuite.xrd.library import reference_pattern, select_phases
+    from charsuite.xrd.library import phase_max_strain, reference_pattern, select_phases
     from charsuite.xrd.match import ACCEPT_THRESHOLD, match_phases
     from charsuite.xrd.reduce import check_scan
 
@@ -611,7 +612,7 @@ def analyze(
         )
     if max_zero_offset_deg is None:
         # fixed-incidence scans carry larger alignment/height offsets than Bragg–Brentano
-        max_zero_offset_deg = 1.0 if alpha is not None else 0.3
+        max_zero_offset_deg = 1.0 if alpha is not None else 0.5
     if tol_deg is None:
         # match tolerance follows the measured peak width: sharp lab patterns get a tight
         # window (fewer coincidences in crowded patterns), broad film peaks a wider one
@@ -634,6 +635,8 @@ def analyze(
         weights=weights or None,
         shifts=shifts or None,
         significance=[p.area / max(p.area_err, 1e-12) for p in peaks],
+        obs_fwhm=[p.fwhm for p in peaks],
+        strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
     )
     peak_phase: dict[int, tuple] = {}
     phase_out, pawley_input, layered = [], [], None
@@ -781,6 +784,11 @@ def analyze(
                 "accepted": c.accepted,
                 "reason": c.reason,
                 "coverage": c.coverage,
+                "position_agreement": c.position_agreement,
+                "intensity_agreement": c.intensity_agreement,
+                "chance_probability": c.chance_probability,
+                "unique_fraction": c.unique_fraction,
+                "explained_fraction": c.explained_fraction,
                 "scale": c.scale,
                 "zero_offset_deg": c.zero_offset_deg,
             }

@@ -124,54 +124,114 @@ def test_si_ras_zero(shared_data):
     assert cal.zero_offset_deg == pytest.approx(-0.04, abs=0.02)  # PROVENANCE: −0.032° (cell free)
 
 
-# (file, labelled library phases) — PROVENANCE labels; other labelled phases are not in the library
+# (file, labelled phases in the library) — PROVENANCE labels. TiO2 stands for either
+# polymorph in the library. Labelled phases that are not in the library (V2O5, Bi2O3,
+# MnCO3) must not be forced into a library phase: nothing outside the label is accepted.
 LABELLED = [
     ("njszym__XRD-AutoAnalyzer/MnO.xy", {"MnO"}),
     ("njszym__XRD-AutoAnalyzer/LiMn2O4.xy", {"LiMn2O4"}),
     ("njszym__XRD-AutoAnalyzer/Li2MnO3.xy", {"Li2MnO3"}),
+    ("njszym__XRD-AutoAnalyzer/Li2MnO3+MnO+TiO2.xy", {"Li2MnO3", "MnO", "TiO2"}),
+    ("njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy", {"Li2CO3", "ZrO2"}),
     ("CederGroupHub__dara/V2O5_0p4005-NiO_0p6016--8min.xrdml", {"NiO"}),
     ("CederGroupHub__dara/NiO_0p6007-Bi2O3_0p4008--8min.xrdml", {"NiO"}),
-    ("CederGroupHub__dara/NiO_0p2030-Li2CO3_0p2999-TiO2_0p5025--8min.xrdml", {"NiO", "Li2CO3"}),
-    ("CederGroupHub__dara/ZnO_0p4006-In2O3_0p6008--8min.xrdml", {"In2O3"}),
+    (
+        "CederGroupHub__dara/NiO_0p2030-Li2CO3_0p2999-TiO2_0p5025--8min.xrdml",
+        {"NiO", "Li2CO3", "TiO2"},
+    ),
+    ("CederGroupHub__dara/ZnO_0p4006-In2O3_0p6008--8min.xrdml", {"In2O3", "ZnO"}),
     ("CederGroupHub__dara/In2O3_0p5002-MnCO3_0p5000--8min.xrdml", {"In2O3"}),
-    ("CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--2min.xrdml", {"Li2CO3"}),
-]
-KNOWN_FAILURES = [
-    pytest.param(
-        "njszym__XRD-AutoAnalyzer/Li2MnO3+MnO+TiO2.xy",
-        {"Li2MnO3", "MnO"},
-        marks=pytest.mark.xfail(
-            reason="Li2MnO3 reported as layered LiCoO2 (subcell coincidence)", strict=True
-        ),
-    ),
-    pytest.param(
-        "njszym__XRD-AutoAnalyzer/LiMn2O4+LiF+Li2MnO3.xy",
-        {"LiMn2O4", "LiF", "Li2MnO3"},
-        marks=pytest.mark.xfail(
-            reason="Li2MnO3 missed; Pt reported from coincident lines", strict=True
-        ),
-    ),
-    pytest.param(
-        "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml",
-        {"Li2CO3"},
-        marks=pytest.mark.xfail(reason="LiF reported from ZrO2/Li2CO3 coincidences", strict=True),
-    ),
-    pytest.param(
-        "njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy",
-        {"Li2CO3"},
-        marks=pytest.mark.xfail(reason="Fe/Si/LiF reported from ZrO2 coincidences", strict=True),
-    ),
+    ("CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml", {"Li2CO3", "ZrO2"}),
+    ("CederGroupHub__dara/Fe3O4-3ZnO_1000C_60min.xrdml", {"ZnFe2O4", "ZnO"}),
 ]
 
 
-@pytest.mark.parametrize("rel, labelled", LABELLED + KNOWN_FAILURES)
+def _found(res):
+    return {p["name"].split("-")[0] for p in res.phases}  # TiO2-anatase → TiO2
+
+
+@pytest.mark.parametrize("rel, labelled", LABELLED)
 def test_labelled_phases_found_and_nothing_else(shared_data, rel, labelled):
     from charsuite.xrd import analyze
 
     res = analyze(read(shared_data("xrd") / rel))
-    found = {p["name"] for p in res.phases}
+    found = _found(res)
     assert labelled <= found, f"missing {labelled - found}"
     assert found <= labelled, f"reported but not there: {found - labelled}"
+
+
+def test_fast_scan_minority_phase_not_forced(shared_data):
+    """2-min scan of 90 % Li2CO3 + 10 % ZrO2: Li2CO3 found; the weak ZrO2 lines stay
+    unidentified (ZrO2 is below the FoM threshold in this noisy scan) — no other phase is
+    reported for them."""
+    from charsuite.xrd import analyze
+
+    rel = "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--2min.xrdml"
+    res = analyze(read(shared_data("xrd") / rel))
+    assert "Li2CO3" in _found(res)
+    assert _found(res) <= {"Li2CO3", "ZrO2"}
+    # the strongest ZrO2 line, (-111) at 28.2°, is reported (as ZrO2 or unidentified)
+    rows = [p for p in res.peaks if abs(p["two_theta"] - 28.3) < 0.2]
+    assert rows and rows[0]["phase"] in (None, "ZrO2")
+
+
+def test_phase_missing_from_library_is_unidentified(shared_data):
+    """ZrO2 left out of the search: its lines are reported as unidentified, not forced into
+    LiF, Fe, Al or Pt (the failure of the first session)."""
+    from charsuite.xrd import analyze
+    from charsuite.xrd.library import list_phases
+
+    names = [n for n in list_phases() if n != "ZrO2"]
+    for rel in (
+        "njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy",
+        "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml",
+    ):
+        res = analyze(read(shared_data("xrd") / rel), phases=names)
+        assert _found(res) == {"Li2CO3"}, rel
+        # m-ZrO2 (-111) near 28.2° (+ zero offset) is among the unidentified peaks
+        assert any(27.9 < u["two_theta"] < 28.7 for u in res.unidentified_peaks), rel
+
+
+def test_lmo_lif_li2mno3_mixture(shared_data):
+    """LiMn2O4 + LiF + Li2MnO3 (as labelled): spinel and LiF found, no Pt from coincident
+    lines (first-session failure). Li2MnO3 is *not* demonstrable in this pattern: no
+    superstructure intensity at 20–22.5° (the mean counts there fall monotonically, as in the
+    pure LiMn2O4 file, unlike the pure Li2MnO3 file) and its other lines coincide with
+    LiMn2O4/LiF lines; strong unlabelled lines (15.4, 24.8, 35.6, 39.3, 40.8, 61.4°) index as
+    orthorhombic LiMnO2 (not in the library) and stay unidentified."""
+    from charsuite.xrd import analyze
+
+    res = analyze(read(shared_data("xrd") / "njszym__XRD-AutoAnalyzer/LiMn2O4+LiF+Li2MnO3.xy"))
+    found = _found(res)
+    assert {"LiMn2O4", "LiF"} <= found <= {"LiMn2O4", "LiF", "Li2MnO3"}
+    unid = [u["two_theta"] for u in res.unidentified_peaks]
+    for line in (15.43, 24.84, 39.32):
+        assert any(abs(u - line) < 0.1 for u in unid), line
+
+
+@pytest.mark.xfail(
+    reason="Li2MnO3 (labelled) not demonstrable: no resolved line of its own, see "
+    "test_lmo_lif_li2mno3_mixture",
+    strict=True,
+)
+def test_lmo_lif_li2mno3_mixture_li2mno3(shared_data):
+    from charsuite.xrd import analyze
+
+    res = analyze(read(shared_data("xrd") / "njszym__XRD-AutoAnalyzer/LiMn2O4+LiF+Li2MnO3.xy"))
+    assert "Li2MnO3" in _found(res)
+
+
+def test_charged_spinel_two_phase_not_layered(shared_data):
+    """Charged LiMn2O4 electrode (two contracted spinels, a ≈ 8.09 and 8.03 Å, PROVENANCE):
+    the spinel is found (Li_xMn2O4 solid-solution window) and at most one layered phase is
+    reported (isostructural duplicates removed). Known limit: the second spinel is not
+    reported as a second LiMn2O4 instance; a layered phase can take its lines."""
+    from charsuite.xrd import analyze
+
+    res = analyze(read(shared_data("xrd") / "m3wolf__electrolab/lmo-two-phase.brml", rate=True))
+    assert "LiMn2O4" in _found(res)
+    layered = _found(res) & {"NMC811", "LiNiO2", "LiCoO2"}
+    assert len(layered) <= 1
 
 
 def test_nio_lattice_known_answer(shared_data):
