@@ -641,7 +641,7 @@ def analyze(
     peak_phase: dict[int, tuple] = {}
     phase_out, pawley_input, layered = [], [], None
     for pm in accepted:
-        ref = refs[pm.name]
+        ref = refs[pm.reference or pm.name]
         # one observed peak per reference line; ambiguous peaks (two strong lines) skipped for refinement
         by_obs: dict[int, list] = {}
         for li, oi, _ in pm.matched:
@@ -654,7 +654,7 @@ def analyze(
                 continue
             pairs.append((peaks[oi], lis[0]))
             peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], False))
-        shift = shifts.get(pm.name, np.zeros_like(ref.two_theta))
+        shift = shifts.get(pm.reference or pm.name, np.zeros_like(ref.two_theta))
         obs = np.array([p.two_theta - shift[li] for p, li in pairs])
         sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])
         hkls = [ref.hkl[li] for _, li in pairs]
@@ -725,7 +725,7 @@ def analyze(
                 shift,
                 alpha=alpha,
                 l1=l1,
-                weights=weights.get(pm.name, np.ones_like(ref.two_theta)),
+                weights=weights.get(pm.reference or pm.name, np.ones_like(ref.two_theta)),
                 instrument_fwhm_deg=instrument_fwhm_deg,
             )
     wp = {"method": None, "rwp": None}

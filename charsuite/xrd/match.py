@@ -134,6 +134,9 @@ class PhaseMatch(Result):
         Fitted k of the joint √-intensity fit.
     search_cell : tuple or None
         Cell (a, b, c, α, β, γ) after the search's cell adjustment.
+    reference : str or None
+        Library phase behind the match (differs from ``name`` for a second instance
+        ``"name (2)"`` of a solid solution).
     """
 
     name: str
@@ -155,6 +158,7 @@ class PhaseMatch(Result):
     explained_fraction: float | None = None
     scale_factor: float | None = None
     search_cell: tuple | None = None
+    reference: str | None = None
 
 
 @dataclasses.dataclass
@@ -530,6 +534,7 @@ def match_phases(
 
     # common zero offset: fixed by the compatible phase explaining most observed intensity
     ok0 = [n for n in res if gate(n)[0]]
+    zeros = zeros_all
     if ok0:
         anchor = max(ok0, key=lambda n: res[n]["observed_coverage"] * res[n]["fom"])
         z0 = res[anchor]["zero"]
@@ -539,6 +544,19 @@ def match_phases(
             if abs(res[n]["zero"] - z0) > 0.05 + 1e-9 and not hopeless:
                 ms, sc = scales_of(n)
                 res[n] = _score_phase(ph, *args, sc, zeros, p_chance, ms)
+    # solid solutions (phases given a strain window) may coexist at two cells, e.g. the
+    # Li-rich and Li-poor spinels of a charged Li_xMn2O4 electrode: a second instance
+    # "name (2)" is aligned at scales whose lines are resolved from the first (|Δs| ≥
+    # tol/tan θ_mid) and competes in stage 2 like any other candidate
+    zeros_now = zeros if ok0 else zeros_all
+    for n in [m for m in res if m in (strain or {}) and gate(m)[0]]:
+        ph = phases[n]
+        ms, sc = scales_of(n)
+        ds = np.radians(tol_deg) / np.tan(np.radians(ph.mid / 2))
+        sc2 = sc[np.abs(sc - res[n]["scale"]) >= ds]
+        if sc2.size:
+            res[f"{n} (2)"] = _score_phase(ph, *args, sc2, zeros_now, p_chance, ms)
+            phases[f"{n} (2)"] = ph
     gates = {n: gate(n) for n in res}
     pool = [n for n in res if gates[n][0]]
 
@@ -685,6 +703,7 @@ def match_phases(
             explained_fraction=explained_by.get(n),
             scale_factor=float(kmap[n]) if n in kmap else None,
             search_cell=r["cell"],
+            reference=n.removesuffix(" (2)"),
         )
     accepted = [out[n] for n in current]
     allc = sorted(out.values(), key=lambda p: p.score, reverse=True)
