@@ -24,8 +24,8 @@ def _analyze_one(args):
     from charsuite.io import read
     from charsuite.xrd import analyze
 
-    path, fmt, opts = args
-    return analyze(read(path, format=fmt), **opts).to_dict()
+    path, fmt, opts, read_opts = args
+    return analyze(read(path, format=fmt, **read_opts), **opts).to_dict()
 
 
 @cli.command("identify")
@@ -67,6 +67,13 @@ def _analyze_one(args):
 @click.option(
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
 )
+@click.option(
+    "--range",
+    "range_",
+    type=int,
+    default=None,
+    help="Data range of multi-range files (.raw/.brml/.xrdml), 0-based; default 0 with a warning.",
+)
 @plot_option("Write the pattern figure (PNG; first file).")
 @format_option
 @json_option
@@ -82,6 +89,7 @@ def identify(
     no_refraction,
     instrument_fwhm,
     jobs,
+    range_,
     plot_path,
     format_,
     json_path,
@@ -98,18 +106,19 @@ def identify(
         "refraction": not no_refraction,
         "instrument_fwhm_deg": instrument_fwhm,
     }
+    read_opts = {} if range_ is None else {"range": range_}
     results = []
     with progress("identifying", total=len(files)) as update:
         if jobs > 1 and len(files) > 1:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for res in pool.map(_analyze_one, [(f, format_, opts) for f in files]):
+                for res in pool.map(_analyze_one, [(f, format_, opts, read_opts) for f in files]):
                     results.append(res)
                     update(1)
         else:
             for f in files:
-                results.append(_analyze_one((f, format_, opts)))
+                results.append(_analyze_one((f, format_, opts, read_opts)))
                 update(1)
     for res in results:
         names = ", ".join(f"{p['name']} ({p['score']:.2f})" for p in res["phases"]) or "none"
@@ -121,7 +130,7 @@ def identify(
         from charsuite.plotting.xrd import plot_identification
         from charsuite.xrd import analyze
 
-        da = read(files[0], format=format_)
+        da = read(files[0], format=format_, **read_opts)
         plot_identification(da, analyze(da, **opts), path=plot_path, force=force)
     emit_json(results[0] if len(results) == 1 else results, json_path, force=force)
 
