@@ -68,6 +68,13 @@ def _analyze_one(args):
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
 )
 @click.option(
+    "--whole-pattern",
+    type=click.Choice(["pawley", "lebail", "none"]),
+    default="pawley",
+    show_default=True,
+    help="Whole-pattern confirmation: Pawley-type (fast), Le Bail (refines cells/zero/widths).",
+)
+@click.option(
     "--range",
     "range_",
     type=int,
@@ -89,6 +96,7 @@ def identify(
     no_refraction,
     instrument_fwhm,
     jobs,
+    whole_pattern,
     range_,
     plot_path,
     format_,
@@ -105,6 +113,7 @@ def identify(
         "zero_offset_deg": zero_offset,
         "refraction": not no_refraction,
         "instrument_fwhm_deg": instrument_fwhm,
+        "whole_pattern": {"pawley": True, "lebail": "lebail", "none": False}[whole_pattern],
     }
     read_opts = {} if range_ is None else {"range": range_}
     results = []

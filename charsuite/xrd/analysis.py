@@ -49,7 +49,8 @@ class XRDAnalysis(Result):
     corrections : dict
         Each correction applied with its value.
     whole_pattern : dict
-        Pawley-type confirmation: method, rwp, rexp, per-phase rwp.
+        Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
+        cells, zero, profile widths; :func:`charsuite.xrd.wholepattern.le_bail`).
     history : list
     """
 
@@ -491,7 +492,7 @@ def analyze(
     max_strain: float = 0.01,
     max_zero_offset_deg: float | None = None,
     threshold: float | None = None,
-    whole_pattern: bool = True,
+    whole_pattern: bool | str = True,
 ) -> XRDAnalysis:
     """Identify phases in a 1D scan and refine them; see the module docstring for conventions.
 
@@ -526,8 +527,11 @@ def analyze(
         defaults to the median fitted FWHM clipped to 0.05–0.12°; ``max_zero_offset_deg``
         to 1.0° for fixed-incidence scans and 0.5° otherwise (sample height errors of
         real Bragg–Brentano scans reach a few tenths of a degree).
-    whole_pattern : bool
-        Run the Pawley-type confirmation.
+    whole_pattern : bool or str
+        Whole-pattern confirmation: True or ``"pawley"`` — Pawley-type NNLS with the cells
+        and widths of the peak refinement (fast, default); ``"lebail"`` — Le Bail fit that
+        also refines cells, zero and profile widths (:mod:`charsuite.xrd.wholepattern`,
+        seconds per scan; falls back to Pawley-type if it fails); False — none.
 
     Returns
     -------
@@ -639,7 +643,9 @@ def analyze(
         strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
     )
     peak_phase: dict[int, tuple] = {}
-    phase_out, pawley_input, layered = [], [], None
+    from charsuite.xrd.wholepattern import LeBailPhase, le_bail
+
+    phase_out, pawley_input, lebail_input, layered = [], [], [], None
     for pm in accepted:
         ref = refs[pm.reference or pm.name]
         # one observed peak per reference line; ambiguous peaks (two strong lines) skipped for refinement
@@ -693,6 +699,21 @@ def analyze(
         fwhm = float(np.median([p.fwhm for p, _ in pairs])) if pairs else 0.1
         pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + zero + shift
         pawley_input.append((pm.name, pos[np.isfinite(pos)], fwhm))
+        lebail_input.append(
+            (
+                LeBailPhase(
+                    name=pm.name,
+                    # reflections ≥ 0.5 % of the phase's strongest: the rest cannot be told
+                    # from the background and only slow the fit down
+                    hkl=np.array(ref.hkl, float)[ref.intensity >= 0.5],
+                    cell=tuple(cell),
+                    system=ref.crystal_system,
+                    shift=np.asarray(shift, float)[ref.intensity >= 0.5],
+                    fwhm=fwhm,
+                ),
+                zero,
+            )
+        )
         phase_out.append(
             {
                 "name": pm.name,
@@ -729,6 +750,10 @@ def analyze(
                 instrument_fwhm_deg=instrument_fwhm_deg,
             )
     wp = {"method": None, "rwp": None}
+    if whole_pattern not in (True, False, "pawley", "lebail"):
+        raise ParameterError(
+            f"whole_pattern={whole_pattern!r}; use True/'pawley', 'lebail' or False"
+        )
     if whole_pattern and pawley_input:
         y = np.asarray(da.values, float) - bg
         s = (
@@ -736,7 +761,25 @@ def analyze(
             if "intensity_sigma" in da.coords
             else np.sqrt(np.maximum(da.values, 1))
         )
-        wp = _pawley(x, y, s, pawley_input, l1=l1, l2=l2, ratio=ratio)
+        try:
+            if whole_pattern != "lebail":
+                raise ValueError("Pawley-type check requested")
+            wp = le_bail(
+                x,
+                y,
+                s,
+                [ph for ph, _ in lebail_input],
+                wavelength_ka1=l1,
+                wavelength_ka2=l2,
+                ka2_ratio=ratio,
+                zero_offset_deg=0.0 if zero_offset_deg else float(lebail_input[0][1]),
+                refine_zero=not zero_offset_deg,
+            )
+            wp["cells"] = {k: list(v) for k, v in wp["cells"].items()}
+            wp["fwhm_w0_w1"] = {k: list(v) for k, v in wp["fwhm_w0_w1"].items()}
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            # default, or Le Bail failed: the Pawley-type NNLS check needs no refinement
+            wp = _pawley(x, y, s, pawley_input, l1=l1, l2=l2, ratio=ratio)
         wp.pop("calc", None)
         for ph in phase_out:
             ph["rwp"] = wp["per_phase_rwp"].get(ph["name"])
