@@ -21,7 +21,7 @@ def si_scan(tmp_path_factory):
 
 
 def test_le_bail_refines_cell_zero_and_fits(si_scan):
-    da, truth = si_scan
+    da, _ = si_scan
     res = analyze(da, phases=["Si"], whole_pattern="lebail")
     wp = res.whole_pattern
     assert wp["method"].startswith("Le Bail")
