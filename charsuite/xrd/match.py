@@ -12,7 +12,9 @@ grazing-incidence absorption factor and shifted by refraction) is aligned with t
 observed peaks over a grid of an isotropic cell scale s (d → s·d, |s − 1| ≤ ``max_strain``)
 and a common zero offset z (|z| ≤ ``max_zero_offset_deg``), using the phase's strong lines
 (≥ 5 % of its strongest line in the scanned range). A line is *matched* when an observed
-peak lies within ``tol_deg`` of it. Non-cubic phases are then *cell-adjusted*: the
+peak lies within ``tol_deg`` of it (within clip(FWHM/2, tol, 2·tol) of a broad observed peak,
+which is an unresolved blend of lines, when ``obs_fwhm`` is given). Phases listed in
+``strain`` (solid solutions, e.g. Li_xMn2O4 ±3 %) get their own scale window. Non-cubic phases are then *cell-adjusted*: the
 reciprocal metric allowed by the crystal system (e.g. a, c for hexagonal; a, b, c, β for
 monoclinic) is fitted by linear least squares to the matched lines (z fixed) and accepted
 if no d-spacing moves by more than 1.5·``max_strain``; the lines are then matched again.
@@ -26,8 +28,9 @@ C  coverage: fraction of the phase's strong-line intensity that is matched;
 P  position agreement: 1 − ⟨|Δ2θ|/tol⟩ over matched lines, intensity weighted;
 R  intensity agreement: 1 − ½·Σ|f_obs − f_ref| over matched lines (f = normalised
    intensities; texture lowers R, which is why its weight is small);
-F  false-match probability: with p = min(1, 2·tol·n_obs/Δ2θ) the chance that one line
-   falls near some observed peak (n_obs counts peaks ≥ 3 % of the strongest),
+F  false-match probability: with p = min(1, Σ 2·tol_j/Δ2θ) the chance that one line
+   falls near some observed peak (the sum runs over peaks ≥ 3 % of the strongest and,
+   when significances are given, ≥ 3σ),
    F = min(1, N_trials · P[Binomial(n, p) ≥ k]) for k matched of n strong lines,
    N_trials the number of independent (s, z) trials. Phases with few lines in a crowded
    pattern (e.g. α-Fe with two lines) are therefore not reported on coincidences.
@@ -41,32 +44,45 @@ most of the observed intensity fixes it, and the others are re-aligned within ±
 
 Stage 2 — joint explanation (which compatible phases are needed)
 ----------------------------------------------------------------
+Solid solutions may coexist at two cells (the Li-rich and Li-poor spinels of a charged
+Li_xMn2O4 electrode): a phase with a ``strain`` window is aligned a second time at scales
+whose lines are resolved from the first (|Δs| ≥ tol/tan θ_mid), as candidate
+``"name (2)"``.
+
 The compatible phases are fitted together to the peak list by non-negative least squares
 in square-root intensity space (√ compresses texture errors: a factor 4 in intensity
 becomes 2)::
 
-    minimise Σ_j (√I_j − Σ_p k_p √I_pj)² + Σ_missing (k_p √I_pl)²,   k_p ≥ 0
+    minimise Σ_j (√I_j − Σ_p k_p √I_pj)² + Σ_missing w_m (k_p √I_pl)²,   k_p ≥ 0
 
 with I_j the observed peak areas (normalised so that Σ I_j = 1), I_pj the summed
-reference intensity of phase p's lines matched to peak j, and one *missing-line* term
-for every strong line of p that has no observed peak (the penalty for predicted lines
-that are absent). The *unique contribution* U_p of a phase is the increase of the
-residual when p is removed and the others are refitted: the fraction of the observed
-intensity that only p explains, minus the penalty of its absent lines. Backward
-elimination removes, one at a time, the phase with the smallest U_p (ties: lower FoM)
-while U_p < ``min_unique_fraction`` (1 % of the pattern's peak intensity) or
-U_p < ``min_new_fraction`` × (the intensity the phase explains). This keeps the phase that
-explains a superset (Li2MnO3 over the R-3m subcell LiCoO2, whose lines Li2MnO3 also
-explains while LiCoO2 cannot explain the superstructure lines), drops isostructural
-duplicates (LiNiO2 next to NMC811), and drops phases whose few lines coincide with lines
-of accepted phases (Pt or LiF on spinel or Li2MnO3 lines). Expected phases are only
+reference intensity of phase p's lines matched to peak j, and one *absent-line* term for
+every strong line of p without an observed peak (w_m = :data:`MISSING_WEIGHT` = 0.25:
+an absent line is weaker evidence than an unexplained observed peak, since texture,
+stacking faults or overlap can hide a line but nothing creates one). The explained
+intensity of a phase set is E = Σ_j I_j·min(1, m_j/(f·√I_j))² − Σ_p P_p, with m_j the
+fitted model at peak j, f = :data:`EXPLAIN_FRACTION` = 0.5 (a peak is fully explained
+within a factor 4 in intensity) and P_p the absent-line penalty of p at its scale fitted
+alone. The *unique contribution* U_p = E(set) − E(set without p, refitted).
+
+Elimination: first the *superset rule* — a phase whose explained peaks (model ≥ ¼·√I,
+phase fitted alone) are, to within 5 % of their significance, also explained by another
+compatible phase that explains additional peaks no third phase explains is removed (the
+R-3m subcell LiCoO2 next to Li2MnO3, which also explains the superstructure lines;
+Li2MnO3 next to NMC811 when its extra lines are substrate lines it does not own; Fe or
+Al whose two lines LiF explains). Identical explained sets (isostructural duplicates,
+LiNiO2 next to NMC811) lose the phase with the lower FoM. Then backward elimination
+removes, one at a time, the phase with the smallest U_p (ties: lower FoM) while
+U_p < ``min_unique_fraction`` (1 % of the pattern's peak intensity; optionally also
+U_p < ``min_new_fraction`` × its own explained intensity). Expected phases are only
 required to have U_p > 0.
 
 Result: the *accepted* phases, ordered by the intensity they explain. An observed peak is
-explained when the fitted model accounts for at least a quarter of its √intensity
-(≈ 6 % of its area); all other peaks are returned as unidentified rather than forced into
-a phase. The acceptance threshold is ``ACCEPT_THRESHOLD`` = 0.55 on the FoM *and*
-U_p ≥ 1 % (``min_unique_fraction``); both are reported per candidate.
+explained when the joint model reaches half its √intensity (a quarter of its area); all
+other peaks are returned as unexplained (``analyze`` reports the ≥ 3σ ones as
+unidentified) rather than forced into a phase. Acceptance: FoM ≥ ``ACCEPT_THRESHOLD`` =
+0.55 *and* U_p ≥ 1 % (``min_unique_fraction``); both are reported per candidate
+(``score``, ``unique_fraction``, ``reason``).
 """
 
 from __future__ import annotations
