@@ -232,16 +232,14 @@ def _positions(ph: _Phase, scale, mask=None) -> np.ndarray:
     return np.where(ok, pos, _OUT)
 
 
-def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi):
-    """Best (s, z) on the grid, using the strong lines only (vectorised)."""
-    sx = ph.strong
-    base = _positions(ph, scales, sx)  # (S, Ls)
+def _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi):
+    """Alignment objective on the (S, Z) grid for line positions ``base`` (S, Ls)."""
     pos = base[:, None, :] + zeros[None, :, None]  # (S, Z, Ls)
     nearest, dev = _nearest(obs_x, pos)
     inr = (pos >= lo) & (pos <= hi)
     tj = tol[nearest]
     hit = (dev <= tj) & inr
-    w = ph.i[sx][None, None, :] * inr
+    w = ph.i[ph.strong][None, None, :] * inr
     total = w.sum(-1)
     mw = (w * hit).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -251,7 +249,26 @@ def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi):
     # tie-break between (s, z) solutions: prefer the one landing on significant peaks, and
     # the smaller strain
     obj = obj + 0.05 * (hit * obs_sig[nearest]).sum(-1) / max(float(obs_sig.sum()), 1e-12)
-    obj = obj - 1e-3 * np.abs(scales - 1)[:, None] / max(np.ptp(scales), 1e-9)
+    return obj - 1e-3 * np.abs(scales - 1)[:, None] / max(np.ptp(scales), 1e-9)
+
+
+def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi):
+    """Best (s, z) on the grid, using the strong lines only (vectorised).
+
+    Long zero grids are searched coarse-to-fine: every third zero first, then the full
+    resolution around the two best coarse zeros (the grid cost is S·Z·L).
+    """
+    base = _positions(ph, scales, ph.strong)  # (S, Ls)
+    if zeros.size > 15:
+        coarse = zeros[::3]
+        obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, coarse, lo, hi)
+        best_z = coarse[np.argsort(obj.max(axis=0))[::-1][:2]]
+        step = 3 * (zeros[1] - zeros[0])
+        keep = np.zeros(zeros.size, bool)
+        for zc in best_z:
+            keep |= np.abs(zeros - zc) <= step + 1e-9
+        zeros = zeros[keep]
+    obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi)
     si, zi = np.unravel_index(np.argmax(obj), obj.shape)
     return float(scales[si]), float(zeros[zi])
 
