@@ -717,6 +717,8 @@ def analyze(
         phase_out.append(
             {
                 "name": pm.name,
+                "reference": pm.reference or pm.name,
+                "cif": str(names[pm.reference or pm.name]),
                 "role": pm.role,
                 "score": pm.score,
                 "matched_peaks": len(by_obs),
