@@ -237,7 +237,7 @@ def test_lmo_lif_li2mno3_mixture_li2mno3(shared_data):
     assert "Li2MnO3" in _found(res)
 
 
-def test_charged_spinel_two_phases(shared_data):
+def test_charged_spinel_two_phases(shared_data, tmp_path):
     """Charged LiMn2O4 electrode, 'two-phase spinel near the 4.1 V plateau' (PROVENANCE):
     two Li_xMn2O4 instances with resolved, contracted cells (a < 8.245 Å of LiMn2O4); no
     layered phase is reported from the spinel doublets (first-session failure: NMC811 +
@@ -249,6 +249,12 @@ def test_charged_spinel_two_phases(shared_data):
     a = sorted(p["lattice"]["a"] for p in res.phases)
     assert 8.0 < a[0] < a[1] < 8.2
     assert a[1] - a[0] > 0.04
+    # the figure draws the sticks of the second instance from its library reference
+    from charsuite.plotting.xrd import plot_identification
+
+    da = read(shared_data("xrd") / "m3wolf__electrolab/lmo-two-phase.brml", rate=True)
+    plot_identification(da, res, path=tmp_path / "lmo.png")
+    assert (tmp_path / "lmo.png").stat().st_size > 10_000
 
 
 def test_nio_lattice_known_answer(shared_data):
