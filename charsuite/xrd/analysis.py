@@ -643,6 +643,8 @@ def analyze(
         strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
     )
     peak_phase: dict[int, tuple] = {}
+    # peaks are labelled with the phase that explains them best in the joint fit
+    owner = {oi: pm.name for pm in accepted for oi in (pm.owned or [])}
     from charsuite.xrd.wholepattern import LeBailPhase, le_bail
 
     phase_out, pawley_input, lebail_input, layered = [], [], [], None
@@ -655,11 +657,14 @@ def analyze(
         pairs = []
         for oi, lis in by_obs.items():
             lis = sorted(lis, key=lambda i: ref.intensity[i], reverse=True)
+            mine = owner.get(oi) == pm.name
             if len(lis) > 1 and ref.intensity[lis[1]] > 0.25 * ref.intensity[lis[0]]:
-                peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], True))
+                if mine:
+                    peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], True))
                 continue
             pairs.append((peaks[oi], lis[0]))
-            peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], False))
+            if mine:
+                peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], False))
         shift = shifts.get(pm.reference or pm.name, np.zeros_like(ref.two_theta))
         obs = np.array([p.two_theta - shift[li] for p, li in pairs])
         sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])

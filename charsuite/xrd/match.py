@@ -153,6 +153,9 @@ class PhaseMatch(Result):
     reference : str or None
         Library phase behind the match (differs from ``name`` for a second instance
         ``"name (2)"`` of a solid solution).
+    owned : list or None
+        Observed peaks (indices into the input) this accepted phase explains best in the
+        joint fit; None for rejected candidates.
     """
 
     name: str
@@ -175,6 +178,7 @@ class PhaseMatch(Result):
     scale_factor: float | None = None
     search_cell: tuple | None = None
     reference: str | None = None
+    owned: list | None = None
 
 
 @dataclasses.dataclass
@@ -698,6 +702,13 @@ def match_phases(
     _, k, model = explain(current)
     kmap = dict(zip(current, (float(v) for v in k)))
     explained = (model >= EXPLAIN_FRACTION * b) & (model > 0)
+    # each explained peak is owned by the phase contributing most to the model there
+    owned: dict[str, list] = {n: [] for n in current}
+    if current:
+        contrib = np.array([kmap[n] * cols[n] for n in current])
+        top = np.argmax(contrib, axis=0)
+        for j in np.nonzero(explained)[0]:
+            owned[current[top[j]]].append(int(order[j]))
 
     out = {}
     for n, r in res.items():
@@ -737,6 +748,7 @@ def match_phases(
             scale_factor=float(kmap[n]) if n in kmap else None,
             search_cell=r["cell"],
             reference=n.removesuffix(" (2)"),
+            owned=sorted(owned[n]) if n in owned else None,
         )
     accepted = [out[n] for n in current]
     allc = sorted(out.values(), key=lambda p: p.score, reverse=True)

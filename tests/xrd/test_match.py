@@ -50,6 +50,12 @@ def test_single_and_mixture_recovered():
         assert p.zero_offset_deg == pytest.approx(0.05, abs=0.03)
         assert p.unique_fraction > 0.01
     assert all(c.reason for c in cands)
+    # every peak is owned by exactly one accepted phase; LiF owns its strongest line (200)
+    owned = [set(p.owned) for p in acc]
+    assert not (owned[0] & owned[1]) and len(owned[0] | owned[1]) == x.size
+    lif = next(p for p in acc if p.name == "LiF")
+    x200 = 2 * np.degrees(np.arcsin(1.540598 / (2 * 4.0263 / 2 * 0.999))) + 0.05
+    assert int(np.argmin(np.abs(x - x200))) in lif.owned
 
 
 def test_superstructure_phase_beats_its_subcell():
