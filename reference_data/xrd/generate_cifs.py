@@ -228,7 +228,14 @@ def main() -> None:
     for name, (sg, cell, species, coords, role, source) in PHASES.items():
         lattice = Lattice.from_parameters(*cell)
         s = Structure.from_spacegroup(sg, lattice, species, coords, tol=1e-3)
-        CifWriter(s, symprec=None).write_file(out / f"{name}.cif")
+        text = str(CifWriter(s, symprec=None))
+        header = (
+            f"# charsuite reference phase {name} ({sg}), role: {role}\n"
+            f"# Source of cell and positions: {source}\n"
+            f"# Cell (a, b, c, alpha, beta, gamma) = {cell}; written by "
+            "reference_data/xrd/generate_cifs.py (pymatgen Structure.from_spacegroup)\n"
+        )
+        (out / f"{name}.cif").write_text(header + text)
         table[name] = {
             "space_group": sg,
             "cell": list(cell),
