@@ -50,6 +50,14 @@ CASES = {
         target=lambda s: _identify(s),
         repeat=2,
     ),
+    "identify_lebail": Case(
+        description="as identify_cached with the Le Bail confirmation (target) vs the "
+        "Pawley-type confirmation (baseline)",
+        setup=_setup,
+        baseline=lambda s: _identify(s, whole_pattern=True),
+        target=lambda s: _identify(s, whole_pattern="lebail"),
+        repeat=1,
+    ),
     "identify_whole_pattern": Case(
         description="as identify_cached, with the Pawley-type whole-pattern confirmation (target) vs without (baseline)",
         setup=_setup,

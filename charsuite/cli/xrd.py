@@ -20,12 +20,13 @@ def cli() -> None:
     """xrd commands; see `charsuite xrd --help`."""
 
 
-def _load(path, fmt, map_rows):
-    """Read a scan; a 2D map is collapsed by ``--map-rows`` (``sum`` or a row index)."""
+def _load(path, fmt, map_rows, read_opts=None):
+    """Read a scan (``read_opts``: e.g. ``range`` of a multi-range file); a 2D map is
+    collapsed by ``--map-rows`` (``sum`` or a row index)."""
     from charsuite.io import read
     from charsuite.xrd.reduce import integrate_rows
 
-    da = read(path, format=fmt)
+    da = read(path, format=fmt, **(read_opts or {}))
     if map_rows is not None and "row" in da.dims:
         da = integrate_rows(da, rows=None if map_rows == "sum" else int(map_rows))
     return da
@@ -48,8 +49,8 @@ map_rows_option = click.option(
 def _analyze_one(args):
     from charsuite.xrd import analyze
 
-    path, fmt, opts, map_rows = args
-    return analyze(_load(path, fmt, map_rows), **opts).to_dict()
+    path, fmt, opts, map_rows, read_opts = args
+    return analyze(_load(path, fmt, map_rows, read_opts), **opts).to_dict()
 
 
 @cli.command("identify")
@@ -91,6 +92,20 @@ def _analyze_one(args):
 @click.option(
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
 )
+@click.option(
+    "--whole-pattern",
+    type=click.Choice(["pawley", "lebail", "none"]),
+    default="pawley",
+    show_default=True,
+    help="Whole-pattern confirmation: Pawley-type (fast), Le Bail (refines cells/zero/widths).",
+)
+@click.option(
+    "--range",
+    "range_",
+    type=int,
+    default=None,
+    help="Data range of multi-range files (.raw/.brml/.xrdml/.uxd), 0-based; default 0 with a warning.",
+)
 @map_rows_option
 @plot_option("Write the pattern figure (PNG; first file).")
 @format_option
@@ -107,6 +122,8 @@ def identify(
     no_refraction,
     instrument_fwhm,
     jobs,
+    whole_pattern,
+    range_,
     map_rows,
     plot_path,
     format_,
@@ -123,19 +140,23 @@ def identify(
         "zero_offset_deg": zero_offset,
         "refraction": not no_refraction,
         "instrument_fwhm_deg": instrument_fwhm,
+        "whole_pattern": {"pawley": True, "lebail": "lebail", "none": False}[whole_pattern],
     }
+    read_opts = {} if range_ is None else {"range": range_}
     results = []
     with progress("identifying", total=len(files)) as update:
         if jobs > 1 and len(files) > 1:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for res in pool.map(_analyze_one, [(f, format_, opts, map_rows) for f in files]):
+                for res in pool.map(
+                    _analyze_one, [(f, format_, opts, map_rows, read_opts) for f in files]
+                ):
                     results.append(res)
                     update(1)
         else:
             for f in files:
-                results.append(_analyze_one((f, format_, opts, map_rows)))
+                results.append(_analyze_one((f, format_, opts, map_rows, read_opts)))
                 update(1)
     for res in results:
         names = ", ".join(f"{p['name']} ({p['score']:.2f})" for p in res["phases"]) or "none"
@@ -146,7 +167,7 @@ def identify(
         from charsuite.plotting.xrd import plot_identification
         from charsuite.xrd import analyze
 
-        da = _load(files[0], format_, map_rows)
+        da = _load(files[0], format_, map_rows, read_opts)
         plot_identification(da, analyze(da, **opts), path=plot_path, force=force)
     emit_json(results[0] if len(results) == 1 else results, json_path, force=force)
 

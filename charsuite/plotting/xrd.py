@@ -81,8 +81,12 @@ def plot_identification(
     wl = res["wavelength_angstrom"]
     for k, ph in enumerate(phases):
         color = PALETTE[k % len(PALETTE)]
+        # "cif" (the phase's CIF, also for user libraries) and "reference" (library name of
+        # a second instance "name (2)") were added to the JSON later: fall back to the name
         ref = reference_pattern(
-            ph["name"], wavelength_angstrom=wl, two_theta_range=(float(x[0]), float(x[-1]))
+            ph.get("cif") or ph.get("reference") or ph["name"],
+            wavelength_angstrom=wl,
+            two_theta_range=(float(x[0]), float(x[-1])),
         )
         lat = ph.get("lattice") or {}
         if lat:

@@ -49,7 +49,8 @@ class XRDAnalysis(Result):
     corrections : dict
         Each correction applied with its value.
     whole_pattern : dict
-        Pawley-type confirmation: method, rwp, rexp, per-phase rwp.
+        Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
+        cells, zero, profile widths; :func:`charsuite.xrd.wholepattern.le_bail`).
     history : list
     """
 
@@ -491,7 +492,7 @@ def analyze(
     max_strain: float = 0.01,
     max_zero_offset_deg: float | None = None,
     threshold: float | None = None,
-    whole_pattern: bool = True,
+    whole_pattern: bool | str = True,
 ) -> XRDAnalysis:
     """Identify phases in a 1D scan and refine them; see the module docstring for conventions.
 
@@ -524,9 +525,13 @@ def analyze(
     min_snr, profile, tol_deg, max_strain, max_zero_offset_deg, threshold
         Peak detection / search–match options (:mod:`charsuite.xrd.match`). ``tol_deg``
         defaults to the median fitted FWHM clipped to 0.05–0.12°; ``max_zero_offset_deg``
-        to 1.0° for fixed-incidence scans and 0.3° otherwise.
-    whole_pattern : bool
-        Run the Pawley-type confirmation.
+        to 1.0° for fixed-incidence scans and 0.5° otherwise (sample height errors of
+        real Bragg–Brentano scans reach a few tenths of a degree).
+    whole_pattern : bool or str
+        Whole-pattern confirmation: True or ``"pawley"`` — Pawley-type NNLS with the cells
+        and widths of the peak refinement (fast, default); ``"lebail"`` — Le Bail fit that
+        also refines cells, zero and profile widths (:mod:`charsuite.xrd.wholepattern`,
+        seconds per scan; falls back to Pawley-type if it fails); False — none.
 
     Returns
     -------
@@ -538,7 +543,7 @@ def analyze(
         Not a diffraction scan (reflectivity, rocking curve, 2D map), empty or NaN data.
     """
     from charsuite.xrd.lattice import refine_lattice, two_theta_of
-    from charsuite.xrd.library import reference_pattern, select_phases
+    from charsuite.xrd.library import phase_max_strain, reference_pattern, select_phases
     from charsuite.xrd.match import ACCEPT_THRESHOLD, match_phases
     from charsuite.xrd.reduce import check_scan
 
@@ -611,7 +616,7 @@ def analyze(
         )
     if max_zero_offset_deg is None:
         # fixed-incidence scans carry larger alignment/height offsets than Bragg–Brentano
-        max_zero_offset_deg = 1.0 if alpha is not None else 0.3
+        max_zero_offset_deg = 1.0 if alpha is not None else 0.5
     if tol_deg is None:
         # match tolerance follows the measured peak width: sharp lab patterns get a tight
         # window (fewer coincidences in crowded patterns), broad film peaks a wider one
@@ -634,11 +639,17 @@ def analyze(
         weights=weights or None,
         shifts=shifts or None,
         significance=[p.area / max(p.area_err, 1e-12) for p in peaks],
+        obs_fwhm=[p.fwhm for p in peaks],
+        strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
     )
     peak_phase: dict[int, tuple] = {}
-    phase_out, pawley_input, layered = [], [], None
+    # peaks are labelled with the phase that explains them best in the joint fit
+    owner = {oi: pm.name for pm in accepted for oi in (pm.owned or [])}
+    from charsuite.xrd.wholepattern import LeBailPhase, le_bail
+
+    phase_out, pawley_input, lebail_input, layered = [], [], [], None
     for pm in accepted:
-        ref = refs[pm.name]
+        ref = refs[pm.reference or pm.name]
         # one observed peak per reference line; ambiguous peaks (two strong lines) skipped for refinement
         by_obs: dict[int, list] = {}
         for li, oi, _ in pm.matched:
@@ -646,12 +657,15 @@ def analyze(
         pairs = []
         for oi, lis in by_obs.items():
             lis = sorted(lis, key=lambda i: ref.intensity[i], reverse=True)
+            mine = owner.get(oi) == pm.name
             if len(lis) > 1 and ref.intensity[lis[1]] > 0.25 * ref.intensity[lis[0]]:
-                peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], True))
+                if mine:
+                    peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], True))
                 continue
             pairs.append((peaks[oi], lis[0]))
-            peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], False))
-        shift = shifts.get(pm.name, np.zeros_like(ref.two_theta))
+            if mine:
+                peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], False))
+        shift = shifts.get(pm.reference or pm.name, np.zeros_like(ref.two_theta))
         obs = np.array([p.two_theta - shift[li] for p, li in pairs])
         sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])
         hkls = [ref.hkl[li] for _, li in pairs]
@@ -690,9 +704,26 @@ def analyze(
         fwhm = float(np.median([p.fwhm for p, _ in pairs])) if pairs else 0.1
         pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + zero + shift
         pawley_input.append((pm.name, pos[np.isfinite(pos)], fwhm))
+        lebail_input.append(
+            (
+                LeBailPhase(
+                    name=pm.name,
+                    # reflections ≥ 0.5 % of the phase's strongest: the rest cannot be told
+                    # from the background and only slow the fit down
+                    hkl=np.array(ref.hkl, float)[ref.intensity >= 0.5],
+                    cell=tuple(cell),
+                    system=ref.crystal_system,
+                    shift=np.asarray(shift, float)[ref.intensity >= 0.5],
+                    fwhm=fwhm,
+                ),
+                zero,
+            )
+        )
         phase_out.append(
             {
                 "name": pm.name,
+                "reference": pm.reference or pm.name,
+                "cif": str(names[pm.reference or pm.name]),
                 "role": pm.role,
                 "score": pm.score,
                 "matched_peaks": len(by_obs),
@@ -722,10 +753,14 @@ def analyze(
                 shift,
                 alpha=alpha,
                 l1=l1,
-                weights=weights.get(pm.name, np.ones_like(ref.two_theta)),
+                weights=weights.get(pm.reference or pm.name, np.ones_like(ref.two_theta)),
                 instrument_fwhm_deg=instrument_fwhm_deg,
             )
     wp = {"method": None, "rwp": None}
+    if whole_pattern not in (True, False, "pawley", "lebail"):
+        raise ParameterError(
+            f"whole_pattern={whole_pattern!r}; use True/'pawley', 'lebail' or False"
+        )
     if whole_pattern and pawley_input:
         y = np.asarray(da.values, float) - bg
         s = (
@@ -733,7 +768,25 @@ def analyze(
             if "intensity_sigma" in da.coords
             else np.sqrt(np.maximum(da.values, 1))
         )
-        wp = _pawley(x, y, s, pawley_input, l1=l1, l2=l2, ratio=ratio)
+        try:
+            if whole_pattern != "lebail":
+                raise ValueError("Pawley-type check requested")
+            wp = le_bail(
+                x,
+                y,
+                s,
+                [ph for ph, _ in lebail_input],
+                wavelength_ka1=l1,
+                wavelength_ka2=l2,
+                ka2_ratio=ratio,
+                zero_offset_deg=0.0 if zero_offset_deg else float(lebail_input[0][1]),
+                refine_zero=not zero_offset_deg,
+            )
+            wp["cells"] = {k: list(v) for k, v in wp["cells"].items()}
+            wp["fwhm_w0_w1"] = {k: list(v) for k, v in wp["fwhm_w0_w1"].items()}
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            # default, or Le Bail failed: the Pawley-type NNLS check needs no refinement
+            wp = _pawley(x, y, s, pawley_input, l1=l1, l2=l2, ratio=ratio)
         wp.pop("calc", None)
         for ph in phase_out:
             ph["rwp"] = wp["per_phase_rwp"].get(ph["name"])
@@ -781,6 +834,11 @@ def analyze(
                 "accepted": c.accepted,
                 "reason": c.reason,
                 "coverage": c.coverage,
+                "position_agreement": c.position_agreement,
+                "intensity_agreement": c.intensity_agreement,
+                "chance_probability": c.chance_probability,
+                "unique_fraction": c.unique_fraction,
+                "explained_fraction": c.explained_fraction,
                 "scale": c.scale,
                 "zero_offset_deg": c.zero_offset_deg,
             }

@@ -103,6 +103,58 @@ def _expand(params, names, start_cell, system):
     return tuple(cell[k] for k in ("a", "b", "c", "alpha", "beta", "gamma"))
 
 
+def _linear_start(tth, h, system, wavelength, w):
+    """Cell from a weighted linear fit of Q = 1/d² in the reciprocal metric (no zero term).
+
+    A starting point for the nonlinear fit (fewer Levenberg–Marquardt iterations); None
+    when the system is triclinic or the fit is not a valid metric.
+    """
+    q = (2 * np.sin(np.radians(tth / 2)) / wavelength) ** 2
+    hh, kk, ll = h[:, 0], h[:, 1], h[:, 2]
+    cols = {
+        "cubic": [hh * hh + kk * kk + ll * ll],
+        "tetragonal": [hh * hh + kk * kk, ll * ll],
+        "hexagonal": [hh * hh + hh * kk + kk * kk, ll * ll],
+        "trigonal": [hh * hh + hh * kk + kk * kk, ll * ll],
+        "orthorhombic": [hh * hh, kk * kk, ll * ll],
+        "monoclinic": [hh * hh, kk * kk, ll * ll, hh * ll],
+    }.get(system)
+    if cols is None:
+        return None
+    a_mat = np.column_stack(cols)
+    if q.size < a_mat.shape[1] or np.linalg.matrix_rank(a_mat) < a_mat.shape[1]:
+        return None
+    coef, *_ = np.linalg.lstsq(a_mat * w[:, None], q * w, rcond=None)
+    if system != "monoclinic" and np.any(coef <= 0):
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if system == "cubic":
+            out = {"a": 1 / np.sqrt(coef[0])}
+        elif system == "tetragonal":
+            out = {"a": 1 / np.sqrt(coef[0]), "c": 1 / np.sqrt(coef[1])}
+        elif system in ("hexagonal", "trigonal"):
+            out = {"a": np.sqrt(4 / (3 * coef[0])), "c": 1 / np.sqrt(coef[1])}
+        elif system == "orthorhombic":
+            out = {"a": 1 / np.sqrt(coef[0]), "b": 1 / np.sqrt(coef[1]), "c": 1 / np.sqrt(coef[2])}
+        else:  # monoclinic, b unique: a*², b*², c*², 2a*c*cosβ*
+            ast, bst, cst, d = coef
+            if min(ast, bst, cst) <= 0:
+                return None
+            cos_bs = d / (2 * np.sqrt(ast * cst))
+            if not -1 < cos_bs < 1:
+                return None
+            beta = 180.0 - np.degrees(np.arccos(cos_bs))
+            sb = np.sin(np.radians(beta))
+            out = {
+                "a": 1 / (np.sqrt(ast) * sb),
+                "b": 1 / np.sqrt(bst),
+                "c": 1 / (np.sqrt(cst) * sb),
+                "beta": beta,
+            }
+    vals = np.array(list(out.values()), float)
+    return out if np.all(np.isfinite(vals)) else None
+
+
 def refine_lattice(
     two_theta,
     hkl,
@@ -163,6 +215,14 @@ def refine_lattice(
     start_cell = tuple(float(v) for v in cell)
     key = {"a": 0, "b": 1, "c": 2, "alpha": 3, "beta": 4, "gamma": 5}
     p0 = [start_cell[key[n]] for n in names] + ([0.0] if refine_zero else [])
+    lin = _linear_start(
+        tth - zero_offset_deg * (not refine_zero), h, crystal_system, wavelength_angstrom, w
+    )
+    if lin is not None and all(
+        abs(lin[n] / start_cell[key[n]] - 1) < 0.05 for n in names if n in ("a", "b", "c")
+    ):
+        # LM then converges in a few steps from the linear solution (zero refined from 0)
+        p0 = [lin[n] for n in names] + ([0.0] if refine_zero else [])
 
     def model(p):
         c = _expand(p[: len(names)], names, start_cell, crystal_system)

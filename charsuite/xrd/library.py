@@ -105,6 +105,12 @@ def phase_role(name: str) -> str:
     return _roles().get(name, {}).get("role", "user")
 
 
+def phase_max_strain(name: str) -> float | None:
+    """Isotropic strain window of a built-in solid-solution phase (``phases.json``), or None."""
+    v = _roles().get(name, {}).get("max_strain")
+    return None if v is None else float(v)
+
+
 def list_phases(library: str | Path | list | tuple | None = None) -> dict[str, Path]:
     """Return ``{phase name: CIF path}`` of the built-in library plus user CIFs.
 

@@ -4,8 +4,8 @@ Run from the repository root: ``python reference_data/xrd/generate_cifs.py``. Ev
 below is built with :meth:`pymatgen.core.Structure.from_spacegroup` from the space group,
 cell and Wyckoff positions cited next to it, and written with ``CifWriter`` into
 ``reference_data/xrd/cif/<name>.cif`` (the file name is the phase name used by
-``charsuite.xrd``). ``phases.json`` records role (film / substrate / degradation /
-standard), source and the expected number of sites, which the tests check.
+``charsuite.xrd``). ``phases.json`` records role (film / substrate / degradation / coating /
+impurity / standard), source and the expected number of sites, which the tests check.
 
 Conventions: R-3m layered oxides with the transition metal at 3a (0,0,0), Li at 3b
 (0,0,1/2), O at 6c (0,0,z) with z ≈ 0.26 (hexagonal axes); Fd-3m phases in origin
@@ -140,6 +140,67 @@ PHASES = {
         "degradation",
         "Li2CO3 zabuyelite, approximate literature positions (replace by COD 2310703)",
     ),
+    "ZrO2": (
+        "P2_1/c",
+        (5.1505, 5.2116, 5.3173, 90, 99.230, 90),
+        ["Zr", "O", "O"],
+        [[0.2754, 0.0395, 0.2083], [0.0700, 0.3317, 0.3447], [0.4496, 0.7569, 0.4792]],
+        "coating",
+        "monoclinic ZrO2 (baddeleyite) P2_1/c, Howard, Hill & Reichert, Acta Cryst. B44 (1988) 116 "
+        "(cathode coating, precursor)",
+    ),
+    "ZnO": (
+        "P6_3mc",
+        (3.2498, 3.2498, 5.2066, 90, 90, 120),
+        ["Zn", "O"],
+        [[1 / 3, 2 / 3, 0], [1 / 3, 2 / 3, 0.3819]],
+        "impurity",
+        "ZnO wurtzite P6_3mc, Kisi & Elcombe, Acta Cryst. C45 (1989) 1867 (u = 0.3819)",
+    ),
+    "ZnFe2O4": (
+        "Fd-3m:2",
+        (8.441,) * 3 + (90, 90, 90),
+        ["Zn", "Fe", "O"],
+        [[0.125, 0.125, 0.125], [0.5, 0.5, 0.5], [0.26, 0.26, 0.26]],
+        "impurity",
+        "ZnFe2O4 normal spinel, origin choice 2: Zn 8a, Fe 16d, O 32e x = 0.260 (u = 0.385 in "
+        "origin 1); a = 8.441 A (ICDD PDF 22-1012)",
+    ),
+    "Fe3O4": (
+        "Fd-3m:2",
+        (8.3941,) * 3 + (90, 90, 90),
+        ["Fe", "Fe", "O"],
+        [[0.125, 0.125, 0.125], [0.5, 0.5, 0.5], [0.2549, 0.2549, 0.2549]],
+        "impurity",
+        "Fe3O4 magnetite inverse spinel, origin choice 2, Fleet, Acta Cryst. B37 (1981) 917 "
+        "(a = 8.3941 A, O x = 0.2549)",
+    ),
+    "TiO2-rutile": (
+        "P4_2/mnm",
+        (4.5937, 4.5937, 2.9587, 90, 90, 90),
+        ["Ti", "O"],
+        [[0, 0, 0], [0.3048, 0.3048, 0]],
+        "impurity",
+        "TiO2 rutile P4_2/mnm, Burdett et al., J. Am. Chem. Soc. 109 (1987) 3639 (15 K cell "
+        "4.587/2.954 scaled to the room-temperature 4.5937/2.9587 A)",
+    ),
+    "TiO2-anatase": (
+        "I4_1/amd",
+        (3.7845, 3.7845, 9.5143, 90, 90, 90),
+        ["Ti", "O"],
+        [[0, 0, 0], [0, 0, 0.2081]],
+        "impurity",
+        "TiO2 anatase I4_1/amd origin choice 1: Ti 4a (0,0,0), O 8e (0,0,0.2081), Horn, Schwerdtfeger "
+        "& Meagher, Z. Kristallogr. 136 (1972) 273",
+    ),
+    "Al": (
+        "Fm-3m",
+        (4.0495,) * 3 + (90, 90, 90),
+        ["Al"],
+        [[0, 0, 0]],
+        "substrate",
+        "Al fcc a = 4.0495 A (current collector; NIST SRM-type room-temperature value)",
+    ),
     "Si": (
         "Fd-3m:2",
         (5.431179,) * 3 + (90, 90, 90),
@@ -149,6 +210,12 @@ PHASES = {
         "Si, SRM 640-type cell, origin choice 2",
     ),
 }
+
+
+#: Solid solutions whose cell varies beyond the default 1 % search window (isotropic
+#: strain allowed in search-match). Li_xMn2O4, 0 <= x <= 1: a = 8.03-8.25 A (lambda-MnO2 to
+#: LiMn2O4; T. Ohzuku, M. Kitagawa, T. Hirai, J. Electrochem. Soc. 137 (1990) 769).
+MAX_STRAIN = {"LiMn2O4": 0.03}
 
 
 def main() -> None:
@@ -161,7 +228,14 @@ def main() -> None:
     for name, (sg, cell, species, coords, role, source) in PHASES.items():
         lattice = Lattice.from_parameters(*cell)
         s = Structure.from_spacegroup(sg, lattice, species, coords, tol=1e-3)
-        CifWriter(s, symprec=None).write_file(out / f"{name}.cif")
+        text = str(CifWriter(s, symprec=None))
+        header = (
+            f"# charsuite reference phase {name} ({sg}), role: {role}\n"
+            f"# Source of cell and positions: {source}\n"
+            f"# Cell (a, b, c, alpha, beta, gamma) = {cell}; written by "
+            "reference_data/xrd/generate_cifs.py (pymatgen Structure.from_spacegroup)\n"
+        )
+        (out / f"{name}.cif").write_text(header + text)
         table[name] = {
             "space_group": sg,
             "cell": list(cell),
@@ -170,6 +244,8 @@ def main() -> None:
             "n_sites": len(s),
             "density_g_cm3": round(float(s.density), 4),
         }
+        if name in MAX_STRAIN:
+            table[name]["max_strain"] = MAX_STRAIN[name]
     (HERE / "phases.json").write_text(json.dumps(table, indent=1) + "\n")
 
 

@@ -126,3 +126,26 @@ def test_bad_inputs_exit_2(tmp_path, capsys):
     junk.write_bytes(b"<xrdMeasurements><xrdMeasurement><scan><dataPoints>")
     assert main(["--quiet", "xrd", "identify", str(junk)]) == 2
     assert main(["--quiet", "xrd", "lattice", str(xrr), "--phase", "Unobtainium"]) == 2
+
+
+def test_identify_range_option(gi_film, tmp_path):
+    """A two-range XRDML (second range = the film scan, first = its first 2000 points):
+    --range 1 analyses the full film scan."""
+    import re
+
+    paths, _ = gi_film
+    text = paths[0].read_text()
+    scan = re.search(r"<scan .*</scan>", text, re.S).group(0)
+    counts = re.search(r"(<(?:counts|intensities)[^>]*>)([^<]*)(</)", scan)
+    short = scan.replace(counts.group(2), " ".join(counts.group(2).split()[:2000]))
+    end = re.search(r"<endPosition>([^<]*)</endPosition>", short)
+    start = float(re.search(r"<startPosition>([^<]*)</startPosition>", short).group(1))
+    step = (float(end.group(1)) - start) / (len(counts.group(2).split()) - 1)
+    short = short.replace(end.group(0), f"<endPosition>{start + 1999 * step:.5f}</endPosition>", 1)
+    two = tmp_path / "two.xrdml"
+    two.write_text(text.replace(scan, short + "\n" + scan, 1))
+    out = tmp_path / "r.json"
+    code = main(["--quiet", "xrd", "identify", str(two), "--range", "1", "--json", str(out)])
+    assert code == 0
+    d = json.loads(out.read_text())
+    assert "NMC811" in {p["name"] for p in d["phases"]}

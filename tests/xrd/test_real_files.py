@@ -12,6 +12,7 @@ from charsuite.io import read
 pytestmark = pytest.mark.shared_data
 
 
+@pytest.mark.filterwarnings("ignore::charsuite.exceptions.CharsuiteWarning")  # multi-range files
 def test_every_file_reads_or_is_refused(shared_data):
     root = shared_data("xrd")
     files = sorted(p for p in root.rglob("*") if p.is_file())
@@ -57,6 +58,21 @@ def test_corundum_three_formats_agree_and_refine(shared_data):
         lat = res["lattice"]
         assert lat["a"] == pytest.approx(4.7591, abs=0.001)
         assert lat["c"] == pytest.approx(12.992, abs=0.003)
+
+
+def test_multi_range_raw1_warns_and_selects(shared_data):
+    """xylib format1.raw holds three ranges: range 0 with a warning naming all three,
+    range=2 returns 40–45°."""
+    from charsuite.exceptions import CharsuiteWarning
+
+    path = shared_data("xrd") / "wojdyr__xylib" / "format1.raw"
+    with pytest.warns(CharsuiteWarning, match="3 data ranges"):
+        first = read(path)
+    assert first.attrs["metadata"]["n_ranges"] == 3
+    third = read(path, range=2)
+    assert third.two_theta.values[0] == pytest.approx(40.0, abs=0.01)
+    assert third.two_theta.values[-1] == pytest.approx(45.0, abs=0.01)
+    assert first.two_theta.values[-1] < third.two_theta.values[0]
 
 
 def test_raw1_equals_uxd(shared_data):
@@ -124,54 +140,162 @@ def test_si_ras_zero(shared_data):
     assert cal.zero_offset_deg == pytest.approx(-0.04, abs=0.02)  # PROVENANCE: −0.032° (cell free)
 
 
-# (file, labelled library phases) — PROVENANCE labels; other labelled phases are not in the library
+# (file, labelled phases in the library) — PROVENANCE labels. TiO2 stands for either
+# polymorph in the library. Labelled phases that are not in the library (V2O5, Bi2O3,
+# MnCO3) must not be forced into a library phase: nothing outside the label is accepted.
 LABELLED = [
     ("njszym__XRD-AutoAnalyzer/MnO.xy", {"MnO"}),
     ("njszym__XRD-AutoAnalyzer/LiMn2O4.xy", {"LiMn2O4"}),
     ("njszym__XRD-AutoAnalyzer/Li2MnO3.xy", {"Li2MnO3"}),
-    ("CederGroupHub__dara/V2O5_0p4005-NiO_0p6016--8min.xrdml", {"NiO"}),
-    ("CederGroupHub__dara/NiO_0p6007-Bi2O3_0p4008--8min.xrdml", {"NiO"}),
-    ("CederGroupHub__dara/NiO_0p2030-Li2CO3_0p2999-TiO2_0p5025--8min.xrdml", {"NiO", "Li2CO3"}),
-    ("CederGroupHub__dara/ZnO_0p4006-In2O3_0p6008--8min.xrdml", {"In2O3"}),
-    ("CederGroupHub__dara/In2O3_0p5002-MnCO3_0p5000--8min.xrdml", {"In2O3"}),
-    ("CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--2min.xrdml", {"Li2CO3"}),
-]
-KNOWN_FAILURES = [
-    pytest.param(
-        "njszym__XRD-AutoAnalyzer/Li2MnO3+MnO+TiO2.xy",
-        {"Li2MnO3", "MnO"},
-        marks=pytest.mark.xfail(
-            reason="Li2MnO3 reported as layered LiCoO2 (subcell coincidence)", strict=True
-        ),
-    ),
-    pytest.param(
-        "njszym__XRD-AutoAnalyzer/LiMn2O4+LiF+Li2MnO3.xy",
-        {"LiMn2O4", "LiF", "Li2MnO3"},
-        marks=pytest.mark.xfail(
-            reason="Li2MnO3 missed; Pt reported from coincident lines", strict=True
-        ),
-    ),
-    pytest.param(
-        "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml",
-        {"Li2CO3"},
-        marks=pytest.mark.xfail(reason="LiF reported from ZrO2/Li2CO3 coincidences", strict=True),
-    ),
+    ("njszym__XRD-AutoAnalyzer/Li2MnO3+MnO+TiO2.xy", {"Li2MnO3", "MnO", "TiO2"}),
     pytest.param(
         "njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy",
-        {"Li2CO3"},
-        marks=pytest.mark.xfail(reason="Fe/Si/LiF reported from ZrO2 coincidences", strict=True),
+        {"Li2CO3", "ZrO2"},
+        marks=pytest.mark.xfail(
+            reason="ZrO2 FoM 0.546 (threshold 0.55): its lines sit under unresolved Li2CO3 "
+            "peaks; it scored 0.552 with the per-window scipy fitter — on the threshold either way",
+            strict=True,
+        ),
     ),
+    ("CederGroupHub__dara/V2O5_0p4005-NiO_0p6016--8min.xrdml", {"NiO"}),
+    ("CederGroupHub__dara/NiO_0p6007-Bi2O3_0p4008--8min.xrdml", {"NiO"}),
+    (
+        "CederGroupHub__dara/NiO_0p2030-Li2CO3_0p2999-TiO2_0p5025--8min.xrdml",
+        {"NiO", "Li2CO3", "TiO2"},
+    ),
+    ("CederGroupHub__dara/ZnO_0p4006-In2O3_0p6008--8min.xrdml", {"In2O3", "ZnO"}),
+    ("CederGroupHub__dara/In2O3_0p5002-MnCO3_0p5000--8min.xrdml", {"In2O3"}),
+    ("CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml", {"Li2CO3", "ZrO2"}),
+    ("CederGroupHub__dara/Fe3O4-3ZnO_1000C_60min.xrdml", {"ZnFe2O4", "ZnO"}),
 ]
 
 
-@pytest.mark.parametrize("rel, labelled", LABELLED + KNOWN_FAILURES)
-def test_labelled_phases_found_and_nothing_else(shared_data, rel, labelled):
+_RESULTS: dict = {}
+
+
+def _analyzed(root, rel):
+    """analyze() of a shared file with default options, computed once per session."""
     from charsuite.xrd import analyze
 
-    res = analyze(read(shared_data("xrd") / rel))
-    found = {p["name"] for p in res.phases}
+    key = (str(root), rel)
+    if key not in _RESULTS:
+        _RESULTS[key] = analyze(read(root / rel))
+    return _RESULTS[key]
+
+
+def _found(res):
+    return {p["name"].split("-")[0] for p in res.phases}  # TiO2-anatase → TiO2
+
+
+@pytest.mark.parametrize("rel, labelled", LABELLED)
+def test_labelled_phases_found_and_nothing_else(shared_data, rel, labelled):
+
+    res = _analyzed(shared_data("xrd"), rel)
+    found = _found(res)
     assert labelled <= found, f"missing {labelled - found}"
     assert found <= labelled, f"reported but not there: {found - labelled}"
+
+
+def test_fast_scan_minority_phase_not_forced(shared_data):
+    """2-min scan of 90 % Li2CO3 + 10 % ZrO2: Li2CO3 found; the weak ZrO2 lines stay
+    unidentified (ZrO2 is below the FoM threshold in this noisy scan) — no other phase is
+    reported for them."""
+
+    rel = "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--2min.xrdml"
+    res = _analyzed(shared_data("xrd"), rel)
+    assert "Li2CO3" in _found(res)
+    assert _found(res) <= {"Li2CO3", "ZrO2"}
+    # the strongest ZrO2 line, (-111) at 28.2°, is reported (as ZrO2 or unidentified)
+    rows = [p for p in res.peaks if abs(p["two_theta"] - 28.3) < 0.2]
+    assert rows and rows[0]["phase"] in (None, "ZrO2")
+
+
+def test_phase_missing_from_library_is_unidentified(shared_data):
+    """ZrO2 left out of the search: its lines are reported as unexplained, not forced into
+    LiF, Fe, Al or Pt (the failure of the first session). The fitted peaks of the full
+    analysis are re-matched with the library minus ZrO2 and analyze()'s search settings."""
+    from charsuite.xrd.library import list_phases, phase_max_strain, reference_pattern
+    from charsuite.xrd.match import match_phases
+
+    names = [n for n in list_phases() if n != "ZrO2"]
+    for rel in (
+        "njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy",
+        "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml",
+    ):
+        res = _analyzed(shared_data("xrd"), rel)
+        scan = read(shared_data("xrd") / rel).two_theta.values
+        pk = res.peaks
+        x = np.array([p["two_theta"] for p in pk])
+        refs = {
+            n: reference_pattern(
+                n,
+                wavelength_angstrom=res.wavelength_angstrom,
+                two_theta_range=(x.min() - 3, x.max() + 3),
+            )
+            for n in names
+        }
+        sm = res.corrections["search_match"]
+        acc, _, unexp = match_phases(
+            x,
+            [p["area"] for p in pk],
+            refs,
+            two_theta_range=(float(scan[0]), float(scan[-1])),
+            tol_deg=sm["tolerance_deg"],
+            max_zero_offset_deg=sm["max_zero_offset_deg"],
+            significance=[p["area"] / max(p["area_err"], 1e-12) for p in pk],
+            obs_fwhm=[p["fwhm"] for p in pk],
+            strain={n: v for n in names if (v := phase_max_strain(n)) is not None},
+        )
+        assert [p.name for p in acc] == ["Li2CO3"], rel
+        # m-ZrO2 (-111) near 28.2° (+ zero offset) is among the unexplained peaks
+        assert any(27.9 < x[i] < 28.7 for i in unexp), rel
+
+
+def test_lmo_lif_li2mno3_mixture(shared_data):
+    """LiMn2O4 + LiF + Li2MnO3 (as labelled): spinel and LiF found, no Pt from coincident
+    lines (first-session failure). Li2MnO3 is *not* demonstrable in this pattern: no
+    superstructure intensity at 20–22.5° (the mean counts there fall monotonically, as in the
+    pure LiMn2O4 file, unlike the pure Li2MnO3 file) and its other lines coincide with
+    LiMn2O4/LiF lines; strong unlabelled lines (15.4, 24.8, 35.6, 39.3, 40.8, 61.4°) index as
+    orthorhombic LiMnO2 (not in the library) and stay unidentified."""
+
+    res = _analyzed(shared_data("xrd"), "njszym__XRD-AutoAnalyzer/LiMn2O4+LiF+Li2MnO3.xy")
+    found = _found(res)
+    assert {"LiMn2O4", "LiF"} <= found <= {"LiMn2O4", "LiF", "Li2MnO3"}
+    unid = [u["two_theta"] for u in res.unidentified_peaks]
+    for line in (15.43, 24.84, 39.32):
+        assert any(abs(u - line) < 0.1 for u in unid), line
+
+
+@pytest.mark.xfail(
+    reason="Li2MnO3 (labelled) not demonstrable: no resolved line of its own, see "
+    "test_lmo_lif_li2mno3_mixture",
+    strict=True,
+)
+def test_lmo_lif_li2mno3_mixture_li2mno3(shared_data):
+
+    res = _analyzed(shared_data("xrd"), "njszym__XRD-AutoAnalyzer/LiMn2O4+LiF+Li2MnO3.xy")
+    assert "Li2MnO3" in _found(res)
+
+
+def test_charged_spinel_two_phases(shared_data, tmp_path):
+    """Charged LiMn2O4 electrode, 'two-phase spinel near the 4.1 V plateau' (PROVENANCE):
+    two Li_xMn2O4 instances with resolved, contracted cells (a < 8.245 Å of LiMn2O4); no
+    layered phase is reported from the spinel doublets (first-session failure: NMC811 +
+    LiNiO2)."""
+    from charsuite.xrd import analyze
+
+    res = analyze(read(shared_data("xrd") / "m3wolf__electrolab/lmo-two-phase.brml", rate=True))
+    assert {p["name"] for p in res.phases} == {"LiMn2O4", "LiMn2O4 (2)"}
+    a = sorted(p["lattice"]["a"] for p in res.phases)
+    assert 8.0 < a[0] < a[1] < 8.2
+    assert a[1] - a[0] > 0.04
+    # the figure draws the sticks of the second instance from its library reference
+    from charsuite.plotting.xrd import plot_identification
+
+    da = read(shared_data("xrd") / "m3wolf__electrolab/lmo-two-phase.brml", rate=True)
+    plot_identification(da, res, path=tmp_path / "lmo.png")
+    assert (tmp_path / "lmo.png").stat().st_size > 10_000
 
 
 def test_nio_lattice_known_answer(shared_data):

@@ -284,3 +284,41 @@ def as_rate(da, *, path: Path, format: str):
         intensity_sigma=("two_theta", da.intensity_sigma.values / t, {"units": "counts/s"})
     )
     return out
+
+
+def pick_range(labels: list[str], index, *, path: Path, format: str) -> int:
+    """Index of the data range to return from a multi-range file.
+
+    ``index`` None: range 0, with a :class:`~charsuite.exceptions.CharsuiteWarning` naming
+    every range when there are several (so a silently dropped range cannot go unnoticed).
+
+    Raises
+    ------
+    ParameterError
+        ``index`` is not an integer in 0 … len(labels) − 1.
+    """
+    import warnings
+
+    from charsuite.exceptions import CharsuiteWarning, ParameterError
+
+    listing = "; ".join(f"{i}: {lab}" for i, lab in enumerate(labels))
+    if index is None:
+        if len(labels) > 1:
+            warnings.warn(
+                f"{Path(path).name}: {len(labels)} data ranges ({listing}); returning range 0. "
+                "Pick another with read(path, range=i)",
+                CharsuiteWarning,
+                stacklevel=3,
+            )
+        return 0
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(labels):
+        raise ParameterError(
+            f"{Path(path).name} ({format}): range={index!r} is not one of the "
+            f"{len(labels)} ranges ({listing})"
+        )
+    return index
+
+
+def range_label(start: float, stop: float, n: int) -> str:
+    """Human-readable label of a 2θ range."""
+    return f"2θ {start:.2f}–{stop:.2f}° ({n} points)"

@@ -15,8 +15,8 @@ named ``ScanAxes`` (the older layout omits the AxisId attribute, the newer has i
 add ``RandomAccess``/``RecSpace`` views); the first ``RecordedRawDataView`` (detector
 counter). Intensity = counts × absorption factor; σ = √counts × absorption factor.
 
-Returned object: as :mod:`charsuite.io.formats.xrdml` (1D; only the first range of a
-multi-range file is returned, ``metadata["n_ranges"]`` says how many there are).
+Returned object: as :mod:`charsuite.io.formats.xrdml` (1D; one range of a multi-range file:
+``range=i``, default 0 with a warning naming all ranges; ``metadata["ranges"]`` lists them).
 """
 
 from __future__ import annotations
@@ -70,8 +70,31 @@ def _columns(route, *, path: Path) -> dict:
     return cols
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False):
-    """Read a Bruker BRML file (first data range).
+def _member_number(name: str) -> tuple:
+    """Natural order of ``…/RawData<N>.xml`` members (RawData10 after RawData9)."""
+    import re
+
+    m = re.search(r"(\d+)\.xml$", name)
+    return (name.rsplit("/", 1)[0], int(m.group(1)) if m else -1, name)
+
+
+def _range_label(root, member: str) -> str:
+    """'2θ start–stop°' of one RawData document from its scan-axis information."""
+    from charsuite.io.formats._xrd_common import to_float
+
+    for info in root.iterfind(".//{*}ScanAxisInfo"):
+        axis = (info.attrib.get("AxisId") or info.attrib.get("AxisName") or "").lower()
+        if axis in ("twotheta", "2theta"):
+            a, b = info.find("{*}Start"), info.find("{*}Stop")
+            lo = to_float(a.text) if a is not None else None
+            hi = to_float(b.text) if b is not None else None
+            if lo is not None and hi is not None:
+                return f"{member}: 2θ {lo:.2f}–{hi:.2f}°"
+    return member
+
+
+def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
+    """Read a Bruker BRML file (one data range).
 
     Parameters
     ----------
@@ -80,6 +103,9 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
         Ignored (small files).
     rate : bool
         Return counts/s instead of counts.
+    range : int, optional
+        Data range (``RawData<i>.xml``, 0-based; ``metadata["ranges"]`` lists them). None:
+        range 0, with a warning naming the ranges when the file has several.
 
     Raises
     ------
@@ -93,6 +119,7 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
         element_to_dict,
         open_zip,
         parse_xml,
+        pick_range,
         scan_array,
         to_float,
         zip_member,
@@ -109,13 +136,30 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
                 path=path,
                 format=SPEC.name,
             )
-        member = raw_names[0]
-        root = parse_xml(
-            zip_member(zf, member, path=path, format=SPEC.name),
-            path=path,
-            format=SPEC.name,
-            member=member,
-        )
+        raw_names.sort(key=_member_number)
+        docs = {}
+        if len(raw_names) > 1:
+            labels = []
+            for name in raw_names:
+                docs[name] = parse_xml(
+                    zip_member(zf, name, path=path, format=SPEC.name),
+                    path=path,
+                    format=SPEC.name,
+                    member=name,
+                )
+                labels.append(_range_label(docs[name], name))
+        else:
+            labels = [raw_names[0]]
+        index = pick_range(labels, range, path=path, format=SPEC.name)
+        member = raw_names[index]
+        root = docs.get(member)
+        if root is None:
+            root = parse_xml(
+                zip_member(zf, member, path=path, format=SPEC.name),
+                path=path,
+                format=SPEC.name,
+                member=member,
+            )
     route = root.find(".//{*}DataRoutes/{*}DataRoute")
     if route is None:
         raise ReaderError(f"{member} has no DataRoute", path=path, format=SPEC.name)
@@ -165,7 +209,12 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
     intensity = counts * absorb
     sigma = np.sqrt(np.maximum(counts, 1.0)) * absorb
 
-    md: dict = {"scan_axis": scan_name, "n_ranges": len(raw_names)}
+    md: dict = {
+        "scan_axis": scan_name,
+        "n_ranges": len(raw_names),
+        "range_index": index,
+        "ranges": labels,
+    }
     tube = root.find(".//{*}Tube")
     if tube is not None:
         a1 = tube.find("{*}WaveLengthAlpha1")

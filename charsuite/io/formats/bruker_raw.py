@@ -22,7 +22,8 @@ RAW4.00
     size uint32 (+136), extra-header size uint32 (+140) — then the extra headers (type-50
     segments give each drive's start: name at +12, start float64 at +56), then the counts.
 
-Returned object: as :mod:`charsuite.io.formats.xrdml` (first range; ``n_ranges`` in
+Returned object: as :mod:`charsuite.io.formats.xrdml` (one range, ``range=i``, default 0
+with a warning naming all ranges when there are several; ``n_ranges`` in
 metadata). Counts are in ``counts``; ``rate=True`` divides by the time per step.
 """
 
@@ -33,6 +34,7 @@ from pathlib import Path
 
 from charsuite.exceptions import ReaderError
 from charsuite.io._spec import FormatSpec
+from charsuite.io.formats._xrd_common import pick_range, range_label
 
 SPEC = FormatSpec(
     name="bruker-raw",
@@ -95,7 +97,7 @@ def _check_wavelength(value: float) -> float | None:
     return round(float(value), 6) if 0.1 < value < 5.0 else None
 
 
-def _raw1(buf: _Buf) -> tuple:
+def _raw1(buf: _Buf, range_index=None) -> tuple:
     n_ranges = buf.u32(12)
     if not 1 <= n_ranges <= 1000:
         raise ReaderError(
@@ -113,13 +115,34 @@ def _raw1(buf: _Buf) -> tuple:
         "n_ranges": n_ranges,
     }
     off = 712
-    hlen = buf.u32(off)
-    if hlen != 304:
-        raise ReaderError(
-            f"range header length {hlen}, expected 304; file damaged",
-            path=buf.path,
-            format=SPEC.name,
+    ranges = []
+    for _ in range(n_ranges):
+        hlen = buf.u32(off)
+        if hlen != 304:
+            if ranges:  # trailing ranges unreadable: keep the complete ones
+                break
+            raise ReaderError(
+                f"range header length {hlen}, expected 304; file damaged",
+                path=buf.path,
+                format=SPEC.name,
+            )
+        steps = buf.u32(off + 4)
+        supp = buf.u32(off + 256)
+        ranges.append(off)
+        off += 304 + supp + 4 * steps
+        if off > len(buf.data):
+            break
+    labels = [
+        range_label(
+            buf.f64(o + 16),
+            buf.f64(o + 16) + buf.f64(o + 176) * (buf.u32(o + 4) - 1),
+            buf.u32(o + 4),
         )
+        for o in ranges
+    ]
+    i = pick_range(labels, range_index, path=buf.path, format=SPEC.name)
+    off = ranges[i]
+    md["range_index"], md["ranges"] = i, labels
     steps = buf.u32(off + 4)
     start_theta = buf.f64(off + 8)
     start = buf.f64(off + 16)
@@ -136,7 +159,7 @@ def _raw1(buf: _Buf) -> tuple:
     return md, start, step, counts
 
 
-def _raw4(buf: _Buf) -> tuple:
+def _raw4(buf: _Buf, range_index=None) -> tuple:
     md: dict = {
         "raw_version": "RAW4.00",
         "start_time": f"{buf.text(12, 12)} {buf.text(24, 10)}".strip(),
@@ -200,8 +223,11 @@ def _raw4(buf: _Buf) -> tuple:
         off = end + datum * steps
     if not ranges:
         raise ReaderError("no data range found", path=buf.path, format=SPEC.name)
-    scan_type, start, step, tps, used, drives, counts = ranges[0]
+    labels = [range_label(r[1], r[1] + r[2] * (r[6].size - 1), r[6].size) for r in ranges]
+    i = pick_range(labels, range_index, path=buf.path, format=SPEC.name)
+    scan_type, start, step, tps, used, drives, counts = ranges[i]
     md["n_ranges"] = len(ranges)
+    md["range_index"], md["ranges"] = i, labels
     md["drive"] = scan_type
     md["counting_time_s"] = float(tps)
     if used:
@@ -214,8 +240,8 @@ def _raw4(buf: _Buf) -> tuple:
     return md, start, step, counts
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False):
-    """Read a Bruker RAW1.01 or RAW4.00 file (first range).
+def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
+    """Read a Bruker RAW1.01 or RAW4.00 file (one data range).
 
     Parameters
     ----------
@@ -224,6 +250,9 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
         Ignored (small files).
     rate : bool
         Return counts/s (divided by the time per step).
+    range : int, optional
+        Data range to return (0-based; ``metadata["ranges"]`` lists them). None: range 0,
+        with a warning naming the ranges when the file has several.
 
     Raises
     ------
@@ -239,9 +268,9 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
     buf = _Buf(data, path)
     magic = data[:7]
     if magic == b"RAW1.01":
-        md, start, step, counts = _raw1(buf)
+        md, start, step, counts = _raw1(buf, range)
     elif magic == b"RAW4.00":
-        md, start, step, counts = _raw4(buf)
+        md, start, step, counts = _raw4(buf, range)
     else:
         raise ReaderError(
             f"magic {data[:7]!r}; supported are RAW1.01 and RAW4.00 (convert older RAW "

@@ -6,7 +6,7 @@ per range starting with ``_DRIVE``/``_STEPSIZE``/``_START``), followed either by
 (intensity only, several per line, 2θ from ``_START`` + i·``_STEPSIZE``). Wavelengths:
 ``_WL1`` (Kα1), ``_WL2`` (Kα2), ``_WLRATIO``.
 
-Returned object: as :mod:`charsuite.io.formats.xrdml` (first range). ``CPS`` data are
+Returned object: as :mod:`charsuite.io.formats.xrdml` (one range, ``range=i``). ``CPS`` data are
 returned in ``counts/s``.
 """
 
@@ -38,17 +38,19 @@ def can_read(path: Path, head: bytes) -> bool:
     )
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False):
-    """Read the first range of a UXD file.
+def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
+    """Read one range of a UXD file (``range=i``, 0-based; default 0, with a warning naming
+    every range when the file has several).
 
     Raises
     ------
     ReaderError
-        No data block, non-numeric values, inconsistent columns.
+        No data block, non-numeric values, inconsistent columns; ``ParameterError`` for a
+        ``range`` the file does not have.
     """
     import numpy as np
 
-    from charsuite.io.formats._xrd_common import classify_scan, scan_array, to_float
+    from charsuite.io.formats._xrd_common import classify_scan, pick_range, scan_array, to_float
 
     path = Path(path)
     raw = path.read_bytes()
@@ -97,8 +99,16 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
             path=path,
             format=SPEC.name,
         )
-    key, rows = ranges_data[0]
-    rng = ranges[0] if ranges else header
+    labels = [
+        f"start {(ranges[i] if i < len(ranges) else header).get('_START', '?')}°, "
+        f"{len(v)} data lines"
+        for i, (_, v) in enumerate(ranges_data)
+    ]
+    k = pick_range(labels, range, path=path, format=SPEC.name)
+    key, rows = ranges_data[k]
+    if not rows:
+        raise ReaderError(f"range {k} holds no data", path=path, format=SPEC.name)
+    rng = ranges[k] if k < len(ranges) else header
     allkeys = {**header, **rng}
     if key.startswith("_2THETA"):
         if any(len(r) != 2 for r in rows):
@@ -124,6 +134,7 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
         "start_time": header.get("_DATEMEASURED"),
         "counting_time_s": to_float(allkeys.get("_STEPTIME")),
         "n_ranges": max(len(ranges_data), 1),
+        "range_index": k,
         "drive": allkeys.get("_DRIVE"),
     }
     drive = str(allkeys.get("_DRIVE", "")).upper()

@@ -153,7 +153,17 @@ def _read_scan(scan, *, path: Path, rate: bool):
     }
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False):
+def _span(p):
+    """(first, last) 2θ of a parsed scan, or None."""
+    import numpy as np
+
+    t = p["positions"].get("2Theta")
+    if t is None or np.isscalar(t) or np.size(t) < 1:
+        return None
+    return float(np.asarray(t)[0]), float(np.asarray(t)[-1])
+
+
+def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
     """Read an XRDML file.
 
     Parameters
@@ -163,6 +173,11 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
         Ignored (files are small); the registry chunks the result when asked.
     rate : bool
         Return counts/s (divided by the counting time) instead of counts.
+    range : int, optional
+        For files holding several 1D ranges (scans of different 2θ spans or lengths): the
+        range to return (0-based; ``metadata["ranges"]`` lists them). None: range 0, with a
+        warning naming the ranges. Files whose scans share one 2θ axis (area maps,
+        repeated scans) are returned as a 2D map unless ``range`` is given.
 
     Raises
     ------
@@ -177,6 +192,8 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
         classify_scan,
         element_to_dict,
         parse_xml,
+        pick_range,
+        range_label,
         scan_array,
         strip_ns,
         to_float,
@@ -220,6 +237,25 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
     original = element_to_dict(root, max_text=200)
 
     parsed = [_read_scan(s, path=path, rate=rate) for s in scans]
+    if len(parsed) > 1:
+        # several 1D ranges (different lengths or 2θ spans in a "Scan" measurement) are
+        # returned one at a time; equal scans stay a 2D map (area/repeated measurements)
+        spans = [_span(p) for p in parsed]
+        ragged = len({p["intensity"].size for p in parsed}) > 1
+        differ = (
+            any(sp is None or not np.allclose(sp, spans[0], atol=1e-3) for sp in spans)
+            and "area" not in str(md["measurement_type"]).lower()
+        )
+        if range is not None or ragged or differ:
+            labels = [
+                range_label(sp[0], sp[1], p["intensity"].size) if sp else f"scan {i}"
+                for i, (sp, p) in enumerate(zip(spans, parsed))
+            ]
+            i = pick_range(labels, range, path=path, format=SPEC.name)
+            parsed = [parsed[i]]
+            md["n_ranges"], md["range_index"], md["ranges"] = len(labels), i, labels
+    elif range not in (None, 0):
+        pick_range(["scan 0"], range, path=path, format=SPEC.name)
     units = "counts/s" if rate else "counts"
     md["intensity_kind"] = units
     md["attenuation_applied"] = any(p["attenuated"] for p in parsed)

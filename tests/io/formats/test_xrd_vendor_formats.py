@@ -160,3 +160,91 @@ def test_non_monotonic_and_nan_axis_refused(tmp_path):
     path2.write_text(path2.read_text().replace("10.100\t", "nan\t", 1))
     with pytest.raises(ReaderError, match="non-finite"):
         read(path2)
+
+
+def _two_range_files(tmp_path):
+    """The same synthetic pattern as two ranges (second range shifted to 30° and shorter)."""
+    import re
+    import struct
+    import zipfile
+
+    from charsuite.datasets.xrd import write_xrdml
+
+    x, y = W.pattern()
+    x2, y2 = W.pattern(n=200, start=30.0)
+    out = {}
+    # XRDML: second <scan> spliced in
+    a = write_xrdml(tmp_path / "a.xrdml", x, y).read_text()
+    b = write_xrdml(tmp_path / "b.xrdml", x2, y2).read_text()
+    scan_b = re.search(r"<scan .*</scan>", b, re.S).group(0)
+    p = tmp_path / "two.xrdml"
+    p.write_text(a.replace("</scan>", "</scan>\n" + scan_b, 1))
+    out["xrdml"] = p
+    # RAW1.01: two range blocks
+    raw = bytearray(W.write_raw1(tmp_path / "one.raw").read_bytes())
+    struct.pack_into("<I", raw, 12, 2)
+    rng = bytearray(304)
+    struct.pack_into("<II", rng, 0, 304, x2.size)
+    struct.pack_into("<dd", rng, 8, x2[0] / 2, x2[0])
+    struct.pack_into("<d", rng, 176, 0.05)
+    struct.pack_into("<f", rng, 192, 1.0)
+    p = tmp_path / "two.raw"
+    p.write_bytes(bytes(raw) + bytes(rng) + np.asarray(y2, "<f4").tobytes())
+    out["bruker-raw"] = p
+    # BRML: RawData0 and RawData1
+    one = W.write_brml(tmp_path / "one.brml")
+    with zipfile.ZipFile(one) as zf:
+        xml = zf.read("Experiment0/RawData0.xml").decode()
+    xml2 = re.sub(
+        r"<Datum>.*</Datum>",
+        "\n".join(f"<Datum>1,1,{u:.4f},{u / 2:.4f},{int(v)}</Datum>" for u, v in zip(x2, y2)),
+        xml,
+        flags=re.S,
+    )
+    p = tmp_path / "two.brml"
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("Experiment0/RawData0.xml", xml)
+        zf.writestr("Experiment0/RawData1.xml", xml2)
+        zf.writestr("experimentCollection.xml", "<ExperimentCollection/>")
+    out["brml"] = p
+    return out, (x, x2)
+
+
+@pytest.mark.parametrize("fmt", ["xrdml", "bruker-raw", "brml"])
+def test_multi_range_warns_and_range_selects(tmp_path, fmt):
+    from charsuite.exceptions import CharsuiteWarning, ParameterError
+
+    files, (x, x2) = _two_range_files(tmp_path)
+    path = files[fmt]
+    with pytest.warns(CharsuiteWarning, match="2 data ranges.*range=i"):
+        first = read(path)
+    assert first.attrs["format"] == fmt
+    np.testing.assert_allclose(first.two_theta.values, x, atol=1e-3)
+    assert first.attrs["metadata"]["n_ranges"] == 2
+    assert len(first.attrs["metadata"]["ranges"]) == 2
+    second = read(path, range=1)
+    np.testing.assert_allclose(second.two_theta.values, x2, atol=1e-3)
+    assert second.attrs["metadata"]["range_index"] == 1
+    with pytest.raises(ParameterError, match="range=5"):
+        read(path, range=5)
+
+
+def test_uxd_ranges(tmp_path):
+    from charsuite.exceptions import CharsuiteError, CharsuiteWarning
+
+    uxd = W.write_uxd(tmp_path / "two.uxd")
+    extra = "\n".join(f"{40 + 0.05 * i:.3f}\t{i}" for i in range(50))
+    uxd.write_text(
+        uxd.read_text()
+        + "_DRIVE='COUPLED'\n_STEPTIME=2.0\n_STEPSIZE=0.05\n_START=40.0\n_2THETACOUNTS\n"
+        + extra
+        + "\n"
+    )
+    with pytest.warns(CharsuiteWarning, match="2 data ranges"):
+        assert read(uxd).sizes["two_theta"] == 300
+    second = read(uxd, range=1)
+    assert float(second.two_theta[0]) == pytest.approx(40.0)
+    assert second.attrs["metadata"]["counting_time_s"] == pytest.approx(2.0)
+    assert second.attrs["metadata"]["range_index"] == 1
+    with pytest.raises(CharsuiteError, match="range=2"):
+        read(uxd, range=2)
