@@ -12,8 +12,9 @@ Denoisers keep counts meaningful:
 
 All denoisers work per species and per dask block (with overlap where needed), so they
 stream on cubes larger than memory. Region labelling (connected components) and
-isosurfaces work on one species volume at a time, which must fit in memory
-(1395 × 256 × 256 float32 = 366 MB).
+isosurfaces also stream: the smoothed species volume is spilled once to a temporary
+file and processed in depth slabs (labels merged across slab boundaries; marching cubes
+with one slice of overlap), so only a slab is in memory.
 
 References
 ----------
@@ -666,30 +667,83 @@ def isosurface(
     level: float | None = None,
     sigma: Sequence[float] = (1.0, 1.0, 1.0),
     step: int = 1,
+    chunk_depth: int | None = None,
     scheduler: Any = None,
 ) -> Mesh:
-    """Marching-cubes isosurface of one species (vertices in nm from the grid origin).
+    """Marching-cubes isosurface of one species (vertices in nm from the grid origin), out of core.
 
-    ``level`` defaults to half-way between the median and the 99.9th percentile of the
-    smoothed volume; ``step`` > 1 coarsens the mesh for large volumes.
+    The smoothed volume is computed once, slab by slab, into a temporary file; marching
+    cubes (:func:`skimage.measure.marching_cubes`) then runs on each depth slab plus the
+    first slice of the next one, so the cubes between slabs are covered, and the
+    vertices shared by two slabs are merged: the mesh is the one of the whole volume,
+    with only one slab in memory.
+
+    Parameters
+    ----------
+    level : float, optional
+        Default: the 50 % level between background and plateau (as
+        :func:`find_regions`).
+    step : int
+        Marching-cubes step (voxels); > 1 coarsens the mesh for large volumes.
+    chunk_depth : int, optional
+        Depth slices per slab (default: the dask chunks, ~64 MB).
     """
+    import itertools
+    import tempfile
+
     import numpy as np
     from skimage.measure import marching_cubes
 
     tomogram = open_cube(tomogram)
     _check(tomogram, [species])
     vnm = _voxel_nm(tomogram)
+    step = int(step)
+    if step < 1:
+        raise ParameterError(f"step must be ≥ 1; got {step}")
     vol = gaussian(tomogram.sel(species=[species]), sigma=sigma).isel(species=0)
-    with compute_context(scheduler):
-        v = np.asarray(vol.data.compute(), np.float32)
-    if level is None:
-        level = _half_level(v, None)[1]
-    if not v.min() < level < v.max():
-        raise DataError(
-            f"isosurface level {level:g} is outside the {species} signal range "
-            f"[{v.min():g}, {v.max():g}]"
-        )
-    verts, faces, _, _ = marching_cubes(v, level=level, spacing=vnm, step_size=step)
+    data = vol.data
+    n = data.shape[0]
+    size = int(chunk_depth) if chunk_depth is not None else max(data.chunks[0])
+    size = max(step, size - size % step)  # slab starts on the marching-cubes grid
+    bounds = [*range(0, n, size), n]
+    with tempfile.TemporaryDirectory(prefix="charsuite-iso-") as tmp:
+        vm = np.lib.format.open_memmap(f"{tmp}/v.npy", "w+", np.float32, data.shape)
+        with compute_context(scheduler):
+            for a, b in itertools.pairwise(bounds):
+                vm[a:b] = data[a:b].compute()
+
+        def slabs():
+            for k, (a, b) in enumerate(itertools.pairwise(bounds)):
+                v = np.asarray(vm[a:b])
+                yield k, v, np.ones(v.shape, bool)
+
+        lo = min(float(v.min()) for _, v, _ in slabs())
+        hi = max(float(v.max()) for _, v, _ in slabs())
+        if level is None:
+            level = _stream_half_level(slabs, None)[1]
+        if not lo < level < hi:
+            raise DataError(
+                f"isosurface level {level:g} is outside the {species} signal range [{lo:g}, {hi:g}]"
+            )
+        verts, faces, count = [], [], 0
+        for a, b in itertools.pairwise(bounds):
+            sub = np.asarray(vm[a : min(b + step, n)])
+            if sub.shape[0] < 2 or not sub.min() < level < sub.max():
+                continue
+            v, f, _, _ = marching_cubes(sub, level=level, spacing=vnm, step_size=step)
+            v[:, 0] += a * vnm[0]
+            verts.append(v)
+            faces.append(f + count)
+            count += len(v)
+    if not verts:
+        raise DataError(f"no {species} isosurface at level {level:g}")
+    verts = np.concatenate(verts)
+    faces = np.concatenate(faces)
+    # weld the vertices that two slabs both produced on their common plane
+    _, first, inverse = np.unique(
+        np.round(verts / np.asarray(vnm), 6), axis=0, return_index=True, return_inverse=True
+    )
+    verts, faces = verts[first], inverse.ravel()[faces]
     origin = np.array(
         [
             float(tomogram["depth"].values[0]),

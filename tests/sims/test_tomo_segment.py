@@ -110,3 +110,14 @@ def test_chunked_labels_equal_whole_volume_labels(tomo):
     np.testing.assert_array_equal(lab, ref)
     whole = find_regions(vol, "Mn", threshold=thr, min_voxels=1)
     assert [r.voxels for r in whole.regions] == [r.voxels for r in res.regions]
+
+
+def test_isosurface_in_slabs_equals_whole_volume(tomo):
+    vol, _ = tomo
+    host = (segment_layers(vol, ["Li", "PO2", "Ni", "In", "Fe"]) == 2).compute()
+    level = find_regions(vol, "Mn", mask=host).threshold
+    whole = isosurface(vol, "Mn", level=level, chunk_depth=10_000)
+    slabs = isosurface(vol, "Mn", level=level, chunk_depth=7)
+    assert len(slabs.vertices) == len(whole.vertices) and len(slabs.faces) == len(whole.faces)
+    assert slabs.area_nm2 == pytest.approx(whole.area_nm2, rel=1e-9)
+    np.testing.assert_allclose(np.sort(slabs.vertices, 0), np.sort(whole.vertices, 0))
