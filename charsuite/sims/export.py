@@ -387,6 +387,13 @@ def reconstruct(
             drift = reg.estimate_drift(
                 cube, image=register_image, scheduler=sched, progress=progress
             )
+            # shift only what is used downstream (kept species and the layer markers):
+            # registering 56 species to export 3 would multiply the work and the block size
+            needed = list(keep)
+            if layers is not None:
+                needed += [m.marker for m in zc.parse_layers(layers) if m.marker not in needed]
+            if len(needed) < cube.sizes["species"]:
+                cube = cube.sel(species=[s for s in have if s in needed])
             cube = reg.apply_drift(cube, drift, integer=integer_shifts)
             registration = {
                 "reference": drift.reference,
@@ -401,7 +408,10 @@ def reconstruct(
         if layers is not None:
             step("detecting interfaces", total=len(zc.parse_layers(layers)) - 1)
             correction = zc.detect_interfaces(cube, layers, scheduler=sched, progress=progress)
-            cube = zc.zcorrect(cube, correction, voxel_nm=voxel_nm, method=resample)
+            # resample only the kept species (a z-correction block holds every scan it spans)
+            cube = zc.zcorrect(
+                cube.sel(species=keep), correction, voxel_nm=voxel_nm, method=resample
+            )
             zsummary = correction.to_dict()
             zsummary.pop("history", None)
             zsummary["interface_map"] = _interface_map_summary(correction.interface_depth)
