@@ -134,17 +134,25 @@ def _refine(ref, mov, shift, upsample, iterations, coeffs=None):
     pull sub-pixel estimates towards zero shift and, between scans of different content
     (across an interface), towards spurious offsets of ~0.5 px on small fields. Each
     iteration moves ``mov`` by the current estimate (cubic spline) and measures the
-    remaining shift on the full overlapping interior without a window: the residual is
-    near zero, where the estimator is unbiased, and every overlapping pixel contributes.
-    A residual larger than 1 px means the coarse match was not the true peak; the coarse
-    estimate is kept then. ``coeffs`` are ``mov``'s cubic spline coefficients
-    (:func:`scipy.ndimage.spline_filter`, mode "nearest") when already computed.
-    """
-    import warnings
+    remaining shift on the whole overlapping interior, without a window, by one
+    Gauss-Newton (Lucas-Kanade) step with an intensity gain and offset,
+    ``moved ≈ g·ref + c + g·r·∇ref``, using the gradient of the mean of both images
+    (symmetric, so noise in one image does not bias ``r``). The residual is near zero,
+    where the linearisation holds; the iteration stops below 0.005 px. A residual larger
+    than 1 px means the coarse match was not the true peak; the coarse estimate is kept.
+    ``coeffs`` are ``mov``'s cubic spline coefficients (:func:`scipy.ndimage.spline_filter`,
+    mode "nearest") when already computed.
 
+    Hand-written (a 4-parameter least-squares step) because skimage offers only the
+    windowed phase correlation; a second phase correlation on the unwindowed residual
+    gives the same accuracy at 3× the cost on 256 × 256 scans.
+
+    References
+    ----------
+    Lucas & Kanade, IJCAI 1981; Baker & Matthews, IJCV 56, 221 (2004).
+    """
     import numpy as np
     from scipy import ndimage
-    from skimage.registration import phase_cross_correlation
 
     ny, nx = ref.shape
     d = np.asarray(shift, float)
@@ -157,15 +165,19 @@ def _refine(ref, mov, shift, upsample, iterations, coeffs=None):
         moved = ndimage.shift(coeffs, d, order=3, mode="nearest", prefilter=False)
         a = ref[m : ny - m, m : nx - m]
         b = moved[m : ny - m, m : nx - m]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            r, _, _ = phase_cross_correlation(
-                a - a.mean(), b - b.mean(), upsample_factor=upsample, normalization=None
-            )
+        gy, gx = np.gradient(0.5 * (a + b))
+        design = np.stack([a.ravel(), np.ones(a.size), gy.ravel(), gx.ravel()], 1)
+        try:
+            coef = np.linalg.solve(design.T @ design, design.T @ b.ravel())
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(coef)) or abs(coef[0]) < 1e-12:
+            break
+        r = coef[2:] / coef[0]
         if np.hypot(*r) > 1.0:
             break
         d = d + r
-        if np.hypot(*r) < 0.5 / upsample:
+        if np.hypot(*r) < 0.005:
             break
     return d
 
@@ -291,7 +303,7 @@ def estimate_drift(
     reference_scan: int = 0,
     window: int = 8,
     upsample_factor: int = 20,
-    refine: int = 2,
+    refine: int = 3,
     smooth_px: float = 0.0,
     outlier_threshold: float = 6.0,
     min_outlier_px: float = 1.0,
@@ -327,7 +339,7 @@ def estimate_drift(
         by the current estimate and the remaining shift is measured on the whole
         overlapping field without a window. 0 keeps the windowed estimate, which is
         biased towards zero shift (≈ 20 % on 48–64 px fields) and loses most of the
-        field; 2 brings generated cubes from 0.4–1.2 px to ≤ 0.4 px RMS.
+        field; the default brings generated cubes from 0.24–1.19 px to ≤ 0.41 px RMS.
     smooth_px : float
         Gaussian σ (pixels) applied to the registration images (shot-noise suppression).
     outlier_threshold : float
