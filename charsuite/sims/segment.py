@@ -243,28 +243,6 @@ class RegionResult(Result):
         }
 
 
-def _half_level(values, threshold):
-    """Background (median) and the 50 % level between it and the region plateau.
-
-    The plateau is the median of the voxels more than 5 robust σ above the background
-    (MAD-based σ), so it describes the regions rather than the noise tail.
-    """
-    import numpy as np
-
-    background = float(np.median(values))
-    if threshold is not None:
-        return background, float(threshold)
-    sigma = 1.4826 * float(np.median(np.abs(values - background)))
-    high = values[values > background + 5 * max(sigma, 1e-12)]
-    if high.size == 0:
-        raise DataError(
-            "no voxel stands out from the background (5 robust σ); nothing is segregated "
-            "at this smoothing — give an explicit threshold to force a segmentation"
-        )
-    plateau = float(np.median(high))
-    return background, background + 0.5 * (plateau - background)
-
-
 def _weighted_median(centres, weights):
     import numpy as np
 
@@ -275,10 +253,12 @@ def _weighted_median(centres, weights):
 
 
 def _stream_half_level(slabs, threshold, bins=1 << 16):
-    """:func:`_half_level` from two streamed passes (range, then a fine histogram).
+    """Background (median) and the 50 % level between it and the region plateau.
 
-    The medians are read from a histogram of 65 536 bins over the masked range, so they
-    are exact to 1/65 536 of the signal range.
+    The plateau is the median of the voxels more than 5 robust σ above the background
+    (MAD-based σ), so it describes the regions rather than the noise tail. Two streamed
+    passes over ``slabs()`` (range, then a histogram of 65 536 bins over the masked
+    range): the medians are exact to 1/65 536 of the signal range.
     """
     import numpy as np
 
