@@ -55,6 +55,19 @@ def _species(text):
     help="SPECIES=PATH mesh (.ply/.obj/.vtk) at the 50 % level; repeatable.",
 )
 @click.option(
+    "--regions",
+    "regions",
+    multiple=True,
+    help="Segregated regions (connected components, sizes in nm³) of SPECIES or "
+    "SPECIES@LAYER (only inside that layer); repeatable or comma-separated. Needs --zcorrect.",
+)
+@click.option(
+    "--interface-map",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the interface depth map (nm, per interface) to .h5 or .tif. Needs --zcorrect.",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=True),
@@ -78,6 +91,8 @@ def tomogram(
     bin_,
     denoise,
     isosurfaces,
+    regions,
+    interface_map,
     output,
     render,
     scheduler,
@@ -93,7 +108,12 @@ def tomogram(
         raise ParameterError("--zcorrect needs --layers name:thickness_nm:marker,...")
     if layers and not zcorrect:
         raise ParameterError("--layers is only used with --zcorrect; add --zcorrect")
-    for path in (output, render):  # fail before hours of computing
+    region_specs = [r for item in regions for r in _species(item) or []]
+    if (region_specs or interface_map) and not zcorrect:
+        raise ParameterError(
+            "--regions and --interface-map need --zcorrect --layers (sizes and depths in nm)"
+        )
+    for path in (output, render, interface_map):  # fail before hours of computing
         if path is not None:
             check_output(path, force=force)
     image = "tic" if register_on.lower() == "tic" else _species(register_on)
@@ -125,6 +145,8 @@ def tomogram(
             bin=bins,
             denoise=denoise,
             isosurfaces=meshes,
+            regions=region_specs,
+            interface_map=interface_map,
             output=output,
             render=_renderer(render, force=force),
             force=force,
@@ -132,6 +154,10 @@ def tomogram(
             progress=update,
         )
     status(f"tomogram {result.shape} → {output or '(not written)'}")
+    for row in result.regions:
+        status(
+            f"regions {row['spec']}: {row['n_regions']} (total {row['total_volume_nm3']:.4g} nm³)"
+        )
     emit_json(result, json_path, force=force)
 
 

@@ -283,6 +283,7 @@ class TomogramResult(Result):
     render: str | None
     isosurfaces: dict
     history: list
+    regions: list = dataclasses.field(default_factory=list)
 
 
 def reconstruct(
@@ -298,6 +299,8 @@ def reconstruct(
     bin: tuple[int, int, int] | None = None,
     denoise: str | None = None,
     isosurfaces: dict | None = None,
+    regions=None,
+    interface_map: str | Path | None = None,
     output: str | Path | None = None,
     render: Any = None,
     force: bool = False,
@@ -332,6 +335,15 @@ def reconstruct(
         :mod:`charsuite.sims.segment`.
     isosurfaces : dict, optional
         ``{species: mesh path (.ply/.obj/.vtk)}``: marching-cubes meshes (50 % level).
+    regions : sequence of str, optional
+        Segregated-region detection (:func:`charsuite.sims.segment.find_regions`, out of
+        core) for each ``"SPECIES"`` (whole tomogram) or ``"SPECIES@LAYER"`` (only
+        inside that layer of ``layers``, bounded by the per-column interface depths).
+        Needs z-correction (sizes in nm). Summaries go to ``TomogramResult.regions``.
+    interface_map : str or Path, optional
+        Write the per-column interface depths (nm, dims (interface, y, x), on the
+        registered grid) here: ``.h5`` (charsuite-h5) or ``.tif`` (one float32 page per
+        interface). Needs ``layers``. Its summary is ``zcorrection["interface_map"]``.
     output : str or Path, optional
         ``.h5``, ``.tif``/``.ome.tif`` or ``.zarr``.
     render : callable, optional
@@ -375,6 +387,13 @@ def reconstruct(
             drift = reg.estimate_drift(
                 cube, image=register_image, scheduler=sched, progress=progress
             )
+            # shift only what is used downstream (kept species and the layer markers):
+            # registering 56 species to export 3 would multiply the work and the block size
+            needed = list(keep)
+            if layers is not None:
+                needed += [m.marker for m in zc.parse_layers(layers) if m.marker not in needed]
+            if len(needed) < cube.sizes["species"]:
+                cube = cube.sel(species=[s for s in have if s in needed])
             cube = reg.apply_drift(cube, drift, integer=integer_shifts)
             registration = {
                 "reference": drift.reference,
@@ -385,12 +404,24 @@ def reconstruct(
                 "integer_shifts": integer_shifts,
             }
         zsummary = None
+        correction = None
         if layers is not None:
             step("detecting interfaces", total=len(zc.parse_layers(layers)) - 1)
             correction = zc.detect_interfaces(cube, layers, scheduler=sched, progress=progress)
-            cube = zc.zcorrect(cube, correction, voxel_nm=voxel_nm, method=resample)
+            # resample only the kept species (a z-correction block holds every scan it spans)
+            cube = zc.zcorrect(
+                cube.sel(species=keep), correction, voxel_nm=voxel_nm, method=resample
+            )
             zsummary = correction.to_dict()
             zsummary.pop("history", None)
+            zsummary["interface_map"] = _interface_map_summary(correction.interface_depth)
+            if interface_map is not None:
+                _write_interface_map(correction.interface_depth, interface_map, force=force)
+                zsummary["interface_map"]["file"] = str(interface_map)
+        elif interface_map is not None or regions:
+            raise ParameterError(
+                "the interface map and region sizes in nm need z-correction: give layers"
+            )
         tomo = cube.sel(species=keep)
         if bin is not None:
             from charsuite.sims.segment import bin_cube
@@ -433,6 +464,11 @@ def reconstruct(
             mesh = isosurface(tomo, sp, scheduler=sched)
             write_mesh(mesh, mesh_path, force=force)
             meshes[sp] = {"path": str(mesh_path), "level": mesh.level, "area_nm2": mesh.area_nm2}
+        region_rows = []
+        for spec in regions or ():
+            region_rows.append(
+                _regions(tomo, spec, correction, keep, bin=bin, scheduler=sched, step=step)
+            )
         rendered = None
         if render is not None:
             step("rendering")
@@ -450,5 +486,88 @@ def reconstruct(
         render=str(rendered) if rendered is not None else None,
         isosurfaces=meshes,
         history=tomo.attrs.get("history", []),
+        regions=region_rows,
     )
     return tomo, result
+
+
+def _interface_map_summary(depth) -> dict:
+    """Per-interface statistics of the interface-depth map (nm)."""
+    import numpy as np
+
+    v = np.asarray(depth.values, float).reshape(depth.shape[0], -1)
+    return {
+        "file": None,
+        "units": "nm",
+        "dims": list(depth.dims),
+        "shape": list(depth.shape),
+        "interfaces": [str(i) for i in depth["interface"].values],
+        "mean_nm": np.nanmean(v, 1).tolist(),
+        "rms_nm": np.nanstd(v, 1).tolist(),
+        "min_nm": np.nanmin(v, 1).tolist(),
+        "max_nm": np.nanmax(v, 1).tolist(),
+    }
+
+
+def _write_interface_map(depth, path, *, force: bool) -> Path:
+    """Interface depths (nm) as charsuite-h5 or a float32 TIFF stack (atomic)."""
+    import numpy as np
+
+    from charsuite.io import atomic_path, write
+
+    path = Path(path)
+    ext = _suffix(path)
+    depth = depth.copy()
+    depth.attrs = {**depth.attrs, "units": "nm", "long_name": "interface depth"}
+    if ext in (".h5", ".hdf5"):
+        return write(depth, path, force=force)
+    if ext in (".tif", ".tiff"):
+        import tifffile
+
+        with atomic_path(path, force=force) as tmp:
+            tifffile.imwrite(
+                tmp,
+                np.asarray(depth.values, np.float32),
+                metadata={
+                    "axes": "ZYX",
+                    "interfaces": [str(i) for i in depth["interface"].values],
+                    "units": "nm",
+                },
+            )
+        return path
+    raise ParameterError(f"interface map {path.name!r}: use .h5 or .tif")
+
+
+def _regions(tomo, spec, correction, keep, *, bin, scheduler, step) -> dict:
+    """``find_regions`` for ``"SPECIES"`` or ``"SPECIES@LAYER"``; a JSON-ready summary."""
+    import dask.array as da
+    import numpy as np
+
+    from charsuite.sims.segment import find_regions
+
+    species, _, layer = str(spec).partition("@")
+    if species not in keep:
+        raise ParameterError(f"region species {species!r} is not among the kept species {keep}")
+    mask = None
+    if layer:
+        names = [str(x) for x in correction.layers]
+        if layer not in names:
+            raise ParameterError(f"region layer {layer!r} is not in the stack {names}")
+        k = names.index(layer)
+        depth = correction.interface_depth
+        if bin is not None:
+            depth = depth.coarsen(y=bin[1], x=bin[2], boundary="trim").mean()
+        maps = np.asarray(depth.values, np.float32)
+        top = maps[k - 1] if k > 0 else np.full(maps.shape[1:], -np.inf, np.float32)
+        bottom = maps[k] if k < len(maps) else np.full(maps.shape[1:], np.inf, np.float32)
+        if top.shape != tuple(tomo.shape[1:3]):
+            raise ParameterError(
+                f"interface maps {top.shape} do not match the tomogram {tomo.shape[1:3]}"
+            )
+        z = da.from_array(np.asarray(tomo["depth"].values, np.float32), chunks=-1)[:, None, None]
+        mask = (z >= top[None]) & (z < bottom[None])
+    step("regions " + spec)
+    res = find_regions(tomo, species, mask=mask, scheduler=scheduler)
+    out = res.to_dict()
+    out.pop("history", None)
+    return {"spec": str(spec), "layer": layer or None, **out, "n_regions": len(res.regions)}

@@ -108,7 +108,7 @@ def _match_fourier(ref_f, mov_f, upsample, normalization):
     return shift, float(error)
 
 
-def _match(ref, mov, upsample, window, normalization):
+def _match(ref, mov, upsample, window, normalization, refine=0):
     import warnings
 
     from skimage.registration import phase_cross_correlation
@@ -121,7 +121,65 @@ def _match(ref, mov, upsample, window, normalization):
             upsample_factor=upsample,
             normalization=normalization,
         )
+    if refine:
+        shift = _refine(ref, mov, shift, upsample, refine)
     return shift, float(error)
+
+
+def _refine(ref, mov, shift, upsample, iterations, coeffs=None):
+    """Remove the bias of a windowed phase-correlation shift by iterating on the residual.
+
+    The Hann window that makes the coarse match robust is fixed in the image frame while
+    the content moves, and it discards most of the field (its mean square is 0.14); both
+    pull sub-pixel estimates towards zero shift and, between scans of different content
+    (across an interface), towards spurious offsets of ~0.5 px on small fields. Each
+    iteration moves ``mov`` by the current estimate (cubic spline) and measures the
+    remaining shift on the whole overlapping interior, without a window, by one
+    Gauss-Newton (Lucas-Kanade) step with an intensity gain and offset,
+    ``moved ≈ g·ref + c + g·r·∇ref``, using the gradient of the mean of both images
+    (symmetric, so noise in one image does not bias ``r``). The residual is near zero,
+    where the linearisation holds; the iteration stops below 0.005 px. A residual larger
+    than 1 px means the coarse match was not the true peak; the coarse estimate is kept.
+    ``coeffs`` are ``mov``'s cubic spline coefficients (:func:`scipy.ndimage.spline_filter`,
+    mode "nearest") when already computed.
+
+    Hand-written (a 4-parameter least-squares step) because skimage offers only the
+    windowed phase correlation; a second phase correlation on the unwindowed residual
+    gives the same accuracy at 3× the cost on 256 × 256 scans.
+
+    References
+    ----------
+    Lucas & Kanade, IJCAI 1981; Baker & Matthews, IJCV 56, 221 (2004).
+    """
+    import numpy as np
+    from scipy import ndimage
+
+    ny, nx = ref.shape
+    d = np.asarray(shift, float)
+    if coeffs is None and iterations:
+        coeffs = ndimage.spline_filter(mov, order=3, mode="nearest")
+    for _ in range(iterations):
+        m = int(np.ceil(np.abs(d).max())) + 1
+        if 4 * m >= min(ny, nx):  # less than half of the field overlaps
+            break
+        moved = ndimage.shift(coeffs, d, order=3, mode="nearest", prefilter=False)
+        a = ref[m : ny - m, m : nx - m]
+        b = moved[m : ny - m, m : nx - m]
+        gy, gx = np.gradient(0.5 * (a + b))
+        design = np.stack([a.ravel(), np.ones(a.size), gy.ravel(), gx.ravel()], 1)
+        try:
+            coef = np.linalg.solve(design.T @ design, design.T @ b.ravel())
+        except np.linalg.LinAlgError:
+            break
+        if not np.all(np.isfinite(coef)) or abs(coef[0]) < 1e-12:
+            break
+        r = coef[2:] / coef[0]
+        if np.hypot(*r) > 1.0:
+            break
+        d = d + r
+        if np.hypot(*r) < 0.005:
+            break
+    return d
 
 
 def _solve_pairs(n, edges, reference_scan, valid, *, iterations=8):
@@ -245,6 +303,7 @@ def estimate_drift(
     reference_scan: int = 0,
     window: int = 8,
     upsample_factor: int = 20,
+    refine: int = 3,
     smooth_px: float = 0.0,
     outlier_threshold: float = 6.0,
     min_outlier_px: float = 1.0,
@@ -275,6 +334,12 @@ def estimate_drift(
         ``"anchored"`` mode: scans averaged into each segment's reference.
     upsample_factor : int
         Sub-pixel precision 1/upsample_factor px.
+    refine : int
+        Residual iterations per match (see :func:`_refine`): the moving scan is shifted
+        by the current estimate and the remaining shift is measured on the whole
+        overlapping field without a window. 0 keeps the windowed estimate, which is
+        biased towards zero shift (≈ 20 % on 48–64 px fields) and loses most of the
+        field; the default brings generated cubes from 0.24–1.19 px to ≤ 0.41 px RMS.
     smooth_px : float
         Gaussian σ (pixels) applied to the registration images (shot-noise suppression).
     outlier_threshold : float
@@ -301,6 +366,8 @@ def estimate_drift(
         raise ParameterError(f"reference_scan {reference_scan} outside 0..{n - 1}")
     if window < 1 or upsample_factor < 1:
         raise ParameterError("window and upsample_factor must be ≥ 1")
+    if int(refine) < 0:
+        raise ParameterError(f"refine must be ≥ 0 iterations; got {refine}")
     stack = registration_images(cube, image=image).data
     ny, nx = cube.shape[1:3]
     if min(ny, nx) < 8:
@@ -357,7 +424,7 @@ def estimate_drift(
             choice, anchor = None, False
             if not blank:
                 ref = state["ref_sum"] / state["n_ref"]
-                sh_ref, err_ref = _match(ref, p, upsample_factor, hann, normalization)
+                sh_ref, err_ref = _match(ref, p, upsample_factor, hann, normalization, refine)
                 seg = state["seg_err"]
                 usual = np.median(seg) if len(seg) >= 3 else np.inf
                 ok_ref = np.hypot(*(sh_ref - last)) <= limit
@@ -367,7 +434,7 @@ def estimate_drift(
                     # content changed (new layer): chain from the previous scan and start a
                     # new reference segment anchored on this scan
                     d_prev, err_prev = _match(
-                        state["prev"], p, upsample_factor, hann, normalization
+                        state["prev"], p, upsample_factor, hann, normalization, refine
                     )
                     sh_prev = last + d_prev
                     if np.hypot(*(sh_prev - last)) <= limit and err_prev < err_ref:
@@ -405,6 +472,8 @@ def estimate_drift(
     if method == "pairs":
         from collections import deque
 
+        from scipy import ndimage
+
         buf: deque = deque(maxlen=max(lags))
         edges = []
         levels = np.full(n, np.nan)
@@ -414,13 +483,16 @@ def estimate_drift(
             typical = np.nanmedian(levels[max(0, s - 30) : s + 1])
             blank = p.std() < 1e-12 or levels[s] < 0.2 * typical
             if not blank:
-                p = np.fft.fft2(p * hann)  # each spectrum is computed once, used len(lags)×
-                for i, q in buf:
+                pf = np.fft.fft2(p * hann)  # each spectrum is computed once, used len(lags)×
+                pc = ndimage.spline_filter(p, order=3, mode="nearest") if refine else None
+                for i, q, qf in buf:
                     if s - i in lags:
-                        d, err = _match_fourier(q, p, upsample_factor, normalization)
+                        d, err = _match_fourier(qf, pf, upsample_factor, normalization)
+                        if refine:
+                            d = _refine(q, p, d, upsample_factor, refine, pc)
                         if max_shift_px is None or np.hypot(*d) <= max_shift_px * (s - i):
                             edges.append((i, s, d, max(1.0 - err, 1e-3) ** 2))
-                buf.append((s, p))
+                buf.append((s, p, pf))
             else:
                 outliers.append(s)
             if progress:
@@ -491,6 +563,7 @@ def estimate_drift(
         "reference_scan": reference_scan,
         "window": window,
         "upsample_factor": upsample_factor,
+        "refine": refine,
         "smooth_px": smooth_px,
         "outlier_threshold": outlier_threshold,
         "min_outlier_px": min_outlier_px,

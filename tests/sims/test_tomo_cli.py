@@ -112,3 +112,34 @@ def test_mva_cli(cube_file, tmp_path):
     assert (tmp_path / "s.h5").exists()
     res = runner.invoke(tomogram, ["--help"])
     assert "--scheduler" in res.output
+
+
+def test_tomogram_cli_regions_and_interface_map(tmp_path, capsys):
+    import charsuite
+
+    path, truth = make_cube(path=tmp_path / "inc.h5", shape_yx=(40, 40), seed=1)
+    js, imap = tmp_path / "t.json", tmp_path / "interfaces.h5"
+    base = ["--quiet", "sims", "tomogram", str(path), "--species", "Mn,Ni"]
+    args = [*base, "--register", "--zcorrect", "--layers", LAYERS]
+    args += ["--regions", "Mn@NMC811", "--interface-map", str(imap), "--json", str(js)]
+    assert main(args) == 0
+    data = json.loads(js.read_text())
+    (row,) = data["regions"]
+    assert row["spec"] == "Mn@NMC811" and row["layer"] == "NMC811"
+    assert row["n_regions"] == 1 == len(row["regions"])
+    true = truth["inclusion"]["volume_nm3"]
+    assert abs(row["regions"][0]["volume_nm3"] / true - 1) < 0.10
+    summary = data["zcorrection"]["interface_map"]
+    assert summary["file"] == str(imap) and summary["units"] == "nm"
+    assert summary["interfaces"] == data["zcorrection"]["interfaces"]
+    depth = charsuite.read(imap)
+    assert depth.dims == ("interface", "y", "x") and depth.attrs["units"] == "nm"
+    assert depth.shape[0] == 4 and depth.shape[1:] == tuple(data["shape"][1:3])
+    assert abs(float(depth.isel(interface=2).mean()) - summary["mean_nm"][2]) < 1e-3
+    assert float(depth.isel(interface=2).std()) > 1.0  # topography is mapped, not flat
+    # bad requests fail before computing
+    assert main([*base, "--regions", "Mn", "-o", str(tmp_path / "x.h5")]) == 2
+    assert "--zcorrect" in capsys.readouterr().err
+    bad = [*base, "--zcorrect", "--layers", LAYERS, "--regions", "Mn@Pt"]
+    assert main(bad) == 2
+    assert "not in the stack" in capsys.readouterr().err

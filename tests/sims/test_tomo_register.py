@@ -28,6 +28,19 @@ def test_drift_recovered_within_half_pixel_rms(drifting, method):
     assert estimate_drift(noise, method=method).match_quality < 0.02
 
 
+@pytest.mark.parametrize(("size", "seed"), [(48, 2), (48, 3), (64, 5)])
+def test_drift_within_half_pixel_on_small_fields(size, seed):
+    """Small fields (few texture cells) across four interfaces, several drift histories.
+
+    Without the residual refinement these cubes gave 0.6-1.2 px RMS (windowed phase
+    correlation shrinks sub-pixel shifts and mis-bridges interfaces).
+    """
+    cube, truth = tomogram(shape_yx=(size, size), seed=seed)
+    drift = estimate_drift(cube)
+    err = drift.shifts - truth["shift_px"]
+    assert np.sqrt((err**2).sum(1).mean()) < 0.5
+
+
 def test_other_reference_scan(drifting):
     cube, truth = drifting
     drift = estimate_drift(cube.isel(depth=slice(0, 60)), reference_scan=30)

@@ -90,3 +90,34 @@ def test_slices_and_projections(tomo):
     assert pr.dims == ("y", "x", "species")
     with pytest.raises(ParameterError):
         projection(vol, "species")
+
+
+def test_chunked_labels_equal_whole_volume_labels(tomo):
+    """Slab labelling with boundary merges = scipy.ndimage.label on the whole volume."""
+    from scipy import ndimage
+
+    vol, _ = tomo
+    v = gaussian(vol.sel(species=["Mn"]), sigma=(1, 1, 1)).isel(species=0).values
+    thr = float(np.percentile(v, 70))  # many components crossing slab boundaries
+    res = find_regions(vol, "Mn", threshold=thr, chunk_depth=3, min_voxels=1)
+    ref, n = ndimage.label(ndimage.binary_fill_holes(v > thr))
+    sizes = np.bincount(ref.ravel())[1:]
+    assert n > 20 and len(res.regions) == n
+    assert sorted(r.voxels for r in res.regions) == sorted(sizes.tolist())
+    lab = res.labels.values
+    assert ((lab > 0) == (ref > 0)).all()
+    # the same partition, numbered in the same (raster) order
+    np.testing.assert_array_equal(lab, ref)
+    whole = find_regions(vol, "Mn", threshold=thr, min_voxels=1)
+    assert [r.voxels for r in whole.regions] == [r.voxels for r in res.regions]
+
+
+def test_isosurface_in_slabs_equals_whole_volume(tomo):
+    vol, _ = tomo
+    host = (segment_layers(vol, ["Li", "PO2", "Ni", "In", "Fe"]) == 2).compute()
+    level = find_regions(vol, "Mn", mask=host).threshold
+    whole = isosurface(vol, "Mn", level=level, chunk_depth=10_000)
+    slabs = isosurface(vol, "Mn", level=level, chunk_depth=7)
+    assert len(slabs.vertices) == len(whole.vertices) and len(slabs.faces) == len(whole.faces)
+    assert slabs.area_nm2 == pytest.approx(whole.area_nm2, rel=1e-9)
+    np.testing.assert_allclose(np.sort(slabs.vertices, 0), np.sort(whole.vertices, 0))
