@@ -60,8 +60,8 @@ def plot_tomogram(
         Add the 3D isosurface panel (marching cubes at the 50 % level of each species).
     depth : float, optional
         Depth (in the tomogram's depth units) of the lateral slice. Default: the slice with
-        the most lateral structure, i.e. the largest summed index of dispersion
-        var/mean over pixels (≈ 1 for Poisson noise on a uniform layer).
+        the most lateral structure, i.e. the largest sum over species of the index of
+        dispersion var/mean over pixels, each divided by that species' median over depth.
     force : bool
 
     Returns
@@ -90,7 +90,12 @@ def plot_tomogram(
     else:
         mean = vol.mean(axis=(1, 2))
         dispersion = np.where(mean > 0, vol.var(axis=(1, 2)) / np.maximum(mean, 1e-12), 0.0)
-        iz = int(np.argmax(dispersion.sum(axis=1)))
+        # relative to each species' typical (median over depth) dispersion: binning and
+        # resampling change the Poisson baseline, and a laterally non-uniform but featureless
+        # layer should not win over a localised inclusion
+        typical = np.median(dispersion, axis=0)
+        excess = dispersion / np.where(typical > 0, typical, 1.0)
+        iz = int(np.argmax(excess.sum(axis=1)))
     extent_xy = (x[0], x[-1], y[-1], y[0])
     axes[0].imshow(_rgb(vol[iz], colours), extent=extent_xy, aspect="auto")
     axes[0].set(xlabel=f"x ({yu})", ylabel=f"y ({yu})", title=f"depth = {z[iz]:.0f} {zu}")
@@ -108,10 +113,9 @@ def plot_tomogram(
         from skimage.measure import marching_cubes
 
         ax3 = fig.add_subplot(1, ncols, 4, projection="3d")
-        scale = 1000.0 if yu in ("µm", "um") else 1.0
         dz = float(np.median(np.diff(z))) if len(z) > 1 else 1.0
-        dy = float(np.median(np.diff(y))) * scale if len(y) > 1 else 1.0
-        dx = float(np.median(np.diff(x))) * scale if len(x) > 1 else 1.0
+        dy = float(np.median(np.diff(y))) if len(y) > 1 else 1.0
+        dx = float(np.median(np.diff(x))) if len(x) > 1 else 1.0
         from scipy import ndimage
 
         for j, s in enumerate(species):
@@ -128,9 +132,12 @@ def plot_tomogram(
         ax3.set_xlim(0, len(x) * dx)
         ax3.set_ylim(0, len(y) * dy)
         ax3.set_zlim(len(z) * dz, 0)
-        ax3.set_xlabel("x (nm)")
-        ax3.set_ylabel("y (nm)")
-        ax3.set_zlabel(f"depth ({zu})")
+        ax3.set_xlabel(f"x ({yu})")
+        ax3.set_ylabel(f"y ({yu})")
+        ax3.set_zlabel(f"depth ({zu})", labelpad=8)
+        ax3.set_box_aspect(None, zoom=0.8)  # keeps the axis labels inside the panel
+        ax3.locator_params(axis="x", nbins=3)
+        ax3.locator_params(axis="y", nbins=3)
         ax3.set_title("isosurfaces (50 % level)")
     if path is not None:
         save_figure(fig, path, force=force)
