@@ -181,17 +181,10 @@ def depth_profile(
 
     norm = _parse_normalize(normalize)
     obj = source
-    scale = 1.0
     if isinstance(obj, str | Path):
-        from charsuite.io import read, resolve_format
+        from charsuite.io import read
 
-        if resolve_format(obj) == "tofdaq":
-            # read PeakData as stored and scale the sums: skips a full multiply of the cube
-            obj = read(obj, lazy=True, units="ions/extraction")
-            scale = float(obj.attrs["metadata"]["extractions_per_pixel"])
-            obj.attrs["units"] = "counts"
-        else:
-            obj = read(obj, lazy=True)
+        obj = read(obj, lazy=True)
     if set(getattr(obj, "dims", ())) != {"depth", "species"}:
         obj = open_cube(obj)
     if set(obj.dims) == {"depth", "species"}:
@@ -225,17 +218,22 @@ def depth_profile(
         tic = np.zeros(n)
         limit = np.zeros(n, dtype=bool)
 
-        def reduce(slab: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-            if n_extr:
-                if scale != 1.0:
-                    slab = slab * np.float32(scale)
-                flag = (slab >= n_extr).any(axis=(1, 2, 3))
-                return _roi_sum(dead_time_correct(slab, n_extr), region), flag
-            return _roi_sum(slab, region) * scale, None
+        def reduce_dead_time(slab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            flag = (slab >= n_extr).any(axis=(1, 2, 3))
+            return _roi_sum(dead_time_correct(slab, n_extr), region), flag
 
+        if n_extr:
+            stream = map_depth_slabs(cube, reduce_dead_time, max_mb=max_mb)
+        else:
+            stream = (
+                (a, b, (part, None))
+                for a, b, part in map_depth_slabs(
+                    cube, lambda slab: _roi_sum(slab, region), max_mb=max_mb
+                )
+            )
         if progress:
             progress(0, total=n)
-        for start, stop, (part, flag) in map_depth_slabs(cube, reduce, max_mb=max_mb):
+        for start, stop, (part, flag) in stream:
             sums[start:stop] = part
             tic[start:stop] = part.sum(axis=1)
             if flag is not None:

@@ -569,6 +569,18 @@ def read(
         n_extr, parts = extractions_per_pixel(root)
         if units == "counts":
             data = data * np.float32(n_extr)
+        if lazy:
+            from charsuite.io.formats._hdf5_source import register
+
+            # lets charsuite.sims stream this exact cube from the datasets (read_direct into
+            # reused buffers, scale applied after reductions) instead of through dask
+            register(
+                data,
+                [f["PeakData/PeakData" if t == 1 else "PeakData/PeakData2"] for t in tofs],
+                n_writes=n_writes,
+                reverse=reordered,
+                factor=n_extr if units == "counts" else None,
+            )
         sat = f.get("FullSpectra/SaturationWarning")
         saturated = (
             np.asarray(sat[:n_writes], dtype=bool)[order]
