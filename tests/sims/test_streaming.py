@@ -1,5 +1,7 @@
 """The HDF5 streaming path of map_depth_slabs / depth_profile equals the dask path."""
 
+import itertools
+
 import h5py
 import numpy as np
 import pytest
@@ -66,7 +68,7 @@ def test_plan_and_slabs_equal_dask(stack_file):
         got[a:b] = slab
         bounds.append((a, b))
     assert bounds[0][0] == 0 and bounds[-1][1] == eager.shape[0]
-    assert all(b0[1] == b1[0] for b0, b1 in zip(bounds, bounds[1:], strict=False))
+    assert all(b0[1] == b1[0] for b0, b1 in itertools.pairwise(bounds))
     assert len(bounds) > 3
     np.testing.assert_array_equal(got, eager)  # bit for bit, factor included
     # results that are views of the reused buffer are copied
