@@ -11,7 +11,8 @@ Normalisation modes (``normalize=``):
     Counts / counts of the reference (matrix) ion ``ION``; dimensionless ratio.
 ``"current"``
     Counts × mean(I) / I(scan) with the per-scan primary current ``current=`` (any
-    unit); corrects beam-current drift and keeps the counts scale.
+    unit), or, when not given, the ``primary_current`` coordinate the TofDAQ reader takes
+    from the file's FIB telemetry; corrects beam-current drift and keeps the counts scale.
 
 Normalising across interfaces re-introduces matrix effects; the raw counts are always
 returned next to the normalised intensity (variable ``counts``).
@@ -159,7 +160,8 @@ def depth_profile(
         Apply the Poisson dead-time correction per voxel before summing (needs counts
         and ``metadata["extractions_per_pixel"]``).
     current : array_like, optional
-        Per-scan primary current for ``normalize="current"``.
+        Per-scan primary current for ``normalize="current"`` (default: the data's
+        ``primary_current`` coordinate, read from the file when present).
     smooth : int, optional
         Also return a Savitzky–Golay smoothed intensity (window in scans); raw is kept.
     progress : callable, optional
@@ -280,8 +282,16 @@ def depth_profile(
             intensity = counts / denom[:, None]
         units = "dimensionless"
     else:
+        current_from = "current="
+        if current is None and "primary_current" in template.coords:
+            current = template["primary_current"].values  # measured per scan, from the file
+            current_from = template["primary_current"].attrs.get("source", "primary_current")
         if current is None:
-            raise ParameterError("normalize='current' needs current= (one value per scan)")
+            raise ParameterError(
+                "normalize='current' needs current= (one value per scan): the data carry no "
+                "per-scan primary current (TofDAQ: registered FIB telemetry under /FibParams "
+                "with an element named '...current...')"
+            )
         cur = np.asarray(current, dtype=float).reshape(-1)
         if cur.size != counts.shape[0] or not np.all(cur > 0):
             raise ParameterError(
@@ -332,6 +342,7 @@ def depth_profile(
             "normalize": normalize,
             "dead_time": dead_time,
             "smooth": smooth,
+            **({"current_source": current_from} if norm[0] == "current" else {}),
         },
     )
     if smooth:

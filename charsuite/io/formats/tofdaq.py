@@ -17,6 +17,9 @@ RosettaSciIO; see ``shared/notes/sims.md`` §1)::
                              SaturationWarning (write, buf) u1
     /TimingData/BufTimes     (write, buf) f8, s since acquisition start
     /FIBParams               attrs: ViewField (mm), Voltage (V), Current (A), FibHardware
+    /FibParams/<name>/TwData registered FIB telemetry (write[, buf], element) + TwInfo names;
+                             an element named "...current..." becomes the per-scan
+                             ``primary_current`` coordinate (for normalize="current")
     /FIBImages/ImageNNNN/Data  secondary-electron images at the FIB raster
 
 FIB imaging axes: write = depth slice (scan), buf = scan line (y), segment = pixel (x).
@@ -381,6 +384,58 @@ def pixel_geometry(f, nx: int, path: Path | None = None) -> dict[str, Any]:
     return out
 
 
+def primary_current(f, n_writes: int) -> tuple[np.ndarray | None, str | None]:
+    """Per-scan primary (FIB) beam current from registered user data, when the file has it.
+
+    Looks for TofDAQ registered user data (``TwData`` (NbrWrites[, NbrBufs], NbrElements)
+    with element names in ``TwInfo``) in or under the ``FibParams``/``FIBParams`` groups,
+    the FIB column's telemetry (e.g. ``/FibParams/FibPressure``, sims.md §1.5), and takes
+    the first element whose name contains "current" (not a "current limit" flag). Per-buf
+    rows are averaged over the scan. ``/FIBParams`` attribute ``Current`` is a single
+    setting, not a per-scan measurement, and is not used.
+
+    Returns
+    -------
+    current : ndarray (n_writes,) or None
+        In the element's own unit (only ratios matter for normalisation).
+    source : str or None
+        ``"/group/TwData[element name]"``.
+    """
+    groups = []
+    for top in ("FibParams", "FIBParams"):
+        grp = f.get(top)
+        if grp is None or not hasattr(grp, "keys"):
+            continue
+        groups.append(grp)
+        groups += [grp[k] for k in grp if hasattr(grp[k], "keys")]
+    for grp in groups:
+        if "TwData" not in grp or "TwInfo" not in grp:
+            continue
+        data, info = grp["TwData"], grp["TwInfo"]
+        names = [str(scalar(v)) for v in np.atleast_1d(info[()])]
+        if data.ndim not in (2, 3) or data.shape[-1] != len(names) or data.shape[0] < n_writes:
+            continue
+        for j, label in enumerate(names):
+            low = label.lower()
+            if "current" in low and "limit" not in low:
+                vals = np.asarray(data[:n_writes, ..., j], dtype=float)
+                if vals.ndim == 2:  # one row per buf (scan line): mean over the scan
+                    vals = vals.mean(axis=1)
+                return vals, f"{grp.name}/TwData[{label}]"
+    return None, None
+
+
+def _label_unit(label: str | None) -> str:
+    """Unit in brackets at the end of a TwInfo name (``"FIB current [pA]"``), else a.u."""
+    import re
+
+    text = label or ""
+    if "TwData[" in text:  # a source string "/group/TwData[name]": look at the name only
+        text = text.split("TwData[", 1)[1][:-1]
+    found = re.findall(r"[\[(]\s*([^\]()\[;]+?)\s*[\])]", text)
+    return found[-1] if found else "a.u."
+
+
 def _polarity(root: dict[str, Any], tof: int) -> str | None:
     mode = str(root.get("IonMode", "")).lower()
     if mode not in ("positive", "negative"):
@@ -636,6 +691,7 @@ def read(
         )
         buf_time = times[order] if times is not None and times.shape == (n_writes, ny) else None
         geo = pixel_geometry(f, nx, path)
+        current, current_source = primary_current(f, n_writes)
         fs = f.get("FullSpectra")
         fs_attrs = attrs_dict(fs) if fs is not None else {}
         original = {"root": root, "ini": ini, "FullSpectra": fs_attrs}
@@ -669,6 +725,12 @@ def read(
     }
     if buf_time is not None:
         coords["buf_time"] = (("depth", "y"), buf_time, {"units": "s"})
+    if current is not None:
+        coords["primary_current"] = (
+            "depth",
+            current[order],
+            {"units": _label_unit(current_source), "source": current_source},
+        )
     metadata = {
         "instrument": f"TOFWERK TofDAQ ({root.get('DAQ Hardware', 'unknown DAQ')})",
         "n_scans": int(n_writes),
