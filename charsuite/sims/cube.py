@@ -144,6 +144,8 @@ class _HDF5Slabs:
     # ------------------------------------------------------------------ plan choice
     def _raw_ok(self, d) -> bool:
         try:
+            if not hasattr(os, "preadv"):  # not on Windows: let HDF5 read
+                return False
             if d.file.driver != "sec2" or not d.dtype.isnative or d.dtype != self.dtype:
                 return False
             plist = d.id.get_create_plist()
