@@ -88,16 +88,17 @@ def species_index(obj, species: str | Sequence[str] | None) -> list[str]:
     return wanted
 
 
-# Largest piece the unfiltered (pread) path reads at once: a few MiB stay in the CPU's
-# last-level cache between the read and the reduction, which then costs little extra
-# memory traffic (whole 16 MiB chunks measured ~1.3x slower on a 32 MiB-L3 machine).
+# Largest piece read at once (at least one scan, or one HDF5 chunk row when HDF5 reads):
+# a few MiB stay in the CPU's last-level cache between the read and the reduction, which
+# then costs little extra memory traffic (whole 16 MiB chunks measured ~1.3x slower on a
+# 32 MiB-L3 machine), and keeps the memory per worker small.
 _PIECE_BYTES = 4 * 2**20
 
 
 class _HDF5Slabs:
     """Read a registered HDF5-backed cube in depth slabs into reused per-thread buffers.
 
-    Two plans:
+    Three plans:
 
     ``"raw"``
         One unfiltered, native-endian dataset whose scans are contiguous in the file
@@ -106,9 +107,13 @@ class _HDF5Slabs:
         ``H5Dget_chunk_info``), pieces of ≤ ``_PIECE_BYTES`` not crossing chunks. The
         offsets are checked once against an h5py read; any mismatch selects ``"direct"``.
     ``"direct"``
-        ``Dataset.read_direct`` of whole HDF5 chunk rows along depth (grown to
-        ``max_mb``), each dataset into its species columns of the buffer (HDF5 does the
-        decompression and chunk assembly).
+        ``Dataset.read_direct`` of whole HDF5 chunk rows along depth (at least one, grown
+        to ``_PIECE_BYTES``), each dataset into its species columns of the buffer (HDF5
+        does the decompression and chunk assembly).
+    ``"inflate"``
+        As ``"direct"``, but chunks compressed with deflate (gzip), optionally after the
+        shuffle filter, are read raw with ``read_direct_chunk`` and decompressed by zlib
+        in the worker thread, so several workers decompress in parallel.
     """
 
     def __init__(self, src, max_mb: float):
@@ -123,8 +128,9 @@ class _HDF5Slabs:
         scan_bytes = ny * nx * ns * self.dtype.itemsize
         self.fd = None
         self.plan = "direct"
+        self.inflate: list[bool | str] = [False] * len(self.datasets)
         d0 = self.datasets[0]
-        c0 = d0.chunks[0] if d0.chunks else n
+        c0 = max(1, d0.chunks[0] if d0.chunks else n)
         if len(self.datasets) == 1 and self._raw_ok(d0):
             self.plan = "raw"
             step = max(1, min(_PIECE_BYTES, int(max_mb * 2**20)) // max(scan_bytes, 1))
@@ -133,8 +139,12 @@ class _HDF5Slabs:
                 b = min(n, a + c0)
                 bounds += [(w, min(b, w + step)) for w in range(a, b, step)]
         else:
+            self.inflate = [self._inflate_ok(d) for d in self.datasets]
+            if any(self.inflate):
+                self.plan = "inflate" if all(self.inflate) else "inflate+direct"
             chunk0 = max(d.chunks[0] if d.chunks else 1 for d in self.datasets)
-            k = max(1, int(max_mb * 2**20 // max(chunk0 * scan_bytes, 1)))
+            target = min(_PIECE_BYTES, max_mb * 2**20)  # whole chunk rows, ~cache-sized
+            k = max(1, int(target // max(chunk0 * scan_bytes, 1)))
             step = k * chunk0
             bounds = [(w, min(n, w + step)) for w in range(0, n, step)]
         self.write_ranges = bounds
@@ -156,19 +166,73 @@ class _HDF5Slabs:
             if d.is_virtual:
                 return False
             self.fd = os.open(d.file.filename, os.O_RDONLY)
-            # check the offsets on the first stored scan (user block, driver quirks)
-            probe = np.empty((1, *self.scan_shape), self.dtype)
-            if self._offset(d, 0) is None:
-                return True  # nothing stored yet at the start; offsets checked per chunk
-            self._pread(d, 0, 1, probe)
-            expect = np.asarray(d[0, 0, :2], dtype=self.dtype)
-            if probe[0, 0, :2].tobytes() != expect.tobytes():
+            # check the offsets on the first stored scan line (user block, driver quirks)
+            offset = self._offset(d, 0) if d.shape[0] else None
+            if offset is None:
+                return True  # nothing stored at the start; unstored chunks are read by HDF5
+            expect = np.ascontiguousarray(d[0, 0], dtype=self.dtype)
+            probe = np.empty_like(expect)
+            got = os.preadv(self.fd, [memoryview(probe).cast("B")], offset)
+            if got != probe.nbytes or probe.tobytes() != expect.tobytes():
                 self.close()
                 return False
             return True
         except (OSError, ValueError, AttributeError, TypeError):  # unusual storage: use HDF5
             self.close()
             return False
+
+    def _inflate_ok(self, d) -> bool | str:
+        """ "deflate" or "shuffle+deflate" when charsuite can decompress the chunks itself."""
+        import h5py
+
+        try:
+            if d.chunks is None or not d.dtype.isnative or d.is_virtual:
+                return False
+            plist = d.id.get_create_plist()
+            codes = [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+        except (OSError, ValueError, AttributeError, TypeError):
+            return False
+        if codes == [h5py.h5z.FILTER_DEFLATE]:
+            return "deflate"
+        if codes == [h5py.h5z.FILTER_SHUFFLE, h5py.h5z.FILTER_DEFLATE]:
+            return "shuffle+deflate"
+        return False
+
+    def _read_inflate(self, d, mode: str, w0: int, w1: int, out: np.ndarray, col: int) -> None:
+        """Read chunk by chunk with ``read_direct_chunk`` and decompress with zlib.
+
+        zlib releases the GIL, so the worker threads decompress in parallel (HDF5 itself
+        decompresses in one thread under h5py's lock); chunks stored with a filter skipped
+        (``filter_mask`` ≠ 0) or not stored at all are read by HDF5.
+        """
+        import zlib
+
+        c, shape = d.chunks, d.shape
+        dtype = d.dtype
+        for z in range(w0 - w0 % c[0], w1, c[0]):
+            z0, z1 = max(z, w0), min(z + c[0], w1)
+            for y in range(0, shape[1], c[1]):
+                y1 = min(y + c[1], shape[1])
+                for x in range(0, shape[2], c[2]):
+                    x1 = min(x + c[2], shape[2])
+                    for k in range(0, shape[3], c[3]):
+                        k1 = min(k + c[3], shape[3])
+                        dest = np.s_[z0 - w0 : z1 - w0, y:y1, x:x1, col + k : col + k1]
+                        try:
+                            mask, raw = d.id.read_direct_chunk((z, y, x, k))
+                        except (KeyError, OSError, ValueError):
+                            mask, raw = None, None
+                        if mask != 0 or raw is None:
+                            d.read_direct(out, np.s_[z0:z1, y:y1, x:x1, k:k1], dest)
+                            continue
+                        data = zlib.decompress(raw)
+                        if mode == "shuffle+deflate":  # bytes were grouped by significance
+                            planes = np.frombuffer(data, np.uint8).reshape(dtype.itemsize, -1)
+                            arr = np.ascontiguousarray(planes.T).view(dtype)
+                        else:
+                            arr = np.frombuffer(data, dtype)
+                        arr = arr.reshape(c)
+                        out[dest] = arr[z0 - z : z1 - z, : y1 - y, : x1 - x, : k1 - k]
 
     def close(self) -> None:
         if self.fd is not None:
@@ -213,13 +277,15 @@ class _HDF5Slabs:
         if self.plan == "raw":
             self._pread(self.datasets[0], w0, w1, buf)
             return buf[:m]
-        if len(self.datasets) == 1:
-            self.datasets[0].read_direct(buf, np.s_[w0:w1], np.s_[0:m])
-            return buf[:m]
         col = 0
-        for d in self.datasets:
+        for d, mode in zip(self.datasets, self.inflate, strict=True):
             k = d.shape[3]
-            d.read_direct(buf, np.s_[w0:w1], np.s_[0:m, :, :, col : col + k])
+            if mode and d.dtype == buf.dtype:
+                self._read_inflate(d, mode, w0, w1, buf, col)
+            elif len(self.datasets) == 1:
+                d.read_direct(buf, np.s_[w0:w1], np.s_[0:m])
+            else:
+                d.read_direct(buf, np.s_[w0:w1], np.s_[0:m, :, :, col : col + k])
             col += k
         return buf[:m]
 
