@@ -349,13 +349,15 @@ def map_depth_slabs(
 
     A cube read lazily from HDF5 by a charsuite reader (TofDAQ PeakData, a 4-D
     ``hdf5-cube`` in (depth, y, x, species) order) and not modified since is streamed
-    straight from the file: slabs aligned with the HDF5 chunks are read with
-    ``Dataset.read_direct`` (or ``os.preadv`` for unfiltered scans, pieces of a few MiB)
-    into one reused buffer per worker thread, without the dask graph; a scale the reader
-    applies lazily (TofDAQ ions/extraction → counts) is applied in place to the
-    cache-resident slab, giving the same float32 values as the lazy cube. Other dask-backed
-    cubes are streamed by dask chunks along depth (whole multiples of the HDF5 chunks;
-    merged up to ``max_mb`` when sliced) with the raw synchronous scheduler.
+    straight from the file into one reused buffer per worker thread, without the dask
+    graph: unfiltered scans with ``os.preadv`` in pieces of a few MiB, deflate-compressed
+    chunks with ``read_direct_chunk`` + zlib in the worker (parallel decompression),
+    anything else with ``Dataset.read_direct`` over whole HDF5 chunk rows (see
+    ``_HDF5Slabs``). A scale the reader applies lazily (TofDAQ ions/extraction → counts)
+    is applied in place to the cache-resident slab, giving the same float32 values as the
+    lazy cube. Other dask-backed cubes are streamed by dask chunks along depth (whole
+    multiples of the HDF5 chunks; merged up to ``max_mb`` when sliced) with the raw
+    synchronous dask scheduler; numpy-backed cubes by slicing.
 
     Parameters
     ----------
@@ -365,11 +367,13 @@ def map_depth_slabs(
         Applied to each ``(depth_slab, y, x, species)`` ndarray. The slab may be a reused
         buffer: keep results, not the slab (results that are views of it are copied).
     max_mb : float
-        Largest slab read at once (at least one HDF5 chunk row along depth).
+        Largest slab read at once (at least one scan or HDF5 chunk row along depth; the
+        HDF5 path also caps slabs at a few MiB).
     workers : int
-        Threads that each read a slab and apply ``func``. h5py and ``os.preadv`` release
-        the GIL, as do numpy/BLAS reductions, so reading overlaps with reducing. At most
-        ``workers`` slabs are in memory at once, whatever the cube size.
+        Threads that each read a slab and apply ``func``. h5py, ``os.preadv`` and zlib
+        release the GIL, as do numpy/BLAS reductions, so reading, decompressing and
+        reducing overlap. At most ``workers`` slabs are in memory at once (plus the
+        ``workers`` results waiting to be yielded), whatever the cube size.
     """
     from concurrent.futures import ThreadPoolExecutor
 
