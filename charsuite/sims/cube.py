@@ -235,8 +235,10 @@ def _detach(result, buf: np.ndarray):
     """Copy any array in ``result`` that is a view of the reused buffer ``buf``."""
     if isinstance(result, np.ndarray) and np.may_share_memory(result, buf):
         return result.copy()
-    if isinstance(result, tuple):
-        return tuple(_detach(r, buf) for r in result)
+    if isinstance(result, tuple | list):
+        return type(result)(_detach(r, buf) for r in result)
+    if isinstance(result, dict):
+        return {k: _detach(v, buf) for k, v in result.items()}
     return result
 
 
@@ -305,7 +307,8 @@ def map_depth_slabs(
         ``(depth, y, x, species)``.
     func : callable(slab) -> result
         Applied to each ``(depth_slab, y, x, species)`` ndarray. The slab may be a reused
-        buffer: keep results, not the slab (results that are views of it are copied).
+        buffer: keep results, not the slab (arrays in the result, also inside tuples,
+        lists and dicts, that are views of it are copied).
     max_mb : float
         Largest slab read at once (at least one scan or HDF5 chunk row along depth; the
         HDF5 path also caps slabs at a few MiB).

@@ -74,6 +74,8 @@ def test_plan_and_slabs_equal_dask(stack_file):
     # results that are views of the reused buffer are copied
     slabs = [s for _, _, s in map_depth_slabs(cube, lambda s: s[:, :2], max_mb=0.001)]
     np.testing.assert_array_equal(np.concatenate(slabs), eager[:, :2])
+    nested = [r for _, _, r in map_depth_slabs(cube, lambda s: {"a": [s[:, 0]]}, max_mb=0.001)]
+    np.testing.assert_array_equal(np.concatenate([r["a"][0] for r in nested]), eager[:, 0])
 
 
 @pytest.mark.parametrize(
