@@ -142,7 +142,17 @@ def test_rosettasciio_fixtures(shared_data):
     assert "ViewField" in messages and "not monotonic" in messages  # random BufTimes in fixture
     assert cube.shape == (5, 16, 16, 10)
     assert cube.attrs["metadata"]["field_of_view_um"] == pytest.approx(10.0)
-    counts = eventlist_cube(root / "fib_sims_raw.h5")
+    # this synthetic fixture's calibration (mode 0, p2 = 222 samples) gives 0.07-0.13 Th
+    # over its 512 samples while MassAxis spans 0-200 Th: windows come from MassAxis
+    with pytest.warns(CharsuiteWarning, match="MassAxis windows"):
+        counts = eventlist_cube(root / "fib_sims_raw.h5")
+    with h5py.File(root / "fib_sims_raw.h5") as f:
+        ev = f["FullSpectra/EventList"][0, 0, 0]
+        axis = f["FullSpectra/MassAxis"][()]
+    # nominal_0 is m/z 0.5-1.5; with a 1:1 clock the u2 ticks are sample indices
+    assert counts.values[0, 0, 0, 0] == np.count_nonzero((axis[ev] >= 0.5) & (axis[ev] < 1.5))
+    assert counts.values.sum(axis=(0, 1, 2)).min() > 50  # every window gets events
+    assert counts.attrs["history"][-1]["parameters"]["windows_from"] == "MassAxis"
     # a raw file (EventList, no PeakData) is integrated into its peak table by read()
     with pytest.warns(CharsuiteWarning) as record:
         lazy = read(root / "fib_sims_raw.h5", lazy=True)
@@ -152,11 +162,6 @@ def test_rosettasciio_fixtures(shared_data):
     assert lazy.attrs["history"][-2]["parameters"]["element_dtype"] == "uint16"
     np.testing.assert_array_equal(lazy.values, counts.values)
     assert lazy.attrs["metadata"]["field_of_view_um"] == pytest.approx(10.0)
-    with h5py.File(root / "fib_sims_raw.h5") as f:
-        ev = f["FullSpectra/EventList"][0, 0, 0]
-    # nominal_0 is m/z 0.5-1.5; with a 1:1 clock the u2 ticks are sample indices
-    lo, hi = np.rint(MassCalibration(0, (812.2415, 222.0153)).index([0.5, 1.5]))
-    assert counts.values[0, 0, 0, 0] == np.count_nonzero((ev >= lo) & (ev < hi))
 
 
 @pytest.mark.parametrize("encoding", ["u4", "zlib", "lz4"])
@@ -280,6 +285,8 @@ def test_eventlist_only_file_is_integrated_by_read(tmp_path, encoding):
     ops = [h["operation"] for h in cube.attrs["history"]]
     assert "integrate EventList into the peak table" in ops
     assert "convert ions/extraction to counts" not in ops  # events are counts already
+    (integ,) = [h for h in cube.attrs["history"] if h["operation"].startswith("integrate")]
+    assert integ["parameters"]["windows_from"] == "calibration"  # MassAxis agrees with it
     # the generator's events are the PeakData counts (each event inside its window)
     np.testing.assert_allclose(cube.values, stored * n, atol=1e-3)
     assert cube.values.sum() > 100
