@@ -286,7 +286,7 @@ def _slab_loader(cube, max_mb: float):
 
 
 def map_depth_slabs(
-    cube, func, *, max_mb: float = 32.0, workers: int = 2
+    cube, func, *, max_mb: float = 32.0, workers: int = 2, pass_scale: bool = False
 ) -> Iterator[tuple[int, int, Any]]:
     """Yield ``(start, stop, func(slab))`` over depth in order, reading each slab once.
 
@@ -316,10 +316,15 @@ def map_depth_slabs(
         Threads that each read a slab and apply ``func``. h5py and ``os.preadv`` release
         the GIL, as do numpy/BLAS reductions, so reading overlaps with reducing. At most ``workers`` slabs are in memory at once (plus the
         ``workers`` results waiting to be yielded), whatever the cube size.
+    pass_scale : bool
+        Call ``func(slab, scale)``: when the reader's scale is still pending, the slab holds
+        the stored values and the cube's values are ``slab · scale`` (float32); otherwise
+        ``scale`` is None. Lets a linear reduction fold the factor into its weights
+        instead of a pass over every voxel.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    tasks, run, close = _depth_tasks(cube, func, max_mb)
+    tasks, run, close = _depth_tasks(cube, func, max_mb, pass_scale)
     try:
         if not tasks:
             return
@@ -336,7 +341,7 @@ def map_depth_slabs(
         close()
 
 
-def _depth_tasks(cube, func, max_mb: float):
+def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
     """Return (tasks, run, close): ``run(*task)`` gives func of the slab ``task[0]:task[1]``."""
     from charsuite.io.formats._hdf5_source import lookup
 
@@ -345,7 +350,7 @@ def _depth_tasks(cube, func, max_mb: float):
         ranges, load = _slab_loader(cube, max_mb)
 
         def run_dask(a: int, b: int):
-            return func(load(a, b))
+            return func(load(a, b), None) if pass_scale else func(load(a, b))
 
         return list(ranges), run_dask, lambda: None
     reader = _HDF5Slabs(src, max_mb)
@@ -361,6 +366,8 @@ def _depth_tasks(cube, func, max_mb: float):
         slab = reader.read(w0, w1, buf)
         if src.reverse:
             slab = slab[::-1]
+        if pass_scale:
+            return _detach(func(slab, scale), buf)
         if scale is not None:
             # same float32 product as the lazy cube (so results equal the dask path bit for
             # bit, and integer counts sum exactly); cheap on a cache-resident piece

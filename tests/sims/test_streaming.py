@@ -177,3 +177,20 @@ def test_unallocated_chunks_read_as_fill_value(tmp_path):
     expect = np.zeros((9, 4, 3, 2), np.float32)
     expect[3:6] = 2.0
     np.testing.assert_array_equal(got, expect)
+
+
+def test_profile_non_integer_counts_within_float_tolerance(tmp_path):
+    """Expected (non-integer) counts: the factor in the ROI weights vs a scaled slab."""
+    path, _ = make_tofdaq_stack(
+        tmp_path / "e.h5", n_scans=9, shape=(24, 24), noise="none", bipolar=False
+    )
+    cube = read(path, lazy=True)
+    values = read(path).values
+    assert not np.all(values == np.rint(values))
+    for roi in (None, "3:20,1:23"):
+        fast = depth_profile(cube, roi=roi)
+        slow = depth_profile(_via_dask(cube), roi=roi)
+        np.testing.assert_allclose(fast.counts.values, slow.counts.values, rtol=1e-6)
+        ys, xs = (slice(None), slice(None)) if roi is None else (slice(1, 23), slice(3, 20))
+        exact = values[:, ys, xs].sum(axis=(1, 2), dtype=np.float64)
+        np.testing.assert_allclose(fast.counts.values, exact, rtol=1e-6)
