@@ -93,6 +93,8 @@ def species_index(obj, species: str | Sequence[str] | None) -> list[str]:
 # then costs little extra memory traffic (whole 16 MiB chunks measured ~1.3x slower on a
 # 32 MiB-L3 machine), and keeps the memory per worker small.
 _PIECE_BYTES = 4 * 2**20
+# Pieces handed to one worker at a time (results stay small: the reduction of each piece)
+_TASK_BYTES = 16 * 2**20
 
 
 class _HDF5Slabs:
@@ -330,39 +332,54 @@ def map_depth_slabs(
             return
         workers = max(1, workers)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            pending = [pool.submit(run, *t) for t in tasks[:workers]]
-            for k, t in enumerate(tasks):
-                result = pending.pop(0).result()
+            pending = [pool.submit(run, t) for t in tasks[:workers]]
+            for k in range(len(tasks)):
+                results = pending.pop(0).result()
                 nxt = k + len(pending) + 1
                 if nxt < len(tasks):
-                    pending.append(pool.submit(run, *tasks[nxt]))
-                yield t[0], t[1], result
+                    pending.append(pool.submit(run, tasks[nxt]))
+                yield from results
     finally:
         close()
 
 
 def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
-    """Return (tasks, run, close): ``run(*task)`` gives func of the slab ``task[0]:task[1]``."""
+    """Return (tasks, run, close): ``run(task)`` gives ``[(start, stop, func(slab)), ...]``.
+
+    A task of the HDF5 path is a group of consecutive cache-sized pieces (about one HDF5
+    chunk row, ≤ ``_TASK_BYTES``) handled by one worker in turn: fewer thread hand-offs,
+    which cost ~0.2 ms each on a loaded machine.
+    """
     from charsuite.io.formats._hdf5_source import lookup
 
     src = lookup(cube.data) if hasattr(cube.data, "dask") else None
     if src is None:
         ranges, load = _slab_loader(cube, max_mb)
 
-        def run_dask(a: int, b: int):
-            return func(load(a, b), None) if pass_scale else func(load(a, b))
+        def run_dask(task):
+            a, b = task
+            return [(a, b, func(load(a, b), None) if pass_scale else func(load(a, b)))]
 
         return list(ranges), run_dask, lambda: None
     reader = _HDF5Slabs(src, max_mb)
     n = src.n_writes
     if src.reverse:
-        tasks = [(n - w1, n - w0, w0, w1) for w0, w1 in reversed(reader.write_ranges)]
+        pieces = [(n - w1, n - w0, w0, w1) for w0, w1 in reversed(reader.write_ranges)]
     else:
-        tasks = [(w0, w1, w0, w1) for w0, w1 in reader.write_ranges]
+        pieces = [(w0, w1, w0, w1) for w0, w1 in reader.write_ranges]
+    per_write = int(np.prod(src.shape[1:])) * reader.dtype.itemsize
+    tasks: list[list[tuple[int, int, int, int]]] = []
+    size = 0
+    for piece in pieces:
+        nbytes = (piece[1] - piece[0]) * per_write
+        if not tasks or size + nbytes > _TASK_BYTES:
+            tasks.append([])
+            size = 0
+        tasks[-1].append(piece)
+        size += nbytes
     scale = src.factor
 
-    def run_hdf5(a: int, b: int, w0: int, w1: int):
-        buf = reader.buffer()
+    def run_one(buf: np.ndarray, w0: int, w1: int):
         slab = reader.read(w0, w1, buf)
         if src.reverse:
             slab = slab[::-1]
@@ -373,6 +390,10 @@ def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
             # bit, and integer counts sum exactly); cheap on a cache-resident piece
             np.multiply(slab, scale, out=slab)
         return _detach(func(slab), buf)
+
+    def run_hdf5(task):
+        buf = reader.buffer()
+        return [(a, b, run_one(buf, w0, w1)) for a, b, w0, w1 in task]
 
     return tasks, run_hdf5, reader.close
 

@@ -194,3 +194,20 @@ def test_profile_non_integer_counts_within_float_tolerance(tmp_path):
         ys, xs = (slice(None), slice(None)) if roi is None else (slice(1, 23), slice(3, 20))
         exact = values[:, ys, xs].sum(axis=(1, 2), dtype=np.float64)
         np.testing.assert_allclose(fast.counts.values, exact, rtol=1e-6)
+
+
+@pytest.mark.parametrize("task_bytes", [1, 3000])
+def test_task_grouping_keeps_order(stack_file, monkeypatch, task_bytes):
+    """One piece per worker task, or a few: same slabs, same order, same profile."""
+    import charsuite.sims.cube as cube_module
+
+    monkeypatch.setattr(cube_module, "_TASK_BYTES", task_bytes)
+    path, _ = stack_file
+    cube = read(path, lazy=True)
+    eager = read(path).values
+    got = [(a, b, s) for a, b, s in map_depth_slabs(cube, lambda s: s, max_mb=0.001, workers=2)]
+    assert [a for a, _, _ in got] == sorted(a for a, _, _ in got)
+    np.testing.assert_array_equal(np.concatenate([s for _, _, s in got]), eager)
+    prof = depth_profile(cube, max_mb=0.001, normalize="tic")
+    slow = depth_profile(_via_dask(cube), normalize="tic")
+    np.testing.assert_array_equal(prof.counts.values, slow.counts.values)
