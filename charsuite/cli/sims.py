@@ -48,7 +48,12 @@ def info_cmd(file, format_, json_path, force):
 @cli.command("profile")
 @click.argument("file")
 @click.option("--species", "-s", multiple=True, help="Species to report (repeatable; default all).")
-@click.option("--normalize", default="none", show_default=True, help="none | tic | matrix:ION")
+@click.option(
+    "--normalize",
+    default="none",
+    show_default=True,
+    help="none | tic | matrix:ION | current (per-scan primary current read from the file)",
+)
 @click.option(
     "--layers",
     default=None,

@@ -11,7 +11,8 @@ Normalisation modes (``normalize=``):
     Counts / counts of the reference (matrix) ion ``ION``; dimensionless ratio.
 ``"current"``
     Counts × mean(I) / I(scan) with the per-scan primary current ``current=`` (any
-    unit); corrects beam-current drift and keeps the counts scale.
+    unit), or, when not given, the ``primary_current`` coordinate the TofDAQ reader takes
+    from the file's FIB telemetry; corrects beam-current drift and keeps the counts scale.
 
 Normalising across interfaces re-introduces matrix effects; the raw counts are always
 returned next to the normalised intensity (variable ``counts``).
@@ -95,12 +96,19 @@ def parse_roi(roi, shape: tuple[int, int]):
     return mask
 
 
-def _roi_sum(slab: np.ndarray, roi) -> np.ndarray:
+def _roi_sum(slab: np.ndarray, roi, scale=None) -> np.ndarray:
     """Σ over (y, x) per scan and species, float32 blocks of 512 pixels summed in float64.
 
     Blocked matrix products (BLAS) are ~10× faster than ``sum(dtype=float64)`` and keep the
     relative error ~1e-7 (each float32 partial sum covers only 512 pixels).
+
+    ``scale`` (float32): the values to sum are ``slab · scale`` (a reader's pending
+    ions/extraction → counts factor). It is folded into the block weights instead of a
+    pass over the slab; with FMA accumulation, integer counts still sum exactly, as they
+    do from the scaled slab.
     """
+    if scale is not None and slab.dtype != np.float32:
+        slab, scale = slab * scale, None  # (not the TofDAQ float32 case) scale the copy
     if isinstance(roi, tuple):
         slab = slab[:, roi[0], roi[1]]
     d, s = slab.shape[0], slab.shape[-1]
@@ -116,14 +124,12 @@ def _roi_sum(slab: np.ndarray, roi) -> np.ndarray:
     full = npix // block * block
     out = np.zeros((d, s))
     if full:
-        part = weights[:full].reshape(-1, block)[:, None, :] @ flat[:, :full].reshape(
-            d, -1, block, s
-        )
+        w = weights[:full] if scale is None else weights[:full] * np.float32(scale)
+        part = w.reshape(-1, block)[:, None, :] @ flat[:, :full].reshape(d, -1, block, s)
         out += part[:, :, 0, :].sum(axis=1, dtype=np.float64)
     if full < npix:
-        out += np.einsum(
-            "dns,n->ds", flat[:, full:].astype(np.float64), weights[full:].astype(np.float64)
-        )
+        rest = flat[:, full:] if scale is None else flat[:, full:] * np.float32(scale)
+        out += np.einsum("dns,n->ds", rest.astype(np.float64), weights[full:].astype(np.float64))
     return out
 
 
@@ -159,7 +165,8 @@ def depth_profile(
         Apply the Poisson dead-time correction per voxel before summing (needs counts
         and ``metadata["extractions_per_pixel"]``).
     current : array_like, optional
-        Per-scan primary current for ``normalize="current"``.
+        Per-scan primary current for ``normalize="current"`` (default: the data's
+        ``primary_current`` coordinate, read from the file when present).
     smooth : int, optional
         Also return a Savitzky–Golay smoothed intensity (window in scans); raw is kept.
     progress : callable, optional
@@ -181,17 +188,10 @@ def depth_profile(
 
     norm = _parse_normalize(normalize)
     obj = source
-    scale = 1.0
     if isinstance(obj, str | Path):
-        from charsuite.io import read, resolve_format
+        from charsuite.io import read
 
-        if resolve_format(obj) == "tofdaq":
-            # read PeakData as stored and scale the sums: skips a full multiply of the cube
-            obj = read(obj, lazy=True, units="ions/extraction")
-            scale = float(obj.attrs["metadata"]["extractions_per_pixel"])
-            obj.attrs["units"] = "counts"
-        else:
-            obj = read(obj, lazy=True)
+        obj = read(obj, lazy=True)
     if set(getattr(obj, "dims", ())) != {"depth", "species"}:
         obj = open_cube(obj)
     if set(obj.dims) == {"depth", "species"}:
@@ -225,17 +225,25 @@ def depth_profile(
         tic = np.zeros(n)
         limit = np.zeros(n, dtype=bool)
 
-        def reduce(slab: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-            if n_extr:
-                if scale != 1.0:
-                    slab = slab * np.float32(scale)
-                flag = (slab >= n_extr).any(axis=(1, 2, 3))
-                return _roi_sum(dead_time_correct(slab, n_extr), region), flag
-            return _roi_sum(slab, region) * scale, None
+        def reduce_dead_time(slab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            flag = (slab >= n_extr).any(axis=(1, 2, 3))
+            return _roi_sum(dead_time_correct(slab, n_extr), region), flag
 
+        if n_extr:
+            stream = map_depth_slabs(cube, reduce_dead_time, max_mb=max_mb)
+        else:
+            stream = (
+                (a, b, (part, None))
+                for a, b, part in map_depth_slabs(
+                    cube,
+                    lambda slab, scale: _roi_sum(slab, region, scale),
+                    max_mb=max_mb,
+                    pass_scale=True,
+                )
+            )
         if progress:
             progress(0, total=n)
-        for start, stop, (part, flag) in map_depth_slabs(cube, reduce, max_mb=max_mb):
+        for start, stop, (part, flag) in stream:
             sums[start:stop] = part
             tic[start:stop] = part.sum(axis=1)
             if flag is not None:
@@ -282,8 +290,16 @@ def depth_profile(
             intensity = counts / denom[:, None]
         units = "dimensionless"
     else:
+        current_from = "current="
+        if current is None and "primary_current" in template.coords:
+            current = template["primary_current"].values  # measured per scan, from the file
+            current_from = template["primary_current"].attrs.get("source", "primary_current")
         if current is None:
-            raise ParameterError("normalize='current' needs current= (one value per scan)")
+            raise ParameterError(
+                "normalize='current' needs current= (one value per scan): the data carry no "
+                "per-scan primary current (TofDAQ: registered FIB telemetry under /FibParams "
+                "with an element named '...current...')"
+            )
         cur = np.asarray(current, dtype=float).reshape(-1)
         if cur.size != counts.shape[0] or not np.all(cur > 0):
             raise ParameterError(
@@ -334,6 +350,7 @@ def depth_profile(
             "normalize": normalize,
             "dead_time": dead_time,
             "smooth": smooth,
+            **({"current_source": current_from} if norm[0] == "current" else {}),
         },
     )
     if smooth:

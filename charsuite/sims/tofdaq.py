@@ -5,13 +5,13 @@ All functions open the file read-only and stream one write (or one scan line) at
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from charsuite.exceptions import DataError, MissingDependencyError, ParameterError, ReaderError
+from charsuite.exceptions import ParameterError, ReaderError
+from charsuite.io.formats._tofdaq_events import EventListIntegrator, decode_event_list
 from charsuite.io.formats.tofdaq import (
     MassCalibration,
     PeakTable,
@@ -20,7 +20,6 @@ from charsuite.io.formats.tofdaq import (
     attrs_dict,
     extractions_per_pixel,
     mass_calibration,
-    parse_ini,
     unique_labels,
 )
 
@@ -177,80 +176,11 @@ def reintegrate(
 
 
 # --------------------------------------------------------------------------- EventList
-def _decompress(raw: np.ndarray, compression: int, max_words: int | None) -> np.ndarray:
-    method = (compression >> 8) & 0xFF
-    data = raw.tobytes()
-    if method == 1:
-        return np.frombuffer(zlib.decompress(data), dtype="<u4")
-    if method == 2:
-        try:
-            import lz4.block
-        except ImportError as err:  # pragma: no cover - lz4 is a dependency
-            raise MissingDependencyError(
-                "LZ4-compressed EventList needs the 'lz4' package (pip install lz4)"
-            ) from err
-        size = (max_words or max(len(data) * 255, 64)) * 4
-        return np.frombuffer(lz4.block.decompress(data, uncompressed_size=size), dtype="<u4")
-    if method == 0:
-        return np.frombuffer(data, dtype="<u4")
-    raise DataError(f"EventList Compression={compression}: unknown method {method} (1 zlib, 2 LZ4)")
-
-
-def decode_event_list(
-    words: np.ndarray, *, clock_ratio: float
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Decode one uncompressed TofDAQ EventList element (32-bit words).
-
-    Each event starts with a header word: bits 31–24 = number of data words that follow,
-    bits 23–0 = timestamp in ``ClockPeriod`` units. A header without data words is a
-    TDC event (one ion); data words are float32 ADC samples (mV) at consecutive samples.
-
-    Parameters
-    ----------
-    words : ndarray of uint32
-    clock_ratio : float
-        ``ClockPeriod / SampleInterval`` (sample index = round(timestamp · ratio)).
-
-    Returns
-    -------
-    tdc_samples : ndarray of int64
-        Sample index of each TDC event.
-    adc_samples, adc_mv : ndarray or None
-        Sample index and signal (mV) of each ADC data word, if any.
-
-    References
-    ----------
-    TOFWERK, "Tofwerk HDF5 data format 1.99" (EventList) and ``DecodeEventList`` in
-    pasturm/TofDaqR ``src/SupplementaryFunctions.cpp``.
-    """
-    words = np.asarray(words, dtype=np.uint32)
-    counts = words >> 24
-    if not counts.any():  # fast path: every word is a TDC-only header
-        return np.rint((words & 0xFFFFFF) * clock_ratio).astype(np.int64), None, None
-    tdc, adc_s, adc_v = [], [], []
-    i, n = 0, len(words)
-    while i < n:
-        h = int(words[i])
-        k, ts = h >> 24, h & 0xFFFFFF
-        start = round(ts * clock_ratio)
-        if k == 0:
-            tdc.append(start)
-        else:
-            if i + 1 + k > n:
-                raise DataError(f"EventList element truncated: header promises {k} data words")
-            adc_s.extend(range(start, start + k))
-            adc_v.append(words[i + 1 : i + 1 + k].view(np.float32))
-            i += k
-        i += 1
-    return (
-        np.asarray(tdc, dtype=np.int64),
-        np.asarray(adc_s, dtype=np.int64),
-        np.concatenate(adc_v).astype(np.float64) if adc_v else np.zeros(0),
-    )
-
-
 def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None):
-    """Integrate ``FullSpectra/EventList`` into a peak table: a counts cube.
+    """Integrate ``FullSpectra/EventList`` into a peak table: a counts cube (in memory).
+
+    :func:`charsuite.io.read` does the same lazily (write by write) for "raw" files
+    without PeakData, with the stored peak table. This function takes any peak table.
 
     Handles the official encodings (VL uint32 words; VL uint8 zlib/LZ4-compressed words,
     ``Compression`` attribute bits 15–8 = 1 zlib, 2 LZ4, default 257) and the VL uint16
@@ -274,92 +204,25 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
     xarray.DataArray
         ``(depth, y, x, species)`` in counts (ions per pixel and scan).
     """
-    import h5py
     import xarray as xr
 
     from charsuite.model import add_history
 
     path = Path(path)
     with _open(path) as f:
-        grp = _require(f, _group(tof), path)
-        ev = _require(f, f"{grp.name.strip('/')}/EventList", path)
-        base = h5py.check_vlen_dtype(ev.dtype)
-        if base is None:
-            raise ReaderError(
-                f"{ev.name} is {ev.dtype}, expected a variable-length array", path=path
-            )
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
-        ga = attrs_dict(grp)
-        si = float(ga.get("SampleInterval") or 0)
-        clock = float(ga.get("ClockPeriod") or 0) or si
-        if si <= 0:
-            raise ReaderError(f"{grp.name} has no SampleInterval; cannot place events", path=path)
-        sis = float(ga.get("Single Ion Signal") or 1.0)
-        eattrs = attrs_dict(ev)
-        compression = int(eattrs.get("Compression", 257))
-        max_words = eattrs.get("MaxElementLength")
-        n_samples = None
-        for name in ("MassAxis", "SumSpectrum", "TofData"):
-            if name in grp:
-                n_samples = grp[name].shape[-1]
-                break
-        channels = 1
-        if base == np.uint16:
-            ini = parse_ini(str(attrs_dict(f).get("Configuration File Contents", "")))
-            flags = [v for s in ini.values() for k, v in s.items() if k.endswith("Record")]
-            channels = max(1, sum(1 for v in flags if v.strip() == "1"))
-            ratio = max(1, round(si / clock))
-        nw, nb, ns = ev.shape
-        out = np.zeros((nw, nb, ns, len(table.label)), dtype=np.float64)
+        integ = EventListIntegrator(f, _group(tof), table, path)
+        nw, nb, ns, _ = integ.shape
+        out = np.zeros(integ.shape, dtype=np.float32)
         if progress:
             progress(0, total=nw)
         for w in range(nw):
-            cal = mass_calibration(grp, write=w if "MassCalibration" in grp else None)
-            lo = np.rint(cal.index(table.lower)).astype(np.int64)
-            hi = np.rint(cal.index(table.upper)).astype(np.int64)
-            slab = ev[w]  # one h5py call per write
-            samples, pix, wts = [], [], []
-            for p, element in enumerate(slab.reshape(-1)):
-                element = np.asarray(element)
-                if element.size == 0:
-                    continue
-                if base == np.uint16:
-                    s = element.astype(np.int64) // ratio
-                    samples.append(s)
-                    pix.append(np.full(s.size, p))
-                    wts.append(np.full(s.size, 1.0 / channels))
-                    continue
-                words = (
-                    element.view("<u4")
-                    if base == np.uint32
-                    else _decompress(element.astype(np.uint8), compression, max_words)
-                )
-                tdc, adc_s, adc_v = decode_event_list(words, clock_ratio=clock / si)
-                samples.append(tdc)
-                pix.append(np.full(tdc.size, p))
-                wts.append(np.ones(tdc.size))
-                if adc_s is not None and adc_s.size:
-                    samples.append(adc_s)
-                    pix.append(np.full(adc_s.size, p))
-                    wts.append(adc_v * si * 1e9 / sis)
-            if samples:
-                s = np.concatenate(samples)
-                px = np.concatenate(pix)
-                wt = np.concatenate(wts)
-                if n_samples is not None and s.size and s.max() >= n_samples:
-                    raise DataError(
-                        f"EventList write {w} has sample index {s.max()} beyond the "
-                        f"{n_samples}-sample spectrum; wrong ClockPeriod/SampleInterval?"
-                    )
-                for k in range(len(table.label)):
-                    sel = (s >= lo[k]) & (s < hi[k])
-                    out[w, :, :, k] = np.bincount(
-                        px[sel], weights=wt[sel], minlength=nb * ns
-                    ).reshape(nb, ns)
+            out[w] = integ.integrate(w)
             if progress:
                 progress(1)
+        params: dict[str, Any] = {"tof": tof, "peaks": list(table.label), **integ.parameters}
     cube = xr.DataArray(
-        out.astype(np.float32),
+        out,
         dims=("depth", "y", "x", "species"),
         coords={
             "depth": ("depth", np.arange(nw), {"units": "scan"}),
@@ -371,9 +234,6 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
         name="counts",
         attrs={"units": "counts", "technique": "sims", "metadata": {}, "history": []},
     )
-    params: dict[str, Any] = {"tof": tof, "peaks": list(table.label), "element_dtype": str(base)}
-    if base == np.uint16:
-        params["tdc_channels"] = channels
     return add_history(
         cube,
         "integrate EventList",

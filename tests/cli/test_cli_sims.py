@@ -135,3 +135,25 @@ def test_profile_mask_dead_time_smooth(stack, tmp_path):
     d = json.loads(out.read_text())
     ref = depth_profile(path, roi=mask, dead_time=True, species=["Li+"])
     np.testing.assert_allclose(d["profiles"]["Li+"], ref.intensity.values[:, 0])
+
+
+def test_profile_normalize_current_from_file(tmp_path, capsys):
+    import h5py
+    import numpy as np
+
+    path, _ = make_tofdaq_stack(tmp_path / "c.h5", n_scans=20, shape=(5, 5), bipolar=False)
+    assert main(["sims", "profile", str(path), "--normalize", "current"]) == 2
+    assert "primary current" in capsys.readouterr().err
+    cur = np.linspace(1.0, 2.0, 20)
+    with h5py.File(path, "a") as f:
+        grp = f.create_group("FibParams/FibCurrent")
+        grp["TwData"] = cur[:, None]
+        grp["TwInfo"] = np.array([b"FIB current (nA)"])
+    raw, norm = tmp_path / "raw.json", tmp_path / "norm.json"
+    assert main(["sims", "profile", str(path), "-s", "Li+", "--json", str(raw)]) == 0
+    args = ["sims", "profile", str(path), "-s", "Li+", "--normalize", "current"]
+    assert main([*args, "--json", str(norm)]) == 0
+    a = np.array(json.loads(raw.read_text())["profiles"]["Li+"])
+    b = np.array(json.loads(norm.read_text())["profiles"]["Li+"])
+    assert json.loads(norm.read_text())["normalization"] == "current"
+    np.testing.assert_allclose(b, a * cur.mean() / cur, rtol=1e-5)

@@ -109,3 +109,49 @@ def test_profile_from_text_export(tmp_path):
         prof.intensity.values[:, 0], da.sel(species="Au-").values / da.sel(species="total").values
     )
     assert "sputter_time" in prof.coords
+
+
+def _add_current(path, values, *, per_buf=False, label="FIB current [pA]"):
+    """Add registered FIB telemetry (TwData/TwInfo) with a current element to a file."""
+    import h5py
+
+    with h5py.File(path, "a") as f:
+        grp = f.require_group("FibParams").create_group("FibCurrent")
+        data = np.column_stack([np.full(len(values), 3.0e-4), values])  # pressure, current
+        if per_buf:
+            ny = f["PeakData/PeakData"].shape[1]
+            data = np.repeat(data[:, None, :], ny, axis=1)
+            data[:, 0, 1] *= 0.9  # the mean over the scan lines is the scan's current
+            data[:, 1, 1] *= 1.1
+        grp.create_dataset("TwData", data=data)
+        grp.create_dataset("TwInfo", data=np.array([b"Pressure (Pa)", label.encode()]))
+
+
+@pytest.mark.filterwarnings("ignore:.*BufTimes decrease")  # the reversed export
+@pytest.mark.parametrize("per_buf", [False, True])
+def test_current_normalisation_reads_the_file(tmp_path, per_buf):
+    path, _ = make_tofdaq_stack(
+        tmp_path / "c.h5", n_scans=30, shape=(6, 6), bipolar=False, reverse_writes=per_buf
+    )
+    plain = depth_profile(path)
+    with pytest.raises(ParameterError, match="primary current"):
+        depth_profile(path, normalize="current")  # the file has no current yet
+    cur = np.linspace(100.0, 150.0, 30)  # per write, in file order
+    _add_current(path, cur, per_buf=per_buf)
+    if per_buf:  # reversed export: depth 0 is the last write
+        cur = cur[::-1]
+    prof = depth_profile(path, normalize="current")
+    assert prof["primary_current"].attrs["units"] == "pA"
+    np.testing.assert_allclose(prof["primary_current"].values, cur)
+    np.testing.assert_allclose(
+        prof.intensity.values, plain.counts.values * (cur.mean() / cur)[:, None], rtol=1e-12
+    )
+    assert prof.attrs["history"][-1]["parameters"]["current_source"].endswith(
+        "TwData[FIB current [pA]]"
+    )
+
+
+def test_current_limit_flags_are_not_a_current(tmp_path):
+    path, _ = make_tofdaq_stack(tmp_path / "c.h5", n_scans=8, shape=(4, 4), bipolar=False)
+    _add_current(path, np.ones(8), label="MCP current limit flag")
+    assert "primary_current" not in read(path).coords

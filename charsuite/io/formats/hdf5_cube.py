@@ -45,7 +45,8 @@ def _find(f, min_ndim: int = 3):
 
 def can_read(path: Path, head: bytes) -> bool:
     """Accept (with low priority) HDF5 files holding a numeric dataset of ≥ 3 dimensions."""
-    if not head.startswith(HDF5_MAGIC):
+    # the superblock follows an optional user block of 512 · 2^k bytes
+    if not any(head[o : o + 8] == HDF5_MAGIC for o in (0, 512, 1024, 2048)):
         return False
     import h5py
 
@@ -170,6 +171,11 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
     if nd == 3:
         da_ = da_.expand_dims(species=1, axis=3)
     da_ = da_.transpose(*CUBE_DIMS)
+    if lazy and nd == 4 and tuple(dims) == CUBE_DIMS:
+        from charsuite.io.formats._hdf5_source import register
+
+        # stored in cube order: charsuite.sims streams it with read_direct, not dask
+        register(da_.data, [dset], n_writes=dset.shape[0])
     step = float(pixel) if isinstance(pixel, int | float) else 1.0
     xy_units = "um" if isinstance(pixel, int | float) else "px"
     da_ = da_.assign_coords(

@@ -17,6 +17,9 @@ RosettaSciIO; see ``shared/notes/sims.md`` §1)::
                              SaturationWarning (write, buf) u1
     /TimingData/BufTimes     (write, buf) f8, s since acquisition start
     /FIBParams               attrs: ViewField (mm), Voltage (V), Current (A), FibHardware
+    /FibParams/<name>/TwData registered FIB telemetry (write[, buf], element) + TwInfo names;
+                             an element named "...current..." becomes the per-scan
+                             ``primary_current`` coordinate (for normalize="current")
     /FIBImages/ImageNNNN/Data  secondary-electron images at the FIB raster
 
 FIB imaging axes: write = depth slice (scan), buf = scan line (y), segment = pixel (x).
@@ -299,8 +302,8 @@ def _require(f, name: str, path: Path):
         f.visit(lambda n: have.append(n) if len(have) < 40 else None)
         raise ReaderError(
             f"dataset {name!r} is missing; the file has: {', '.join(have) or 'nothing'}. "
-            "A 'raw' fibTOF file (EventList only) must be integrated first: "
-            "charsuite.sims.eventlist_cube(path)",
+            "A 'raw' fibTOF file needs FullSpectra/EventList and PeakData/PeakTable; "
+            "TofData can be integrated with charsuite.sims.reintegrate(path)",
             path=path,
             format=SPEC.name,
         )
@@ -381,6 +384,58 @@ def pixel_geometry(f, nx: int, path: Path | None = None) -> dict[str, Any]:
     return out
 
 
+def primary_current(f, n_writes: int) -> tuple[np.ndarray | None, str | None]:
+    """Per-scan primary (FIB) beam current from registered user data, when the file has it.
+
+    Looks for TofDAQ registered user data (``TwData`` (NbrWrites[, NbrBufs], NbrElements)
+    with element names in ``TwInfo``) in or under the ``FibParams``/``FIBParams`` groups,
+    the FIB column's telemetry (e.g. ``/FibParams/FibPressure``, sims.md §1.5), and takes
+    the first element whose name contains "current" (not a "current limit" flag). Per-buf
+    rows are averaged over the scan. ``/FIBParams`` attribute ``Current`` is a single
+    setting, not a per-scan measurement, and is not used.
+
+    Returns
+    -------
+    current : ndarray (n_writes,) or None
+        In the element's own unit (only ratios matter for normalisation).
+    source : str or None
+        ``"/group/TwData[element name]"``.
+    """
+    groups = []
+    for top in ("FibParams", "FIBParams"):
+        grp = f.get(top)
+        if grp is None or not hasattr(grp, "keys"):
+            continue
+        groups.append(grp)
+        groups += [grp[k] for k in grp if hasattr(grp[k], "keys")]
+    for grp in groups:
+        if "TwData" not in grp or "TwInfo" not in grp:
+            continue
+        data, info = grp["TwData"], grp["TwInfo"]
+        names = [str(scalar(v)) for v in np.atleast_1d(info[()])]
+        if data.ndim not in (2, 3) or data.shape[-1] != len(names) or data.shape[0] < n_writes:
+            continue
+        for j, label in enumerate(names):
+            low = label.lower()
+            if "current" in low and "limit" not in low:
+                vals = np.asarray(data[:n_writes, ..., j], dtype=float)
+                if vals.ndim == 2:  # one row per buf (scan line): mean over the scan
+                    vals = vals.mean(axis=1)
+                return vals, f"{grp.name}/TwData[{label}]"
+    return None, None
+
+
+def _label_unit(label: str | None) -> str:
+    """Unit in brackets at the end of a TwInfo name (``"FIB current [pA]"``), else a.u."""
+    import re
+
+    text = label or ""
+    if "TwData[" in text:  # a source string "/group/TwData[name]": look at the name only
+        text = text.split("TwData[", 1)[1][:-1]
+    found = re.findall(r"[\[(]\s*([^\]()\[;]+?)\s*[\])]", text)
+    return found[-1] if found else "a.u."
+
+
 def _polarity(root: dict[str, Any], tof: int) -> str | None:
     mode = str(root.get("IonMode", "")).lower()
     if mode not in ("positive", "negative"):
@@ -433,6 +488,31 @@ def _peak_array(f, name: str, path: Path, *, lazy: bool, chunk_mb: float, n_writ
         arr = da.from_array(dset, chunks=_aligned_chunks(dset, chunk_mb), lock=True)
         return arr if n_writes == dset.shape[0] else arr[:n_writes]
     return dset[:n_writes]
+
+
+def _source_kind(f, tof: int) -> str | None:
+    """``"PeakData"`` when the TOF's PeakData exists, ``"EventList"`` for a raw file, or None."""
+    if ("PeakData/PeakData" if tof == 1 else "PeakData/PeakData2") in f:
+        return "PeakData"
+    if ("FullSpectra/EventList" if tof == 1 else "FullSpectra2/EventList") in f:
+        return "EventList"
+    return None
+
+
+def _event_array(f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int):
+    """Counts integrated from the EventList: lazily write by write, or all at once."""
+    from charsuite.io.formats._tofdaq_events import EventListIntegrator
+
+    integ = EventListIntegrator(
+        f, "FullSpectra" if tof == 1 else "FullSpectra2", table, path, n_writes=n_writes
+    )
+    if not lazy:
+        return integ[:], integ
+    import dask.array as da
+
+    per_write = int(np.prod(integ.shape[1:])) * 4
+    k = max(1, min(integ.shape[0], int(chunk_mb * 2**20 // max(per_write, 1))))
+    return da.from_array(integ, chunks=(k, *integ.shape[1:]), lock=True), integ
 
 
 def read(
@@ -500,47 +580,70 @@ def read(
                 format=SPEC.name,
             )
         ini = parse_ini(str(root.get("Configuration File Contents", "")))
-        main = _require(f, "PeakData/PeakData", path)
         table = PeakTable.from_dataset(_require(f, "PeakData/PeakTable", path))
-        if main.ndim != 4 or main.shape[3] != len(table.label):
+        kinds = {t: _source_kind(f, t) for t in (1, 2)}
+        if kinds[1] is None:
+            _require(f, "PeakData/PeakData", path)  # raises, listing what the file has
+        if kinds[1] == "PeakData":
+            main_shape = tuple(f["PeakData/PeakData"].shape)
+        else:
+            main_shape = (*f["FullSpectra/EventList"].shape, len(table.label))
+        if len(main_shape) != 4 or main_shape[3] != len(table.label):
             raise ReaderError(
-                f"PeakData has shape {main.shape} but PeakTable lists {len(table.label)} peaks; "
+                f"PeakData has shape {main_shape} but PeakTable lists {len(table.label)} peaks; "
                 "expected (write, buf, segment, peak) with one column per table row",
                 path=path,
                 format=SPEC.name,
             )
         tofs = [1, 2] if tof == "all" else [int(tof)]
-        if tof == "all" and "PeakData/PeakData2" not in f:
+        if tof == "all" and kinds[2] is None:
             tofs = [1]
+        if 2 in tofs and kinds[2] is None:
+            _require(f, "PeakData/PeakData2", path)
         # common number of writes (a truncated acquisition can leave them unequal)
-        n_writes = main.shape[0]
+        n_writes = main_shape[0]
         if 2 in tofs:
-            n_writes = min(n_writes, _require(f, "PeakData/PeakData2", path).shape[0])
-        _cross_check(path, main.shape, root, ini)
-        ny, nx = main.shape[1], main.shape[2]
-        has_pd2 = "PeakData/PeakData2" in f
-        arrays, labels, masses, lowers, uppers, pols = [], [], [], [], [], []
+            other = (
+                f["PeakData/PeakData2"] if kinds[2] == "PeakData" else f["FullSpectra2/EventList"]
+            )
+            n_writes = min(n_writes, other.shape[0])
+        _cross_check(path, main_shape, root, ini)
+        ny, nx = main_shape[1], main_shape[2]
+        has_pd2 = kinds[2] is not None
+        from_events = any(kinds[t] == "EventList" for t in tofs)
+        n_extr, parts = extractions_per_pixel(root)
+        arrays, labels, masses, lowers, uppers, pols, integrated = [], [], [], [], [], [], []
         for t in tofs:
-            name = "PeakData/PeakData" if t == 1 else "PeakData/PeakData2"
-            arr = _peak_array(f, name, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=n_writes)
-            if arr.shape[1:3] != (ny, nx):
-                raise ReaderError(
-                    f"{name} has shape {arr.shape}, PeakData has {main.shape}; the two TOFs "
-                    "must share (buf, segment)",
-                    path=path,
-                    format=SPEC.name,
-                )
             tab = table
             if t == 2:
                 key = "PeakData/PeakTable2"
                 tab = PeakTable.from_dataset(f[key]) if key in f else table
-                if len(tab.label) != arr.shape[3]:
-                    raise ReaderError(
-                        f"PeakData2 has {arr.shape[3]} peaks but its peak table has "
-                        f"{len(tab.label)}",
-                        path=path,
-                        format=SPEC.name,
-                    )
+            if kinds[t] == "PeakData":
+                name = "PeakData/PeakData" if t == 1 else "PeakData/PeakData2"
+                arr = _peak_array(f, name, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=n_writes)
+                if from_events and units == "counts":
+                    arr = arr * np.float32(n_extr)
+            else:
+                arr, integ = _event_array(
+                    f, t, tab, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=n_writes
+                )
+                integrated.append({"tof": t, **integ.parameters})
+                if units == "ions/extraction":
+                    arr = arr / np.float32(n_extr)
+            name = f"{kinds[t]}{'2' if t == 2 else ''}"
+            if arr.shape[1:3] != (ny, nx):
+                raise ReaderError(
+                    f"{name} has shape {arr.shape}, the first TOF has {main_shape}; the two "
+                    "TOFs must share (buf, segment)",
+                    path=path,
+                    format=SPEC.name,
+                )
+            if len(tab.label) != arr.shape[3]:
+                raise ReaderError(
+                    f"{name} has {arr.shape[3]} peaks but its peak table has {len(tab.label)}",
+                    path=path,
+                    format=SPEC.name,
+                )
             arrays.append(arr)
             labels += list(tab.label)
             masses.append(tab.mass)
@@ -566,17 +669,29 @@ def read(
             data = np.concatenate(arrays, axis=3) if len(arrays) > 1 else arrays[0]
             if reordered:
                 data = data[order]
-        n_extr, parts = extractions_per_pixel(root)
-        if units == "counts":
+        if units == "counts" and not from_events:
             data = data * np.float32(n_extr)
+        if lazy and not from_events:
+            from charsuite.io.formats._hdf5_source import register
+
+            # lets charsuite.sims stream this exact cube from the datasets (read_direct or
+            # pread into reused buffers) instead of through dask
+            register(
+                data,
+                [f["PeakData/PeakData" if t == 1 else "PeakData/PeakData2"] for t in tofs],
+                n_writes=n_writes,
+                reverse=reordered,
+                factor=n_extr if units == "counts" else None,
+            )
         sat = f.get("FullSpectra/SaturationWarning")
         saturated = (
             np.asarray(sat[:n_writes], dtype=bool)[order]
-            if sat is not None and sat.shape[:2] == (main.shape[0], ny)
+            if sat is not None and sat.shape[:2] == (main_shape[0], ny)
             else np.zeros((n_writes, ny), dtype=bool)
         )
         buf_time = times[order] if times is not None and times.shape == (n_writes, ny) else None
         geo = pixel_geometry(f, nx, path)
+        current, current_source = primary_current(f, n_writes)
         fs = f.get("FullSpectra")
         fs_attrs = attrs_dict(fs) if fs is not None else {}
         original = {"root": root, "ini": ini, "FullSpectra": fs_attrs}
@@ -610,6 +725,12 @@ def read(
     }
     if buf_time is not None:
         coords["buf_time"] = (("depth", "y"), buf_time, {"units": "s"})
+    if current is not None:
+        coords["primary_current"] = (
+            "depth",
+            current[order],
+            {"units": _label_unit(current_source), "source": current_source},
+        )
     metadata = {
         "instrument": f"TOFWERK TofDAQ ({root.get('DAQ Hardware', 'unknown DAQ')})",
         "n_scans": int(n_writes),
@@ -618,6 +739,7 @@ def read(
         "tofdaq_version": root.get("TofDAQ Version"),
         "start_time": root.get("HDF5 File Creation Time"),
         "bipolar": bool(has_pd2),
+        "data_source": "EventList" if from_events else "PeakData",
         **{k: v for k, v in geo.items() if v is not None},
     }
     if "pixel_size_um" not in metadata:
@@ -637,7 +759,23 @@ def read(
             "history": [],
         },
     )
-    if units == "counts":
+    for integ in integrated:
+        cube = add_history(
+            cube,
+            "integrate EventList into the peak table",
+            function="charsuite.io.formats.tofdaq.read",
+            parameters=integ,
+            input_file=Path(path).resolve(),
+        )
+    if from_events and units == "ions/extraction":
+        cube = add_history(
+            cube,
+            "convert counts to ions/extraction",
+            function="charsuite.io.formats.tofdaq.read",
+            parameters={"divisor": n_extr, **parts},
+            input_file=Path(path).resolve(),
+        )
+    if units == "counts" and (not from_events or any(kinds[t] == "PeakData" for t in tofs)):
         cube = add_history(
             cube,
             "convert ions/extraction to counts",

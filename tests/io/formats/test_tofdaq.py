@@ -142,14 +142,26 @@ def test_rosettasciio_fixtures(shared_data):
     assert "ViewField" in messages and "not monotonic" in messages  # random BufTimes in fixture
     assert cube.shape == (5, 16, 16, 10)
     assert cube.attrs["metadata"]["field_of_view_um"] == pytest.approx(10.0)
-    with pytest.raises(ReaderError, match="EventList only"):
-        read(root / "fib_sims_raw.h5", format="tofdaq")
-    counts = eventlist_cube(root / "fib_sims_raw.h5")
+    # this synthetic fixture's calibration (mode 0, p2 = 222 samples) gives 0.07-0.13 Th
+    # over its 512 samples while MassAxis spans 0-200 Th: windows come from MassAxis
+    with pytest.warns(CharsuiteWarning, match="MassAxis windows"):
+        counts = eventlist_cube(root / "fib_sims_raw.h5")
     with h5py.File(root / "fib_sims_raw.h5") as f:
         ev = f["FullSpectra/EventList"][0, 0, 0]
+        axis = f["FullSpectra/MassAxis"][()]
     # nominal_0 is m/z 0.5-1.5; with a 1:1 clock the u2 ticks are sample indices
-    lo, hi = np.rint(MassCalibration(0, (812.2415, 222.0153)).index([0.5, 1.5]))
-    assert counts.values[0, 0, 0, 0] == np.count_nonzero((ev >= lo) & (ev < hi))
+    assert counts.values[0, 0, 0, 0] == np.count_nonzero((axis[ev] >= 0.5) & (axis[ev] < 1.5))
+    assert counts.values.sum(axis=(0, 1, 2)).min() > 50  # every window gets events
+    assert counts.attrs["history"][-1]["parameters"]["windows_from"] == "MassAxis"
+    # a raw file (EventList, no PeakData) is integrated into its peak table by read()
+    with pytest.warns(CharsuiteWarning) as record:
+        lazy = read(root / "fib_sims_raw.h5", lazy=True)
+    assert "ViewField" in " ".join(str(r.message) for r in record)
+    assert lazy.attrs["metadata"]["data_source"] == "EventList"
+    assert lazy.attrs["history"][-2]["operation"] == "integrate EventList into the peak table"
+    assert lazy.attrs["history"][-2]["parameters"]["element_dtype"] == "uint16"
+    np.testing.assert_array_equal(lazy.values, counts.values)
+    assert lazy.attrs["metadata"]["field_of_view_um"] == pytest.approx(10.0)
 
 
 @pytest.mark.parametrize("encoding", ["u4", "zlib", "lz4"])
@@ -237,3 +249,82 @@ def test_decode_event_list_tdc_and_adc_words():
 
     with pytest.raises(DataError, match="truncated"):
         decode_event_list(words[:3], clock_ratio=0.25)
+
+
+def _raw_file(tmp_path, encoding="u4", **kw):
+    """A "raw" fibTOF file: the generator's EventList, PeakData deleted."""
+    path, truth = make_tofdaq_stack(
+        tmp_path / f"raw_{encoding}.h5",
+        n_scans=kw.pop("n_scans", 7),
+        shape=kw.pop("shape", (4, 3)),
+        eventlist=encoding,
+        bipolar=False,
+        **kw,
+    )
+    with h5py.File(path, "a") as f:
+        stored = f["PeakData/PeakData"][()]
+        del f["PeakData/PeakData"]
+    return path, truth, stored
+
+
+class TestTofdaqEventListOnly(ReaderContract):
+    format_name = "tofdaq"
+    fuzz_examples = 8
+
+    def make_file(self, tmp_path):
+        return _raw_file(tmp_path)[0]
+
+
+@pytest.mark.parametrize("encoding", ["u4", "zlib"])
+def test_eventlist_only_file_is_integrated_by_read(tmp_path, encoding):
+    path, truth, stored = _raw_file(tmp_path, encoding, recalibrate=True)
+    n = truth["n_extractions"]
+    cube = read(path)
+    assert cube.attrs["metadata"]["data_source"] == "EventList"
+    assert cube.attrs["units"] == "counts"
+    ops = [h["operation"] for h in cube.attrs["history"]]
+    assert "integrate EventList into the peak table" in ops
+    assert "convert ions/extraction to counts" not in ops  # events are counts already
+    (integ,) = [h for h in cube.attrs["history"] if h["operation"].startswith("integrate")]
+    assert integ["parameters"]["windows_from"] == "calibration"  # MassAxis agrees with it
+    # the generator's events are the PeakData counts (each event inside its window)
+    np.testing.assert_allclose(cube.values, stored * n, atol=1e-3)
+    assert cube.values.sum() > 100
+    lazy = read(path, lazy=True, chunk_mb=0.0001)  # one write per dask chunk
+    assert len(lazy.data.chunks[0]) == cube.sizes["depth"]
+    np.testing.assert_array_equal(lazy.values, cube.values)
+    per_extr = read(path, units="ions/extraction")
+    np.testing.assert_allclose(per_extr.values * n, cube.values, rtol=1e-6)
+    # a streamed depth profile goes through the lazy integration
+    from charsuite.sims import depth_profile
+
+    prof = depth_profile(path)
+    np.testing.assert_allclose(prof.counts.values, cube.values.sum(axis=(1, 2)), rtol=1e-9)
+
+
+def test_eventlist_u2_ticks_divided_by_channels(tmp_path):
+    path, _, _ = _raw_file(tmp_path)
+    with h5py.File(path, "a") as f:
+        fs = f["FullSpectra"]
+        words = f["FullSpectra/EventList"][()]
+        del f["FullSpectra/EventList"]
+        ev = fs.create_dataset("EventList", words.shape, dtype=h5py.vlen_dtype(np.uint16))
+        si = float(np.asarray(fs.attrs["SampleInterval"]).flat[0])
+        to_sample = float(np.asarray(fs.attrs["ClockPeriod"]).flat[0]) / si
+        ratio = 2  # two clock ticks per sample (u2 ticks reach 65535: ~32k samples)
+        for idx in np.ndindex(words.shape):
+            sample = np.rint(words[idx] * to_sample).astype(np.int64)
+            assert sample.size == 0 or sample.max() * ratio + 1 < 2**16
+            ev[idx] = (sample * ratio + 1).astype(np.uint16)  # +1: floor, not round
+        fs.attrs["ClockPeriod"] = si / ratio
+        ini = f.attrs["Configuration File Contents"]
+        ini = ini.decode() if isinstance(ini, bytes) else str(ini)
+        assert "Ch1Record=1" in ini
+        f.attrs["Configuration File Contents"] = ini.replace("Ch2Record=0", "Ch2Record=1")
+    (tmp_path / "ref").mkdir()
+    u4 = _raw_file(tmp_path / "ref")[0]
+    cube = read(path)
+    expect = read(u4).values / 2  # two recorded channels see every ion
+    np.testing.assert_allclose(cube.values, expect, atol=1e-6)
+    (hist,) = [h for h in cube.attrs["history"] if h["operation"].startswith("integrate")]
+    assert hist["parameters"]["tdc_channels"] == 2 and hist["parameters"]["ticks_per_sample"] == 2
