@@ -25,6 +25,12 @@ class TestHdf5Cube(ReaderContract):
     def make_file(self, tmp_path):
         return _write(tmp_path / "cube.h5", "x,y,depth")
 
+    def make_nan_file(self, tmp_path):
+        path = _write(tmp_path / "nan.h5", "x,y,depth")
+        with h5py.File(path, "r+") as f:
+            f["maps/NiO"][2, 1, 3] = np.nan
+        return path
+
 
 def test_named_axes_and_node(tmp_path):
     path = _write(tmp_path / "c.h5")

@@ -25,6 +25,12 @@ class TestTofdaq(ReaderContract):
     def make_file(self, tmp_path):
         return _small(tmp_path)[0]
 
+    def make_nan_file(self, tmp_path):
+        path = _small(tmp_path)[0]
+        with h5py.File(path, "r+") as f:
+            f["PeakData/PeakData"][3, 2, 1, 0] = np.nan
+        return path
+
 
 def test_layout_axes_and_units(tmp_path):
     path, truth = _small(tmp_path)
@@ -270,6 +276,8 @@ def _raw_file(tmp_path, encoding="u4", **kw):
 class TestTofdaqEventListOnly(ReaderContract):
     format_name = "tofdaq"
     fuzz_examples = 8
+
+    nan_not_representable = "EventList events are integer words (timestamps/ticks): no NaN"
 
     def make_file(self, tmp_path):
         return _raw_file(tmp_path)[0]
