@@ -670,14 +670,9 @@ def analyze(
         sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])
         hkls = [ref.hkl[li] for _, li in pairs]
         fit = None
-        n_free = {
-            "cubic": 1,
-            "tetragonal": 2,
-            "hexagonal": 2,
-            "trigonal": 2,
-            "orthorhombic": 3,
-            "monoclinic": 4,
-        }.get(ref.crystal_system, 6)
+        from charsuite.xrd.match import _N_CELL_PARAMS
+
+        n_free = _N_CELL_PARAMS.get(ref.crystal_system, 6)
         refine_zero = not zero_offset_deg
         if refine_zero and obs.size < n_free + 2:
             refine_zero = False
