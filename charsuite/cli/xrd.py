@@ -144,18 +144,28 @@ def identify(
     }
     read_opts = {} if range_ is None else {"range": range_}
     results = []
+    first = None
     with progress("identifying", total=len(files)) as update:
-        if jobs > 1 and len(files) > 1:
+        rest = list(files)
+        if plot_path:  # the figure needs the analysis object of the first file: keep it
+            from charsuite.xrd import analyze
+
+            da0 = _load(files[0], format_, map_rows, read_opts)
+            first = analyze(da0, **opts)
+            results.append(first.to_dict())
+            update(1)
+            rest = rest[1:]
+        if jobs > 1 and len(rest) > 1:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 for res in pool.map(
-                    _analyze_one, [(f, format_, opts, map_rows, read_opts) for f in files]
+                    _analyze_one, [(f, format_, opts, map_rows, read_opts) for f in rest]
                 ):
                     results.append(res)
                     update(1)
         else:
-            for f in files:
+            for f in rest:
                 results.append(_analyze_one((f, format_, opts, map_rows, read_opts)))
                 update(1)
     for res in results:
@@ -163,12 +173,10 @@ def identify(
         status(
             f"{res['file']}: phases {names}; {len(res['unidentified_peaks'])} unidentified peaks"
         )
-    if plot_path:
+    if first is not None:
         from charsuite.plotting.xrd import plot_identification
-        from charsuite.xrd import analyze
 
-        da = _load(files[0], format_, map_rows, read_opts)
-        plot_identification(da, analyze(da, **opts), path=plot_path, force=force)
+        plot_identification(da0, first, path=plot_path, force=force)
     emit_json(results[0] if len(results) == 1 else results, json_path, force=force)
 
 

@@ -27,3 +27,20 @@ def gi_film(tmp_path_factory):
     out = tmp_path_factory.mktemp("gi")
     paths, truth = generate_gixrd(out, name="film", substrate="sapphire", seed=811)
     return paths, truth
+
+
+@pytest.fixture(scope="session")
+def identify_json_keys():
+    """Top-level keys of the identify JSON (README schema)."""
+    return (
+        "file",
+        "format",
+        "wavelength_angstrom",
+        "incidence_angle_deg",
+        "phases",
+        "peaks",
+        "layered",
+        "unidentified_peaks",
+        "corrections",
+        "history",
+    )
