@@ -115,8 +115,8 @@ def _wavelengths(da, wavelength_angstrom=None):
     return float(l1), float(l2), float(ratio), source
 
 
-def _peaks(da, *, l1, l2, ratio, min_snr, profile):
-    from charsuite.xrd.peaks import estimate_background, find_peaks, fit_peaks
+def _peaks(da, *, l1, l2, ratio, min_snr, profile, resolve_snr=None):
+    from charsuite.xrd.peaks import estimate_background, find_peaks, fit_peaks, typical_fwhm
 
     x = da.two_theta.values
     y = np.asarray(da.values, float)
@@ -146,6 +146,7 @@ def _peaks(da, *, l1, l2, ratio, min_snr, profile):
         wavelength_ka1=l1,
         wavelength_ka2=l2,
         background=bg,
+        resolve_snr=resolve_snr,
     )
     good = [
         p
@@ -158,11 +159,9 @@ def _peaks(da, *, l1, l2, ratio, min_snr, profile):
     # reject counting-noise spikes: insignificant area (< 2σ) *and* much narrower than the
     # typical peak of the scan
     if good:
-        typical = float(
-            np.median([p.fwhm for p in good if p.area > 3 * p.area_err] or [p.fwhm for p in good])
-        )
+        typical = typical_fwhm(good)
         good = [p for p in good if not (p.area < 2 * p.area_err and p.fwhm < 0.5 * typical)]
-    return bg, good
+    return bg, sorted(good, key=lambda p: p.two_theta)
 
 
 def _gi_factors(ref, *, alpha, film_thickness_nm, wavelength, refraction, film_phase):
@@ -576,7 +575,9 @@ def analyze(
         }
     x = da.two_theta.values
     lo, hi = float(x[0]), float(x[-1])
-    bg, peaks = _peaks(da, l1=l1, l2=l2, ratio=ratio, min_snr=min_snr, profile=profile)
+    bg, peaks = _peaks(
+        da, l1=l1, l2=l2, ratio=ratio, min_snr=min_snr, profile=profile, resolve_snr=min_snr
+    )
     corrections["background"] = {
         "method": "snip (pybaselines)",
         "max_half_window_deg": 1.5,
@@ -802,6 +803,7 @@ def analyze(
                 "phase": name,
                 "hkl": list(hkl) if hkl is not None else None,
                 "overlapped": ambiguous,
+                "from_residual": p.from_residual,
             }
         )
     # unidentified = unexplained *and* significant (fitted area ≥ 3σ); weaker bumps are noise

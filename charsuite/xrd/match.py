@@ -11,7 +11,10 @@ The stick pattern (:mod:`charsuite.xrd.library`, optionally weighted by the
 grazing-incidence absorption factor and shifted by refraction) is aligned with the fitted
 observed peaks over a grid of an isotropic cell scale s (d → s·d, |s − 1| ≤ ``max_strain``)
 and a common zero offset z (|z| ≤ ``max_zero_offset_deg``), using the phase's strong lines
-(≥ 5 % of its strongest line in the scanned range). A line is *matched* when an observed
+(≥ 5 % of its strongest line in the scanned range). The alignment maximises coverage ×
+(0.5 + 0.5·P) (terms below) with each hit weighted by min(1, significance/3) — a peak
+counts fully from 3σ — minus the FoM's strain penalty: with few lines, a strained cell plus
+a zero offset could otherwise land two lines on two noise-level bumps. A line is *matched* when an observed
 peak lies within ``tol_deg`` of it (within clip(FWHM/2, tol, 2·tol) of a broad observed peak,
 which is an unresolved blend of lines, when ``obs_fwhm`` is given). Phases listed in
 ``strain`` (solid solutions, e.g. Li_xMn2O4 ±3 %) get their own scale window. Non-cubic phases are then *cell-adjusted*: the
@@ -74,7 +77,9 @@ Al whose two lines LiF explains). Identical explained sets (isostructural duplic
 LiNiO2 next to NMC811) lose the phase with the lower FoM. Then backward elimination
 removes, one at a time, the phase with the smallest U_p (ties: lower FoM) while
 U_p < ``min_unique_fraction`` (1 % of the pattern's peak intensity; optionally also
-U_p < ``min_new_fraction`` × its own explained intensity). Expected phases are only
+U_p < ``min_new_fraction`` × its own explained intensity) or the phase is the main
+contributor to no explained significant (≥ 3σ) peak (a unique contribution made only of
+topping up other phases' peaks does not demonstrate a phase). Expected phases are only
 required to have U_p > 0.
 
 Result: the *accepted* phases, ordered by the intensity they explain. An observed peak is
@@ -236,7 +241,7 @@ def _positions(ph: _Phase, scale, mask=None) -> np.ndarray:
     return np.where(ok, pos, _OUT)
 
 
-def _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi):
+def _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi, max_strain):
     """Alignment objective on the (S, Z) grid for line positions ``base`` (S, Ls)."""
     pos = base[:, None, :] + zeros[None, :, None]  # (S, Z, Ls)
     nearest, dev = _nearest(obs_x, pos)
@@ -245,18 +250,25 @@ def _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi):
     hit = (dev <= tj) & inr
     w = ph.i[ph.strong][None, None, :] * inr
     total = w.sum(-1)
-    mw = (w * hit).sum(-1)
+    # a hit counts in proportion to the evidence that the peak is real (fully from 3σ):
+    # with few lines, (s, z) can land them on noise-level bumps with perfect positions
+    hit_w = w * hit * np.minimum(1.0, obs_sig[nearest] / 3.0)
+    mw = hit_w.sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = np.where(total > 0, mw / total, 0.0)
-        p_term = np.where(mw > 0, 1 - (w * hit * dev / tj).sum(-1) / mw, 0.0)
+        p_term = np.where(mw > 0, 1 - (hit_w * dev / tj).sum(-1) / mw, 0.0)
     obj = cov * (0.5 + 0.5 * p_term)
     # tie-break between (s, z) solutions: prefer the one landing on significant peaks, and
     # the smaller strain
     obj = obj + 0.05 * (hit * obs_sig[nearest]).sum(-1) / max(float(obs_sig.sum()), 1e-12)
-    return obj - 1e-3 * np.abs(scales - 1)[:, None] / max(np.ptp(scales), 1e-9)
+    # the strain prior of the FoM (STRAIN_PENALTY) already here: with few lines a scale far
+    # from 1 plus a zero offset can land any two lines on two unrelated peaks, and the
+    # alignment must not prefer that to the unstrained cell at an equally good fit
+    strain = STRAIN_PENALTY * (np.abs(scales - 1) / max(max_strain, 1e-9)) ** 2
+    return obj - strain[:, None] - 1e-3 * np.abs(scales - 1)[:, None] / max(np.ptp(scales), 1e-9)
 
 
-def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi):
+def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi, max_strain):
     """Best (s, z) on the grid, using the strong lines only (vectorised).
 
     Long zero grids are searched coarse-to-fine: every third zero first, then the full
@@ -265,14 +277,14 @@ def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi):
     base = _positions(ph, scales, ph.strong)  # (S, Ls)
     if zeros.size > 15:
         coarse = zeros[::3]
-        obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, coarse, lo, hi)
+        obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, coarse, lo, hi, max_strain)
         best_z = coarse[np.argsort(obj.max(axis=0))[::-1][:2]]
         step = 3 * (zeros[1] - zeros[0])
         keep = np.zeros(zeros.size, bool)
         for zc in best_z:
             keep |= np.abs(zeros - zc) <= step + 1e-9
         zeros = zeros[keep]
-    obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi)
+    obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi, max_strain)
     si, zi = np.unravel_index(np.argmax(obj), obj.shape)
     return float(scales[si]), float(zeros[zi])
 
@@ -373,7 +385,7 @@ def _evaluate(ph, obs_x, obs_i, tol, lo, hi, pos, p_chance, trials):
 def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, scales, zeros, p_chance, max_strain):
     """Stage 1 for one phase: grid alignment, cell adjustment, FoM terms."""
     tol = float(np.min(tolj))
-    s, z = _grid_align(ph, obs_x, obs_sig, tolj, scales, zeros, lo, hi)
+    s, z = _grid_align(ph, obs_x, obs_sig, tolj, scales, zeros, lo, hi, max_strain)
     trials = (1 + np.ptp(zeros) / tol) * (1 + 2 * (scales[-1] - 1) * ph.mid / tol)
     base = _positions(ph, s)[0]
     ev = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, base + z, p_chance, trials)
@@ -649,6 +661,12 @@ def match_phases(
             if only_b <= 0.05 * tot and (
                 only_a > only_b or (only_a == only_b and res[m]["fom"] > res[n]["fom"])
             ):
+                import os
+
+                if os.environ.get("DBG_SUPERSET"):
+                    print(
+                        f"SUPERSET {n} ({res[n]['fom']:.2f}) by {m} ({res[m]['fom']:.2f}) only_a={only_a:.1f} only_b={only_b:.1f} tot={tot:.1f} extra={sorted(round(float(obs_x[i]), 2) for i in extra)}"
+                    )
                 return m
         return None
 
@@ -667,14 +685,23 @@ def match_phases(
         )
         current.remove(victim)
     while current:
-        e_all, k, _ = explain(current)
+        e_all, k, model_all = explain(current)
         u = {n: e_all - explain([m for m in current if m != n])[0] for n in current}
         unique.update(u)
         own = {n: explain([n])[0] for n in current} if min_new_fraction > 0 else {}
+        # a phase must be the main contributor to at least one explained, significant
+        # (≥ 3σ) peak: a unique contribution made only of topping up other phases' peaks
+        # does not demonstrate it
+        contrib = np.array([kk * cols[n] for n, kk in zip(current, k)])
+        lead = np.argmax(contrib, axis=0)
+        shown = (model_all >= EXPLAIN_FRACTION * b) & (model_all > 0) & (sig >= 3.0)
+        leads = {current[i] for i in set(lead[shown].tolist())}
+        no_peak = {n for n in current if n not in leads and n.lower() not in expected_l}
         below = [
             n
             for n in current
             if (u[n] <= 0)
+            or n in no_peak
             or (
                 n.lower() not in expected_l
                 and (u[n] < min_unique_fraction or u[n] < min_new_fraction * own.get(n, 0.0))
@@ -689,6 +716,11 @@ def match_phases(
             f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but not needed — it uniquely "
             f"explains {max(u[victim], 0):.1%} of the observed peak intensity "
             f"(minimum {min_unique_fraction:.0%} and {min_new_fraction:.0%} of what it explains)"
+            + (
+                " and is the main contributor to no significant (≥ 3σ) peak"
+                if victim in no_peak
+                else ""
+            )
             + (f"; {', '.join(others)} explain its peaks" if others else "")
         )
         current = others

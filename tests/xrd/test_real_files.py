@@ -148,15 +148,8 @@ LABELLED = [
     ("njszym__XRD-AutoAnalyzer/LiMn2O4.xy", {"LiMn2O4"}),
     ("njszym__XRD-AutoAnalyzer/Li2MnO3.xy", {"Li2MnO3"}),
     ("njszym__XRD-AutoAnalyzer/Li2MnO3+MnO+TiO2.xy", {"Li2MnO3", "MnO", "TiO2"}),
-    pytest.param(
-        "njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy",
-        {"Li2CO3", "ZrO2"},
-        marks=pytest.mark.xfail(
-            reason="ZrO2 FoM 0.546 (threshold 0.55): its lines sit under unresolved Li2CO3 "
-            "peaks; it scored 0.552 with the per-window scipy fitter — on the threshold either way",
-            strict=True,
-        ),
-    ),
+    # ZrO2 (111) is an unresolved shoulder of Li2CO3 (002) here: found from the fit residual
+    ("njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy", {"Li2CO3", "ZrO2"}),
     ("CederGroupHub__dara/V2O5_0p4005-NiO_0p6016--8min.xrdml", {"NiO"}),
     ("CederGroupHub__dara/NiO_0p6007-Bi2O3_0p4008--8min.xrdml", {"NiO"}),
     (
@@ -166,6 +159,8 @@ LABELLED = [
     ("CederGroupHub__dara/ZnO_0p4006-In2O3_0p6008--8min.xrdml", {"In2O3", "ZnO"}),
     ("CederGroupHub__dara/In2O3_0p5002-MnCO3_0p5000--8min.xrdml", {"In2O3"}),
     ("CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml", {"Li2CO3", "ZrO2"}),
+    # the same sample in a 2-min fast scan (coarse, noisy, broad blended peaks)
+    ("CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--2min.xrdml", {"Li2CO3", "ZrO2"}),
     ("CederGroupHub__dara/Fe3O4-3ZnO_1000C_60min.xrdml", {"ZnFe2O4", "ZnO"}),
 ]
 
@@ -196,18 +191,14 @@ def test_labelled_phases_found_and_nothing_else(shared_data, rel, labelled):
     assert found <= labelled, f"reported but not there: {found - labelled}"
 
 
-def test_fast_scan_minority_phase_not_forced(shared_data):
-    """2-min scan of 90 % Li2CO3 + 10 % ZrO2: Li2CO3 found; the weak ZrO2 lines stay
-    unidentified (ZrO2 is below the FoM threshold in this noisy scan) — no other phase is
-    reported for them."""
+def test_fast_scan_zro2_lines_assigned(shared_data):
+    """2-min scan of 90 % Li2CO3 + 10 % ZrO2: the strongest ZrO2 line, (-111) near 28.3°,
+    is labelled ZrO2 (not unidentified, not another phase)."""
 
     rel = "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--2min.xrdml"
     res = _analyzed(shared_data("xrd"), rel)
-    assert "Li2CO3" in _found(res)
-    assert _found(res) <= {"Li2CO3", "ZrO2"}
-    # the strongest ZrO2 line, (-111) at 28.2°, is reported (as ZrO2 or unidentified)
     rows = [p for p in res.peaks if abs(p["two_theta"] - 28.3) < 0.2]
-    assert rows and rows[0]["phase"] in (None, "ZrO2")
+    assert rows and rows[0]["phase"] == "ZrO2"
 
 
 def test_phase_missing_from_library_is_unidentified(shared_data):
