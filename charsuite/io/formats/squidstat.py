@@ -14,13 +14,14 @@ header (any version seen)           charsuite variable
 ``Current Density (mA/cm²)``        ``current_density`` (mA/cm2)
 ``Working Electrode vs. NHE (V)``   ``voltage_vs_nhe``; ``Counter Electrode (V)`` → ``counter_voltage``
 ``Frequency (Hz)``                  ``frequency`` coordinate of an EIS file
-``Z' (Ohms)``, ``-Z'' (Ohms)``      ``z_real``, ``z_imag`` = −(−Z″) (Z″ < 0 capacitive)
+``Z' (Ohms)``, ``-Z'' (Ohms)``      ``z_real``, ``z_imag`` = −(−Z″) (Z″ < 0 capacitive);
+                                    older software writes ``-Z" (Ohms)`` (same meaning)
 ``|Z| (Ohms)``, ``Phase (deg)``     ``z_modulus``, ``phase``
 =================================== ================================================
 
 Other numeric columns are kept under a lower-case name with the unit from their
-parentheses. Text is latin-1/cp1252 (``²`` = 0xB2) or UTF-8; mixed CRLF/LF line endings
-are accepted. The ``Experiment settings and notes.txt`` in the same folder supplies
+parentheses. Text is latin-1/cp1252 (``²`` = 0xB2), UTF-8 (with or without BOM) or
+UTF-16 with BOM; mixed CRLF/LF line endings are accepted. The ``Experiment settings and notes.txt`` in the same folder supplies
 ``electrode_area_cm2`` and ``active_mass_mg`` (from "Working Electrode Area (cm2)" and
 "Working Electrode Mass (g)"), software version and device.
 
@@ -48,6 +49,7 @@ from charsuite.io.formats._echem_util import (
     cycling_dataset,
     decode,
     eis_dataset,
+    head_text,
     norm_unit,
     read_bytes,
     safe_name,
@@ -68,8 +70,10 @@ _LABEL = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 
 
 def _split_label(label: str) -> tuple[str, str | None]:
-    m = _LABEL.match(label.strip())
-    return (m.group(1).strip(), m.group(2).strip()) if m else (label.strip(), None)
+    # older Squidstat software writes Z″ as Z" (CSV-escaped ""), newer as Z''
+    label = label.strip().replace('"', "''")
+    m = _LABEL.match(label)
+    return (m.group(1).strip(), m.group(2).strip()) if m else (label, None)
 
 
 def _header_line(text: str) -> str:
@@ -81,9 +85,10 @@ def _header_line(text: str) -> str:
 
 def can_read(path: Path, head: bytes) -> bool:
     """Accept a CSV whose first line names Squidstat columns."""
-    if b"\x00" in head:
+    text = head_text(head)
+    if "\x00" in text:
         return False
-    first = _header_line(head.decode("latin-1"))
+    first = _header_line(text)
     if "," not in first:
         return False
     try:
@@ -93,7 +98,8 @@ def can_read(path: Path, head: bytes) -> bool:
     if "Elapsed Time (s)" not in fields:
         return False
     return "Working Electrode (V)" in fields or (
-        "Frequency (Hz)" in fields and bool(fields & {"Z' (Ohms)", "-Z'' (Ohms)", "|Z| (Ohms)"})
+        "Frequency (Hz)" in fields
+        and bool(fields & {"Z' (Ohms)", "-Z'' (Ohms)", '-Z" (Ohms)', "|Z| (Ohms)"})
     )
 
 
