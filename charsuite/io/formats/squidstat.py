@@ -6,7 +6,8 @@ software versions):
 =================================== ================================================
 header (any version seen)           charsuite variable
 =================================== ================================================
-``Elapsed Time (s)``                ``time`` coordinate (s)
+``Elapsed Time (s)``                ``time`` coordinate (s); without it (newer exports),
+                                    ``UTC Time (s)`` relative to the first row
 ``Working Electrode (V)``           ``voltage`` (V)
 ``Current (mA)`` / ``(A)`` / ``(uA)`` ``current`` (converted to mA)
 ``Cumulative Charge (mAh)``/``(Ah)`` ``charge`` (mAh; running signed integral, never reset)
@@ -76,6 +77,10 @@ def _split_label(label: str) -> tuple[str, str | None]:
     return (m.group(1).strip(), m.group(2).strip()) if m else (label, None)
 
 
+def _is_header(line: str) -> bool:
+    return "Elapsed Time" in line or "UTC Time (s)" in line
+
+
 def _header_line(text: str) -> str:
     for line in text.splitlines():
         if line.strip():
@@ -95,7 +100,7 @@ def can_read(path: Path, head: bytes) -> bool:
         fields = {f.strip() for f in next(csv.reader([first]))}
     except (csv.Error, StopIteration):
         return False
-    if "Elapsed Time (s)" not in fields:
+    if not fields & {"Elapsed Time (s)", "UTC Time (s)"}:
         return False
     return "Working Electrode (V)" in fields or (
         "Frequency (Hz)" in fields
@@ -177,10 +182,11 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
     fmt = SPEC.name
     text = decode(read_bytes(path, fmt))
     lines = text.splitlines()
-    hdr_idx = next((k for k, line in enumerate(lines) if "Elapsed Time" in line), None)
+    hdr_idx = next((k for k, line in enumerate(lines) if _is_header(line)), None)
     if hdr_idx is None:
         raise ReaderError(
-            "no header with 'Elapsed Time (s)' found; expected a Squidstat CSV export",
+            "no header with 'Elapsed Time (s)' or 'UTC Time (s)' found; expected a "
+            "Squidstat CSV export",
             path=path,
             format=fmt,
         )
@@ -190,7 +196,7 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
         line = lines[k]
         if not line.strip():
             continue
-        if "Elapsed Time" in line:
+        if _is_header(line):
             other = [h.strip() for h in next(csv.reader([line]))]
             if other != header:
                 changed = [f"{a!r} → {b!r}" for a, b in zip(header, other) if a != b]
@@ -213,6 +219,9 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
     for k, label in enumerate(header):
         base, unit = _split_label(label)
         by_name[base.lower()] = (k, unit)
+    utc_only = "elapsed time" not in by_name and "utc time" in by_name
+    if utc_only:  # newer software: UTC stamps (s) instead of the elapsed time
+        by_name["elapsed time"] = by_name.pop("utc time")
     meta, orig_settings = _settings(path, settings)
     original = {"header": header, **orig_settings}
     meta = {"instrument": "Admiral Squidstat", **meta}
@@ -270,7 +279,7 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
     missing = [
         label
         for key, label in (
-            ("elapsed time", "Elapsed Time (s)"),
+            ("elapsed time", "Elapsed Time (s) or UTC Time (s)"),
             ("working electrode", "Working Electrode (V)"),
             ("current", "Current (mA) or Current (A)"),
         )
@@ -284,6 +293,9 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
             format=fmt,
         )
     t = numeric("elapsed time")
+    if utc_only and np.isfinite(t).any():
+        t = t - t[np.flatnonzero(np.isfinite(t))[0]]
+        meta["time_source"] = "UTC Time (s) relative to the first row"
     check_time(path, fmt, t, line_no)
     v = numeric("working electrode")
     if cell_voltage == "working-minus-counter":

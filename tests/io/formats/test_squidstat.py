@@ -159,3 +159,37 @@ def test_windows_encodings(tmp_path, encoding):
     for var in ("voltage", "current", "charge", "time"):
         np.testing.assert_allclose(ds[var].values, base[var].values, err_msg=var)
     assert ds["current_density"].attrs["units"] == base["current_density"].attrs["units"]
+
+
+def test_newer_export_with_utc_time_and_repeats(tmp_path):
+    """Newer Squidstat exports carry 'UTC Time (s)' and 'Repeats' (the `singular` loader
+    maps time='UTC Time (s)', cycle='Repeats'); without 'Elapsed Time (s)' the time is
+    the UTC stamp relative to the first row."""
+    import csv
+    import io
+
+    path = _small(tmp_path)["csv"]
+    base = read(path)
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("latin-1"))))
+    k = rows[0].index("Elapsed Time (s)")
+    rows[0][k] = "UTC Time (s)"
+    for r in rows[1:]:
+        if r:
+            r[k] = f"{1.6e9 + float(r[k]):.3f}"
+    rows[0].insert(2, "Repeats")
+    for r in rows[1:]:
+        if r:
+            r.insert(2, "1")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([r for r in rows if r])
+    new = tmp_path / "new" / "run.csv"
+    new.parent.mkdir()
+    new.write_bytes(out.getvalue().encode("latin-1"))
+    from charsuite.io import resolve_format
+
+    assert resolve_format(new) == "squidstat"
+    ds = read(new)
+    np.testing.assert_allclose(ds["time"].values, base["time"].values, atol=2e-3)
+    np.testing.assert_allclose(ds["charge"].values, base["charge"].values)
+    assert ds.attrs["metadata"]["time_source"].startswith("UTC Time (s)")
+    assert "repeats" in ds
