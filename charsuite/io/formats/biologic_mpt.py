@@ -61,7 +61,17 @@ SPEC = FormatSpec(
     description="BioLogic EC-Lab text export (.mpt): cycling, CP/CA, OCV or PEIS/GEIS",
     priority=60,
 )
-_KNOWN_COLS = ("time/s", "Ewe/V", "<Ewe>/V", "freq/Hz", "mode\tox/red", "Re(Z)/Ohm")
+_KNOWN_COLS = (
+    "time/s",
+    "Ewe/V",
+    "<Ewe>/V",
+    "Ecell/V",
+    "I/mA",
+    "<I>/mA",
+    "freq/Hz",
+    "mode\tox/red",
+    "Re(Z)/Ohm",
+)
 _BANNER = re.compile(r"^(EC|BT)-Lab ASCII FILE", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"^X+$")
 _META_LINE = re.compile(r"^(.+?)\s*:\s*([-+]?\d+(?:[.,]\d*)?(?:[eE][-+]?\d+)?)\s*(\S+)?\s*$")
