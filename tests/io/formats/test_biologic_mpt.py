@@ -135,7 +135,7 @@ _MPT_VARIANTS = {
 def test_export_variants_read_like_the_plain_export(tmp_path, variant, encoding):
     base = read(_write(tmp_path / "base.mpt"))
     text = _MPT_VARIANTS[variant](_write(tmp_path / "v.mpt").read_bytes().decode("latin-1"))
-    path = tmp_path / f"{variant}.mpt"
+    path = tmp_path / f"{variant}.txt"  # EC-Lab also exports .txt: sniffing must decide
     path.write_bytes(text.encode(encoding))
     from charsuite.io import resolve_format
 
