@@ -128,6 +128,35 @@ def test_export_variants(tmp_path, variant, encoding):
     np.testing.assert_allclose(ds["z_imag"].values, z.imag, rtol=1e-8, atol=1e-9)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "f (Hz),Re(Z) (ohm),-Im(Z) (ohm)",  # pyimpspec/DearEIS-style CSV
+        "Freq. (Hz),Z_Re (Ohm),-Z_Im (Ohm)",
+        "Frequency/Hz,ReZ/Ohm,-ImZ/Ohm",
+        "Index,Frequency (Hz),Z' (Ω),-Z'' (Ω),Z (Ω),-Phase (°)",  # Metrohm NOVA 2 export
+    ],
+)
+def test_header_spellings(tmp_path, header):
+    f = np.geomspace(1e5, 0.1, 36)
+    z = two_arc_impedance(f, _P)
+    polar = header.startswith("Index")
+    rows = [
+        [*([str(k)] if polar else []), f"{a:.10g}", f"{b:.10g}", f"{-c:.10g}"]
+        + (
+            [f"{abs(complex(b, c)):.10g}", f"{-np.degrees(np.angle(complex(b, c))):.10g}"]
+            if polar
+            else []
+        )
+        for k, (a, b, c) in enumerate(zip(f, z.real, z.imag))
+    ]
+    path = tmp_path / "spellings.csv"
+    path.write_text(header + "\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    ds = read(path, format="impedance-text")
+    np.testing.assert_allclose(ds["z_real"].values, z.real, rtol=1e-8)
+    np.testing.assert_allclose(ds["z_imag"].values, z.imag, rtol=1e-8)
+
+
 def test_modulus_without_phase_is_refused(tmp_path):
     from charsuite.exceptions import ReaderError
 
