@@ -27,6 +27,11 @@ EC-Lab column                  charsuite variable
 ``Re(Z)/Ohm``, ``-Im(Z)/Ohm``  ``z_real``, ``z_imag`` = −(−Im Z)
 ============================== =====================================================
 
+Column sets chosen at export ("Export as text → select variables"): without a current
+column, ``dq/mA.h`` ÷ Δt gives the current (``metadata["current_source"]``); without
+``(Q-Qo)/mA.h`` the running sum of ``dq/mA.h`` gives ``charge``; without ``cycle
+number``, ``half cycle`` // 2 gives ``cycle`` (as for ``.mpr``).
+
 Every other numeric column is kept under a lower-case name (``Q charge/discharge/mA.h``
 → ``q_charge_discharge`` in mAh, ``Efficiency/%`` → ``efficiency`` in percent).
 Curated metadata: ``active_mass_mg`` ("Mass of active material" / "Characteristic
@@ -302,6 +307,15 @@ def read(path: Path, *, lazy: bool = False):
             path=path,
             format=fmt,
         )
+    dq_col = pick("dq/mA.h", "dQ/mA.h")
+    if i_col is None and t_col is not None and dq_col is not None:
+        # exported without a current column: the charge step per point over its duration
+        t = values[t_col]
+        dt = np.diff(t, prepend=t[0])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values["I/mA"] = np.where(dt > 0, values[dq_col] * 3600.0 / dt, 0.0)
+        i_col = "I/mA"
+        meta["current_source"] = f"{dq_col} ÷ Δt (no current column exported)"
     if i_col is None and t_col is not None and "open circuit" in meta.get("technique", "").lower():
         values["I/mA"], i_col = np.zeros_like(values[t_col]), "I/mA"
         meta["current_source"] = "none in an open-circuit file: 0"
@@ -326,6 +340,15 @@ def read(path: Path, *, lazy: bool = False):
     if "charge" not in extra and "(Q-Qo)/C" in values:
         extra["charge"] = (values["(Q-Qo)/C"] / 3.6, "mAh", "cumulative charge (Q-Qo), from C")
         used.add("(Q-Qo)/C")
+    if "charge" not in extra and dq_col is not None:
+        q = np.cumsum(np.nan_to_num(values[dq_col]))
+        extra["charge"] = (q, "mAh", f"cumulative charge, running sum of {dq_col}")
+    if "cycle" not in extra and "half cycle" in values:
+        extra["cycle"] = (
+            np.floor(values["half cycle"] / 2),
+            "dimensionless",
+            "half cycle // 2 (EC-Lab cycle number)",
+        )
     add_extra_columns(values, used, extra)
     meta["measurement"] = "cycling"
     return cycling_dataset(

@@ -185,3 +185,23 @@ def test_time_that_is_neither_seconds_nor_a_date_is_refused(tmp_path):
     path.write_bytes("\r\n".join(lines).encode("latin-1"))
     with pytest.raises(ReaderError, match=r"line 10: column 'time/s' holds 'soon'"):
         read(path)
+
+
+def test_export_with_dq_and_half_cycle_instead_of_current_charge_and_cycle(tmp_path):
+    """EC-Lab lets the user pick the exported variables: a file with dq/mA.h and half
+    cycle but no I/mA, (Q-Qo)/mA.h or cycle number still gives current, charge and cycle."""
+    base = read(_write(tmp_path / "base.mpt"))
+    lines = _lines(_write(tmp_path / "x.mpt"))
+    q = base["charge"].values
+    dq = np.diff(q, prepend=0.0)
+    lines[6] = "\t".join(["mode", "time/s", "Ewe/V", "dq/mA.h", "half cycle", "Ns"])
+    for k in range(len(q)):
+        p = lines[7 + k].split("\t")
+        lines[7 + k] = "\t".join([p[0], p[1], p[2], f"{dq[k]:.12g}", str(k // 10), p[6]])
+    path = tmp_path / "dq.mpt"
+    path.write_bytes("\r\n".join(lines).encode("latin-1"))
+    ds = read(path)
+    np.testing.assert_allclose(ds["charge"].values, q, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(ds["current"].values[1:], base["current"].values[1:], rtol=1e-8)
+    np.testing.assert_array_equal(ds["cycle"].values, base["cycle"].values)
+    assert "dq/mA.h" in ds.attrs["metadata"]["current_source"]
