@@ -202,6 +202,7 @@ def test_export_with_dq_and_half_cycle_instead_of_current_charge_and_cycle(tmp_p
     path.write_bytes("\r\n".join(lines).encode("latin-1"))
     ds = read(path)
     np.testing.assert_allclose(ds["charge"].values, q, rtol=1e-9, atol=1e-15)
-    np.testing.assert_allclose(ds["current"].values[1:], base["current"].values[1:], rtol=1e-8)
+    # the base file stores (Q-Qo) to 1e-9 mAh, so dq/Δt reproduces I to ~1e-6
+    np.testing.assert_allclose(ds["current"].values[1:], base["current"].values[1:], rtol=1e-5)
     np.testing.assert_array_equal(ds["cycle"].values, base["cycle"].values)
     assert "dq/mA.h" in ds.attrs["metadata"]["current_source"]
