@@ -4,7 +4,8 @@ Accepted layouts
 ----------------
 * three numeric columns without header — f (Hz), Z′ (Ω), Z″ (Ω) — separated by commas,
   tabs, semicolons or spaces (impedance.py ``exampleData.csv``, pyDRTtools ``*.txt``);
-* a header naming the columns, in any order, possibly with an index column
+* a header naming the columns (optionally followed by a units row such as
+  ``Hz  Ohm  Ohm``), in any order, possibly with an index column
   (pyDRTtools ``,Freq,Real,Imag``; ``freq/Hz``, ``Z' (Ohm)``, ``-Z'' (Ohm)``, ``Zreal``,
   ``Zimag``, ``Re(Z)``, ``-Im(Z)``...).
 
@@ -130,9 +131,22 @@ def _parse(text: str):
             raise ValueError(
                 f"line {k + 1} is not numeric ({line.strip()[:40]!r}) after data began"
             )
+        elif header is not None and len(parts) == len(header) and _is_unit_row(parts):
+            # a units row under the names (e.g. "Hz  Ohm  Ohm"): merge as "name (unit)"
+            header = [f"{h} ({u.strip('()[]')})" for h, u in zip(header, parts)]
         else:
             header = parts
     return header, rows, width
+
+
+_UNIT_TOKEN = re.compile(r"^[(\[]?[A-Za-zµμΩ°%#/·.^\-\d]{0,10}[)\]]?$")
+
+
+def _is_unit_row(parts: list[str]) -> bool:
+    return all(
+        _UNIT_TOKEN.match(p) and not (_FREQ.match(p) or _REAL.match(p) or _IMAG.match(p))
+        for p in parts
+    ) and any(p.strip("()[]").lower() in ("hz", "ohm", "ω", "ohms", "kohm", "mohm") for p in parts)
 
 
 def can_read(path: Path, head: bytes) -> bool:

@@ -157,6 +157,21 @@ def test_header_spellings(tmp_path, header):
     np.testing.assert_allclose(ds["z_imag"].values, z.imag, rtol=1e-8)
 
 
+@pytest.mark.parametrize("units", ["Hz\tOhm\tOhm", "Hz\tkOhm\tkOhm", "[Hz]\t[Ω]\t[Ω]"])
+def test_names_row_then_units_row(tmp_path, units):
+    f = np.geomspace(1e5, 0.1, 20)
+    z = two_arc_impedance(f, _P)
+    scale = 1e-3 if "kOhm" in units else 1.0
+    body = "\n".join(
+        f"{a:.10g}\t{b * scale:.10g}\t{c * scale:.10g}" for a, b, c in zip(f, z.real, z.imag)
+    )
+    path = tmp_path / "units_row.txt"
+    path.write_text(f"Freq\tZ'\tZ''\n{units}\n{body}\n", encoding="utf-8")
+    ds = read(path, format="impedance-text")
+    np.testing.assert_allclose(ds["z_real"].values, z.real, rtol=1e-8)
+    np.testing.assert_allclose(ds["z_imag"].values, z.imag, rtol=1e-8)
+
+
 def test_modulus_without_phase_is_refused(tmp_path):
     from charsuite.exceptions import ReaderError
 
