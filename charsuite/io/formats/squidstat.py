@@ -102,9 +102,9 @@ def can_read(path: Path, head: bytes) -> bool:
         return False
     if not fields & {"Elapsed Time (s)", "UTC Time (s)"}:
         return False
+    bases = {_split_label(f)[0].lower() for f in fields}  # any unit spelling (Ohms, Ω)
     return "Working Electrode (V)" in fields or (
-        "Frequency (Hz)" in fields
-        and bool(fields & {"Z' (Ohms)", "-Z'' (Ohms)", '-Z" (Ohms)', "|Z| (Ohms)"})
+        "Frequency (Hz)" in fields and bool(bases & {"z'", "-z''", "|z|"})
     )
 
 

@@ -193,3 +193,18 @@ def test_newer_export_with_utc_time_and_repeats(tmp_path):
     np.testing.assert_allclose(ds["charge"].values, base["charge"].values)
     assert ds.attrs["metadata"]["time_source"].startswith("UTC Time (s)")
     assert "repeats" in ds
+
+
+def test_eis_with_ohm_sign_units(tmp_path):
+    path = write_squidstat_eis(tmp_path, f_max=1e5, f_min=1.0, points_per_decade=4)["csv"]
+    base = read(path)
+    text = path.read_bytes().decode("latin-1").replace("(Ohms)", "(Ω)")
+    other = tmp_path / "omega" / "eis.csv"
+    other.parent.mkdir()
+    other.write_bytes(text.encode("utf-8"))
+    from charsuite.io.formats import squidstat
+
+    assert squidstat.can_read(other, other.read_bytes()[:4096])
+    ds = read(other, settings=False)
+    np.testing.assert_allclose(ds["z_real"].values, base["z_real"].values)
+    np.testing.assert_allclose(ds["z_imag"].values, base["z_imag"].values)
