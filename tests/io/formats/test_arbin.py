@@ -109,6 +109,7 @@ _ARBIN_VARIANTS = {
     "ampere-seconds": dict(names=_AS, q_scale=3600.0),
     "semicolon-decimal-comma-bom": dict(names=_SPACED, sep=";", comma=True, enc="utf-8-sig"),
     "tab-utf16": dict(names=_SPACED, sep="\t", enc="utf-16"),
+    "time-as-d.hh:mm:ss": dict(names=_CLASSIC, hms=True),
     "crlf-trailing-blank-lines": dict(names=_CLASSIC, eol="\r\n", tail="\r\n\r\n"),
 }
 
@@ -125,6 +126,7 @@ def _write_variant(
     eol="\n",
     tail="",
     date_time=False,
+    hms=False,
 ):
     arr = np.loadtxt(_write_csv(path.with_suffix(".base")), delimiter=",", skiprows=1)
     point, t, step, cyc, i, v, cc, dc = arr.T
@@ -135,6 +137,11 @@ def _write_variant(
         cells = [repr(float(c[k])) for c in cols]
         if comma:
             cells = [c.replace(".", ",") for c in cells]
+        if hms:  # time formatted by Excel as [d.]hh:mm:ss
+            sec = int(t[k])
+            cells[1] = (
+                f"{sec // 86400}.{sec % 86400 // 3600:02d}:{sec % 3600 // 60:02d}:{sec % 60:02d}"
+            )
         if date_time:
             cells.insert(1, f'"\t09/20/2024 08:{int(t[k]) // 60:02d}:{int(t[k]) % 60:02d}.000"')
         fmt_rows.append(sep.join(cells))
