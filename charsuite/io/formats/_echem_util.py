@@ -41,14 +41,33 @@ _UNIT_MAP = {
 }
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def decode(raw: bytes) -> str:
-    """Decode vendor text: UTF-8 (with or without BOM) else cp1252/latin-1."""
+    """Decode vendor text: UTF-16 with a BOM (Windows "Unicode text" saves), UTF-8 (with
+    or without BOM), else cp1252/latin-1."""
+    if raw.startswith(_UTF16_BOMS):
+        # an odd trailing byte (file cut mid-character) is dropped, not fatal
+        return raw[: len(raw) - (len(raw) % 2)].decode("utf-16", errors="replace")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         return raw.decode("latin-1")
+
+
+def head_text(head: bytes) -> str:
+    """The first bytes of a file as text for ``can_read`` (never raises).
+
+    UTF-16 with a BOM is decoded (the head may end mid-character); otherwise latin-1,
+    which maps every byte, with a UTF-8 BOM removed. NUL bytes survive only in
+    genuinely binary heads, so sniffers can keep rejecting those.
+    """
+    if head.startswith(_UTF16_BOMS):
+        return decode(head)
+    return head.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
 
 
 def read_bytes(path: Path, fmt: str) -> bytes:
@@ -201,3 +220,69 @@ def add_extra_columns(values, used, extra) -> None:
         if var in extra:
             var = safe_name(name)
         extra[var] = (arr, norm_unit(unit), name)
+
+
+# Date-time layouts seen in cycler exports; month-first before day-first because EC-Lab,
+# BT-Lab, Arbin and Maccor write US dates. Each is tried on the whole column.
+_STAMP_FORMATS = (
+    "%m/%d/%Y %H:%M:%S.%f",  # EC-Lab/BT-Lab absolute time, Arbin MITS Pro "Date Time"
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M:%S %p",  # Maccor "DPt Time"
+    "%d-%b-%y %I:%M:%S %p",  # Maccor CSV "DPT Time" (23-Nov-23 3:56:11 PM)
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y/%m/%d %H:%M:%S.%f",
+    "%Y/%m/%d %H:%M:%S",
+    "%d.%m.%Y %H:%M:%S.%f",
+    "%d.%m.%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M:%S.%f",
+    "%d/%m/%Y %H:%M:%S",
+)
+_DURATION = re.compile(
+    r"^\s*(?:(\d+)\s*d\s+|(\d+)\.(?=\d+:))?(\d+):(\d{1,2}):(\d{1,2}(?:[.,]\d*)?)\s*$"
+)
+
+
+def timestamps_to_seconds(values) -> tuple[np.ndarray, str] | None:
+    """Seconds since the first row from a column of date-time strings, or None.
+
+    Returns ``(seconds, format)``; None when no known layout parses every non-empty
+    value. Empty values become NaN.
+    """
+    import pandas as pd
+
+    text = pd.Series([str(v).strip().strip('"').strip() for v in values], dtype=object)
+    present = text != ""
+    if not bool(present.any()):
+        return None
+    for fmt in _STAMP_FORMATS:
+        try:
+            stamps = pd.to_datetime(text[present], format=fmt, errors="raise")
+        except (ValueError, TypeError):
+            continue
+        ns = stamps.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        out = np.full(len(text), np.nan)
+        out[present.to_numpy()] = (ns - ns[0]) / 1e9
+        return out, fmt
+    return None
+
+
+def durations_to_seconds(values) -> np.ndarray | None:
+    """Seconds from ``[Nd ]h:mm:ss[.f]`` or ``d.hh:mm:ss[.f]`` strings, or None.
+
+    None unless every non-empty value matches (so a number column is never misread).
+    """
+    out = np.full(len(values), np.nan)
+    seen = False
+    for k, s in enumerate(values):
+        s = str(s)
+        if not s.strip():
+            continue
+        m = _DURATION.match(s)
+        if not m:
+            return None
+        seen = True
+        d1, d2, h, mi, sec = m.groups()
+        days = int(d1 or d2 or 0)
+        out[k] = days * 86400 + int(h) * 3600 + int(mi) * 60 + float(sec.replace(",", "."))
+    return out if seen else None

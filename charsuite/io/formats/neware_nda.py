@@ -5,6 +5,11 @@ type, and the step capacity (mAh, reset at each step, negative on discharge). ``
 (cumulative signed mAh) is rebuilt from the step capacity, so capacities per cycle equal
 Neware's. Unknown file versions raise a ReaderError naming the fastnda
 message; the workaround is a CSV/Excel export from BTSDA.
+
+``.ndax`` versions: the zip holds ``data.ndc`` (+ ``data_runInfo.ndc``, ``data_step.ndc``,
+aux channels in newer BTS versions); the ndc version/file type bytes are recorded in
+``metadata["ndc_version"]``. A version fastnda decodes but has not verified against real
+data gives a CharsuiteWarning naming the file and ``metadata["format_unverified"]``.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charsuite.exceptions import MissingDependencyError, ReaderError
+from charsuite.exceptions import CharsuiteWarning, MissingDependencyError, ReaderError
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats._echem_util import check_time, cycling_dataset
 
@@ -54,8 +59,15 @@ def read(path: Path, *, lazy: bool = False):
             f"{path}: reading Neware files needs fastnda: pip install 'fastnda>=1.3'; or export "
             "CSV from BTSDA"
         ) from err
+    meta: dict = {"instrument": "Neware", "measurement": "cycling"}
+    if path.suffix.lower() == ".ndax":
+        meta["ndc_version"] = _ndax_version(path, fmt)
+    import warnings
+
     try:
-        df = fastnda.read(str(path))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            df = fastnda.read(str(path))
     except Exception as err:
         raise ReaderError(
             f"fastnda could not decode the file ({type(err).__name__}: {err}); it may be "
@@ -64,6 +76,17 @@ def read(path: Path, *, lazy: bool = False):
             format=fmt,
             original_error=err,
         ) from err
+    for w in caught:
+        if type(w.message).__name__ == "UnverifiedFormatWarning":
+            meta["format_unverified"] = str(w.message)
+            warnings.warn(
+                f"{path}: fastnda decoded this Neware file version but has not verified it "
+                f"against real data ({w.message}); compare a few values with BTSDA",
+                CharsuiteWarning,
+                stacklevel=2,
+            )
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     names = list(df.columns)
     need = ("voltage_V", "current_mA", "total_time_s")
     missing = [n for n in need if n not in names]
@@ -100,7 +123,35 @@ def read(path: Path, *, lazy: bool = False):
             "dimensionless",
             "Neware step type",
         )
-    meta = {"instrument": "Neware", "measurement": "cycling"}
     return cycling_dataset(
         time_s=t, voltage_V=v, current_mA=i, extra=extra, metadata=meta, original={"columns": names}
     )
+
+
+def _ndax_version(path: Path, fmt: str) -> str:
+    """``"<version>.<filetype>"`` of the ``data.ndc`` inside an ``.ndax`` zip."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if "data.ndc" not in names:
+                raise ReaderError(
+                    f"the .ndax container has no data.ndc (members: {sorted(names)[:8]}); "
+                    "expected a Neware BTS export — re-export it, or export CSV from BTSDA",
+                    path=path,
+                    format=fmt,
+                )
+            with zf.open("data.ndc") as fh:
+                head = fh.read(3)
+    except (zipfile.BadZipFile, OSError, EOFError) as err:
+        if isinstance(err, ReaderError):
+            raise
+        raise ReaderError(
+            f"not a readable .ndax zip container ({err}); the file is damaged or incomplete",
+            path=path,
+            format=fmt,
+        ) from None
+    if len(head) < 3:
+        raise ReaderError("data.ndc inside the .ndax is empty", path=path, format=fmt)
+    return f"{head[2]}.{head[0]}"

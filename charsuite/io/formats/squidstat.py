@@ -6,7 +6,8 @@ software versions):
 =================================== ================================================
 header (any version seen)           charsuite variable
 =================================== ================================================
-``Elapsed Time (s)``                ``time`` coordinate (s)
+``Elapsed Time (s)``                ``time`` coordinate (s); without it (newer exports),
+                                    ``UTC Time (s)`` relative to the first row
 ``Working Electrode (V)``           ``voltage`` (V)
 ``Current (mA)`` / ``(A)`` / ``(uA)`` ``current`` (converted to mA)
 ``Cumulative Charge (mAh)``/``(Ah)`` ``charge`` (mAh; running signed integral, never reset)
@@ -14,13 +15,14 @@ header (any version seen)           charsuite variable
 ``Current Density (mA/cm²)``        ``current_density`` (mA/cm2)
 ``Working Electrode vs. NHE (V)``   ``voltage_vs_nhe``; ``Counter Electrode (V)`` → ``counter_voltage``
 ``Frequency (Hz)``                  ``frequency`` coordinate of an EIS file
-``Z' (Ohms)``, ``-Z'' (Ohms)``      ``z_real``, ``z_imag`` = −(−Z″) (Z″ < 0 capacitive)
+``Z' (Ohms)``, ``-Z'' (Ohms)``      ``z_real``, ``z_imag`` = −(−Z″) (Z″ < 0 capacitive);
+                                    older software writes ``-Z" (Ohms)`` (same meaning)
 ``|Z| (Ohms)``, ``Phase (deg)``     ``z_modulus``, ``phase``
 =================================== ================================================
 
 Other numeric columns are kept under a lower-case name with the unit from their
-parentheses. Text is latin-1/cp1252 (``²`` = 0xB2) or UTF-8; mixed CRLF/LF line endings
-are accepted. The ``Experiment settings and notes.txt`` in the same folder supplies
+parentheses. Text is latin-1/cp1252 (``²`` = 0xB2), UTF-8 (with or without BOM) or
+UTF-16 with BOM; mixed CRLF/LF line endings are accepted. The ``Experiment settings and notes.txt`` in the same folder supplies
 ``electrode_area_cm2`` and ``active_mass_mg`` (from "Working Electrode Area (cm2)" and
 "Working Electrode Mass (g)"), software version and device.
 
@@ -48,6 +50,7 @@ from charsuite.io.formats._echem_util import (
     cycling_dataset,
     decode,
     eis_dataset,
+    head_text,
     norm_unit,
     read_bytes,
     safe_name,
@@ -68,8 +71,14 @@ _LABEL = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 
 
 def _split_label(label: str) -> tuple[str, str | None]:
-    m = _LABEL.match(label.strip())
-    return (m.group(1).strip(), m.group(2).strip()) if m else (label.strip(), None)
+    # older Squidstat software writes Z″ as Z" (CSV-escaped ""), newer as Z''
+    label = label.strip().replace('"', "''")
+    m = _LABEL.match(label)
+    return (m.group(1).strip(), m.group(2).strip()) if m else (label, None)
+
+
+def _is_header(line: str) -> bool:
+    return "Elapsed Time" in line or "UTC Time (s)" in line
 
 
 def _header_line(text: str) -> str:
@@ -81,19 +90,21 @@ def _header_line(text: str) -> str:
 
 def can_read(path: Path, head: bytes) -> bool:
     """Accept a CSV whose first line names Squidstat columns."""
-    if b"\x00" in head:
+    text = head_text(head)
+    if "\x00" in text:
         return False
-    first = _header_line(head.decode("latin-1"))
+    first = _header_line(text)
     if "," not in first:
         return False
     try:
         fields = {f.strip() for f in next(csv.reader([first]))}
     except (csv.Error, StopIteration):
         return False
-    if "Elapsed Time (s)" not in fields:
+    if not fields & {"Elapsed Time (s)", "UTC Time (s)"}:
         return False
+    bases = {_split_label(f)[0].lower() for f in fields}  # any unit spelling (Ohms, Ω)
     return "Working Electrode (V)" in fields or (
-        "Frequency (Hz)" in fields and bool(fields & {"Z' (Ohms)", "-Z'' (Ohms)", "|Z| (Ohms)"})
+        "Frequency (Hz)" in fields and bool(bases & {"z'", "-z''", "|z|"})
     )
 
 
@@ -171,10 +182,11 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
     fmt = SPEC.name
     text = decode(read_bytes(path, fmt))
     lines = text.splitlines()
-    hdr_idx = next((k for k, line in enumerate(lines) if "Elapsed Time" in line), None)
+    hdr_idx = next((k for k, line in enumerate(lines) if _is_header(line)), None)
     if hdr_idx is None:
         raise ReaderError(
-            "no header with 'Elapsed Time (s)' found; expected a Squidstat CSV export",
+            "no header with 'Elapsed Time (s)' or 'UTC Time (s)' found; expected a "
+            "Squidstat CSV export",
             path=path,
             format=fmt,
         )
@@ -184,7 +196,7 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
         line = lines[k]
         if not line.strip():
             continue
-        if "Elapsed Time" in line:
+        if _is_header(line):
             other = [h.strip() for h in next(csv.reader([line]))]
             if other != header:
                 changed = [f"{a!r} → {b!r}" for a, b in zip(header, other) if a != b]
@@ -207,6 +219,9 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
     for k, label in enumerate(header):
         base, unit = _split_label(label)
         by_name[base.lower()] = (k, unit)
+    utc_only = "elapsed time" not in by_name and "utc time" in by_name
+    if utc_only:  # newer software: UTC stamps (s) instead of the elapsed time
+        by_name["elapsed time"] = by_name.pop("utc time")
     meta, orig_settings = _settings(path, settings)
     original = {"header": header, **orig_settings}
     meta = {"instrument": "Admiral Squidstat", **meta}
@@ -264,7 +279,7 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
     missing = [
         label
         for key, label in (
-            ("elapsed time", "Elapsed Time (s)"),
+            ("elapsed time", "Elapsed Time (s) or UTC Time (s)"),
             ("working electrode", "Working Electrode (V)"),
             ("current", "Current (mA) or Current (A)"),
         )
@@ -278,6 +293,9 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
             format=fmt,
         )
     t = numeric("elapsed time")
+    if utc_only and np.isfinite(t).any():
+        t = t - t[np.flatnonzero(np.isfinite(t))[0]]
+        meta["time_source"] = "UTC Time (s) relative to the first row"
     check_time(path, fmt, t, line_no)
     v = numeric("working electrode")
     if cell_voltage == "working-minus-counter":

@@ -15,7 +15,7 @@ import numpy as np
 
 from charsuite.exceptions import ReaderError
 from charsuite.io._spec import FormatSpec
-from charsuite.io.formats._echem_util import decode, eis_dataset, read_bytes
+from charsuite.io.formats._echem_util import decode, eis_dataset, head_text, read_bytes
 
 SPEC = FormatSpec(
     name="versastudio-par",
@@ -28,7 +28,8 @@ SPEC = FormatSpec(
 
 def can_read(path: Path, head: bytes) -> bool:
     """``<Application>`` block naming VersaStudio."""
-    return head.lstrip().startswith(b"<Application>") and b"VersaStudio" in head[:400]
+    text = head_text(head)
+    return text.lstrip().startswith("<Application>") and "VersaStudio" in text[:400]
 
 
 def read(path: Path, *, lazy: bool = False):

@@ -13,7 +13,13 @@ from pathlib import Path
 
 from charsuite.exceptions import ReaderError
 from charsuite.io._spec import FormatSpec
-from charsuite.io.formats._echem_util import decode, eis_dataset, read_bytes, to_float
+from charsuite.io.formats._echem_util import (
+    decode,
+    eis_dataset,
+    head_text,
+    read_bytes,
+    to_float,
+)
 
 SPEC = FormatSpec(
     name="zplot",
@@ -26,8 +32,8 @@ SPEC = FormatSpec(
 
 def can_read(path: Path, head: bytes) -> bool:
     """ZPlot banner in the first line."""
-    first = head.split(b"\n", 1)[0].removeprefix(b"\xef\xbb\xbf")
-    return first.startswith((b"ZPLOT2 ASCII", b'"ZPlotW Data File', b'"Z60W Data File'))
+    first = head_text(head).split("\n", 1)[0]
+    return first.startswith(("ZPLOT2 ASCII", '"ZPlotW Data File', '"Z60W Data File'))
 
 
 def read(path: Path, *, lazy: bool = False):

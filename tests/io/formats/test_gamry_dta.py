@@ -87,3 +87,76 @@ def test_curve_half_cycle_files_join(tmp_path):
     # 29 intervals of 60 s at 0.1 mA each half
     assert s.cycles[0]["charge_mAh"] == pytest.approx(29 * 60 * 0.1 / 3600)
     assert s.cycles[0]["discharge_mAh"] == pytest.approx(29 * 60 * 0.1 / 3600, rel=0.04)
+
+
+# --- variants seen in the wild (gamry-parser test files, bcliang/gamry-parser) ----------
+
+
+def _write_cv(path, n_curves=3, restart_time=False, comma=False):
+    """Cyclic voltammetry: one CURVEn table per cycle, after an OCVCURVE rest."""
+    lines = [
+        "EXPLAIN",
+        "TAG\tCV",
+        "PSTAT\tPSTAT\tREF600-1\tPotentiostat",
+        "AREA\tQUANT\t5.00000E-001\t&Area (cm^2)",
+        "OCVCURVE\tTABLE\t3",
+        "\tPt\tT\tVf\tVm\tAch\tOver",
+        "\t#\ts\tV vs. Ref.\tV\tV\tbits",
+    ]
+    lines += [f"\t{k}\t{k}.0\t9.9\t9.9\t0\t..........." for k in range(3)]
+    t0 = 0.0
+    for c in range(1, n_curves + 1):
+        lines += [f"CURVE{c}\tTABLE\t10", "\tPt\tT\tVf\tIm\tVu\tSig\tAch\tIERange\tOver"]
+        lines += ["\t#\ts\tV vs. Ref.\tA\tV\tV\tV\t#\tbits"]
+        for k in range(10):
+            t = (0.0 if restart_time else t0) + k * 0.5
+            v = 3.0 + 0.1 * (k if k < 5 else 10 - k)
+            lines.append(f"\t{k}\t{t}\t{v:.5E}\t{1e-4 * (c + k):.5E}\t0\t0\t0\t8\t...........")
+        t0 += 5.0
+    text = "\r\n".join(lines) + "\r\n"
+    if comma:  # Windows with a decimal-comma locale
+        text = text.replace(".", ",").replace(",,,,,,,,,,,", "...........")
+    path.write_bytes(text.encode("latin-1"))
+    return path
+
+
+@pytest.mark.parametrize("variant", ["plain", "time-restarts", "decimal-comma"])
+def test_cv_curves_are_joined_with_cycle_numbers(tmp_path, variant):
+    path = _write_cv(
+        tmp_path / "cv.DTA",
+        restart_time=variant == "time-restarts",
+        comma=variant == "decimal-comma",
+    )
+    ds = read(path)
+    assert ds.sizes["record"] == 30  # the OCVCURVE rest is not data
+    np.testing.assert_array_equal(np.unique(ds["cycle"].values), [1, 2, 3])
+    np.testing.assert_allclose(ds["current"].values[[0, 10, 29]], [0.1, 0.2, 1.2])  # mA
+    assert ds["voltage"].values[4] == pytest.approx(3.4)
+    assert np.all(np.diff(ds["time"].values) >= 0)
+    assert ds["time"].values[-1] == pytest.approx(14.5 if variant != "time-restarts" else 13.5)
+    meta = ds.attrs["metadata"]
+    assert meta["decimal_comma"] is (variant == "decimal-comma")
+    assert meta["electrode_area_cm2"] == pytest.approx(0.5)
+    assert meta.get("time_shifted_curves") == ([2, 3] if variant == "time-restarts" else None)
+
+
+def test_decimal_comma_impedance(tmp_path):
+    base = read(_write(tmp_path / "a.DTA"))
+    text = _write(tmp_path / "b.DTA").read_bytes().decode("latin-1").replace(".", ",")
+    path = tmp_path / "comma.DTA"
+    path.write_bytes(text.encode("latin-1"))
+    ds = read(path)
+    np.testing.assert_allclose(ds["z_real"].values, base["z_real"].values)
+    np.testing.assert_allclose(ds["frequency"].values, base["frequency"].values)
+    assert ds.attrs["metadata"]["dc_voltage_V"] == pytest.approx(-0.05)
+
+
+def test_capacity_summary_only_is_refused(tmp_path):
+    from charsuite.exceptions import ReaderError
+
+    lines = ["EXPLAIN", "TAG\tPWR800_CYCLICCHARGEDISCHARGE", "CAPACITYCURVE\tTABLE"]
+    lines += ["\tPt\tTime\tType\tCycle\tCharge", "\t#\ts\t#\t#\tC", "\t1\t3493\t0\t1\t4362.1"]
+    path = tmp_path / "ccd.DTA"
+    path.write_bytes("\r\n".join(lines).encode("latin-1"))
+    with pytest.raises(ReaderError, match=r"tables found: \['CAPACITYCURVE'\].*CHARGE/DISCHARGE"):
+        read(path)

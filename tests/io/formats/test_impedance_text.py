@@ -74,3 +74,111 @@ def test_milliohm_header_converted(tmp_path):
     ds = read(path, format="impedance-text")
     np.testing.assert_allclose(ds["z_real"].values, z.real * 1e-3, rtol=1e-8)
     assert ds.attrs["metadata"]["impedance_scale_to_ohm"] == 1e-3
+
+
+# --- export variants seen in the wild ---------------------------------------------------
+
+
+def _rows(f, z, fmt="{:.10g}"):
+    return [[fmt.format(v) for v in row] for row in zip(f, z.real, z.imag)]
+
+
+def _variant_text(variant, f, z):
+    comma = [[c.replace(".", ",") for c in r] for r in _rows(f, z)]
+    polar = [
+        [f"{a:.10g}", f"{b:.10g}", f"{c:.10g}"]
+        for a, b, c in zip(f, np.abs(z), np.degrees(np.angle(z)))
+    ]
+    if variant == "tab-decimal-comma":  # European locale, tab-separated
+        return "Frequency (Hz)\tZ' (Ω)\tZ'' (Ω)\n" + "\n".join("\t".join(r) for r in comma)
+    if variant == "space-decimal-comma-no-header":
+        return "\n".join(" ".join(r) for r in comma)
+    if variant == "semicolon-decimal-comma":  # Metrohm Autolab (German Windows)
+        return "Frequency (Hz);Z' (Ω);Z'' (Ω)\n" + "\n".join(";".join(r) for r in comma)
+    if variant == "polar-only":  # |Z| and phase, as Gamry's Zmod/Zphz or Autolab's Z, -Phase
+        return "Frequency (Hz),|Z| (Ohm),Phase (deg)\n" + "\n".join(",".join(r) for r in polar)
+    if variant == "polar-negated-phase":
+        neg = [[a, b, c[1:] if c.startswith("-") else "-" + c] for a, b, c in polar]
+        return "Freq/Hz\tZ/Ohm\t-Phase/deg\n" + "\n".join("\t".join(r) for r in neg)
+    raise AssertionError(variant)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "tab-decimal-comma",
+        "space-decimal-comma-no-header",
+        "semicolon-decimal-comma",
+        "polar-only",
+        "polar-negated-phase",
+    ],
+)
+def test_export_variants(tmp_path, variant, encoding):
+    from charsuite.io import resolve_format
+
+    f = np.geomspace(1e5, 0.1, 36)
+    z = two_arc_impedance(f, _P)
+    path = tmp_path / f"{variant}.txt"
+    path.write_bytes((_variant_text(variant, f, z) + "\r\n\r\n").encode(encoding))
+    assert resolve_format(path) == "impedance-text"
+    ds = read(path)
+    np.testing.assert_allclose(ds["frequency"].values, f, rtol=1e-9)
+    np.testing.assert_allclose(ds["z_real"].values, z.real, rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(ds["z_imag"].values, z.imag, rtol=1e-8, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "f (Hz),Re(Z) (ohm),-Im(Z) (ohm)",  # pyimpspec/DearEIS-style CSV
+        "Freq. (Hz),Z_Re (Ohm),-Z_Im (Ohm)",
+        "Frequency/Hz,ReZ/Ohm,-ImZ/Ohm",
+        "Index,Frequency (Hz),Z' (Ω),-Z'' (Ω),Z (Ω),-Phase (°)",  # Metrohm NOVA 2 export
+    ],
+)
+def test_header_spellings(tmp_path, header):
+    f = np.geomspace(1e5, 0.1, 36)
+    z = two_arc_impedance(f, _P)
+    polar = header.startswith("Index")
+    rows = [
+        [*([str(k)] if polar else []), f"{a:.10g}", f"{b:.10g}", f"{-c:.10g}"]
+        + (
+            [f"{abs(complex(b, c)):.10g}", f"{-np.degrees(np.angle(complex(b, c))):.10g}"]
+            if polar
+            else []
+        )
+        for k, (a, b, c) in enumerate(zip(f, z.real, z.imag))
+    ]
+    path = tmp_path / "spellings.csv"
+    path.write_text(header + "\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    ds = read(path, format="impedance-text")
+    np.testing.assert_allclose(ds["z_real"].values, z.real, rtol=1e-8)
+    np.testing.assert_allclose(ds["z_imag"].values, z.imag, rtol=1e-8)
+
+
+@pytest.mark.parametrize("units", ["Hz\tOhm\tOhm", "Hz\tkOhm\tkOhm", "[Hz]\t[Ω]\t[Ω]"])
+def test_names_row_then_units_row(tmp_path, units):
+    f = np.geomspace(1e5, 0.1, 20)
+    z = two_arc_impedance(f, _P)
+    scale = 1e-3 if "kOhm" in units else 1.0
+    body = "\n".join(
+        f"{a:.10g}\t{b * scale:.10g}\t{c * scale:.10g}" for a, b, c in zip(f, z.real, z.imag)
+    )
+    path = tmp_path / "units_row.txt"
+    path.write_text(f"Freq\tZ'\tZ''\n{units}\n{body}\n", encoding="utf-8")
+    ds = read(path, format="impedance-text")
+    np.testing.assert_allclose(ds["z_real"].values, z.real, rtol=1e-8)
+    np.testing.assert_allclose(ds["z_imag"].values, z.imag, rtol=1e-8)
+
+
+def test_modulus_without_phase_is_refused(tmp_path):
+    from charsuite.exceptions import ReaderError
+
+    f = np.geomspace(1e5, 0.1, 12)
+    z = two_arc_impedance(f, _P)
+    path = tmp_path / "modulus.csv"
+    path.write_text("Frequency (Hz),|Z| (Ohm)\n" + "\n".join(f"{a},{b}" for a, b in zip(f, abs(z))))
+    with pytest.raises(ReaderError, match=r"does not name frequency, Z' and Z'' \(or \|Z\|") as e:
+        read(path, format="impedance-text")
+    assert "modulus.csv" in str(e.value)

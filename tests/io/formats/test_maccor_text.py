@@ -61,3 +61,55 @@ def test_real_maccor_exports(shared_data):
     assert two.attrs["metadata"]["dropped_incomplete_last_line"] == 229
     diag = read(root / "TRI-AMDD_beep/beep/tests/test_files/PredictionDiagnostics_000151_test.052")
     assert float(diag["current"].min()) < 0
+
+
+# --- export variants seen in the wild ---------------------------------------------------
+
+
+def _csv_export(tab_text: str) -> str:
+    """The same run as Maccor's comma-separated export (PyProBE sample_data_maccor.csv):
+    two header lines, unit-less Current/Voltage/Capacity, signed current, no State."""
+    out = ["Today's Date ,28-Nov-23", "Date of Test:,23-Nov-23 3:56:08 PM"]
+    out.append("Rec,Cycle C,Step,Test Time (sec),Step Time (sec),Capacity,Energy,Current,Voltage")
+    for line in tab_text.splitlines()[2:]:
+        rec, cyc, step, t, st, cap, e, amps, volts, state, _es = line.split("\t")
+        sign = "-" if state == "D" else ""
+        out.append(",".join([rec, cyc, step, t, st, cap, e, sign + amps, volts]))
+    return "\r\n".join(out) + "\r\n"
+
+
+def _hms_no_day(tab_text: str) -> str:
+    """TestTime as h:mm:ss.ff without the 'Nd' prefix."""
+    lines = tab_text.splitlines()
+    lines[1] = lines[1].replace("Test (Sec)", "TestTime")
+    for k in range(2, len(lines)):
+        parts = lines[k].split("\t")
+        sec = float(parts[3])
+        parts[3] = f"{int(sec // 3600)}:{int(sec % 3600 // 60):02d}:{sec % 60:05.2f}"
+        lines[k] = "\t".join(parts)
+    return "\r\n".join(lines) + "\r\n"
+
+
+_MACCOR_VARIANTS = {
+    "csv-export": (_csv_export, "utf-8"),
+    "hms-without-days": (_hms_no_day, "latin-1"),
+    "utf-8-bom": (lambda t: t, "utf-8-sig"),
+    "utf-16": (lambda t: t, "utf-16"),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(_MACCOR_VARIANTS))
+def test_export_variants_read_like_the_tab_export(tmp_path, variant):
+    from charsuite.io import resolve_format
+
+    base_path = _write(tmp_path / "base.txt")
+    base = read(base_path)
+    change, encoding = _MACCOR_VARIANTS[variant]
+    path = tmp_path / f"{variant}.txt"
+    path.write_bytes(change(base_path.read_bytes().decode("latin-1")).encode(encoding))
+    assert resolve_format(path) == "maccor-text"
+    ds = read(path)
+    for var in ("time", "voltage", "current", "charge", "cycle", "step"):
+        np.testing.assert_allclose(ds[var].values, base[var].values, atol=1e-9, err_msg=var)
+    if variant == "csv-export":
+        assert ds.attrs["metadata"]["assumed_units"] == ["Current: A", "Voltage: V", "Capacity: Ah"]

@@ -114,3 +114,97 @@ def test_two_electrode_voltage_option(tmp_path):
         b["voltage"].values, a["voltage"].values - a["counter_voltage"].values
     )
     assert "Counter" in b.attrs["metadata"]["voltage_definition"]
+
+
+# --- export variants seen in the wild ---------------------------------------------------
+
+
+@pytest.mark.parametrize("keep_polar", [True, False])
+def test_old_software_z_double_quote_label(tmp_path, keep_polar):
+    """Older Squidstat UIs label Z'' as Z" (CSV-escaped as "-Z"" (Ohms)"), as handled by
+    grapa's GraphSquidAdmiral reader; the meaning (−Z″, Ω) is unchanged."""
+    path = write_squidstat_eis(tmp_path, f_max=1e5, f_min=1.0, points_per_decade=4)["csv"]
+    base = read(path)
+    lines = path.read_bytes().decode("latin-1").split("\r\n", 1)
+    header = lines[0].replace("\"-Z'' (Ohms)\"", '"-Z"" (Ohms)"')
+    text = header + "\r\n" + lines[1]
+    if not keep_polar:  # without |Z| and Phase there is no fallback to hide a miss
+        import csv
+        import io
+
+        rows = list(csv.reader(io.StringIO(text.replace("\r\n", "\n"))))
+        drop = {rows[0].index("|Z| (Ohms)"), rows[0].index("Phase (deg)")}
+        rows = [[c for k, c in enumerate(r) if k not in drop] for r in rows if r]
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        text = out.getvalue()
+    old = tmp_path / "old_ui.csv"
+    old.write_bytes(text.encode("latin-1"))
+    ds = read(old)
+    assert ds.attrs["metadata"]["z_imag_in_file"] == "-Z''"
+    np.testing.assert_allclose(ds["z_imag"].values, base["z_imag"].values, rtol=1e-6)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_windows_encodings(tmp_path, encoding):
+    path = _small(tmp_path)["csv"]
+    base = read(path)
+    other = tmp_path / "enc" / path.name
+    other.parent.mkdir()
+    other.write_bytes(path.read_bytes().decode("latin-1").encode(encoding))
+    from charsuite.io import resolve_format
+
+    assert resolve_format(other) == "squidstat"
+    ds = read(other, settings=False)
+    for var in ("voltage", "current", "charge", "time"):
+        np.testing.assert_allclose(ds[var].values, base[var].values, err_msg=var)
+    assert ds["current_density"].attrs["units"] == base["current_density"].attrs["units"]
+
+
+def test_newer_export_with_utc_time_and_repeats(tmp_path):
+    """Newer Squidstat exports carry 'UTC Time (s)' and 'Repeats' (the `singular` loader
+    maps time='UTC Time (s)', cycle='Repeats'); without 'Elapsed Time (s)' the time is
+    the UTC stamp relative to the first row."""
+    import csv
+    import io
+
+    path = _small(tmp_path)["csv"]
+    base = read(path)
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("latin-1"))))
+    k = rows[0].index("Elapsed Time (s)")
+    rows[0][k] = "UTC Time (s)"
+    for r in rows[1:]:
+        if r:
+            r[k] = f"{1.6e9 + float(r[k]):.3f}"
+    rows[0].insert(2, "Repeats")
+    for r in rows[1:]:
+        if r:
+            r.insert(2, "1")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([r for r in rows if r])
+    new = tmp_path / "new" / "run.csv"
+    new.parent.mkdir()
+    new.write_bytes(out.getvalue().encode("latin-1"))
+    from charsuite.io import resolve_format
+
+    assert resolve_format(new) == "squidstat"
+    ds = read(new)
+    np.testing.assert_allclose(ds["time"].values, base["time"].values, atol=2e-3)
+    np.testing.assert_allclose(ds["charge"].values, base["charge"].values)
+    assert ds.attrs["metadata"]["time_source"].startswith("UTC Time (s)")
+    assert "repeats" in ds
+
+
+def test_eis_with_ohm_sign_units(tmp_path):
+    path = write_squidstat_eis(tmp_path, f_max=1e5, f_min=1.0, points_per_decade=4)["csv"]
+    base = read(path)
+    text = path.read_bytes().decode("latin-1").replace("(Ohms)", "(Ω)")
+    other = tmp_path / "omega" / "eis.csv"
+    other.parent.mkdir()
+    other.write_bytes(text.encode("utf-8"))
+    from charsuite.io.formats import squidstat
+
+    assert squidstat.can_read(other, other.read_bytes()[:4096])
+    ds = read(other, settings=False)
+    np.testing.assert_allclose(ds["z_real"].values, base["z_real"].values)
+    np.testing.assert_allclose(ds["z_imag"].values, base["z_imag"].values)

@@ -43,3 +43,21 @@ def test_real_par(shared_data):
     assert ds["frequency"].values[0] == pytest.approx(1e5)
     assert ds["z_real"].values[0] == pytest.approx(55.31571)
     assert ds["z_imag"].values[0] == pytest.approx(4.575431)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_windows_encodings(tmp_path, encoding):
+    from charsuite.io import resolve_format
+
+    src = _write(tmp_path / "plain.par")
+    path = tmp_path / f"{encoding}{src.suffix}"
+    path.write_bytes(src.read_bytes().decode("latin-1").encode(encoding))
+    from charsuite.io.formats import versastudio_par
+
+    assert versastudio_par.can_read(
+        path, path.read_bytes()[:4096]
+    )  # sniffed, not just by extension
+    assert resolve_format(path) == resolve_format(src)
+    a, b = read(src), read(path)
+    np.testing.assert_allclose(b["z_imag"].values, a["z_imag"].values)
+    np.testing.assert_allclose(b["frequency"].values, a["frequency"].values)

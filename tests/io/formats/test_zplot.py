@@ -40,3 +40,19 @@ def test_real_zplot_and_autolab(shared_data):
     assert a["frequency"].values[0] == pytest.approx(3e5)
     auto = read(root / "exampleDataAutolab.txt")
     assert auto.sizes["frequency"] == 41
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_windows_encodings(tmp_path, encoding):
+    from charsuite.io import resolve_format
+
+    src = _write(tmp_path / "plain.z")
+    path = tmp_path / f"{encoding}{src.suffix}"
+    path.write_bytes(src.read_bytes().decode("latin-1").encode(encoding))
+    from charsuite.io.formats import zplot
+
+    assert zplot.can_read(path, path.read_bytes()[:4096])  # sniffed, not just by extension
+    assert resolve_format(path) == resolve_format(src)
+    a, b = read(src), read(path)
+    np.testing.assert_allclose(b["z_imag"].values, a["z_imag"].values)
+    np.testing.assert_allclose(b["frequency"].values, a["frequency"].values)
