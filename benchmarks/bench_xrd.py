@@ -76,7 +76,9 @@ def _setup_peaks(workdir):
     out = []
     for da in scans:
         l1, l2, ratio, _ = _wavelengths(da)
-        _, peaks = _peaks(da, l1=l1, l2=l2, ratio=ratio, min_snr=4.0, profile="pseudo_voigt")
+        _, peaks = _peaks(
+            da, l1=l1, l2=l2, ratio=ratio, min_snr=4.0, profile="pseudo_voigt", resolve_snr=4.0
+        )
         out.append((da, peaks, l1))
     return out
 

@@ -630,30 +630,35 @@ def _fit_resolving(
     # profile traded against the local background, started from the half-prominence width
     # of a merged blend. It is refitted from the typical width and the lower χ² kept.
     typ = typical_fwhm([p for p in fits if p is not None and np.isfinite(p.two_theta)])
-    for c in chains0 if np.isfinite(typ) else []:
-        bad = [
-            i
-            for i in c
-            if fits[i] is not None
+    restart = [
+        c
+        for c in (chains0 if np.isfinite(typ) else [])
+        if any(w0[i] > typ for i in c)
+        and any(
+            fits[i] is not None
             and (
                 not np.isfinite(fits[i].area_err)
                 or fits[i].fwhm > 2 * typ
                 or fits[i].area < 2 * fits[i].area_err
             )
-        ]
-        if not bad or all(w0[i] <= typ for i in c):
-            continue
-        old = [fits[i] for i in c]
-        old_w0 = [w0[i] for i in c]
-        for i in c:
+            for i in c
+        )
+    ]
+    if restart:
+        before = {i: (fits[i], w0[i]) for c in restart for i in c}
+        for i in before:
             w0[i] = min(w0[i], typ)
-        refit(c)
-        if chi2(c, [fits[i] for i in c], windows, 2 * typ) >= chi2(c, old, windows_all, 2 * typ):
-            for i, p_old, w_old in zip(c, old, old_w0):
-                fits[i], w0[i] = p_old, w_old
-            live = {p.group for p in fits if p is not None}
-            windows.clear()
-            windows.update({g: w for g, w in windows_all.items() if g in live})
+        refit(sorted(before))  # all restarted chains in one batched fit
+        for c in restart:
+            old = [before[i][0] for i in c]
+            if chi2(c, [fits[i] for i in c], windows, 2 * typ) >= chi2(
+                c, old, windows_all, 2 * typ
+            ):
+                for i in c:
+                    fits[i], w0[i] = before[i]
+        live = {p.group for p in fits if p is not None}
+        windows.clear()
+        windows.update({g: w for g, w in windows_all.items() if g in live})
     fits0, w00 = list(fits), list(w0)
 
     tried: list = []  # residual lines the joint fit rejected: not proposed again
