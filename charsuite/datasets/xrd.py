@@ -582,7 +582,7 @@ def simulate_powder_mixture(
 
     # pass 1: stick patterns per phase (per unit volume)
     sticks = {}
-    for name, amount in amounts.items():
+    for name in amounts:
         struct = load_structure(library[name])
         system = crystal_system(_space_group(struct)[1])
         strain = (cell_strain or {}).get(name, 0.0)
@@ -635,9 +635,8 @@ def simulate_powder_mixture(
             else crystallite_size_nm
         )
         th = np.radians(st["two_theta"] / 2)
-        shift = (
-            zero_offset_deg
-            - np.degrees(2 * displacement_mm * np.cos(th) / goniometer_radius_mm)
+        shift = zero_offset_deg - np.degrees(
+            2 * displacement_mm * np.cos(th) / goniometer_radius_mm
         )
         pos1 = st["two_theta"] + shift
         tan = np.tan(th)
@@ -663,7 +662,9 @@ def simulate_powder_mixture(
     t = (x - lo) / max(hi - lo, 1e-9)
     bg = background_counts * np.maximum(np.polyval(list(background_shape)[::-1], t), 0.05)
     if hump_counts > 0:
-        bg = bg + hump_counts * np.exp(-4 * np.log(2) * ((x - hump_center_deg) / hump_fwhm_deg) ** 2)
+        bg = bg + hump_counts * np.exp(
+            -4 * np.log(2) * ((x - hump_center_deg) / hump_fwhm_deg) ** 2
+        )
     clean = y + bg
     counts = rng.poisson(clean).astype(float) if noise else clean.copy()
 
