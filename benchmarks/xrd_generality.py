@@ -20,12 +20,14 @@ Scoring
   (isostructural, positions within the strain window: the R-3m layered oxides, the
   spinels, LiF/Al). Reporting a sibling of a present phase instead of the phase is a
   *sibling confusion*, counted apart from real misses and false positives.
-  Two present siblings reported as one are *merged* (NMC811 and LiNiO2 differ by 0.2 % in
-  cell: no method separates them at ±0.5 % strain).
+  Two present siblings within 1 % in cell reported as one are *merged* (NMC811 and
+  LiNiO2 differ by 0.2 %: no method separates them at ±0.5 % strain).
 * recall = found / detectable; precision = reported-and-present / reported. The lenient
   variants count sibling confusions (and merged siblings) as right.
 
-Case seeds are ``seed * 100000 + i``; :func:`draw_case` reproduces any case from its seed.
+Case seeds are ``seed * 100000 + i``; ``--cases 2,52`` reruns single cases. Drawing and scoring
+live in :mod:`charsuite.datasets.xrd` (``random_mixture_parameters``, ``phase_detectable``,
+``isostructural_siblings``, ``score_identification``) so that the tests use the same rules.
 """
 
 from __future__ import annotations
@@ -35,106 +37,25 @@ import json
 import tempfile
 import time
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-SIBLING_CELL_TOLERANCE = 0.025
-_POLES = ((0, 0, 1), (1, 0, 0), (1, 1, 0), (1, 1, 1))
-_RANGES = ((10.0, 80.0), (15.0, 90.0), (20.0, 80.0))
-
-
-@lru_cache(maxsize=1)
-def library_info() -> dict:
-    """name → (space group, cell) of the built-in library."""
-    from charsuite.xrd.library import list_phases, reference_pattern
-
-    return {
-        n: (reference_pattern(n).space_group.replace(" ", ""), reference_pattern(n).cell)
-        for n in list_phases()
-    }
-
-
-@lru_cache(maxsize=1)
-def siblings() -> dict[str, set]:
-    """name → isostructural library phases (same space group, cell lengths within 2.5 %)."""
-    info = library_info()
-    out: dict[str, set] = {n: set() for n in info}
-    for a, (sga, ca) in info.items():
-        for b, (sgb, cb) in info.items():
-            if a != b and sga == sgb:
-                rel = np.abs(np.array(ca[:3]) / np.array(cb[:3]) - 1)
-                if np.all(rel <= SIBLING_CELL_TOLERANCE):
-                    out[a].add(b)
-    return out
-
-
-def draw_case(case_seed: int) -> dict:
-    """Random mixture and measurement conditions of one case (deterministic in the seed)."""
-    rng = np.random.default_rng(case_seed)
-    names = sorted(library_info())
-    n_ph = int(rng.choice([1, 2, 3], p=[0.25, 0.4, 0.35]))
-    chosen = [str(v) for v in rng.choice(names, size=n_ph, replace=False)]
-    frac = 0.1 + (1 - 0.1 * n_ph) * rng.dirichlet(np.ones(n_ph))
-    phases = {n: round(float(f), 3) for n, f in zip(chosen, frac)}
-    strain = {}
-    for n in chosen:
-        if rng.random() < 0.5:
-            strain[n] = round(float(rng.uniform(-0.005, 0.005)), 5)
-        else:
-            strain[n] = tuple(round(float(v), 5) for v in rng.uniform(-0.005, 0.005, 3))
-    size = {n: round(float(np.exp(rng.uniform(np.log(20), np.log(300)))), 1) for n in chosen}
-    w_instr = float(rng.uniform(0.0015, 0.004))
-    texture = None
-    if rng.random() < 0.3:
-        texture = {
-            "phase": chosen[int(rng.integers(n_ph))],
-            "pole": _POLES[int(rng.integers(len(_POLES)))],
-            "r": round(float(np.exp(rng.uniform(np.log(0.55), np.log(1.6)))), 3),
-        }
-    ka2 = 0.5 if rng.random() < 0.75 else 0.0
-    bg = float(np.exp(rng.uniform(np.log(20), np.log(400))))
-    hump = float(rng.uniform(0.1, 0.5) * bg) if rng.random() < 0.3 else 0.0
-    kwargs = {
-        "phases": phases,
-        "two_theta_range": _RANGES[int(rng.integers(len(_RANGES)))],
-        "step_deg": float(rng.choice([0.01, 0.015, 0.02])),
-        "ka2_ratio": ka2,
-        "cell_strain": strain,
-        "zero_offset_deg": round(float(rng.uniform(-0.1, 0.1)), 4),
-        "displacement_mm": round(float(rng.uniform(-0.05, 0.05)), 4),
-        "crystallite_size_nm": size,
-        "instrument_uvw_deg2": (0.004, -0.002, w_instr),
-        "texture": texture,
-        "background_counts": bg,
-        "background_shape": (1.0, float(rng.uniform(-0.8, 0.2)), float(rng.uniform(0, 0.6))),
-        "hump_counts": hump,
-        "hump_center_deg": float(rng.uniform(18, 30)),
-        "hump_fwhm_deg": float(rng.uniform(6, 12)),
-        "peak_counts": float(np.exp(rng.uniform(np.log(1e3), np.log(3e4)))),
-        "seed": case_seed,
-    }
-    fmt = "xrdml" if (ka2 == 0 or rng.random() < 0.5) else "xy"
-    return {"kwargs": kwargs, "format": fmt}
-
-
-def detectable(phase_truth: dict) -> bool:
-    """Strongest line ≥ 10 σ and min(3, n lines) lines ≥ 5 σ of the background."""
-    snr = [ln["snr"] for ln in phase_truth["lines"]]
-    if not snr:
-        return False
-    return max(snr) >= 10 and sum(s >= 5 for s in snr) >= min(3, len(snr))
-
 
 def run_case(case_seed: int, workdir: Path) -> dict:
     """Simulate, write, read and identify one case; classify the outcome."""
-    from charsuite.datasets.xrd import simulate_powder_mixture, write_xrdml, write_xy
+    from charsuite.datasets.xrd import (
+        random_mixture_parameters,
+        score_identification,
+        simulate_powder_mixture,
+        write_xrdml,
+        write_xy,
+    )
     from charsuite.exceptions import CharsuiteError
     from charsuite.io import read
     from charsuite.xrd import analyze
 
-    case = draw_case(case_seed)
+    case = random_mixture_parameters(case_seed)
     x, y, truth = simulate_powder_mixture(**case["kwargs"])
     path = workdir / f"case{case_seed}.{case['format']}"
     if case["format"] == "xrdml":
@@ -147,10 +68,13 @@ def run_case(case_seed: int, workdir: Path) -> dict:
         res = analyze(read(path), whole_pattern=False)
         reported = [p["name"] for p in res.phases]
         cands = res.candidates
+        peaks = [
+            {k: p[k] for k in ("two_theta", "fwhm", "area", "area_err", "phase")} for p in res.peaks
+        ]
     except CharsuiteError as err:
-        error, reported, cands = f"{type(err).__name__}: {err}", [], []
+        error, reported, cands, peaks = f"{type(err).__name__}: {err}", [], [], []
     dt = time.perf_counter() - t0
-    out = classify(truth, reported)
+    out = score_identification(truth, reported)
     out.update(
         seed=case_seed,
         format=case["format"],
@@ -158,43 +82,10 @@ def run_case(case_seed: int, workdir: Path) -> dict:
         seconds=dt,
         error=error,
         candidates=cands,
+        peaks=peaks,
         truth=truth,
     )
     return out
-
-
-def classify(truth: dict, reported: list) -> dict:
-    """found / sibling / missed / undetectable per present phase; tp / sibling / fp per report."""
-    sib = siblings()
-    present = set(truth["phases_present"])
-    rep = [r.removesuffix(" (2)") for r in reported]
-    det = {n for n in present if detectable(truth["phases"][n])}
-    status = {}
-    for n in present:
-        if n in rep:
-            status[n] = "found"
-        elif sib[n] & (set(rep) - present):
-            status[n] = "sibling"
-        elif sib[n] & set(rep):
-            # an isostructural sibling that is also present is reported once for both
-            status[n] = "merged" if n in det else "undetectable"
-        else:
-            status[n] = "missed" if n in det else "undetectable"
-    rstatus = {}
-    for r in dict.fromkeys(rep):
-        if r in present:
-            rstatus[r] = "tp"
-        elif sib[r] & present:
-            rstatus[r] = "sibling"
-        else:
-            rstatus[r] = "fp"
-    return {
-        "present": sorted(present),
-        "detectable": sorted(det),
-        "reported": rep,
-        "status": status,
-        "report_status": rstatus,
-    }
 
 
 def summarize(results: list) -> dict:
@@ -216,7 +107,9 @@ def summarize(results: list) -> dict:
     sib_rep = sum(s == "sibling" for r in results for s in r["report_status"].values())
     fp = sum(s == "fp" for r in results for s in r["report_status"].values())
     merged = sum(s == "merged" for r in results for s in r["status"].values())
-    sib = siblings()
+    from charsuite.datasets.xrd import isostructural_siblings
+
+    sib = isostructural_siblings()
     confusion: Counter = Counter()
     for r in results:
         fps = [p for p, s in r["report_status"].items() if s == "fp"]
@@ -263,7 +156,7 @@ def summarize(results: list) -> dict:
     }
 
 
-def _case_text(r: dict) -> str:
+def _case_text(r: dict, show_peaks: bool = False) -> str:
     p = r["params"]
     tex = p["texture"]
     lines = [
@@ -297,6 +190,21 @@ def _case_text(r: dict) -> str:
     for n in r["present"]:
         snr = [round(ln["snr"]) for ln in r["truth"]["phases"][n]["lines"][:6]]
         lines.append(f"    truth {n}: strongest-line SNR {snr}")
+    if show_peaks and r["peaks"]:
+        ox = np.array([p["two_theta"] for p in r["peaks"]])
+        for n, s in r["status"].items():
+            if s == "found":
+                continue
+            lines.append(f"    {n} lines → nearest fitted peak (Δ2θ, area/σ, FWHM, assigned to):")
+            for ln in r["truth"]["phases"][n]["lines"]:
+                j = int(np.argmin(np.abs(ox - ln["two_theta"])))
+                p = r["peaks"][j]
+                sig = p["area"] / max(p["area_err"] or 1e-12, 1e-12)
+                lines.append(
+                    f"      {tuple(ln['hkl'])!s:<13} {ln['two_theta']:7.3f} SNR {ln['snr']:6.0f}"
+                    f" FWHM {ln['fwhm_deg']:.3f} → {p['two_theta']:7.3f} ({p['two_theta'] - ln['two_theta']:+.3f})"
+                    f" {sig:6.0f}σ FWHM {p['fwhm']:.3f} {p['phase']}"
+                )
     return "\n".join(lines)
 
 
@@ -306,6 +214,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None, help="write the full results here")
     ap.add_argument("--cases", type=str, default=None, help="comma-separated case seeds")
+    ap.add_argument(
+        "--peaks",
+        action="store_true",
+        help="for failing cases, list each unfound phase's true lines with the nearest fitted peak",
+    )
     args = ap.parse_args(argv)
     seeds = (
         [int(s) for s in args.cases.split(",")]
@@ -349,7 +262,7 @@ def main(argv=None) -> int:
     print("\nfailing cases:")
     for r in results:
         if r["seed"] in summ["failing_seeds"]:
-            print(_case_text(r))
+            print(_case_text(r, show_peaks=args.peaks))
     if args.json:
         args.json.write_text(
             json.dumps({"summary": summ, "cases": results}, indent=1, default=str) + "\n"
