@@ -597,20 +597,30 @@ def simulate_powder_mixture(
             )
         tth = np.asarray(pat.x, float)
         inten = np.asarray(pat.y, float) / struct.volume**2
+        # drop systematic absences that survive as rounding noise (|F|² ~ 1e-25): they
+        # would be scaled up to peak_counts in a range without allowed lines
+        th = np.radians(tth / 2)
+        lp = (1 + np.cos(2 * th) ** 2) / (np.sin(th) ** 2 * np.cos(th))
+        mult = np.array([sum(f["multiplicity"] for f in fams) for fams in pat.hkls], float)
+        electrons = sum(sp.Z * occ for site in struct for sp, occ in site.species.items())
+        allowed = np.asarray(pat.y, float) / (lp * mult) > 1e-6 * electrons**2
+        tth, inten = tth[allowed], inten[allowed]
+        pat_hkls = [h for h, ok in zip(pat.hkls, allowed) if ok]
+        pat_d = np.asarray(pat.d_hkls, float)[allowed]
         tex = None
         if texture and texture.get("phase") == name:
-            tw = _march_dollase_family(struct, pat.hkls, texture["pole"], float(texture["r"]))
+            tw = _march_dollase_family(struct, pat_hkls, texture["pole"], float(texture["r"]))
             inten = inten * tw
             tex = {"pole": list(texture["pole"]), "r": float(texture["r"])}
         hkl = [
             tuple(int(k) for k in ((h[0], h[1], h[3]) if len(h) == 4 else h))
-            for h in (fams[0]["hkl"] for fams in pat.hkls)
+            for h in (fams[0]["hkl"] for fams in pat_hkls)
         ]
         sticks[name] = {
             "two_theta": tth,
             "intensity": inten,
             "hkl": hkl,
-            "d": np.asarray(pat.d_hkls, float),
+            "d": pat_d,
             "density": float(struct.density),
             "cell": tuple(float(c) for c in cell),
             "strain": eps,
