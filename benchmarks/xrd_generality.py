@@ -107,16 +107,18 @@ def summarize(results: list) -> dict:
     sib_rep = sum(s == "sibling" for r in results for s in r["report_status"].values())
     fp = sum(s == "fp" for r in results for s in r["report_status"].values())
     merged = sum(s == "merged" for r in results for s in r["status"].values())
-    from charsuite.datasets.xrd import isostructural_siblings
+    from charsuite.datasets.xrd import MERGED_CELL_TOLERANCE, isostructural_siblings
 
     sib = isostructural_siblings()
+    close = isostructural_siblings(MERGED_CELL_TOLERANCE)
     confusion: Counter = Counter()
     for r in results:
         fps = [p for p, s in r["report_status"].items() if s == "fp"]
         used = set()
         for n, s in r["status"].items():
             if s in ("sibling", "merged"):
-                for w in sorted(sib[n] & set(r["reported"])):
+                near = sib[n] - set(r["present"]) if s == "sibling" else close[n]
+                for w in sorted(near & set(r["reported"])):
                     confusion[f"{n} → {w} ({s})"] += 1
             elif s == "missed":
                 for w in fps or ["(nothing)"]:
