@@ -1,0 +1,111 @@
+"""Generality of the phase identification on random powder mixtures it was never tuned on.
+
+Twelve fixed cases — the first twelve of ``python -m benchmarks.xrd_generality --seed 0``
+(case seeds 0–11, not picked by outcome): 1–3 random library phases at 10–90 wt %,
+random anisotropic strain, zero offset, specimen displacement, crystallite size,
+texture, background and counts (:func:`charsuite.datasets.xrd.random_mixture_parameters`),
+simulated independently of the search–match (:func:`simulate_powder_mixture`), written
+to disk and read back.
+
+Measured with the code of this commit (9884470 search–match): recall 21/26 = 0.81
+(lenient, sibling confusions counted right: 23/26 = 0.88), precision 21/24 = 0.875
+(lenient 23/24 = 0.96). The thresholds below are those values rounded down to 0.05. The
+cases the current code gets wrong are strict xfails naming the diagnosed cause
+(benchmarks/xrd_generality.py; a fix makes them XPASS, i.e. fail: then remove the mark and
+raise the thresholds).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from charsuite.datasets.xrd import (
+    random_mixture_parameters,
+    score_identification,
+    simulate_powder_mixture,
+    write_xrdml,
+    write_xy,
+)
+from charsuite.io import read
+from charsuite.xrd import analyze
+
+SEEDS = tuple(range(12))
+#: Measured 0.81 / 0.875 (see the module docstring), rounded down.
+MIN_RECALL = 0.80
+MIN_PRECISION = 0.85
+MIN_RECALL_LENIENT = 0.85
+MIN_PRECISION_LENIENT = 0.95
+
+KNOWN_FAILURES = {
+    0: "Li2CO3 (10 wt %, 22 nm) lines are 8–11σ but below 0.5 % of the strongest LiNiO2 "
+    "peak: find_peaks' min_prominence_fraction drops them, no Li2CO3 peak is fitted (with "
+    "the cut removed they are, but the coverage C still counts its lines below the "
+    "detection limit as missing)",
+    2: "Li2MnO3 (131), its strongest line, is a shoulder 0.29° from Fe (110) (7× higher): "
+    "find_peaks only takes local maxima, so the line is never fitted; coverage 0.68",
+    5: "Al (12 wt %, (100) texture r = 0.59) vs LiF (a 0.6 % apart): same explained peaks; the "
+    "texture gives Al LiF-like I(200) > I(111) and the tie goes to LiF's higher FoM "
+    "(genuinely ambiguous sibling confusion)",
+    6: "LiNiO2 (20 nm, broad) next to sharp LiCoO2: its (003) hides under LiCoO2 (003); it is "
+    "aligned 0.06° off the true zero (anchor's zero ± 0.05°) and LiMn2O4 (3 % strain window) "
+    "explains the same peaks with a higher FoM (0.79 vs 0.76)",
+    9: "ZnFe2O4 reported as Fe3O4 (cells 0.6 % apart): identical explained peaks, the tie "
+    "goes to the higher FoM, which differs only through the strain penalty (a prior on the "
+    "library cell), not through the intensities that tell Zn from Fe",
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """seed → score_identification(...) of analyze() on the written and re-read scan."""
+    out = {}
+    tmp = tmp_path_factory.mktemp("generality")
+    for seed in SEEDS:
+        case = random_mixture_parameters(seed)
+        x, y, truth = simulate_powder_mixture(**case["kwargs"])
+        path = tmp / f"case{seed}.{case['format']}"
+        if case["format"] == "xrdml":
+            write_xrdml(path, x, y, ka2_ratio=truth["ka2_ratio"])
+        else:
+            write_xy(path, x, y)
+        res = analyze(read(path), whole_pattern=False)
+        out[seed] = score_identification(truth, [p["name"] for p in res.phases])
+    return out
+
+
+def _rates(outcomes):
+    det = sum(len(o["detectable"]) for o in outcomes.values())
+    st = [s for o in outcomes.values() for n, s in o["status"].items() if n in o["detectable"]]
+    rs = [s for o in outcomes.values() for s in o["report_status"].values()]
+    return (
+        st.count("found") / det,
+        (st.count("found") + st.count("sibling") + st.count("merged")) / det,
+        rs.count("tp") / len(rs),
+        (rs.count("tp") + rs.count("sibling")) / len(rs),
+    )
+
+
+def test_recall_and_precision_on_random_mixtures(outcomes):
+    recall, recall_lenient, precision, precision_lenient = _rates(outcomes)
+    assert sum(len(o["detectable"]) for o in outcomes.values()) >= 20
+    assert recall >= MIN_RECALL
+    assert recall_lenient >= MIN_RECALL_LENIENT
+    assert precision >= MIN_PRECISION
+    assert precision_lenient >= MIN_PRECISION_LENIENT
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[s]))
+        if s in KNOWN_FAILURES
+        else s
+        for s in SEEDS
+    ],
+)
+def test_case_identified_exactly(outcomes, seed):
+    """Every detectable phase found, nothing reported that is absent."""
+    o = outcomes[seed]
+    wrong = {n: s for n, s in o["status"].items() if s not in ("found", "undetectable")}
+    extra = {n: s for n, s in o["report_status"].items() if s != "tp"}
+    assert not wrong and not extra, (o["present"], o["reported"], wrong, extra)
