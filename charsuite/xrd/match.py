@@ -68,9 +68,11 @@ fitted model at peak j, f = :data:`EXPLAIN_FRACTION` = 0.5 (a peak is fully expl
 within a factor 4 in intensity) and P_p the absent-line penalty of p at its scale fitted
 alone. The *unique contribution* U_p = E(set) − E(set without p, refitted).
 
-Elimination: first the *superset rule* — a phase whose explained peaks (model ≥ ¼·√I,
-phase fitted alone) are, to within 5 % of their significance, also explained by another
-compatible phase that explains additional peaks no third phase explains is removed (the
+Elimination: first the *superset rule* — a phase whose explained significant peaks
+(≥ 3σ, ¼ ≤ model/√I ≤ 4 with the phase fitted alone: a model far above a peak contradicts
+it) are, to within 5 % of their significance, also explained by another compatible phase
+that explains additional such peaks no third phase explains, and which adds less than
+``min_unique_fraction`` to the uncapped √I fit of that other phase, is removed (the
 R-3m subcell LiCoO2 next to Li2MnO3, which also explains the superstructure lines;
 Li2MnO3 next to NMC811 when its extra lines are substrate lines it does not own; Fe or
 Al whose two lines LiF explains). Identical explained sets (isostructural duplicates,
@@ -637,13 +639,15 @@ def match_phases(
             e = np.where(b > 0, np.minimum(1.0, model / (EXPLAIN_FRACTION * b)), 0.0)
         return float(np.sum(b**2 * e**2)) - sum(pen[n] for n in names), k, model
 
-    # peaks each phase explains on its own (model ≥ ¼ of √I), for the superset rule
+    # peaks each phase explains on its own (¼ ≤ model/√I ≤ 4), for the superset rule
+    real = sig >= 3.0 if significance is not None else np.ones(obs_x.size, bool)
     alone = {}
     for n in pool:
         _, k1, m1 = explain([n])
-        alone[n] = (
-            set(np.nonzero(m1 >= 0.5 * EXPLAIN_FRACTION * b)[0].tolist()) if k1.size else set()
-        )
+        # two-sided (a model 16× above the peak contradicts it, it does not explain it) and
+        # significant peaks only (a 1.4σ bump is no "more")
+        okj = (m1 >= 0.5 * EXPLAIN_FRACTION * b) & (m1 <= b / (0.5 * EXPLAIN_FRACTION)) & real
+        alone[n] = set(np.nonzero(okj)[0].tolist()) if k1.size else set()
 
     def subsumed(n, current):
         """Another phase explains (almost) all peaks of n and more (superset rule)."""
@@ -661,13 +665,11 @@ def match_phases(
             if only_b <= 0.05 * tot and (
                 only_a > only_b or (only_a == only_b and res[m]["fom"] > res[n]["fom"])
             ):
-                import os
-
-                if os.environ.get("DBG_SUPERSET"):
-                    print(
-                        f"SUPERSET {n} ({res[n]['fom']:.2f}) by {m} ({res[m]['fom']:.2f}) only_a={only_a:.1f} only_b={only_b:.1f} tot={tot:.1f} extra={sorted(round(float(obs_x[i]), 2) for i in extra)}"
-                    )
-                return m
+                # ... and n adds nothing to the uncapped √I fit once m is there
+                r_m = _joint(b, [cols[m]], [miss[m]])[1]
+                r_nm = _joint(b, [cols[n], cols[m]], [miss[n], miss[m]])[1]
+                if r_m - r_nm < min_unique_fraction:
+                    return m
         return None
 
     unique: dict[str, float] = {}
@@ -694,7 +696,7 @@ def match_phases(
         # does not demonstrate it
         contrib = np.array([kk * cols[n] for n, kk in zip(current, k)])
         lead = np.argmax(contrib, axis=0)
-        shown = (model_all >= EXPLAIN_FRACTION * b) & (model_all > 0) & (sig >= 3.0)
+        shown = (model_all >= EXPLAIN_FRACTION * b) & (model_all > 0) & real
         leads = {current[i] for i in set(lead[shown].tolist())}
         no_peak = {n for n in current if n not in leads and n.lower() not in expected_l}
         below = [

@@ -6,7 +6,8 @@ background. With ``ka2_ratio`` > 0 each peak is a Kα1 line plus a Kα2 satellit
 ratio × A at 2θ₂ = 2·asin(λ₂/λ₁·sin θ₁), same width and shape (no stripping needed).
 All windows are solved together by a batched, bounded Levenberg–Marquardt
 (:mod:`charsuite.xrd._batchfit`, analytic Jacobians for both profiles); uncertainties
-√diag((JᵀJ)⁻¹·χ²_red) with Poisson weights.
+√diag((JᵀJ)⁻¹·χ²_red) with Poisson weights, the area error floored by the counting
+statistics under the peak (Δ2θ·√Σσ² within ± max(FWHM, 2 steps)).
 
 Unresolved lines: a weak line in the flank of a stronger one is no local maximum, so
 detection alone misses it (m-ZrO2 (111) under Li2CO3 (002) in a 9:1 mixture). With
@@ -413,6 +414,12 @@ def _fit_core(
             c, wd, a, sh = par[4 * k : 4 * k + 4]
             ec, ew, ea, es = err[4 * k : 4 * k + 4]
             height = float(func(np.array([c]), c, wd, a, sh)[0])
+            # an area is never known better than the counts under it: σ_A ≥ Δ·√Σσ²
+            # within ± max(FWHM, 2 steps) — the LM error collapses for a width at its
+            # lower bound (a one-channel spike would otherwise get 10⁴σ)
+            half = max(wd, 2 * step)
+            i0, i1 = np.searchsorted(x, [c - half, c + half])
+            ea = max(float(ea), step * float(np.sqrt(np.sum(s[i0:i1] ** 2))))
             out[i] = Peak(
                 two_theta=float(c),
                 two_theta_err=float(ec),
