@@ -542,7 +542,12 @@ def analyze(
         Not a diffraction scan (reflectivity, rocking curve, 2D map), empty or NaN data.
     """
     from charsuite.xrd.lattice import refine_lattice, two_theta_of
-    from charsuite.xrd.library import phase_max_strain, reference_pattern, select_phases
+    from charsuite.xrd.library import (
+        fault_broadened_lines,
+        phase_max_strain,
+        reference_pattern,
+        select_phases,
+    )
     from charsuite.xrd.match import ACCEPT_THRESHOLD, match_phases
     from charsuite.xrd.reduce import check_scan
 
@@ -642,6 +647,9 @@ def analyze(
         significance=[p.area / max(p.area_err, 1e-12) for p in peaks],
         obs_fwhm=[p.fwhm for p in peaks],
         strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
+        optional={
+            n: m for n, ref in refs.items() if (m := fault_broadened_lines(n, ref.hkl)).any()
+        },
     )
     peak_phase: dict[int, tuple] = {}
     # peaks are labelled with the phase that explains them best in the joint fit

@@ -111,6 +111,26 @@ def phase_max_strain(name: str) -> float | None:
     return None if v is None else float(v)
 
 
+def fault_broadened_lines(name: str, hkl) -> np.ndarray:
+    """Mask of a built-in phase's fault-broadened superstructure reflections.
+
+    ``phases.json`` may declare ``"fault_broadened": {"index": i, "modulus": m}``: the
+    reflections whose i-th Miller index is not a multiple of m (Li2MnO3, C2/m: k ≠ 3n, the
+    Li/Mn honeycomb order in the transition-metal layers) are broadened and weakened by
+    stacking faults and may be absent from a real pattern [1]_. Other phases: all False.
+
+    References
+    ----------
+    .. [1] J. Bréger et al., J. Solid State Chem. 178, 2575 (2005); A. Boulineau et al.,
+       Solid State Ionics 180, 1652 (2010).
+    """
+    rule = _roles().get(name, {}).get("fault_broadened")
+    h = np.asarray(hkl, int).reshape(-1, 3)
+    if not rule:
+        return np.zeros(len(h), bool)
+    return h[:, int(rule["index"])] % int(rule["modulus"]) != 0
+
+
 def list_phases(library: str | Path | list | tuple | None = None) -> dict[str, Path]:
     """Return ``{phase name: CIF path}`` of the built-in library plus user CIFs.
 

@@ -198,7 +198,8 @@ class _Phase:
     x: np.ndarray  # 2θ incl. refraction shift (deg)
     shift: np.ndarray
     i: np.ndarray  # intensity incl. GI weight, max 100 in range
-    strong: np.ndarray
+    strong: np.ndarray  # required strong lines (≥ 5 %, not optional)
+    optional: np.ndarray  # fault-broadened superstructure lines: may be absent
     inrange: np.ndarray
     hkl: np.ndarray
     cell: tuple
@@ -456,6 +457,7 @@ def match_phases(
     significance=None,
     obs_fwhm=None,
     strain: dict | None = None,
+    optional: dict | None = None,
 ):
     """Identify phases among ``references`` from observed peaks.
 
@@ -493,6 +495,13 @@ def match_phases(
     obs_fwhm : array_like, optional
         Fitted FWHM of the observed peaks (deg): a peak covers lines within
         clip(FWHM/2, tol, 2·tol) (unresolved blends).
+    optional : dict, optional
+        name → boolean mask over the reference lines that are *optional*: fault-broadened
+        superstructure reflections (Li2MnO3 k ≠ 3n). They are matched and explain peaks
+        when present, but count neither in the coverage nor as absent lines; a phase with
+        optional lines needs at least one of them on a ≥ 3σ peak that no other phase above
+        the threshold matches (without its superstructure reflections such a phase is
+        indistinguishable from its subcell).
 
     Returns
     -------
@@ -538,6 +547,11 @@ def match_phases(
         if not np.any(inr) or ri[inr].max() <= 0:
             continue
         ri = 100.0 * ri / ri[inr].max()
+        opt = (
+            np.asarray(optional[name], bool)[m]
+            if optional and name in optional
+            else np.zeros(idx.size, bool)
+        )
         phases[name] = _Phase(
             name=name,
             role=ref.role,
@@ -545,7 +559,8 @@ def match_phases(
             x=rx,
             shift=sh,
             i=ri,
-            strong=ri >= 5.0,
+            strong=(ri >= 5.0) & ~opt,
+            optional=opt,
             inrange=inr,
             hkl=np.array([ref.hkl[i] for i in idx], float),
             cell=tuple(ref.cell),
@@ -576,6 +591,27 @@ def match_phases(
             return False, f"FoM {r['fom']:.2f} < {thr:.2f}"
         if r["n_matched_strong"] < min(2, r["n_strong_lines"]):
             return False, "fewer than two strong lines matched"
+        ph = phases[name]
+        if ph.optional.any():
+            # a superstructure line must land on a significant peak that no other phase
+            # passing the FoM threshold claims (a substrate line is no evidence of order)
+            others = set().union(
+                *(
+                    set(res[m]["hit_obs"].tolist())
+                    for m in res
+                    if m != name and res[m]["fom"] >= threshold
+                )
+            )
+            own = [
+                j
+                for li, j in zip(r["hit_lines"], r["hit_obs"])
+                if ph.optional[li] and sig[j] >= 3.0 and j not in others
+            ]
+            if not own:
+                return False, (
+                    "no superstructure line on a ≥ 3σ peak of its own: without one the "
+                    "phase cannot be told from its subcell"
+                )
         if r["n_matched_strong"] < 3 and not exp and not (set(r["hit_obs"].tolist()) & top3):
             return False, (
                 f"only {r['n_matched_strong']} strong lines matched and none on the three "
