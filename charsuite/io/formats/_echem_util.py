@@ -286,3 +286,45 @@ def durations_to_seconds(values) -> np.ndarray | None:
         days = int(d1 or d2 or 0)
         out[k] = days * 86400 + int(h) * 3600 + int(mi) * 60 + float(sec.replace(",", "."))
     return out if seen else None
+
+
+_COMPANION_SUFFIXES = ("_Metadata.csv", "_metadata.csv")
+
+
+def companion_of(path: Path) -> Path | None:
+    """The data file a ``<name>_Metadata.csv`` companion belongs to, if it is there."""
+    name = Path(path).name
+    for suffix in _COMPANION_SUFFIXES:
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            for ext in (".csv", ".xlsx", ".xls", ".res"):
+                cand = Path(path).with_name(stem + ext)
+                if cand.is_file():
+                    return cand
+    return None
+
+
+def companion_metadata(path: Path) -> dict | list | str | None:
+    """The ``<stem>_Metadata.csv`` (Arbin/BEEP) or ``<stem>_metadata.csv`` (Novonix
+    summary) beside a data file, as a dict (one row) or a list of dicts, or None.
+
+    A broken side file gives ``"unreadable"`` (it must not stop reading the data).
+    """
+    import pandas as pd
+
+    path = Path(path)
+    for suffix in _COMPANION_SUFFIXES:
+        side = path.with_name(path.stem + suffix)
+        if side.is_file():
+            break
+    else:
+        return None
+    try:
+        df = pd.read_csv(side, dtype=str, keep_default_na=False)
+    except Exception:
+        return "unreadable"
+    df = df.loc[:, [c for c in df.columns if not str(c).startswith("Unnamed")]]
+    rows = [{str(k): str(v) for k, v in r.items()} for r in df.to_dict("records")]
+    if not rows:
+        return "unreadable"
+    return rows[0] if len(rows) == 1 else rows
