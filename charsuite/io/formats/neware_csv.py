@@ -123,7 +123,11 @@ def read(path: Path, *, lazy: bool = False):
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep=_sep(first), dtype=str, keep_default_na=False, skipinitialspace=True
+            io.StringIO(text),
+            sep=_sep(first),
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise ReaderError(f"not a readable CSV table ({err})", path=path, format=fmt) from None

@@ -32,6 +32,7 @@ into ``original_metadata["summary_file"]`` (list of per-cycle dicts).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from pathlib import Path
@@ -138,7 +139,9 @@ def read(path: Path, *, lazy: bool = False):
     try:
         df = pd.read_csv(io.StringIO("\n".join(table)), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        raise ReaderError(f"the [Data] table is not readable ({err})", path=path, format=fmt) from None
+        raise ReaderError(
+            f"the [Data] table is not readable ({err})", path=path, format=fmt
+        ) from None
     labels: dict[str, str] = {}
     units: dict[str, str] = {}
     for col in df.columns:
@@ -226,12 +229,10 @@ def read(path: Path, *, lazy: bool = False):
     for key, name in (("Channel", "channel"), ("Cell", "sample"), ("Version", "software")):
         if summary.get(key):
             meta[name] = summary[key]
-    try:
+    with contextlib.suppress(ValueError, TypeError):
         meta["start_time"] = pd.to_datetime(
             summary.get("Started", ""), format="%Y-%m-%d %I:%M:%S %p"
         ).isoformat()
-    except (ValueError, TypeError):
-        pass
     original: dict = {"summary": summary, "protocol": protocol, "columns": list(df.columns)}
     side = companion_metadata(path)
     if side is not None:

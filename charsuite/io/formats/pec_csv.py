@@ -26,6 +26,7 @@ Arbin's), so per-cycle capacities reproduce PEC's. A file holding several cells 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from pathlib import Path
@@ -127,9 +128,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
         key, _, rest = line.partition(",")
         values = [v.strip() for v in rest.split(",")]
         values = [v for v in values if v]
-        header[key.strip().rstrip(":").strip()] = (
-            values[0] if len(values) == 1 else (values or "")
-        )
+        header[key.strip().rstrip(":").strip()] = values[0] if len(values) == 1 else (values or "")
     try:
         df = pd.read_csv(
             io.StringIO("\n".join(lines[k0:])), dtype=str, keep_default_na=False, index_col=False
@@ -221,7 +220,11 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     if "charge capacity" in labels and "discharge capacity" in labels:
         cc = num("charge capacity") * scale("charge capacity", _CAPACITY, "capacity")
         dc = num("discharge capacity") * scale("discharge capacity", _CAPACITY, "capacity")
-        extra["charge"] = (_cumulative(cc, dc, cycle), "mAh", "cumulative charge from PEC capacities")
+        extra["charge"] = (
+            _cumulative(cc, dc, cycle),
+            "mAh",
+            "cumulative charge from PEC capacities",
+        )
         extra["charge_capacity"] = (cc, "mAh", labels["charge capacity"])
         extra["discharge_capacity"] = (dc, "mAh", labels["discharge capacity"])
     if cycle is not None:
@@ -239,10 +242,9 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     if m:
         meta["battery_capacity_mAh"] = float(m.group(1))
     start = str(header.get("Start Time") or "")
-    try:
+    # another date layout stays only in original_metadata["header"]
+    with contextlib.suppress(ValueError, TypeError):
         meta["start_time"] = pd.to_datetime(start, format="%m/%d/%Y %H:%M:%S").isoformat()
-    except (ValueError, TypeError):
-        pass  # another layout: left in original_metadata["header"]
     if "cell id" in labels:
         meta["sample"] = str(df[labels["cell id"]].iloc[0]).strip()
     return cycling_dataset(
