@@ -735,7 +735,7 @@ def write_maccor_eis(
     """Maccor AC impedance export (``.EDAnnnn``) of a two-arc cell; Z in Ω, Z″ < 0."""
     p = params or {"R0": 0.02, "R1": 0.015, "Q1": 0.05, "a1": 0.9, "R2": 0.03, "Q2": 2.0, "a2": 0.8}
     n = int(np.rint(np.log10(f_max / f_min) * points_per_decade)) + 1
-    f = np.logspace(np.log10(f_max), np.log10(f_min), n)
+    f = np.round(np.logspace(np.log10(f_max), np.log10(f_min), n), 5)  # as written
     z = two_arc_impedance(f, p)
     lines = [
         "MACCOR, INC.    AC Impedance Test",
