@@ -43,6 +43,7 @@ from charsuite.io.formats._echem_util import (
     decode,
     durations_to_seconds,
     head_text,
+    numeric_column,
     read_bytes,
     timestamps_to_seconds,
 )
@@ -122,13 +123,7 @@ def read(path: Path, *, lazy: bool = False):
     text = decode(read_bytes(path, fmt))
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=_sep(first),
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-        )
+        df = pd.read_csv(io.StringIO(text), sep=_sep(first), skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise ReaderError(f"not a readable CSV table ({err})", path=path, format=fmt) from None
     if len(df) == 0:
@@ -141,18 +136,10 @@ def read(path: Path, *, lazy: bool = False):
             labels[base], units[base] = str(col), unit
 
     def num(base: str) -> np.ndarray:
-        col = df[labels[base]].str.strip()
-        out = pd.to_numeric(col, errors="coerce")
-        bad = out.isna() & (col != "") & (col.str.lower() != "nan")
-        if bool(bad.any()):
-            k = int(np.argmax(bad.to_numpy()))
-            raise ReaderError(
-                f"line {k + 2}: column {labels[base]!r} holds {col.iloc[k][:30]!r}, not a "
-                "number; fix that row or re-export the data",
-                path=path,
-                format=fmt,
-            )
-        return out.to_numpy(dtype=float)
+        return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt)
+
+    def strings(base: str) -> list[str]:
+        return df[labels[base]].fillna("").astype(str).str.strip().tolist()
 
     def scale(base: str, table: dict, what: str) -> float:
         unit = units[base].lower()
@@ -170,14 +157,13 @@ def read(path: Path, *, lazy: bool = False):
     t = None
     total = next((b for b in _TIME_TOTAL if b in labels), None)
     if total is not None:
-        raw = df[labels[total]].tolist()
-        t = durations_to_seconds(raw)
+        t = durations_to_seconds(strings(total))
         if t is None:
             t = num(total) * (3600.0 if units[total].lower() in ("h", "hr") else 1.0)
         meta["time_source"] = labels[total]
     else:
         stamp = next((b for b in _TIME_STAMP if b in labels), None)
-        parsed = timestamps_to_seconds(df[labels[stamp]].tolist()) if stamp else None
+        parsed = timestamps_to_seconds(strings(stamp)) if stamp else None
         if parsed is None:
             raise ReaderError(
                 f"no total-time or date column (found {list(df.columns)[:12]}...); export "
@@ -200,7 +186,7 @@ def read(path: Path, *, lazy: bool = False):
     step_type = None
     st_base = next((b for b in ("step type", "status", "step name") if b in labels), None)
     if st_base is not None:
-        step_type = df[labels[st_base]].str.strip().to_numpy(dtype=str)
+        step_type = np.array(strings(st_base), dtype=str)
     if step_type is not None and not np.any(current < 0):
         # unsigned export: the step type names the discharge steps
         dis = np.char.find(np.char.lower(step_type), "dchg") >= 0

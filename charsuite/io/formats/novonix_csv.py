@@ -47,6 +47,7 @@ from charsuite.io.formats._echem_util import (
     cycling_dataset,
     decode,
     head_text,
+    numeric_column,
     read_bytes,
 )
 
@@ -137,7 +138,7 @@ def read(path: Path, *, lazy: bool = False):
     if len(table) < 2:
         raise ReaderError("no data rows below [Data]", path=path, format=fmt)
     try:
-        df = pd.read_csv(io.StringIO("\n".join(table)), dtype=str, keep_default_na=False)
+        df = pd.read_csv(io.StringIO("\n".join(table)))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise ReaderError(
             f"the [Data] table is not readable ({err})", path=path, format=fmt
@@ -150,18 +151,7 @@ def read(path: Path, *, lazy: bool = False):
         units.setdefault(base, unit)
 
     def num(base: str) -> np.ndarray:
-        col = df[labels[base]].str.strip()
-        out = pd.to_numeric(col, errors="coerce")
-        bad = out.isna() & (col != "") & (col.str.lower() != "nan")
-        if bool(bad.any()):
-            k = int(np.argmax(bad.to_numpy()))
-            raise ReaderError(
-                f"data row {k + 1}: column {labels[base]!r} holds {col.iloc[k][:30]!r}, not "
-                "a number; fix that row or re-export the data",
-                path=path,
-                format=fmt,
-            )
-        return out.to_numpy(dtype=float)
+        return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt, first_line=1)
 
     def scale(base: str, table: dict, what: str) -> float:
         unit = units[base].lower()

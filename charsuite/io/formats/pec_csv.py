@@ -41,6 +41,7 @@ from charsuite.io.formats._echem_util import (
     decode,
     durations_to_seconds,
     head_text,
+    numeric_column,
     read_bytes,
     timestamps_to_seconds,
 )
@@ -130,9 +131,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
         values = [v for v in values if v]
         header[key.strip().rstrip(":").strip()] = values[0] if len(values) == 1 else (values or "")
     try:
-        df = pd.read_csv(
-            io.StringIO("\n".join(lines[k0:])), dtype=str, keep_default_na=False, index_col=False
-        )
+        df = pd.read_csv(io.StringIO("\n".join(lines[k0:])), index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise ReaderError(f"not a readable CSV table ({err})", path=path, format=fmt) from None
     df = df.loc[:, [c for c in df.columns if not str(c).startswith("Unnamed")]]
@@ -145,8 +144,12 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
         labels.setdefault(base, str(col))
         units.setdefault(base, unit)
     meta: dict = {"instrument": "PEC", "measurement": "cycling"}
+
+    def strings(base: str):
+        return df[labels[base]].fillna("").astype(str).str.strip()
+
     if "test" in labels and "cell" in labels:
-        ids = (df[labels["test"]].str.strip() + "/" + df[labels["cell"]].str.strip()).to_numpy()
+        ids = (strings("test") + "/" + strings("cell")).to_numpy()
         distinct = list(dict.fromkeys(ids))
         if len(distinct) > 1:
             if cell is None:
@@ -157,7 +160,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
                     format=fmt,
                 )
             want = str(cell)
-            sel = (ids == want) | (df[labels["cell"]].str.strip().to_numpy() == want)
+            sel = (ids == want) | (strings("cell").to_numpy() == want)
             if not sel.any():
                 raise ReaderError(
                     f"cell={cell!r} not in the file ({', '.join(distinct[:8])})",
@@ -165,21 +168,10 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
                     format=fmt,
                 )
             df = df.loc[sel].reset_index(drop=True)
-        meta["channel"] = str(df[labels["cell"]].iloc[0]).strip()
+        meta["channel"] = strings("cell").iloc[0]
 
     def num(base: str) -> np.ndarray:
-        col = df[labels[base]].str.strip()
-        out = pd.to_numeric(col, errors="coerce")
-        bad = out.isna() & (col != "") & (col.str.lower() != "nan")
-        if bool(bad.any()):
-            k = int(np.argmax(bad.to_numpy()))
-            raise ReaderError(
-                f"data row {k + 1}: column {labels[base]!r} holds {col.iloc[k][:30]!r}, not "
-                "a number; fix that row or re-export the data",
-                path=path,
-                format=fmt,
-            )
-        return out.to_numpy(dtype=float)
+        return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt, first_line=k0 + 2)
 
     def scale(base: str, table: dict, what: str) -> float:
         unit = units[base].lower()
@@ -196,13 +188,13 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     if "total time" in labels:
         unit = units["total time"].lower()
         if unit.startswith("hours in"):
-            t = durations_to_seconds(df[labels["total time"]].tolist())
+            t = durations_to_seconds(strings("total time").tolist())
         elif unit in _TIME_SCALE:
             t = num("total time") * _TIME_SCALE[unit]
         if t is not None:
             meta["time_source"] = labels["total time"]
     if t is None and "real time" in labels:
-        parsed = timestamps_to_seconds(df[labels["real time"]].tolist())
+        parsed = timestamps_to_seconds(strings("real time").tolist())
         if parsed is not None:
             t = parsed[0]
             meta["time_source"] = f"{labels['real time']} ({parsed[1]}), seconds since row 1"
@@ -233,7 +225,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
         extra["step"] = (num("step"), "dimensionless", labels["step"])
     if "instruction name" in labels:
         extra["step_name"] = (
-            df[labels["instruction name"]].str.strip().to_numpy(dtype=str),
+            strings("instruction name").to_numpy(dtype=str),
             "dimensionless",
             labels["instruction name"],
         )
@@ -246,7 +238,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     with contextlib.suppress(ValueError, TypeError):
         meta["start_time"] = pd.to_datetime(start, format="%m/%d/%Y %H:%M:%S").isoformat()
     if "cell id" in labels:
-        meta["sample"] = str(df[labels["cell id"]].iloc[0]).strip()
+        meta["sample"] = strings("cell id").iloc[0]
     return cycling_dataset(
         time_s=t,
         voltage_V=voltage,
