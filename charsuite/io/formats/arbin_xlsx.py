@@ -45,6 +45,12 @@ _CHANNEL_SHEET = re.compile(r"^Channel_(\d+)(?:_(\d+))?$")
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
+def _keep_interrupts(err: BaseException) -> None:
+    """Re-raise Ctrl-C / exit; anything else from calamine is a damaged file."""
+    if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        raise err
+
+
 def _sheet_names_xlsx(path: Path) -> list[str]:
     with zipfile.ZipFile(path) as zf, zf.open("xl/workbook.xml") as fh:
         xml = fh.read(200_000).decode("utf-8", errors="replace")
@@ -63,7 +69,8 @@ def can_read(path: Path, head: bytes) -> bool:
             names = CalamineWorkbook.from_path(str(path)).sheet_names
         else:
             return False
-    except Exception:
+    except BaseException as err:  # Rust panics in calamine derive from BaseException
+        _keep_interrupts(err)
         return False
     return any(_CHANNEL_SHEET.match(n) for n in names)
 
@@ -158,7 +165,8 @@ def read(path: Path, *, lazy: bool = False, channel: int | None = None):
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = list(wb.sheet_names)
-    except Exception as err:  # calamine raises its own error types for damaged files
+    except BaseException as err:  # calamine errors; a Rust panic is a BaseException
+        _keep_interrupts(err)
         raise ReaderError(
             f"not a readable Excel workbook ({type(err).__name__}: {err}); re-export it",
             path=path,
@@ -203,7 +211,8 @@ def read(path: Path, *, lazy: bool = False, channel: int | None = None):
                 body.extend(rows)
                 continue
             body.extend(rows[1:])
-    except Exception as err:
+    except BaseException as err:
+        _keep_interrupts(err)
         raise ReaderError(
             f"a data sheet could not be read ({type(err).__name__}: {err})",
             path=path,
@@ -252,7 +261,8 @@ def read(path: Path, *, lazy: bool = False, channel: int | None = None):
                 meta["start_time"] = str(info["Start DateTime"])
             if info.get("test_name"):
                 meta["sample"] = str(info["test_name"])
-    except Exception:  # a damaged info sheet must not stop reading the data
+    except BaseException as err:  # a damaged info sheet must not stop reading the data
+        _keep_interrupts(err)
         original["global_info"] = "unreadable"
     with contextlib.suppress(Exception):
         wb.close()
