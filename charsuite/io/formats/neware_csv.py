@@ -76,24 +76,28 @@ def _sep(line: str) -> str:
     return "\t" if line.count("\t") > line.count(",") else ","
 
 
-def can_read(path: Path, head: bytes) -> bool:
-    """Header names a Neware capacity/time column and current, voltage, cycle columns."""
-    text = head_text(head)
-    if "\x00" in text:
-        return False
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    names = {_split(c)[0] for c in first.split(_sep(first))}
-    has_cycle = bool(names & {"cycle index", "cycle id", "cycle"})
+def _is_header(line: str) -> bool:
+    names = {_split(c)[0] for c in line.split(_sep(line))}
     return (
-        "current" in names
+        bool(names & {"current", "cur"})
         and "voltage" in names
-        and has_cycle
+        and bool(names & {"cycle index", "cycle id", "cycle"})
         and any(m in names for m in _MARKERS)
     )
 
 
-def _find(labels: dict[str, str], *bases: str) -> str | None:
-    return next((labels[b] for b in bases if b in labels), None)
+def _header_line(lines: list[str]) -> int | None:
+    """Index of the column line: the first line, or after a short preamble (BTSDA .txt)."""
+    return next((k for k, ln in enumerate(lines[:30]) if _is_header(ln)), None)
+
+
+def can_read(path: Path, head: bytes) -> bool:
+    """A line near the top names Neware capacity/time columns and current, voltage, cycle."""
+    text = head_text(head)
+    if "\x00" in text:
+        return False
+    lines = text.splitlines()
+    return _header_line(lines[:-1] if len(lines) > 1 else lines) is not None
 
 
 def _increments(cap: np.ndarray, step: np.ndarray | None) -> np.ndarray:
@@ -121,9 +125,19 @@ def read(path: Path, *, lazy: bool = False):
     path = Path(path)
     fmt = SPEC.name
     text = decode(read_bytes(path, fmt))
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    lines = text.splitlines()
+    k0 = _header_line(lines)
+    if k0 is None:
+        raise ReaderError(
+            "no Neware column line (Cycle Index, Current, Voltage, Chg. Cap./Cumulative Time) "
+            "in the first 30 lines; export the record layer with these columns",
+            path=path,
+            format=fmt,
+        )
     try:
-        df = pd.read_csv(io.StringIO(text), sep=_sep(first), skipinitialspace=True)
+        df = pd.read_csv(
+            io.StringIO("\n".join(lines[k0:])), sep=_sep(lines[k0]), skipinitialspace=True
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
         raise ReaderError(f"not a readable CSV table ({err})", path=path, format=fmt) from None
     if len(df) == 0:
@@ -136,7 +150,7 @@ def read(path: Path, *, lazy: bool = False):
             labels[base], units[base] = str(col), unit
 
     def num(base: str) -> np.ndarray:
-        return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt)
+        return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt, first_line=k0 + 2)
 
     def strings(base: str) -> list[str]:
         return df[labels[base]].fillna("").astype(str).str.strip().tolist()
@@ -233,5 +247,5 @@ def read(path: Path, *, lazy: bool = False):
         current_mA=current,
         extra=extra,
         metadata=meta,
-        original={"columns": [str(c) for c in df.columns]},
+        original={"preamble": lines[:k0], "columns": [str(c) for c in df.columns]},
     )

@@ -95,3 +95,19 @@ def test_cellpy_neware_uio(shared_data):
     # the active mass entered in BTS, recovered from Capacity / Spec. Cap.
     assert ds.attrs["metadata"]["active_mass_mg"] == pytest.approx(2.08, rel=1e-3)
     assert ds.time.values[-1] == pytest.approx(144 * 3600 + 2 * 60 + 18)
+
+
+def test_tab_separated_txt_with_preamble(tmp_path):
+    """BTSDA .txt: a few preamble lines, tab separator, latin-1 (cellpy neware_txt 'one')."""
+    truth = cycler_truth(n_cycles=2)
+    csv = write_neware_csv(tmp_path / "n.csv", truth).read_text().splitlines()
+    preamble = ["Neware BTS export", "Barcode:\tX1", "Remarks:\t±5 °C", ""]
+    path = tmp_path / "neware.txt"
+    path.write_bytes(
+        "\r\n".join(preamble + [ln.replace(",", "\t") for ln in csv]).encode("latin-1")
+    )
+    ds = read(path)
+    assert ds.attrs["format"] == "neware-csv"
+    assert ds.attrs["original_metadata"]["preamble"][1] == "Barcode:\tX1"
+    s = cycle_summary(ds)
+    np.testing.assert_allclose(s.column("charge_mAh"), truth["charge_mAh"], rtol=1e-7)

@@ -69,3 +69,32 @@ def test_cellpy_pec_file(shared_data):
     assert meta["battery_capacity_mAh"] == 1500.0  # TestRegime CellSize
     assert meta["start_time"] == "2026-01-08T17:40:39"
     assert set(np.unique(ds.step_name.values)) == {"Idle"}  # an OCV record: no cycling
+
+
+def test_milli_units_and_decimal_hours(tmp_path):
+    truth = cycler_truth(n_cycles=2)
+    path = write_pec_csv(tmp_path / "p.csv", truth)
+    lines = path.read_text().splitlines()
+    k0 = next(k for k, ln in enumerate(lines) if ln.startswith("Test,Cell,"))
+    head = lines[k0].replace("(Hours in hh:mm:ss.xxx)", "(Decimal Hours)")
+    lines[k0] = head.replace("Voltage (V)", "Voltage (mV)").replace("Current (A)", "Current (mA)")
+    for k in range(k0 + 1, len(lines)):
+        c = lines[k].split(",")
+        c[9] = repr(float(truth["time_s"][k - k0 - 1]) / 3600)
+        c[12] = repr(float(c[12]) * 1e3)
+        c[13] = repr(float(c[13]) * 1e3)
+        lines[k] = ",".join(c)
+    path.write_text("\n".join(lines) + "\n")
+    ds = read(path)
+    np.testing.assert_allclose(ds.time.values, truth["time_s"], rtol=1e-12)
+    np.testing.assert_allclose(ds.voltage.values, truth["voltage_V"], rtol=1e-9)
+    np.testing.assert_allclose(ds.current.values, truth["current_mA"], rtol=1e-7)
+    s = cycle_summary(ds)
+    np.testing.assert_allclose(s.column("discharge_mAh"), truth["discharge_mAh"], rtol=1e-7)
+
+
+def test_unknown_unit_is_named(tmp_path):
+    path = write_pec_csv(tmp_path / "p.csv", cycler_truth(n_cycles=1))
+    path.write_text(path.read_text().replace("Current (A)", "Current (kA)"))
+    with pytest.raises(ReaderError, match=r"Current \(kA\)"):
+        read(path)
