@@ -31,7 +31,11 @@ import numpy as np
 
 from charsuite.exceptions import MissingDependencyError, ReaderError
 from charsuite.io._spec import FormatSpec
-from charsuite.io.formats._echem_util import check_time, companion_metadata
+from charsuite.io.formats._echem_util import (
+    check_time,
+    companion_metadata,
+    timestamps_to_seconds,
+)
 from charsuite.io.formats.arbin_csv import _split_name, arbin_dataset
 
 SPEC = FormatSpec(
@@ -245,9 +249,13 @@ def read(path: Path, *, lazy: bool = False, channel: int | None = None):
             units[base] = unit
     if "Test_Time" not in cols and date_col is not None:
         t = _seconds(date_col)
+        source = "Date_Time (Excel dates), seconds since row 1"
+        if t is None:  # dates stored as text
+            parsed = timestamps_to_seconds(["" if v is None else str(v) for v in date_col])
+            t, source = (None, "") if parsed is None else (parsed[0], f"Date_Time ({parsed[1]})")
         if t is not None:
             cols["Test_Time"], units["Test_Time"] = t, "s"
-            meta["time_source"] = "Date_Time, seconds since row 1"
+            meta["time_source"] = source
     if "Test_Time" in cols:
         check_time(path, fmt, cols["Test_Time"])
     original: dict = {"columns": header, "sheets": names}

@@ -24,8 +24,10 @@ Novonix column                 charsuite
 ============================== =====================================================
 
 ``metadata``: ``channel``, ``sample`` (Cell), ``active_mass_mg`` and
-``electrode_area_cm2`` (as entered in the Novonix software, which pre-fills 1.000 g and
-1.000 cm²: check them), ``battery_capacity_mAh``, ``start_time``, ``software``. The
+``electrode_area_cm2`` (as entered in the Novonix software; a value of exactly 1.000 g or
+1.000 cm², what files with the field left unedited carry, is listed in
+``metadata["placeholder_values"]`` and not used, so capacities are never silently
+divided by a placeholder gram), ``battery_capacity_mAh``, ``start_time``, ``software``. The
 per-cycle summary ``<name>_metadata.csv`` that Novonix writes beside the data is read
 into ``original_metadata["summary_file"]`` (list of per-cycle dicts).
 """
@@ -214,7 +216,11 @@ def read(path: Path, *, lazy: bool = False):
         ("Capacity (Ah)", "battery_capacity_mAh", 1e3),
     ):
         value = number(key)
-        if value is not None and value > 0:
+        if value is not None and value == 1.0 and key != "Capacity (Ah)":
+            # exactly 1 g / 1 cm² is what files with the field left unedited carry; using
+            # it would silently turn mAh into "mAh/g": recorded, not applied
+            meta.setdefault("placeholder_values", []).append(f"{key}: {summary[key]}")
+        elif value is not None and value > 0:
             meta[name] = value * factor
     for key, name in (("Channel", "channel"), ("Cell", "sample"), ("Version", "software")):
         if summary.get(key):

@@ -122,3 +122,14 @@ def test_navani_example_workbook(shared_data):
     d = dqdv(ds, cycle=1, direction="discharge", first_direction="discharge", cycles="current")
     mean_dqdv = -d.integral_mAh / (v[on].max() - v[on].min())
     assert mean_dqdv == pytest.approx(-2.258, rel=1e-3)
+
+
+def test_time_from_date_text_when_no_test_time(tmp_path):
+    header = ["Data_Point", "Date_Time", "Cycle_Index", "Voltage(V)", "Current(A)"]
+    rows = [
+        [k + 1, f"09/20/2024 08:{k // 2:02d}:{30 * (k % 2):02d}", 1, 3.5 + 0.01 * k, 1e-3]
+        for k in range(12)
+    ]
+    ds = read(write_xlsx(tmp_path / "d.xlsx", {"Channel_1_1": [header, *rows]}))
+    np.testing.assert_allclose(ds.time.values, 30.0 * np.arange(12))
+    assert "Date_Time" in ds.attrs["metadata"]["time_source"]

@@ -68,4 +68,8 @@ def test_beep_novonix_formation_file(shared_data):
     assert summary[0]["Qc"] == "0.0664822211"
     meta = ds.attrs["metadata"]
     assert meta["battery_capacity_mAh"] == pytest.approx(240.0)
+    # "Mass (g): 1.000", "Area (cm2): 1.000": unedited fields, not applied
+    assert "active_mass_mg" not in meta and "electrode_area_cm2" not in meta
+    assert meta["placeholder_values"] == ["Mass (g): 1.000", "Area (cm2): 1.000"]
+    assert s.mass_g is None
     assert meta["start_time"] == "2022-04-11T10:58:07"
