@@ -38,10 +38,17 @@ from charsuite.datasets.sample import DEMO_SAMPLE
 __all__ = [
     "PLATEAUS",
     "SETTINGS_NAME",
+    "cycler_truth",
     "specific_capacity_mAh_g",
     "two_arc_impedance",
+    "write_arbin_xlsx",
+    "write_maccor_eis",
+    "write_neware_csv",
+    "write_novonix_csv",
+    "write_pec_csv",
     "write_squidstat_cycling",
     "write_squidstat_eis",
+    "write_xlsx",
 ]
 
 SETTINGS_NAME = "Experiment settings and notes.txt"
@@ -363,3 +370,394 @@ def write_squidstat_eis(
         "params_cm2": p,
         "params_ohm": absolute,
     }
+
+
+# --- other cyclers' export layouts (Arbin Excel, Neware, PEC, Novonix, Maccor EIS) -------
+#
+# One small cycling run with exactly known capacities is written in each vendor's layout
+# (as documented in the reader modules). Every half cycle passes I·Δt per record; the
+# charge ends with a CV part whose current halves every record, so a "CC-CV" step exists.
+
+
+def cycler_truth(
+    *,
+    n_cycles: int = 2,
+    points: int = 12,
+    cv_points: int = 4,
+    rest_points: int = 3,
+    current_mA: float = 0.8,
+    ce: float = 0.97,
+    dt_s: float = 60.0,
+) -> dict[str, Any]:
+    """Records of a CC-CV charge / CC discharge run and its exact per-cycle capacities.
+
+    Returns
+    -------
+    dict
+        Arrays ``time_s``, ``current_mA`` (signed, + = charge), ``voltage_V``, ``cycle``
+        (from 1), ``step`` (index), ``kind`` (``"rest"``, ``"cc_chg"``, ``"cv_chg"``,
+        ``"cc_dchg"``), ``step_cap_mAh`` (restarts each step), ``cycle_chg_mAh`` /
+        ``cycle_dchg_mAh`` (accumulate within a cycle); lists ``charge_mAh``,
+        ``discharge_mAh`` per cycle; ``dt_s``.
+    """
+    rec: dict[str, list] = {k: [] for k in ("i", "v", "cyc", "step", "kind", "scap", "qc", "qd")}
+    step = 0
+    charge, discharge = [], []
+    v = 3.2
+    for c in range(1, n_cycles + 1):
+        qc = qd = 0.0
+        segments = [
+            ("rest", [0.0] * rest_points),
+            ("cc_chg", [current_mA] * points),
+            ("cv_chg", [current_mA * 0.5**k for k in range(1, cv_points + 1)]),
+            ("rest", [0.0] * rest_points),
+            ("cc_dchg", [-current_mA * ce] * points),
+        ]
+        total_in = sum(sum(cur) for kind, cur in segments if kind.endswith("chg") and cur[0] > 0)
+        for kind, currents in segments:
+            step += 1
+            scap = 0.0
+            for i in currents:
+                dq = abs(i) * dt_s / 3600.0
+                scap += dq
+                if i > 0:
+                    qc += dq
+                elif i < 0:
+                    qd += dq
+                if kind == "cc_chg":
+                    v += 1.0 / points
+                elif kind == "cc_dchg":
+                    v -= 1.0 * ce / points
+                rec["i"].append(i)
+                rec["v"].append(v + (0.05 if i > 0 else -0.05 if i < 0 else 0.0))
+                rec["cyc"].append(c)
+                rec["step"].append(step)
+                rec["kind"].append(kind)
+                rec["scap"].append(scap)
+                rec["qc"].append(qc)
+                rec["qd"].append(qd)
+        charge.append(total_in * dt_s / 3600.0)
+        discharge.append(current_mA * ce * points * dt_s / 3600.0)
+    n = len(rec["i"])
+    return {
+        "time_s": np.arange(1, n + 1) * dt_s,
+        "current_mA": np.array(rec["i"]),
+        "voltage_V": np.round(np.array(rec["v"]), 6),
+        "cycle": np.array(rec["cyc"]),
+        "step": np.array(rec["step"]),
+        "kind": np.array(rec["kind"]),
+        "step_cap_mAh": np.array(rec["scap"]),
+        "cycle_chg_mAh": np.array(rec["qc"]),
+        "cycle_dchg_mAh": np.array(rec["qd"]),
+        "charge_mAh": charge,
+        "discharge_mAh": discharge,
+        "dt_s": dt_s,
+    }
+
+
+def _hms(seconds: float, *, ms: bool = False) -> str:
+    """``h:mm:ss`` (hours may exceed 24) or ``hh:mm:ss.xxx``."""
+    h, rem = divmod(float(seconds), 3600.0)
+    m, s = divmod(rem, 60.0)
+    return f"{int(h):02d}:{int(m):02d}:{s:06.3f}" if ms else f"{int(h):02d}:{int(m):02d}:{s:02.0f}"
+
+
+def _xlsx_cell(ref: str, value: Any) -> str:
+    if isinstance(value, str):
+        text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+    return f'<c r="{ref}"><v>{value!r}</v></c>'
+
+
+def _col_letter(k: int) -> str:
+    out = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def write_xlsx(path: str | Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    """Write a minimal Office Open XML workbook (inline strings, numbers; '' = empty).
+
+    Written by hand (a few XML parts in a zip) so the test fixtures need no Excel writer
+    library; the files open in Excel, LibreOffice, openpyxl and calamine.
+    """
+    import zipfile
+
+    path = Path(path)
+    names = list(sheets)
+    ct = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{k + 1}.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for k in range(len(names))
+    )
+    content_types = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-'
+        f'officedocument.spreadsheetml.sheet.main+xml"/>{ct}</Types>'
+    )
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
+    wb_sheets = "".join(
+        f'<sheet name="{n}" sheetId="{k + 1}" r:id="rId{k + 1}"/>' for k, n in enumerate(names)
+    )
+    workbook = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        f"<sheets>{wb_sheets}</sheets></workbook>"
+    )
+    wb_rels = "".join(
+        f'<Relationship Id="rId{k + 1}" Type="http://schemas.openxmlformats.org/'
+        f'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{k + 1}.xml"/>'
+        for k in range(len(names))
+    )
+    wb_rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f"{wb_rels}</Relationships>"
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", content_types)
+        zf.writestr("_rels/.rels", rels)
+        zf.writestr("xl/workbook.xml", workbook)
+        zf.writestr("xl/_rels/workbook.xml.rels", wb_rels)
+        for k, name in enumerate(names):
+            body = []
+            for r, row in enumerate(sheets[name], start=1):
+                cells = "".join(
+                    _xlsx_cell(f"{_col_letter(c)}{r}", v) for c, v in enumerate(row) if v != ""
+                )
+                body.append(f'<row r="{r}">{cells}</row>')
+            zf.writestr(
+                f"xl/worksheets/sheet{k + 1}.xml",
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                f"<sheetData>{''.join(body)}</sheetData></worksheet>",
+            )
+    return path
+
+
+def write_arbin_xlsx(
+    path: str | Path, truth: dict[str, Any], *, channel: int = 5, rows_per_sheet: int = 10**6
+) -> Path:
+    """Arbin MITS Pro Excel layout: ``Global_Info`` + ``Channel_<n>_<k>`` sheets (A, Ah)."""
+    header = [
+        "Data_Point",
+        "Test_Time(s)",
+        "Step_Time(s)",
+        "Step_Index",
+        "Cycle_Index",
+        "Voltage(V)",
+        "Current(A)",
+        "Charge_Capacity(Ah)",
+        "Discharge_Capacity(Ah)",
+    ]
+    t = truth["time_s"]
+    step_start = {}
+    rows = []
+    for k in range(t.size):
+        s = int(truth["step"][k])
+        step_start.setdefault(s, t[k] - truth["dt_s"])
+        rows.append(
+            [
+                k + 1,
+                float(t[k]),
+                float(t[k] - step_start[s]),
+                s,
+                int(truth["cycle"][k]),
+                float(truth["voltage_V"][k]),
+                float(truth["current_mA"][k]) * 1e-3,
+                float(truth["cycle_chg_mAh"][k]) * 1e-3,
+                float(truth["cycle_dchg_mAh"][k]) * 1e-3,
+            ]
+        )
+    info = [
+        ["", "", "", "TEST REPORT"],
+        ["", "", "", "generated_arbin_run"],
+        ["Channel", "Start DateTime", "Schedule File Name", "Creator", "Software Version"],
+        [channel, "03/02/2026 09:30:00", "cccv_test.sdu", "charsuite", "PV7.0 Build: test"],
+    ]
+    sheets: dict[str, list[list[Any]]] = {"Global_Info": info}
+    for part, start in enumerate(range(0, len(rows), rows_per_sheet), start=1):
+        sheets[f"Channel_{channel}_{part}"] = [header, *rows[start : start + rows_per_sheet]]
+    return write_xlsx(path, sheets)
+
+
+def write_neware_csv(path: str | Path, truth: dict[str, Any], *, mass_mg: float = 2.0) -> Path:
+    """Neware BTSDA 8 record export (A, Ah, step capacities, ``Cumulative Time``)."""
+    names = {"rest": "Rest", "cc_chg": "CC Chg", "cv_chg": "CV Chg", "cc_dchg": "CC DChg"}
+    lines = [
+        "DataPoint,Cycle Index,Step Index,Step Type,Time,Cumulative Time,Current(A),"
+        "Voltage(V),Capacity(Ah),Spec. Cap.(mAh/g),Chg. Cap.(Ah),DChg. Cap.(Ah),Date"
+    ]
+    start = _dt.datetime(2026, 3, 2, 9, 30, 0)
+    step_start: dict[int, float] = {}
+    for k in range(truth["time_s"].size):
+        t = float(truth["time_s"][k])
+        s = int(truth["step"][k])
+        step_start.setdefault(s, t - truth["dt_s"])
+        i = float(truth["current_mA"][k])
+        cap = float(truth["step_cap_mAh"][k])
+        chg, dchg = (cap, 0.0) if i > 0 else (0.0, cap) if i < 0 else (0.0, 0.0)
+        lines.append(
+            f"{k + 1},{truth['cycle'][k]},{s},{names[truth['kind'][k]]},"
+            f"{_hms(t - step_start[s])},{_hms(t)},{i * 1e-3:.8f},{truth['voltage_V'][k]:.4f},"
+            f"{cap * 1e-3:.10f},{cap / (mass_mg * 1e-3):.4f},{chg * 1e-3:.10f},"
+            f"{dchg * 1e-3:.10f},{start + _dt.timedelta(seconds=t):%Y-%m-%d %H:%M:%S}"
+        )
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def write_pec_csv(path: str | Path, truth: dict[str, Any], *, cells: int = 1) -> Path:
+    """PEC CSV export: ``Key:,value`` header, ``Test,Cell,...`` table (V, A, mAh).
+
+    With ``cells > 1`` the same run is written for each cell (``Cell`` = 1, 2, ...), the
+    current of cell ``c`` scaled by ``c``.
+    """
+    head = [
+        "Request Year:,2026",
+        "Test:,4711",
+        "TestRegime Name:,CCCV generic",
+        "TestRegime CellSize:,20 mAh",
+        f"Number Of Cells:,{cells}",
+        "Chemistry:,Li-ion NMC",
+        "Start Time:,03/02/2026 09:30:00",
+        "#RESULTS CHECK",
+        "Check 1:,a,b,c,d",
+        "#END RESULTS CHECK",
+        "Operator Instructions:,",
+    ]
+    cols = (
+        "Test,Cell,Rack,Shelf,Position,Cell ID,Step,Instruction Name,Cycle,"
+        "Total Time (Hours in hh:mm:ss.xxx),Step Time (Seconds),Real Time,Voltage (V),"
+        "Current (A),Charge Capacity (mAh),Discharge Capacity (mAh),"
+    )
+    kinds = {"rest": "Rest", "cc_chg": "Charge", "cv_chg": "Charge CV", "cc_dchg": "Discharge"}
+    start = _dt.datetime(2026, 3, 2, 9, 30, 0)
+    rows = []
+    for c in range(1, cells + 1):
+        for k in range(truth["time_s"].size):
+            t = float(truth["time_s"][k])
+            rows.append(
+                f"4711,{c},R1,001,{c},cell_{c},{truth['step'][k]},{kinds[truth['kind'][k]]},"
+                f"{truth['cycle'][k] - 1},{_hms(t, ms=True)},{t:.3f},"
+                f"{start + _dt.timedelta(seconds=t):%m/%d/%Y %H:%M:%S},"
+                f"{truth['voltage_V'][k]:.6f},{c * truth['current_mA'][k] * 1e-3:.8g},"
+                f"{c * truth['cycle_chg_mAh'][k]:.9f},{c * truth['cycle_dchg_mAh'][k]:.9f},"
+            )
+    Path(path).write_text("\n".join([*head, cols, *rows]) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def write_novonix_csv(
+    path: str | Path,
+    truth: dict[str, Any],
+    *,
+    signed: bool = True,
+    quoted: bool = True,
+    mass_g: float = 0.0125,
+) -> Path:
+    """Novonix HPC export: [Summary]/[Protocol]/[Data]; capacity runs on through CC→CV.
+
+    ``signed=False`` writes the discharge current positive (sign only in Step Type);
+    ``quoted=True`` wraps every data line in double quotes as some exports do.
+    """
+    codes = {"rest": 0, "cc_chg": 7, "cv_chg": 8, "cc_dchg": 2}
+    head = [
+        "[Summary]",
+        "Novonix HPC data file",
+        "Novonix",
+        "Channel: 07",
+        "Cell: generated_cell.csv",
+        f"Mass (g): {mass_g:.4f}",
+        "Capacity (Ah): 0.02",
+        "Area (cm2): 1.540",
+        "Started: 2026-03-02 9:30:00 AM",
+        "Version: 2.2.1.6",
+        "[End Summary]",
+        "[Protocol]",
+        "[1: CC-CV_charge: 5 C/xx to 4.2 V]",
+        "[End Protocol]",
+        "[Data]",
+        "Date and Time,Cycle Number,Step Type,Run Time (h),Step Time (h),Current (A),"
+        "Potential (V),Capacity (Ah),Temperature (°C),Energy (Wh),Step Number",
+    ]
+    start = _dt.datetime(2026, 3, 2, 9, 30, 0)
+    rows = []
+    run_cap, prev_kind, step_no, step_t0 = 0.0, None, 0, 0.0
+    for k in range(truth["time_s"].size):
+        t = float(truth["time_s"][k])
+        kind = truth["kind"][k]
+        i = float(truth["current_mA"][k])
+        if kind != prev_kind:
+            # CC→CV of one CC-CV step keeps counting; any other new step restarts
+            if not (prev_kind == "cc_chg" and kind == "cv_chg"):
+                run_cap = 0.0
+                step_no += 1
+            step_t0 = t - truth["dt_s"]
+            prev_kind = kind
+        run_cap += abs(i) * truth["dt_s"] / 3600.0
+        stamp = start + _dt.timedelta(seconds=t)
+        cur = i if signed else abs(i)
+        line = (
+            f"{stamp:%Y-%m-%d} {stamp:%I:%M:%S %p}".replace(" 0", " ", 1)
+            + f",{truth['cycle'][k]},{codes[kind]},{t / 3600:.7f},{(t - step_t0) / 3600:.7f},"
+            f"{cur * 1e-3:.10f},{truth['voltage_V'][k]:.8f},{run_cap * 1e-3:.10f},25.0,0.0,"
+            f"{step_no}"
+        )
+        rows.append(f'"{line}"' if quoted else line)
+    text = "\n".join(head) + "\n" + "\n".join(rows) + "\n"
+    if quoted:
+        text = text.replace(head[-1], f'"{head[-1]}"')
+    Path(path).write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_maccor_eis(
+    path: str | Path,
+    *,
+    params: dict[str, float] | None = None,
+    f_max: float = 1e5,
+    f_min: float = 1.0,
+    points_per_decade: int = 5,
+) -> dict[str, Any]:
+    """Maccor AC impedance export (``.EDAnnnn``) of a two-arc cell; Z in Ω, Z″ < 0."""
+    p = params or {"R0": 0.02, "R1": 0.015, "Q1": 0.05, "a1": 0.9, "R2": 0.03, "Q2": 2.0, "a2": 0.8}
+    n = int(np.rint(np.log10(f_max / f_min) * points_per_decade)) + 1
+    f = np.round(np.logspace(np.log10(f_max), np.log10(f_min), n), 5)  # as written
+    z = two_arc_impedance(f, p)
+    lines = [
+        "MACCOR, INC.    AC Impedance Test",
+        "Frequency Sweep:   Open Circut Voltage",
+        "EIS 1.000FRA default",
+        "GENERATED_0001.EDA0001.001",
+        "Line 4",
+        "Line 5",
+        "Start Date:  Monday, March 2, 2026 Start Time:   09:30",
+        "Line 7",
+        "0.0005  2  0  0  0  0  0  10  1000  1  10  0  0.1  1  0  3000  0  1  191  20",
+        "",
+        "Freq(Hz)\tPolar(V)\ttime(sec)\tZ'(a)\tZ''(b)\tPhase_Angle\tZ-Mag\tC(F)\tStatus\t"
+        "irg\tVMag\tIMag\tV-DC\tisg\trc",
+        "",
+    ]
+    for k in range(n):
+        w = 2 * np.pi * f[k]
+        lines.append(
+            f"{f[k]:.5f}\t{w:.6f}\t{10.0 + k:.6f}\t{z[k].real:.6f}\t{z[k].imag:.6f}\t"
+            f"{np.degrees(np.angle(z[k])):.6f}\t{abs(z[k]):.6f}\t{1 / (w * z[k].imag):.6f}\t"
+            "10.0\t\t\t\t3.900000"
+        )
+    Path(path).write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
+    return {"path": Path(path), "frequency": f, "z": z, "params": p}
