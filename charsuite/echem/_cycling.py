@@ -9,8 +9,10 @@ Conventions (recorded in every result's ``definitions``)
 * Current sign: positive current charges the working electrode (oxidation; for a cathode
   vs Li this is delithiation). ``charge_sign=-1`` flips it.
 * Half cycles are maximal runs of points whose current has the same sign outside a dead
-  band (|I| ≤ dead band = rest, not counted). Points of a CC and a following CV step in
-  the same direction belong to one half cycle.
+  band (|I| ≤ dead band = rest). Points of a CC and a following CV step in the same
+  direction belong to one half cycle; records inside the dead band that follow a half
+  cycle and still pass current in its direction (the decaying end of a CV hold) count
+  towards its capacity and energy, so the dead band never drops charge.
 * Cycle numbering: the instrument's cycle column when present (``cycles="auto"``), else
   a new cycle starts with each half cycle in ``first_direction`` (a leading half cycle of
   the other direction is cycle 0).
@@ -209,9 +211,19 @@ def _segment_arrays(
             f"a new cycle starts with each {first_direction} half cycle "
             "(a leading half cycle of the other direction is cycle 0)"
         )
+    # charge accounting: records inside the dead band that follow a half cycle and still
+    # pass current in its direction (the decaying end of a CV hold) count towards its
+    # capacity; true rests pass no charge, so nothing else changes
+    last = np.maximum.accumulate(np.where(half >= 0, np.arange(t.size), -1))
+    prev = np.where(last >= 0, half[np.maximum(last, 0)], -1)
+    prev_dir = np.where(prev >= 0, half_dir[np.maximum(prev, 0)], 0)
+    tail = (half < 0) & (prev >= 0) & (np.sign(i * charge_sign) == prev_dir)
+    half_q = np.where(tail, prev, half)
     return {
         "direction": direction,
         "half": half,
+        "half_q": half_q,
+        "n_tail_records": int(tail.sum()),
         "dq": dq,
         "half_dir": half_dir,
         "half_cycle": half_cycle_no,
@@ -549,9 +561,11 @@ def cycle_summary(
     half, dq, v, i = seg["half"], seg["dq"], arr["voltage"], arr["current"]
     n_half = seg["half_dir"].size
     on = half >= 0
-    q_half = np.abs(np.bincount(half[on], weights=dq[on], minlength=n_half))
+    hq = seg["half_q"]
+    onq = hq >= 0
+    q_half = np.abs(np.bincount(hq[onq], weights=dq[onq], minlength=n_half))
     # energy per half cycle: Σ V·|dq| (V × mAh = mWh)
-    e_half = np.bincount(half[on], weights=v[on] * np.abs(dq[on]), minlength=n_half)
+    e_half = np.bincount(hq[onq], weights=v[onq] * np.abs(dq[onq]), minlength=n_half)
     cnt = np.bincount(half[on], minlength=n_half)
     i_half = np.bincount(half[on], weights=np.abs(i[on]), minlength=n_half) / np.maximum(cnt, 1)
     vmin = np.full(n_half, np.inf)
@@ -687,6 +701,10 @@ def cycle_summary(
         ),
         "cycle_numbering": seg["numbering"],
         "charge_per_record": seg["integration"],
+        "low_current_tail": (
+            "records inside the dead band after a half cycle, with current in its direction, "
+            f"count towards its capacity ({seg['n_tail_records']} records)"
+        ),
         "coulombic_efficiency": (
             "Q_discharge / Q_charge × 100 % of the same cycle (charge first)"
             if first_direction == "charge"

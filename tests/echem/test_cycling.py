@@ -256,3 +256,38 @@ def test_rate_test_c_rates_per_window(tmp_path):
     )
     s = cycle_summary(read(truth["csv"]), one_c_uA_cm2=40.0)
     np.testing.assert_allclose(s.column("discharge_c_rate"), [0.5, 0.5, 1, 1, 2, 2], rtol=1e-6)
+
+
+def test_cv_tail_below_the_dead_band_counts():
+    """CC charge, CV hold whose current decays far below the default dead band, rest, CC
+    discharge: the charge capacity is the whole integral (the default dead band of 1 % of
+    the 95th-percentile |I| would otherwise call the end of the CV hold rest)."""
+    t_cc = np.arange(0.0, 3600.0, 10.0)  # 1 h at 1 mA
+    t_cv = np.arange(3600.0, 3600.0 + 36000.0, 10.0)  # 10 h CV, τ = 1 h
+    i_cv = 1.0 * np.exp(-(t_cv - 3600.0) / 3600.0)
+    t_rest = np.arange(t_cv[-1] + 10.0, t_cv[-1] + 1810.0, 10.0)
+    t_dis = np.arange(t_rest[-1] + 10.0, t_rest[-1] + 3610.0, 10.0)
+    t = np.concatenate([t_cc, t_cv, t_rest, t_dis])
+    i = np.concatenate([np.ones_like(t_cc), i_cv, np.zeros_like(t_rest), -np.ones_like(t_dis)])
+    v = np.concatenate(
+        [
+            np.linspace(3.5, 4.2, t_cc.size),
+            np.full(t_cv.size, 4.2),
+            np.full(t_rest.size, 4.1),
+            np.linspace(4.0, 3.0, t_dis.size),
+        ]
+    )
+    ds = xr.Dataset(
+        {
+            "voltage": ("record", v, {"units": "V"}),
+            "current": ("record", i, {"units": "mA"}),
+        },
+        coords={"time": ("record", t, {"units": "s"})},
+    )
+    s = cycle_summary(ds, integration="rectangle")
+    expected = float(np.sum(i[1:][i[1:] > 0] * np.diff(t)[i[1:] > 0])) / 3600.0
+    assert s.cycles[0]["charge_mAh"] == pytest.approx(expected, rel=1e-9)
+    assert s.cycles[0]["charge_mAh"] == pytest.approx(1.0 + 1.0 * (1 - np.exp(-10)), rel=2e-3)
+    assert s.definitions["low_current_tail"].endswith("records)")
+    no_tail = cycle_summary(ds, integration="rectangle", dead_band_mA=0.0)
+    assert no_tail.cycles[0]["charge_mAh"] == pytest.approx(expected, rel=1e-9)
