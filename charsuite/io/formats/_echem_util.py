@@ -317,6 +317,20 @@ def numeric_column(series, label: str, *, path: Path, fmt: str, first_line: int 
 _COMPANION_SUFFIXES = ("_Metadata.csv", "_metadata.csv")
 
 
+def unit_factor(unit: str, table: dict, *, column: str, what: str, path: Path, fmt: str) -> float:
+    """Conversion factor of ``unit`` (case-insensitive) from ``table``; a ReaderError
+    naming the column and the known units otherwise."""
+    key = unit.lower()
+    if key not in table:
+        raise ReaderError(
+            f"column {column!r}: {key!r} is not a {what} unit this reader knows "
+            f"({', '.join(table)})",
+            path=path,
+            format=fmt,
+        )
+    return table[key]
+
+
 def companion_of(path: Path) -> Path | None:
     """The data file a ``<name>_Metadata.csv`` companion belongs to, if it is there."""
     name = Path(path).name

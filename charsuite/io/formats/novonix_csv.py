@@ -51,6 +51,7 @@ from charsuite.io.formats._echem_util import (
     head_text,
     numeric_column,
     read_bytes,
+    unit_factor,
 )
 
 SPEC = FormatSpec(
@@ -156,15 +157,7 @@ def read(path: Path, *, lazy: bool = False):
         return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt, first_line=1)
 
     def scale(base: str, table: dict, what: str) -> float:
-        unit = units[base].lower()
-        if unit not in table:
-            raise ReaderError(
-                f"column {labels[base]!r}: {unit!r} is not a {what} unit this reader knows "
-                f"({', '.join(table)})",
-                path=path,
-                format=fmt,
-            )
-        return table[unit]
+        return unit_factor(units[base], table, column=labels[base], what=what, path=path, fmt=fmt)
 
     missing = [b for b in ("run time", "current", "potential") if b not in labels]
     if missing:

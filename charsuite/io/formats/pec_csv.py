@@ -44,6 +44,7 @@ from charsuite.io.formats._echem_util import (
     numeric_column,
     read_bytes,
     timestamps_to_seconds,
+    unit_factor,
 )
 from charsuite.io.formats.arbin_csv import _cumulative
 
@@ -174,15 +175,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
         return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt, first_line=k0 + 2)
 
     def scale(base: str, table: dict, what: str) -> float:
-        unit = units[base].lower()
-        if unit not in table:
-            raise ReaderError(
-                f"column {labels[base]!r}: {unit!r} is not a {what} unit this reader knows "
-                f"({', '.join(table)})",
-                path=path,
-                format=fmt,
-            )
-        return table[unit]
+        return unit_factor(units[base], table, column=labels[base], what=what, path=path, fmt=fmt)
 
     t = None
     if "total time" in labels:
