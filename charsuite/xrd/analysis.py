@@ -730,6 +730,7 @@ def analyze(
                 "cif": str(names[pm.reference or pm.name]),
                 "role": pm.role,
                 "score": pm.score,
+                "alternatives": [{"name": n, "score": sc} for n, sc in (pm.alternatives or [])],
                 "matched_peaks": len(by_obs),
                 "rwp": None,
                 "lattice": lat,

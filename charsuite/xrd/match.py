@@ -163,6 +163,11 @@ class PhaseMatch(Result):
     owned : list or None
         Observed peaks (indices into the input) this accepted phase explains best in the
         joint fit; None for rejected candidates.
+    alternatives : list or None
+        For an accepted phase: ``(name, FoM)`` of compatible phases removed because they
+        explain exactly the same significant peaks (isostructural siblings such as
+        NMC811/LiNiO2, or a strained layered cell on spinel lines): peak positions alone
+        do not exclude them; the higher FoM (intensity and position agreement) decided.
     """
 
     name: str
@@ -186,6 +191,7 @@ class PhaseMatch(Result):
     search_cell: tuple | None = None
     reference: str | None = None
     owned: list | None = None
+    alternatives: list | None = None
 
 
 @dataclasses.dataclass
@@ -415,6 +421,17 @@ def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, scales, zeros, p_chanc
     ev["fom"] = max(ev["fom"] - STRAIN_PENALTY * (abs(s - 1) / max(max_strain, 1e-9)) ** 2, 0.0)
     ev["scale"], ev["zero"], ev["cell"] = s, z, cell
     return ev
+
+
+def _twins_of(name, twins):
+    """Every phase removed as an identical twin of ``name``, transitively."""
+    out, todo = [], list(twins.get(name, []))
+    while todo:
+        t = todo.pop()
+        if t not in out:
+            out.append(t)
+            todo += twins.get(t, [])
+    return sorted(out)
 
 
 def _joint(b, cols, miss):
@@ -710,6 +727,7 @@ def match_phases(
 
     unique: dict[str, float] = {}
     dropped: dict[str, str] = {}
+    twins: dict[str, list] = {}  # winner → phases with the identical explained peak set
     current = list(pool)
     while True:
         sup = {n: subsumed(n, current) for n in current if n.lower() not in expected_l}
@@ -717,6 +735,8 @@ def match_phases(
         if not sup:
             break
         victim = min(sup, key=lambda n: (len(alone[n]), res[n]["fom"]))
+        if alone[victim] == alone[sup[victim]]:
+            twins.setdefault(sup[victim], []).append(victim)
         dropped[victim] = (
             f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but {sup[victim]} explains "
             "the same peaks and more (superset rule)"
@@ -819,6 +839,7 @@ def match_phases(
             search_cell=r["cell"],
             reference=n.removesuffix(" (2)"),
             owned=sorted(owned[n]) if n in owned else None,
+            alternatives=[(t, res[t]["fom"]) for t in _twins_of(n, twins)] if ok else None,
         )
     accepted = [out[n] for n in current]
     allc = sorted(out.values(), key=lambda p: p.score, reverse=True)

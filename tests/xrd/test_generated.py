@@ -76,6 +76,12 @@ def test_isostructural_duplicates_not_reported(gi_film):
     names = [p["name"] for p in res.phases]
     layered = [n for n in names if n in ("NMC811", "LiNiO2", "LiCoO2")]
     assert len(layered) == 1
+    # the isostructural sibling that explains the same peaks is listed, with its lower FoM
+    film = next(p for p in res.phases if p["name"] == layered[0])
+    alt = {a["name"]: a["score"] for a in film["alternatives"]}
+    assert set(alt) & {"NMC811", "LiNiO2", "LiCoO2"}
+    assert all(score <= film["score"] for score in alt.values())
+    assert not set(alt) & set(names)
 
 
 def test_rock_salt_impurity_found_or_unidentified(tmp_path):
