@@ -588,6 +588,17 @@ def analyze(
         "max_half_window_deg": 1.5,
         "mean_counts": float(np.mean(bg)),
     }
+    from charsuite.xrd import peaks as _pk
+
+    corrections["peak_search"] = {
+        "profile": profile,
+        "min_snr": min_snr,
+        "residual_search": "Ricker matched filter on the fit residual (charsuite.xrd.peaks)",
+        "profile_model_error": _pk.PROFILE_MODEL_ERROR,
+        "min_resolved_separation_fwhm": _pk.MIN_RESOLVED_SEPARATION,
+        "min_added_significance": _pk.MIN_ADDED_SIGNIFICANCE,
+        "lines_added_from_residual": sum(p.from_residual for p in peaks),
+    }
     names = select_phases(phases, library)
     refs = {
         n: reference_pattern(

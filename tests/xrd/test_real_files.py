@@ -191,6 +191,17 @@ def test_labelled_phases_found_and_nothing_else(shared_data, rel, labelled):
     assert found <= labelled, f"reported but not there: {found - labelled}"
 
 
+def test_zro2_shoulder_found_in_the_residual(shared_data):
+    """njszym Li2CO3 + ZrO2: m-ZrO2 (111) is a shoulder on the low side of Li2CO3 (002)
+    near 32.1°, no local maximum; it is found in the fit residual and assigned to ZrO2
+    (111). The corrections record the residual search and how many lines it added."""
+    res = _analyzed(shared_data("xrd"), "njszym__XRD-AutoAnalyzer/Li2CO3-ZrO2.xy")
+    rows = [p for p in res.peaks if p["from_residual"] and 31.6 < p["two_theta"] < 32.0]
+    assert rows and rows[0]["phase"] == "ZrO2" and rows[0]["hkl"] == [1, 1, 1]
+    ps = res.corrections["peak_search"]
+    assert ps["lines_added_from_residual"] == sum(p["from_residual"] for p in res.peaks) >= 1
+
+
 def test_fast_scan_zro2_lines_assigned(shared_data):
     """2-min scan of 90 % Li2CO3 + 10 % ZrO2: the strongest ZrO2 line, (-111) near 28.3°,
     is labelled ZrO2 (not unidentified, not another phase)."""
