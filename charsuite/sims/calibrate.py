@@ -347,7 +347,8 @@ def measure_edge(
     -------
     dict
         ``scan``, ``scan_16``, ``scan_84``, ``width_scans`` (|84 − 16|),
-        ``width_err_scans`` (standard error of the fitted width; NaN without fit),
+        ``width_err_scans`` (standard error of the fitted width, fit and plateau
+        levels combined; NaN without fit),
         ``method`` (``"split-erf fit"`` or ``"interpolation"``), ``direction``
         (``"rising"`` or ``"falling"`` with depth), ``level_upper``, ``level_lower``.
 
@@ -390,6 +391,8 @@ def measure_edge(
         if res is not None:
             x50, x16, x84, width_err = res
             method = "split-erf fit"
+            if levels is None:
+                width_err = _add_level_error(seg, y, upper, lower, lu, ll, res, width_err)
     return {
         "scan": x50 + a,
         "scan_16": (x16 if rising else x84) + a,
@@ -401,6 +404,33 @@ def measure_edge(
         "level_upper": lu,
         "level_lower": ll,
     }
+
+
+def _add_level_error(seg, y, upper, lower, lu, ll, res, width_err) -> float:
+    """Add the plateau-level uncertainty to the fit's width error (in quadrature).
+
+    The levels are medians (standard error 1.2533 × 1.4826 MAD / √n); the width is refitted
+    with each level moved by its standard error (first-order propagation).
+    """
+    from charsuite.sims._edge import fit_split_erf
+
+    x50, x16, x84 = res[:3]
+    var = width_err**2 if np.isfinite(width_err) else 0.0
+    for k, (start, stop) in enumerate((upper, lower)):
+        v = y[start:stop]
+        v = v[np.isfinite(v)]
+        if v.size < 2:
+            continue
+        se = 1.2533 * 1.4826 * float(np.median(np.abs(v - np.median(v)))) / np.sqrt(v.size)
+        if se == 0:
+            continue
+        lu2, ll2 = (lu + se, ll) if k == 0 else (lu, ll + se)
+        if lu2 == ll2:
+            continue
+        shifted = fit_split_erf((seg - lu2) / (ll2 - lu2), x50, x16, x84)
+        if shifted is not None:
+            var += ((shifted[2] - shifted[1]) - (x84 - x16)) ** 2
+    return float(np.sqrt(var)) if var > 0 else width_err
 
 
 def _interior(start: int, stop: int) -> tuple[int, int]:
