@@ -14,16 +14,25 @@ Conventions
   contrast between the two layers (capped at tenfold; ties go to the species with the
   most counts, i.e. the largest Poisson z of the plateau difference). Its level on each side is the **median of the
   adjacent layer's plateau** (the layer's central part, not the global maximum); the
-  interface is the 50 % crossing between the two plateau levels (linear interpolation
-  between scans) and its width the distance between the 16 % and 84 % crossings [1]_.
+  interface is the 50 % crossing between the two plateau levels and its width the
+  distance between the 16 % and 84 % crossings [1]_. The crossings come from a
+  least-squares fit of an erf edge with one σ on each side of the interface (the two
+  layers sputter at different rates) to the samples around the edge [2]_, not from
+  linear interpolation between scans, which widens edges only a few scans wide (+14 %
+  at 1.5 scans); see :func:`measure_edge`. ``width_err_scans`` is the fit's standard
+  error (``None``/null when interpolated).
 * Depth: ``d(0) = 0`` at the surface and piecewise linear in scan with one sputter
   rate per layer, ``rate = thickness / (end_scan − start_scan)`` for layers of known
   thickness; others use ``rate=`` if given, else the rate of the nearest calibrated layer.
+  Each crossing is converted with the rate of the layer it lies in (16 % above, 84 %
+  below the interface), so ``width_nm = r_upper σu + r_lower σl``.
 
 References
 ----------
 .. [1] IUPAC Gold Book, "depth resolution" (D01607): Δz(16–84 %) = 2σ for an erf
    interface; ISO 17109:2022 (sputter rates from multilayer references).
+.. [2] S. Hofmann, "Sputter depth profile analysis of interfaces", Rep. Prog. Phys. 61
+   (1998) 827 (erf interface profile; 16–84 % depth resolution = 2σ).
 """
 
 from __future__ import annotations
@@ -123,7 +132,11 @@ def parse_layers(layers) -> list[LayerSpec]:
 
 @dataclasses.dataclass(frozen=True)
 class Interface(Result):
-    """One interface: 50 % position and 16–84 % width, in scans and (if calibrated) nm."""
+    """One interface: 50 % position and 16–84 % width, in scans and (if calibrated) nm.
+
+    ``width_err_scans`` / ``width_err_nm``: standard error of the fitted width (``None``
+    when the edge was interpolated, see :func:`measure_edge`).
+    """
 
     between: tuple[str, str]
     scan: float
@@ -136,6 +149,8 @@ class Interface(Result):
     scan_84: float
     depth_nm: float | None = None
     width_nm: float | None = None
+    width_err_scans: float | None = None
+    width_err_nm: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,6 +322,7 @@ def measure_edge(
     lower: tuple[int, int],
     guess: float | None = None,
     levels: tuple[float, float] | None = None,
+    fit: bool = True,
 ) -> dict[str, Any]:
     """Position (50 %) and 16–84 % width of one edge between two plateau regions.
 
@@ -321,12 +337,32 @@ def measure_edge(
         Expected position; the 50 % crossing nearest to it is taken (default: midway).
     levels : (upper_level, lower_level), optional
         Plateau levels; default the medians of ``values`` over ``upper`` and ``lower``.
+    fit : bool
+        Place the 50 %, 16 % and 84 % points with a least-squares split-erf fit to the
+        samples around the edge (default); ``False`` uses linear interpolation between
+        samples, which overestimates the width of edges only a few scans wide (+14 % at
+        1.5 scans). The fit falls back to interpolation if it fails.
 
     Returns
     -------
     dict
-        ``scan``, ``scan_16``, ``scan_84``, ``width_scans`` (|84 − 16|), ``direction``
+        ``scan``, ``scan_16``, ``scan_84``, ``width_scans`` (|84 − 16|),
+        ``width_err_scans`` (standard error of the fitted width, fit and plateau
+        levels combined; NaN without fit),
+        ``method`` (``"split-erf fit"`` or ``"interpolation"``), ``direction``
         (``"rising"`` or ``"falling"`` with depth), ``level_upper``, ``level_lower``.
+
+    Notes
+    -----
+    The normalised edge is modelled as Φ((s − s0)/σu) above s0 and Φ((s − s0)/σl)
+    below (Φ the normal CDF): an erf interface of σ in depth seen through a depth scale
+    with one sputter rate per layer. Then s16 = s0 − σu, s84 = s0 + σl and the 16–84 %
+    width σu + σl (= 2σ with one rate) [1]_ [2]_.
+
+    References
+    ----------
+    .. [1] IUPAC Gold Book, "depth resolution" (D01607).
+    .. [2] S. Hofmann, Rep. Prog. Phys. 61 (1998) 827 (erf interface, 16–84 % width).
     """
     y = np.asarray(values, dtype=float)
     y = np.where(np.isfinite(y), y, np.nan)
@@ -346,15 +382,55 @@ def measure_edge(
     rising = ll > lu
     norm = (seg - lu) / (ll - lu)  # 0 at the upper plateau, 1 at the lower: always rising
     x50, x16, x84 = _rising(norm, g)
+    width_err = float("nan")
+    method = "interpolation"
+    if fit:
+        from charsuite.sims._edge import fit_split_erf
+
+        res = fit_split_erf(norm, x50, x16, x84)
+        if res is not None:
+            x50, x16, x84, width_err = res
+            method = "split-erf fit"
+            if levels is None:
+                width_err = _add_level_error(seg, y, upper, lower, lu, ll, res, width_err)
     return {
         "scan": x50 + a,
         "scan_16": (x16 if rising else x84) + a,
         "scan_84": (x84 if rising else x16) + a,
         "width_scans": abs(x84 - x16),
+        "width_err_scans": width_err,
+        "method": method,
         "direction": "rising" if rising else "falling",
         "level_upper": lu,
         "level_lower": ll,
     }
+
+
+def _add_level_error(seg, y, upper, lower, lu, ll, res, width_err) -> float:
+    """Add the plateau-level uncertainty to the fit's width error (in quadrature).
+
+    The levels are medians (standard error 1.2533 × 1.4826 MAD / √n); the width is refitted
+    with each level moved by its standard error (first-order propagation).
+    """
+    from charsuite.sims._edge import fit_split_erf
+
+    x50, x16, x84 = res[:3]
+    var = width_err**2 if np.isfinite(width_err) else 0.0
+    for k, (start, stop) in enumerate((upper, lower)):
+        v = y[start:stop]
+        v = v[np.isfinite(v)]
+        if v.size < 2:
+            continue
+        se = 1.2533 * 1.4826 * float(np.median(np.abs(v - np.median(v)))) / np.sqrt(v.size)
+        if se == 0:
+            continue
+        lu2, ll2 = (lu + se, ll) if k == 0 else (lu, ll + se)
+        if lu2 == ll2:
+            continue
+        shifted = fit_split_erf((seg - lu2) / (ll2 - lu2), x50, x16, x84)
+        if shifted is not None:
+            var += ((shifted[2] - shifted[1]) - (x84 - x16)) ** 2
+    return float(np.sqrt(var)) if var > 0 else width_err
 
 
 def _interior(start: int, stop: int) -> tuple[int, int]:
@@ -469,6 +545,9 @@ def find_interfaces(
                 level_lower=edge["level_lower"],
                 scan_16=edge["scan_16"],
                 scan_84=edge["scan_84"],
+                width_err_scans=(
+                    edge["width_err_scans"] if np.isfinite(edge["width_err_scans"]) else None
+                ),
             )
         )
     return out
@@ -572,8 +651,15 @@ def calibrate_depth(
         new = []
         for itf in interfaces:
             d = _piecewise_depth(layer_objs, np.array([itf.scan, itf.scan_16, itf.scan_84]), n)
+            width_nm = float(abs(d[2] - d[1]))
+            err_nm = None
+            if itf.width_err_scans is not None and itf.width_scans > 0:
+                # effective rate over the edge (approximation: σu, σl errors not split)
+                err_nm = itf.width_err_scans * width_nm / itf.width_scans
             new.append(
-                dataclasses.replace(itf, depth_nm=float(d[0]), width_nm=float(abs(d[2] - d[1])))
+                dataclasses.replace(
+                    itf, depth_nm=float(d[0]), width_nm=width_nm, width_err_nm=err_nm
+                )
             )
         interfaces = new
     hist = list(profile.attrs.get("history", []))
