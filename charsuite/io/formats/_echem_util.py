@@ -317,6 +317,18 @@ def numeric_column(series, label: str, *, path: Path, fmt: str, first_line: int 
 _COMPANION_SUFFIXES = ("_Metadata.csv", "_metadata.csv")
 
 
+_LABEL_UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
+
+
+def split_label(label: str) -> tuple[str, str]:
+    """(lower-case base name, unit) of a column label like ``"Current (mA)"``; quotes and
+    repeated spaces are dropped, a label without ``(unit)`` gives unit ``""``."""
+    label = label.strip().strip('"').strip()
+    m = _LABEL_UNIT.match(label)
+    base, unit = (m.group(1), m.group(2)) if m else (label, "")
+    return re.sub(r"\s+", " ", base.strip().lower()), unit.strip()
+
+
 def unit_factor(unit: str, table: dict, *, column: str, what: str, path: Path, fmt: str) -> float:
     """Conversion factor of ``unit`` (case-insensitive) from ``table``; a ReaderError
     naming the column and the known units otherwise."""

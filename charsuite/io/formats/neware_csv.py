@@ -30,7 +30,6 @@ capacity and set as ``metadata["active_mass_mg"]`` (``active_mass_source`` says 
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +44,7 @@ from charsuite.io.formats._echem_util import (
     head_text,
     numeric_column,
     read_bytes,
+    split_label,
     timestamps_to_seconds,
 )
 
@@ -55,7 +55,6 @@ SPEC = FormatSpec(
     description="Neware BTSDA record export (Cycle Index, Step Type, Chg./DChg. Cap., ...)",
     priority=60,
 )
-_UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _MARKERS = ("chg. cap.", "dchg. cap.", "capacitance_chg", "capacitance_dchg", "cumulative time")
 _TIME_TOTAL = ("cumulative time", "total time")
 _TIME_STAMP = ("date", "realtime", "absolute time", "system time")
@@ -64,20 +63,12 @@ _VOLTAGE = {"v": 1.0, "mv": 1e-3}
 _CAPACITY = {"ah": 1e3, "mah": 1.0, "uah": 1e-3, "µah": 1e-3}
 
 
-def _split(label: str) -> tuple[str, str]:
-    """(lower-case base name, unit) of a Neware column label."""
-    label = label.strip().strip('"').strip()
-    m = _UNIT.match(label)
-    base, unit = (m.group(1), m.group(2)) if m else (label, "")
-    return re.sub(r"\s+", " ", base.strip().lower()), unit.strip()
-
-
 def _sep(line: str) -> str:
     return "\t" if line.count("\t") > line.count(",") else ","
 
 
 def _is_header(line: str) -> bool:
-    names = {_split(c)[0] for c in line.split(_sep(line))}
+    names = {split_label(c)[0] for c in line.split(_sep(line))}
     return (
         bool(names & {"current", "cur"})
         and "voltage" in names
@@ -145,7 +136,7 @@ def read(path: Path, *, lazy: bool = False):
     labels: dict[str, str] = {}
     units: dict[str, str] = {}
     for col in df.columns:
-        base, unit = _split(str(col))
+        base, unit = split_label(str(col))
         if base not in labels:
             labels[base], units[base] = str(col), unit
 

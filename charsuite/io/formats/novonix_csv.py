@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +50,7 @@ from charsuite.io.formats._echem_util import (
     head_text,
     numeric_column,
     read_bytes,
+    split_label,
     unit_factor,
 )
 
@@ -62,7 +62,6 @@ SPEC = FormatSpec(
     priority=65,
 )
 _DISCHARGE_TYPES = (2, 9, 10)
-_UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _TIME = {"h": 3600.0, "min": 60.0, "s": 1.0}
 _CURRENT = {"a": 1e3, "ma": 1.0}
 _VOLTAGE = {"v": 1.0, "mv": 1e-3}
@@ -78,11 +77,6 @@ def can_read(path: Path, head: bytes) -> bool:
     if start.startswith("[Summary]") and "novonix" in start.lower():
         return True
     return "[Data]" in text and "Run Time (h)" in text and "Potential (V)" in text
-
-
-def _split(label: str) -> tuple[str, str]:
-    m = _UNIT.match(label.strip())
-    return (m.group(1).strip().lower(), m.group(2).strip()) if m else (label.strip().lower(), "")
 
 
 def _summary(lines: list[str]) -> dict:
@@ -149,7 +143,7 @@ def read(path: Path, *, lazy: bool = False):
     labels: dict[str, str] = {}
     units: dict[str, str] = {}
     for col in df.columns:
-        base, unit = _split(str(col))
+        base, unit = split_label(str(col))
         labels.setdefault(base, str(col))
         units.setdefault(base, unit)
 

@@ -43,6 +43,7 @@ from charsuite.io.formats._echem_util import (
     head_text,
     numeric_column,
     read_bytes,
+    split_label,
     timestamps_to_seconds,
     unit_factor,
 )
@@ -55,24 +56,17 @@ SPEC = FormatSpec(
     description="PEC cycler CSV export (Key:,value header; Test,Cell,...,Voltage (V),Current (A))",
     priority=60,
 )
-_UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 _TIME_SCALE = {"decimal hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
 _CURRENT = {"a": 1e3, "ma": 1.0, "µa": 1e-3, "ua": 1e-3}
 _VOLTAGE = {"v": 1.0, "mv": 1e-3}
 _CAPACITY = {"ah": 1e3, "mah": 1.0, "µah": 1e-3, "uah": 1e-3}
 
 
-def _split(label: str) -> tuple[str, str]:
-    label = label.strip()
-    m = _UNIT.match(label)
-    return (m.group(1).strip().lower(), m.group(2).strip()) if m else (label.lower(), "")
-
-
 def _column_line(lines: list[str]) -> int | None:
     for k, line in enumerate(lines):
         cells = [c.strip().lower() for c in line.split(",")]
         if len(cells) > 4 and cells[0] == "test" and "cell" in cells[:3]:
-            names = {_split(c)[0] for c in cells}
+            names = {split_label(c)[0] for c in cells}
             if {"voltage", "current"} <= names:
                 return k
     return None
@@ -141,7 +135,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     labels: dict[str, str] = {}
     units: dict[str, str] = {}
     for col in df.columns:
-        base, unit = _split(str(col))
+        base, unit = split_label(str(col))
         labels.setdefault(base, str(col))
         units.setdefault(base, unit)
     meta: dict = {"instrument": "PEC", "measurement": "cycling"}
