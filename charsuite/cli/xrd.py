@@ -24,7 +24,7 @@ def _load(path, fmt, map_rows, read_opts=None):
     """Read a scan (``read_opts``: e.g. ``range`` of a multi-range file); a 2D map is
     collapsed by ``--map-rows`` (``sum`` or a row index)."""
     from charsuite.io import read
-    from charsuite.xrd.reduce import integrate_rows
+    from charsuite.xrd import integrate_rows
 
     da = read(path, format=fmt, **(read_opts or {}))
     if map_rows is not None and "row" in da.dims:
@@ -196,7 +196,7 @@ def lattice(
     file, phase, incidence_angle, zero_offset, library, map_rows, format_, json_path, force
 ):
     """Refine the cell of one phase in FILE."""
-    from charsuite.xrd.analysis import lattice_of
+    from charsuite.xrd import lattice_of
 
     res = lattice_of(
         _load(file, format_, map_rows),
@@ -308,8 +308,8 @@ def reduce_cmd(
     """Reduce a scan (background, Kα2, smoothing, normalisation, zero) and write it."""
     from pathlib import Path
 
+    import charsuite.xrd as red
     from charsuite.io import write
-    from charsuite.xrd import reduce as red
 
     da = _load(file, format_, map_rows)
     red.check_scan(da, purpose="reduction")
