@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from charsuite.cli._common import emit_json, force_option, json_option, progress, status
+from charsuite.cli._common import Quantity, emit_json, force_option, json_option, progress, status
 
 
 def _species(text):
@@ -33,7 +33,9 @@ def _species(text):
     help="Stack top to bottom as name:thickness_nm:marker,... e.g. "
     "'Li:2000:Li,LiPON:500:PO2,NMC811:600:Ni,ITO:180:In,steel::Fe'.",
 )
-@click.option("--voxel-nm", type=float, default=None, help="z step of the corrected grid (nm).")
+@click.option(
+    "--voxel-nm", type=Quantity("nm"), default=None, help="z step of the corrected grid (nm)."
+)
 @click.option(
     "--resample",
     type=click.Choice(["linear", "nearest"]),

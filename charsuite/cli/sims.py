@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from charsuite.cli._common import (
+    Quantity,
     emit_json,
     force_option,
     format_option,
@@ -60,7 +61,10 @@ def info_cmd(file, format_, json_path, force):
     help="Top to bottom, e.g. 'Li,LiPON:500nm,NMC811:600nm,ITO:180nm,substrate'.",
 )
 @click.option(
-    "--rate", type=float, default=None, help="Sputter rate (nm/scan) for layers without thickness."
+    "--rate",
+    type=Quantity("nm"),
+    default=None,
+    help="Sputter rate (nm/scan) for layers without thickness.",
 )
 @click.option(
     "--roi", default=None, help="Rectangle 'x0:x1,y0:y1' (pixels) or a .npy boolean mask."

@@ -177,7 +177,7 @@ def _write_zarr(tomo, path: Path, *, force: bool, progress) -> Path:
     import numpy as np
     import zarr
 
-    from charsuite.model._history import _jsonable
+    from charsuite.model import jsonable
 
     if path.exists() and not force:
         raise OutputExistsError(
@@ -201,11 +201,13 @@ def _write_zarr(tomo, path: Path, *, force: bool, progress) -> Path:
             else:
                 c = root.create_array(str(name), shape=values.shape, dtype=values.dtype)
                 c[...] = values
-            c.attrs.update({"dims": list(coord.dims), **_jsonable(coord.attrs)})
+            c.attrs.update(
+                {"dims": list(coord.dims), **jsonable(coord.attrs, max_array=64, nan=True)}
+            )
         root.attrs.update(
             {
                 "charsuite_format": "charsuite-zarr",
-                "attrs_json": json.dumps(_jsonable(tomo.attrs)),
+                "attrs_json": json.dumps(jsonable(tomo.attrs, max_array=64, nan=True)),
             }
         )
         for start, block in iter_blocks(tomo.data):

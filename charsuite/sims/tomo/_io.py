@@ -192,9 +192,9 @@ def iter_blocks(data, *, axis: int = 0, step: int | None = None) -> Iterator[tup
 
 
 def _json(obj) -> str:
-    from charsuite.model._history import _jsonable
+    from charsuite.model import jsonable
 
-    return json.dumps(_jsonable(obj), allow_nan=True)
+    return json.dumps(jsonable(obj, max_array=64, nan=True), allow_nan=True)
 
 
 def write_h5_stream(

@@ -234,10 +234,10 @@ class RegionResult(Result):
     labels: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        from charsuite.model._result import _plain
+        from charsuite.model import jsonable
 
         return {
-            f.name: _plain(getattr(self, f.name))
+            f.name: jsonable(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if f.name != "labels"
         }

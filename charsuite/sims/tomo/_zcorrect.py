@@ -123,11 +123,11 @@ class ZCorrection(Result):
     interface_depth: Any = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        from charsuite.model._result import _plain
+        from charsuite.model import jsonable
 
         skip = {"interface_scan", "interface_depth"}
         return {
-            f.name: _plain(getattr(self, f.name))
+            f.name: jsonable(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if f.name not in skip
         }
