@@ -84,13 +84,13 @@ def _huge_setup(workdir):
 
 def _huge_baseline(state):
     """One streamed pass computing the total ion count (the least any pipeline reads)."""
-    from charsuite.sims._tomo_io import open_cube
+    from charsuite.sims.tomo import open_cube
 
     return float(open_cube(state["path"]).sum().compute())
 
 
 def _huge_target(state):
-    from charsuite.sims.export import reconstruct
+    from charsuite.sims.tomo import reconstruct
 
     reconstruct(
         state["path"], register=True, layers=LAYERS, species=["Li", "Ni", "Mn"], output=state["out"]
@@ -125,7 +125,7 @@ def _setup(workdir):
 
 
 def _streaming(state, scheduler=None):
-    from charsuite.sims.export import reconstruct
+    from charsuite.sims.tomo import reconstruct
 
     out = state["out"]
     if out.exists():
@@ -136,7 +136,7 @@ def _streaming(state, scheduler=None):
 def _in_memory(state):
     """Naive: load the whole cube into RAM, then the same pipeline."""
     import charsuite
-    from charsuite.sims.export import reconstruct
+    from charsuite.sims.tomo import reconstruct
 
     cube = charsuite.read(state["path"])  # eager numpy
     out = state["out"]

@@ -32,8 +32,7 @@ def _setup(workdir):
 
 
 def _identify(scans, *, whole_pattern=False, cache=True):
-    from charsuite.xrd import analyze
-    from charsuite.xrd.library import clear_cache
+    from charsuite.xrd import analyze, clear_cache
 
     for da in scans:
         if not cache:
@@ -70,7 +69,7 @@ CASES = {
 
 def _setup_peaks(workdir):
     """Scans as above, peaks already fitted (untimed): isolates search–match + refinement."""
-    from charsuite.xrd.analysis import _peaks, _wavelengths
+    from charsuite.xrd._analysis import _peaks, _wavelengths
 
     scans = _setup(workdir)
     out = []
@@ -85,9 +84,13 @@ def _setup_peaks(workdir):
 
 def _match_refine(state, *, cache=True):
     from charsuite.exceptions import DataError
-    from charsuite.xrd.lattice import refine_lattice
-    from charsuite.xrd.library import clear_cache, list_phases, reference_pattern
-    from charsuite.xrd.match import match_phases
+    from charsuite.xrd import (
+        clear_cache,
+        list_phases,
+        match_phases,
+        reference_pattern,
+        refine_lattice,
+    )
 
     for da, peaks, l1 in state:
         if not cache:
@@ -131,7 +134,7 @@ CASES["match_refine_only"] = Case(
 def _setup_windows(workdir):
     """The fit windows of the 4 scans (peaks found, windows built; untimed)."""
     import charsuite.xrd._batchfit as bf
-    from charsuite.xrd.analysis import _peaks, _wavelengths
+    from charsuite.xrd._analysis import _peaks, _wavelengths
 
     scans = _setup(workdir)
     captured = []
@@ -152,7 +155,7 @@ def _setup_windows(workdir):
 
 
 def _fit_batched(state):
-    from charsuite.xrd._batchfit import fit_windows
+    from charsuite.xrd import fit_windows
 
     for windows, kw in state:
         fit_windows(windows, **kw)

@@ -6,9 +6,10 @@ Command groups are registered by module name and imported only when used, so
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import click
 
@@ -59,6 +60,33 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     ctx.obj["quiet"] = quiet
 
 
+def _wants_json_stdout(args: Sequence[str]) -> bool:
+    """True when ``--json -`` (or ``--json=-``) asks for JSON on stdout."""
+    pairs = zip(args, [*args[1:], None])
+    return any(a == "--json=-" or (a == "--json" and b == "-") for a, b in pairs)
+
+
+@contextlib.contextmanager
+def _json_on_stdout_only(args: Sequence[str]) -> Iterator[None]:
+    """With ``--json -``, everything but the JSON document goes to stderr.
+
+    Human summaries are written with ``click.echo`` to ``sys.stdout``; redirecting that to
+    stderr for the command's duration keeps stdout pure JSON (``| jq`` works), while
+    :func:`charsuite.cli._common.emit_json` writes to the real stdout.
+    """
+    from charsuite.cli import _common
+
+    if not _wants_json_stdout(args):
+        yield
+        return
+    _common.JSON_STDOUT = sys.stdout
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _common.JSON_STDOUT = None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 2 charsuite or usage error, 1 bug).
 
@@ -70,7 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="charsuite", standalone_mode=False)
+        with _json_on_stdout_only(args):
+            cli.main(args=args, prog_name="charsuite", standalone_mode=False)
     except CharsuiteError as err:
         if debug:
             raise

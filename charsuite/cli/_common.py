@@ -11,6 +11,36 @@ from typing import Any
 
 import click
 
+# The real stdout while ``main`` routes human text to stderr (``--json -``); see
+# ``charsuite.cli._json_on_stdout_only``.
+JSON_STDOUT: Any = None
+
+
+class Quantity(click.ParamType):
+    """A physical option: a number with a unit (``0.79mg``, ``600nm``), bare = ``unit``.
+
+    Parsing is :func:`charsuite.model.parse_quantity` (pint); a bad value raises
+    :class:`~charsuite.exceptions.ParameterError` (one line, exit 2).
+    """
+
+    name = "quantity"
+
+    def __init__(self, unit: str) -> None:
+        self.unit = unit
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        """Return the value as a float in :attr:`unit`."""
+        from charsuite.model import parse_quantity
+
+        if value is None:
+            return None
+        label = param.opts[0] if param is not None and param.opts else "value"
+        return parse_quantity(value, self.unit, name=label)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        """Show the default unit in ``--help``."""
+        return f"QTY[{self.unit.replace('**', '^')}]"
+
 
 def json_option(func: Callable) -> Callable:
     """``--json PATH`` (``-`` for stdout) on a computing command."""
@@ -52,7 +82,7 @@ def emit_json(data: Any, json_path: str | None, *, force: bool = False) -> None:
         data = data.to_dict()
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
     if json_path == "-":
-        click.echo(text)
+        click.echo(text, file=JSON_STDOUT)
     else:
         write_text(Path(json_path), text + "\n", force=force)
 

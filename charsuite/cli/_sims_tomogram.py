@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from charsuite.cli._common import emit_json, force_option, json_option, progress, status
+from charsuite.cli._common import Quantity, emit_json, force_option, json_option, progress, status
 
 
 def _species(text):
@@ -33,7 +33,9 @@ def _species(text):
     help="Stack top to bottom as name:thickness_nm:marker,... e.g. "
     "'Li:2000:Li,LiPON:500:PO2,NMC811:600:Ni,ITO:180:In,steel::Fe'.",
 )
-@click.option("--voxel-nm", type=float, default=None, help="z step of the corrected grid (nm).")
+@click.option(
+    "--voxel-nm", type=Quantity("nm"), default=None, help="z step of the corrected grid (nm)."
+)
 @click.option(
     "--resample",
     type=click.Choice(["linear", "nearest"]),
@@ -102,7 +104,7 @@ def tomogram(
     """Reconstruct a 3D tomogram from a SIMS cube FILE (register, z-correct, export)."""
     from charsuite.exceptions import ParameterError
     from charsuite.io import check_output
-    from charsuite.sims.export import reconstruct
+    from charsuite.sims.tomo import reconstruct
 
     if zcorrect and not layers:
         raise ParameterError("--zcorrect needs --layers name:thickness_nm:marker,...")
@@ -182,9 +184,8 @@ def tomogram(
 def mva(file, components, method, species, output, plot, scheduler, json_path, force):
     """Poisson-scaled PCA or Poisson NMF over the species of a SIMS cube FILE."""
     from charsuite.io import check_output
-    from charsuite.sims._tomo_io import compute_context, open_cube
-    from charsuite.sims.export import export_tomogram
-    from charsuite.sims.mva import mva as run_mva
+    from charsuite.sims.tomo import compute_context, export_tomogram, open_cube
+    from charsuite.sims.tomo import mva as run_mva
 
     for path in (output, plot):
         if path is not None:
@@ -193,7 +194,7 @@ def mva(file, components, method, species, output, plot, scheduler, json_path, f
         cube = open_cube(file)
         names = _species(species)
         if names:
-            from charsuite.sims.register import _check_species
+            from charsuite.sims.tomo._register import _check_species
 
             _check_species(cube, names)
             cube = cube.sel(species=names)

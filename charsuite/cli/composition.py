@@ -6,7 +6,7 @@ import warnings
 
 import click
 
-from charsuite.cli._common import emit_json, force_option, json_option, status
+from charsuite.cli._common import Quantity, emit_json, force_option, json_option, status
 
 
 @click.group("composition")
@@ -268,9 +268,24 @@ def capacity_cmd(formula, electrons, oxygen, json_path, force):
 
 
 @cli.command("loading")
-@click.option("--density", default=None, help="Film density, e.g. 3.8g/cm3.")
-@click.option("--thickness", default=None, help="Film thickness, e.g. 600nm.")
-@click.option("--area", default=None, help="Electrode area, e.g. 0.008cm2.")
+@click.option(
+    "--density",
+    type=Quantity("g/cm**3"),
+    default=None,
+    help="Film density (bare number: g/cm³), e.g. 3.8g/cm3.",
+)
+@click.option(
+    "--thickness",
+    type=Quantity("nm"),
+    default=None,
+    help="Film thickness (bare number: nm), e.g. 600nm.",
+)
+@click.option(
+    "--area",
+    type=Quantity("cm**2"),
+    default=None,
+    help="Electrode area (bare number: cm²), e.g. 0.008cm2.",
+)
 @click.option("--formula", default=None, help="Composition (for areal density ↔ mass).")
 @click.option(
     "--areal-density",

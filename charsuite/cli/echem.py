@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from charsuite.cli._common import (
+    Quantity,
     emit_json,
     force_option,
     format_option,
@@ -41,10 +42,10 @@ def _read(file: str, format_: str | None):
 
 @cli.command("cycles")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--mass", "mass_mg", type=float, default=None, help="Active mass (mg).")
-@click.option("--density", type=float, default=None, help="Film density (g/cm³).")
-@click.option("--thickness", type=float, default=None, help="Film thickness (nm).")
-@click.option("--area", type=float, default=None, help="Electrode area (cm²).")
+@click.option("--mass", "mass_mg", type=Quantity("mg"), default=None, help="Active mass (mg).")
+@click.option("--density", type=Quantity("g/cm**3"), default=None, help="Film density (g/cm³).")
+@click.option("--thickness", type=Quantity("nm"), default=None, help="Film thickness (nm).")
+@click.option("--area", type=Quantity("cm**2"), default=None, help="Electrode area (cm²).")
 @click.option("--window-groups", is_flag=True, help="Retention and cycle life per voltage window.")
 @click.option(
     "--first-direction",
@@ -56,10 +57,18 @@ def _read(file: str, format_: str | None):
 @click.option("--reference-cycle", type=int, default=None, help="100 % retention cycle.")
 @click.option("--persistence", type=int, default=3, show_default=True, help="Cycles below 80 %.")
 @click.option(
-    "--one-c", "one_c_uA_cm2", type=float, default=None, help="1C current density (µA/cm²)."
+    "--one-c",
+    "one_c_uA_cm2",
+    type=Quantity("uA/cm**2"),
+    default=None,
+    help="1C current density (µA/cm²).",
 )
 @click.option(
-    "--capacity", "capacity_mAh", type=float, default=None, help="1C reference capacity (mAh)."
+    "--capacity",
+    "capacity_mAh",
+    type=Quantity("mAh"),
+    default=None,
+    help="1C reference capacity (mAh).",
 )
 @plot_option()
 @format_option
@@ -124,10 +133,20 @@ def cycles_cmd(
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--cycle", type=int, required=True, help="Cycle number.")
 @click.option(
-    "--smooth", "smooth_V", type=float, default=0.01, show_default=True, help="Gaussian FWHM (V)."
+    "--smooth",
+    "smooth_V",
+    type=Quantity("V"),
+    default=0.01,
+    show_default=True,
+    help="Gaussian FWHM (V).",
 )
 @click.option(
-    "--step", "step_V", type=float, default=0.001, show_default=True, help="Voltage grid (V)."
+    "--step",
+    "step_V",
+    type=Quantity("V"),
+    default=0.001,
+    show_default=True,
+    help="Voltage grid (V).",
 )
 @click.option(
     "--direction",
@@ -135,7 +154,7 @@ def cycles_cmd(
     default="both",
     show_default=True,
 )
-@click.option("--mass", "mass_mg", type=float, default=None, help="Active mass (mg).")
+@click.option("--mass", "mass_mg", type=Quantity("mg"), default=None, help="Active mass (mg).")
 @plot_option()
 @format_option
 @json_option
@@ -178,7 +197,9 @@ def dqdv_cmd(
 @cli.command("eis")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--circuit", default="R0-p(R1,CPE1)-p(R2,CPE2)", show_default=True)
-@click.option("--area", type=float, default=None, help="Electrode area (cm²) for Ω·cm².")
+@click.option(
+    "--area", type=Quantity("cm**2"), default=None, help="Electrode area (cm²) for Ω·cm²."
+)
 @click.option("--fix", multiple=True, help="Fixed parameter NAME=VALUE (repeatable).")
 @click.option("--bound", multiple=True, help="Bounds NAME=LOW:HIGH (repeatable).")
 @click.option("--guess", multiple=True, help="Initial value NAME=VALUE (repeatable).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from charsuite.cli._common import (
+    Quantity,
     emit_json,
     force_option,
     format_option,
@@ -37,7 +38,7 @@ def _read_options(format_, tof):
 @force_option
 def info_cmd(file, format_, json_path, force):
     """Show a SIMS file's axes, species, pixel size and metadata (nothing is loaded)."""
-    from charsuite.sims.report import sims_info
+    from charsuite.sims import sims_info
 
     result = sims_info(file, format=format_)
     if json_path is None:
@@ -60,7 +61,10 @@ def info_cmd(file, format_, json_path, force):
     help="Top to bottom, e.g. 'Li,LiPON:500nm,NMC811:600nm,ITO:180nm,substrate'.",
 )
 @click.option(
-    "--rate", type=float, default=None, help="Sputter rate (nm/scan) for layers without thickness."
+    "--rate",
+    type=Quantity("nm"),
+    default=None,
+    help="Sputter rate (nm/scan) for layers without thickness.",
 )
 @click.option(
     "--roi", default=None, help="Rectangle 'x0:x1,y0:y1' (pixels) or a .npy boolean mask."
@@ -98,7 +102,7 @@ def profile_cmd(
     force,
 ):
     """Depth profiles (one streamed pass), interfaces and depth calibration."""
-    from charsuite.sims.report import profile_report
+    from charsuite.sims import profile_report
 
     with progress("depth profile") as update:
         rep = profile_report(
@@ -152,7 +156,7 @@ def correlate_cmd(
 ):
     """Co-localisation of species inside a layer (Pearson r vs binning + Poisson null test)."""
     from charsuite.exceptions import ParameterError
-    from charsuite.sims.report import correlate_report
+    from charsuite.sims import correlate_report
 
     names = [s.strip() for item in species for s in item.split(",") if s.strip()]
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from charsuite.cli._common import (
+    Quantity,
     emit_json,
     force_option,
     format_option,
@@ -24,7 +25,7 @@ def _load(path, fmt, map_rows, read_opts=None):
     """Read a scan (``read_opts``: e.g. ``range`` of a multi-range file); a 2D map is
     collapsed by ``--map-rows`` (``sum`` or a row index)."""
     from charsuite.io import read
-    from charsuite.xrd.reduce import integrate_rows
+    from charsuite.xrd import integrate_rows
 
     da = read(path, format=fmt, **(read_opts or {}))
     if map_rows is not None and "row" in da.dims:
@@ -57,13 +58,13 @@ def _analyze_one(args):
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--incidence-angle",
-    type=float,
+    type=Quantity("deg"),
     default=None,
     help="Fixed incidence angle ω (deg); default from the file.",
 )
 @click.option(
     "--film-thickness",
-    type=float,
+    type=Quantity("nm"),
     default=None,
     help="Film thickness (nm) for the absorption factor.",
 )
@@ -81,13 +82,16 @@ def _analyze_one(args):
 )
 @click.option(
     "--zero-offset",
-    type=float,
+    type=Quantity("deg"),
     default=None,
     help="Known zero offset (deg), e.g. from `xrd calibrate`.",
 )
 @click.option("--no-refraction", is_flag=True, help="Do not remove the GI refraction shift.")
 @click.option(
-    "--instrument-fwhm", type=float, default=None, help="Instrumental FWHM (deg) for Scherrer."
+    "--instrument-fwhm",
+    type=Quantity("deg"),
+    default=None,
+    help="Instrumental FWHM (deg) for Scherrer.",
 )
 @click.option(
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
@@ -183,9 +187,12 @@ def identify(
 @cli.command("lattice")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--phase", required=True, help="Library phase to refine (e.g. NMC811, Al2O3).")
-@click.option("--incidence-angle", type=float, default=None)
+@click.option("--incidence-angle", type=Quantity("deg"), default=None)
 @click.option(
-    "--zero-offset", type=float, default=None, help="Known zero offset (deg); otherwise refined."
+    "--zero-offset",
+    type=Quantity("deg"),
+    default=None,
+    help="Known zero offset (deg); otherwise refined.",
 )
 @click.option("--library", multiple=True, type=click.Path(exists=True))
 @map_rows_option
@@ -196,7 +203,7 @@ def lattice(
     file, phase, incidence_angle, zero_offset, library, map_rows, format_, json_path, force
 ):
     """Refine the cell of one phase in FILE."""
-    from charsuite.xrd.analysis import lattice_of
+    from charsuite.xrd import lattice_of
 
     res = lattice_of(
         _load(file, format_, map_rows),
@@ -216,10 +223,10 @@ def lattice(
 @cli.command("calibrate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--standard", default="Si", show_default=True, help="Library phase of the standard.")
-@click.option("--incidence-angle", type=float, default=None)
+@click.option("--incidence-angle", type=Quantity("deg"), default=None)
 @click.option(
     "--max-offset",
-    type=float,
+    type=Quantity("deg"),
     default=1.0,
     show_default=True,
     help="Largest zero offset searched (deg).",
@@ -230,7 +237,11 @@ def lattice(
     help="Also fit specimen displacement (focusing optics, ≥3 lines; symmetric or fixed incidence).",
 )
 @click.option(
-    "--radius", type=float, default=240.0, show_default=True, help="Goniometer radius (mm)."
+    "--radius",
+    type=Quantity("mm"),
+    default=240.0,
+    show_default=True,
+    help="Goniometer radius (mm).",
 )
 @format_option
 @json_option
@@ -271,7 +282,11 @@ def calibrate(
 )
 @click.option("--strip-ka2/--keep-ka2", default=False, show_default=True)
 @click.option(
-    "--smooth", "smooth_deg", type=float, default=None, help="Savitzky–Golay window (deg)."
+    "--smooth",
+    "smooth_deg",
+    type=Quantity("deg"),
+    default=None,
+    help="Savitzky–Golay window (deg).",
 )
 @click.option(
     "--normalize",
@@ -280,10 +295,10 @@ def calibrate(
     default="none",
     show_default=True,
 )
-@click.option("--zero-offset", type=float, default=None)
+@click.option("--zero-offset", type=Quantity("deg"), default=None)
 @click.option(
     "--displacement",
-    type=float,
+    type=Quantity("mm"),
     default=None,
     help="Specimen displacement (mm) to remove (focusing optics; α from the file or --incidence-angle).",
 )
@@ -308,8 +323,8 @@ def reduce_cmd(
     """Reduce a scan (background, Kα2, smoothing, normalisation, zero) and write it."""
     from pathlib import Path
 
+    import charsuite.xrd as red
     from charsuite.io import write
-    from charsuite.xrd import reduce as red
 
     da = _load(file, format_, map_rows)
     red.check_scan(da, purpose="reduction")

@@ -61,7 +61,7 @@ from charsuite.composition._derived import (
     thickness_from_areal_density,
 )
 from charsuite.composition._elements import MASS_TABLE, atomic_mass, fold_isotope, parse_formula
-from charsuite.io.formats.potku_depth import potku_window_average
+from charsuite.io.formats.iba.potku_depth import potku_window_average
 
 __all__ = [
     "AVOGADRO_PER_MOL",

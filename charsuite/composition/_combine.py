@@ -321,7 +321,7 @@ class CompositionResult(Result):
 
     def to_dict(self) -> dict[str, Any]:
         """JSON layout of ``charsuite composition combine --json``."""
-        from charsuite.model._result import _plain
+        from charsuite.model import jsonable
 
         at = self.at_pct()
         elements = {}
@@ -349,10 +349,10 @@ class CompositionResult(Result):
             + (" (oxygen unknown, not included)" if self.oxygen_unknown else ""),
             "elements": elements,
             "correlation": {"elements": names, "matrix": matrix},
-            "target": _plain(self.target),
+            "target": jsonable(self.target),
             "warnings": list(self.warnings),
             "mass_table": self.mass_table,
-            "history": _plain(self.history),
+            "history": jsonable(self.history),
         }
 
 

@@ -9,7 +9,6 @@ F = N_A·e = 96485.33212 C/mol; 1 mAh = 3.6 C. Atomic masses: see
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from charsuite.composition._elements import (
 )
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.model import Result, history_record
+from charsuite.model import parse_quantity as model_parse_quantity
 
 AVOGADRO_PER_MOL = 6.02214076e23
 ELEMENTARY_CHARGE_C = 1.602176634e-19
@@ -487,52 +487,29 @@ def loading_from_areal_density(
 
 # A small explicit table (three kinds of quantity) instead of pint: the CLI needs only
 # these, and the error message can list exactly what is accepted.
-_UNITS: dict[str, dict[str, float]] = {
-    "density": {"g/cm3": 1.0, "g/cc": 1.0, "g/ml": 1.0, "kg/m3": 1e-3, "mg/cm3": 1e-3},
-    "thickness": {
-        "nm": 1.0,
-        "a": 0.1,
-        "å": 0.1,
-        "angstrom": 0.1,
-        "um": 1e3,
-        "µm": 1e3,
-        "μm": 1e3,
-        "mm": 1e6,
-        "cm": 1e7,
-        "m": 1e9,
-    },
-    "area": {"cm2": 1.0, "mm2": 1e-2, "m2": 1e4, "um2": 1e-8, "µm2": 1e-8},
-}
-_CANONICAL = {"density": "g/cm3", "thickness": "nm", "area": "cm2"}
-_QTY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\s].*)?$")
+_CANONICAL = {"density": "g/cm**3", "thickness": "nm", "area": "cm**2"}
 
 
 def parse_quantity(text: str | float, *, kind: str) -> float:
     """Parse ``"3.8g/cm3"``, ``"600 nm"``, ``"0.008cm2"``, ``"0.8 mm^2"`` into canonical units.
 
     Canonical units: density g/cm³, thickness nm, area cm². A bare number is taken in the
-    canonical unit.
+    canonical unit. The parsing is :func:`charsuite.model.parse_quantity` (pint).
 
     Raises
     ------
     ParameterError
-        Unknown kind or unit (the message lists the accepted units).
+        Unknown kind, unit or dimension, or a non-finite value.
+
+    Examples
+    --------
+    >>> parse_quantity("0.6um", kind="thickness")
+    600.0
     """
-    if kind not in _UNITS:
-        raise ParameterError(f"kind {kind!r} not one of {sorted(_UNITS)}")
-    if isinstance(text, int | float):
-        return float(text)
-    m = _QTY.match(str(text))
-    if not m:
-        raise ParameterError(f"cannot read {text!r} as a {kind}; expected e.g. '3.8g/cm3'")
-    value, unit = float(m.group(1)), (m.group(2) or _CANONICAL[kind])
-    key = unit.strip().lower().replace("^", "").replace("³", "3").replace("²", "2")
-    key = key.replace(" ", "")
-    if key not in _UNITS[kind] and key not in {k.lower() for k in _UNITS[kind]}:
-        raise ParameterError(
-            f"unknown {kind} unit {unit!r} in {text!r}; accepted: {', '.join(_UNITS[kind])}"
-        )
-    return value * _UNITS[kind][key]
+    if kind not in _CANONICAL:
+        raise ParameterError(f"kind {kind!r} not one of {sorted(_CANONICAL)}")
+    text = text.replace("^", "") if isinstance(text, str) else text
+    return model_parse_quantity(text, _CANONICAL[kind], name=kind)
 
 
 # --- Monte-Carlo propagation ----------------------------------------------------------------

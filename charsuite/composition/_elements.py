@@ -11,7 +11,7 @@ import re
 from functools import cache
 
 from charsuite.exceptions import ParameterError
-from charsuite.io.formats._iba import SYMBOLS, fold_isotope, is_element
+from charsuite.io.formats.iba.common import SYMBOLS, fold_isotope, is_element
 
 _SYMBOL_SET = frozenset(SYMBOLS)
 #: Atomic number of each symbol.

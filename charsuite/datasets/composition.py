@@ -73,7 +73,7 @@ def write_composition_sheet(path: str | Path, rows: Sequence[Mapping[str, Any]])
         path.write_text("\n".join(out), encoding="utf-8")
     else:
         out = [
-            "# charsuite composition sheet (see charsuite.io.formats.composition_sheet)",
+            "# charsuite composition sheet (see charsuite.io.formats.iba.composition_sheet)",
             ",".join(cols),
         ]
         for r in rows:

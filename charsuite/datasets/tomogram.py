@@ -9,7 +9,7 @@ The model (all lengths in the sample frame, depth z from the flat starting surfa
 - scan ``s`` samples, in each pixel column, the depth reached at mid-scan, ``u = s + 0.5``
   scans after the start (per-layer rates integrated down the column), so interface k is
   crossed at the fractional scan index ``S_k(y, x) - 0.5`` (the 50 % point of the
-  noiseless signal, the convention of :mod:`charsuite.sims.zcorrect`);
+  noiseless signal, the convention of :mod:`charsuite.sims.tomo._zcorrect`);
 - interfaces are broadened by an error function of 1σ width ``interface_width_nm``;
 - each layer has a columnar lateral yield texture (grains) of relative RMS ``texture``,
   which gives registration something to lock on;
@@ -444,7 +444,7 @@ def tomogram(
         },
     )
     if path is not None:
-        from charsuite.sims._tomo_io import write_h5_stream
+        from charsuite.sims.tomo import write_h5_stream
 
         with __import__("dask").config.set(scheduler="threads"):
             out = write_h5_stream(

@@ -34,7 +34,7 @@ def _phase_lines(name, *, wavelength, lo, hi, cell=None):
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
     from pymatgen.core import Lattice
 
-    from charsuite.xrd.library import list_phases, load_structure, reference_pattern
+    from charsuite.xrd import list_phases, load_structure, reference_pattern
 
     struct = load_structure(list_phases()[name])
     if cell is not None:
@@ -47,7 +47,7 @@ def _phase_lines(name, *, wavelength, lo, hi, cell=None):
     ref = reference_pattern(
         name, wavelength_angstrom=wavelength, two_theta_range=(lo, hi), cell=cell
     )
-    from charsuite.xrd.library import _dispersion_factor
+    from charsuite.xrd._library import _dispersion_factor
 
     inten = np.asarray(pat.y) / struct.volume**2
     if len(ref.hkl) == inten.size:  # same simulation → same peak order
@@ -114,14 +114,15 @@ def simulate_gixrd(
     -------
     (two_theta, counts, truth) : ndarray, ndarray, dict
     """
-    from charsuite.xrd.gi import (
+    from charsuite.xrd import (
         absorption_factor,
+        d_spacing,
+        ka2_position,
         optical_constants,
+        pseudo_voigt,
         refraction_shift,
         texture_factor,
     )
-    from charsuite.xrd.lattice import d_spacing
-    from charsuite.xrd.peaks import ka2_position, pseudo_voigt
 
     rng = np.random.default_rng(seed)
     lo, hi = two_theta_range
@@ -244,7 +245,7 @@ def simulate_gixrd(
 
 def simulate_standard(*, phase: str = "Si", **kwargs):
     """A powder standard alone (no film) in the same geometry; same options as simulate_gixrd."""
-    from charsuite.xrd.library import reference_pattern
+    from charsuite.xrd import reference_pattern
 
     ref = reference_pattern(phase)
     kwargs.setdefault("texture_r", 1.0)
@@ -494,7 +495,7 @@ def simulate_powder_mixture(
     """Simulate a symmetric Bragg–Brentano powder scan of a mixture of library phases.
 
     Written for red-team tests of the search–match: it shares no code with
-    :mod:`charsuite.xrd.match`, :mod:`charsuite.xrd.peaks` or the library's pattern cache
+    :mod:`charsuite.xrd._match`, :mod:`charsuite.xrd._peaks` or the library's pattern cache
     and differs from the reference patterns the way another program or a real sample does:
     stick intensities come from pymatgen's :class:`XRDCalculator` on the (strained) CIF
     structure with an isotropic Debye–Waller factor and *without* anomalous dispersion (the
@@ -560,7 +561,7 @@ def simulate_powder_mixture(
     from pymatgen.core import Lattice
 
     from charsuite.exceptions import ParameterError
-    from charsuite.xrd.library import _space_group, crystal_system, list_phases, load_structure
+    from charsuite.xrd._library import _space_group, crystal_system, list_phases, load_structure
 
     if not phases:
         raise ParameterError("phases is empty; give at least one library phase name → amount")
@@ -767,7 +768,7 @@ def _library_symmetry() -> dict:
     """name → (space-group number, (a, b, c)) of the built-in library (cached)."""
     global _LIBSYM
     if _LIBSYM is None:
-        from charsuite.xrd.library import _space_group, list_phases, load_structure
+        from charsuite.xrd._library import _space_group, list_phases, load_structure
 
         _LIBSYM = {}
         for n, path in list_phases().items():

@@ -15,8 +15,7 @@ def run(ctx: DemoContext) -> Section:
     """Generate a drifting cube of the demo stack, reconstruct it and find the inclusion."""
     from charsuite.datasets.tomogram import tomogram
     from charsuite.plotting.tomogram import plot_tomogram
-    from charsuite.sims.export import reconstruct
-    from charsuite.sims.segment import find_regions, segment_layers
+    from charsuite.sims.tomo import find_regions, reconstruct, segment_layers
 
     stack = [
         (n, t if i < len(ctx.sample.stack) - 1 else None, RATES[n])

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from charsuite.io._atomic import atomic_path
-from charsuite.model._history import _jsonable
+from charsuite.model import jsonable
 
 
 def _json(obj) -> str:
-    return json.dumps(_jsonable(obj), allow_nan=True)
+    return json.dumps(jsonable(obj, max_array=64, nan=True), allow_nan=True)
 
 
 def write(obj, path: str | Path, *, force: bool = False, compression: str | None = "gzip") -> Path:

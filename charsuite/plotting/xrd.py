@@ -41,8 +41,7 @@ def plot_identification(
     matplotlib.figure.Figure
     """
     from charsuite.plotting.style import PALETTE, new_figure, save_figure
-    from charsuite.xrd.lattice import two_theta_of
-    from charsuite.xrd.library import reference_pattern
+    from charsuite.xrd import reference_pattern, two_theta_of
 
     res = analysis.to_dict() if hasattr(analysis, "to_dict") else analysis
     phases = res["phases"]

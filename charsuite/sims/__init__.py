@@ -1,14 +1,14 @@
 """ToF-SIMS: TofDAQ cubes, streamed depth profiles, depth calibration, co-localisation.
 
-Tomography (ToF-SIMS II) lives in modules imported on use: :mod:`charsuite.sims.register`
-(lateral drift), :mod:`charsuite.sims.zcorrect` (per-column depth), :mod:`charsuite.sims.segment`
-(denoising, layers, regions, isosurfaces), :mod:`charsuite.sims.mva` (Poisson PCA/NMF) and
-:mod:`charsuite.sims.export` (HDF5, TIFF, zarr, meshes; ``reconstruct``).
+Tomography (ToF-SIMS II) lives in modules imported on use: :mod:`charsuite.sims.tomo._register`
+(lateral drift), :mod:`charsuite.sims.tomo._zcorrect` (per-column depth), :mod:`charsuite.sims.tomo._segment`
+(denoising, layers, regions, isosurfaces), :mod:`charsuite.sims.tomo._mva` (Poisson PCA/NMF) and
+:mod:`charsuite.sims.tomo._export` (HDF5, TIFF, zarr, meshes; ``reconstruct``).
 
-The cube convention is ``(depth, y, x, species)`` (see :mod:`charsuite.sims.cube`).
+The cube convention is ``(depth, y, x, species)`` (see :mod:`charsuite.sims._cube`).
 """
 
-from charsuite.sims.calibrate import (
+from charsuite.sims._calibrate import (
     DepthCalibration,
     Interface,
     Layer,
@@ -19,16 +19,17 @@ from charsuite.sims.calibrate import (
     parse_layers,
     segment_layers,
 )
-from charsuite.sims.colocalise import (
+from charsuite.sims._colocalise import (
     Colocalisation,
     bin_map,
     colocalise,
     dispersion_test,
     layer_maps,
 )
-from charsuite.sims.cube import CUBE_DIMS, iter_depth_slabs, open_cube, species_index
-from charsuite.sims.profile import dead_time_correct, depth_profile, parse_roi, smooth_profile
-from charsuite.sims.tofdaq import (
+from charsuite.sims._cube import CUBE_DIMS, iter_depth_slabs, open_cube, species_index
+from charsuite.sims._profile import dead_time_correct, depth_profile, parse_roi, smooth_profile
+from charsuite.sims._report import correlate_report, profile_report, sims_info
+from charsuite.sims._tofdaq import (
     MassCalibration,
     PeakTable,
     decode_event_list,
@@ -51,6 +52,7 @@ __all__ = [
     "bin_map",
     "calibrate_depth",
     "colocalise",
+    "correlate_report",
     "dead_time_correct",
     "decode_event_list",
     "depth_profile",
@@ -66,8 +68,10 @@ __all__ = [
     "parse_layers",
     "parse_roi",
     "peak_table",
+    "profile_report",
     "reintegrate",
     "segment_layers",
+    "sims_info",
     "smooth_profile",
     "species_index",
 ]

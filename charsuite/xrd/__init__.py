@@ -8,18 +8,42 @@ Public API (heavy dependencies are imported inside the functions):
 * :func:`find_peaks`, :func:`fit_peaks` — detection and pseudo-Voigt / Pearson VII fits.
 * :func:`subtract_background`, :func:`strip_ka2`, :func:`smooth`, :func:`normalize`,
   :func:`correct_zero`, :func:`correct_displacement` — reduction steps (each records its value in ``attrs["corrections"]``).
-* :mod:`charsuite.xrd.gi` — refraction shift, information depth, absorption factor, GI texture.
+* :mod:`charsuite.xrd._gi` — refraction shift, information depth, absorption factor, GI texture.
 * :func:`reference_pattern`, :func:`list_phases` — the CIF library and cached patterns.
 """
 
-from charsuite.xrd.analysis import XRDAnalysis, ZeroCalibration, analyze, calibrate_zero
-from charsuite.xrd.lattice import LatticeFit, refine_lattice
-from charsuite.xrd.library import list_phases, reference_pattern
-from charsuite.xrd.match import ACCEPT_THRESHOLD, match_phases
-from charsuite.xrd.peaks import find_peaks, fit_peaks
-from charsuite.xrd.reduce import (
+from charsuite.xrd._analysis import (
+    XRDAnalysis,
+    ZeroCalibration,
+    analyze,
+    calibrate_zero,
+    lattice_of,
+)
+from charsuite.xrd._batchfit import fit_windows
+from charsuite.xrd._gi import absorption_factor, optical_constants, refraction_shift, texture_factor
+from charsuite.xrd._lattice import LatticeFit, d_spacing, refine_lattice, two_theta_of
+from charsuite.xrd._library import (
+    clear_cache,
+    list_phases,
+    load_structure,
+    phase_max_strain,
+    reference_pattern,
+)
+from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
+from charsuite.xrd._peaks import (
+    find_peaks,
+    fit_peaks,
+    ka2_position,
+    peak_model,
+    pearson7,
+    pseudo_voigt,
+    residual_peaks,
+)
+from charsuite.xrd._reduce import (
+    check_scan,
     correct_displacement,
     correct_zero,
+    integrate_rows,
     normalize,
     smooth,
     strip_ka2,
@@ -31,18 +55,36 @@ __all__ = [
     "LatticeFit",
     "XRDAnalysis",
     "ZeroCalibration",
+    "absorption_factor",
     "analyze",
     "calibrate_zero",
+    "check_scan",
+    "clear_cache",
     "correct_displacement",
     "correct_zero",
+    "d_spacing",
     "find_peaks",
     "fit_peaks",
+    "fit_windows",
+    "integrate_rows",
+    "ka2_position",
+    "lattice_of",
     "list_phases",
+    "load_structure",
     "match_phases",
     "normalize",
+    "optical_constants",
+    "peak_model",
+    "pearson7",
+    "phase_max_strain",
+    "pseudo_voigt",
     "reference_pattern",
     "refine_lattice",
+    "refraction_shift",
+    "residual_peaks",
     "smooth",
     "strip_ka2",
     "subtract_background",
+    "texture_factor",
+    "two_theta_of",
 ]

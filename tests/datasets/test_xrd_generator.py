@@ -20,7 +20,7 @@ KA1, KA2 = 1.540598, 1.544426
 
 
 def _cif_cell(name):
-    from charsuite.xrd.library import list_phases, load_structure
+    from charsuite.xrd import list_phases, load_structure
 
     lat = load_structure(list_phases()[name]).lattice
     return lat.a, lat.c

@@ -8,9 +8,9 @@ import pytest
 
 from charsuite.datasets.sims import make_tofdaq_stack
 from charsuite.io import read
-from charsuite.io.formats._hdf5_source import lookup
+from charsuite.io.hdf5 import lookup
 from charsuite.sims import depth_profile, iter_depth_slabs
-from charsuite.sims.cube import _HDF5Slabs, map_depth_slabs
+from charsuite.sims._cube import _HDF5Slabs, map_depth_slabs
 
 # the reversed-export fixture is re-ordered by time with a warning (tested in test_tofdaq)
 pytestmark = pytest.mark.filterwarnings("ignore:.*BufTimes decrease")
@@ -199,7 +199,7 @@ def test_profile_non_integer_counts_within_float_tolerance(tmp_path):
 @pytest.mark.parametrize("task_bytes", [1, 3000])
 def test_task_grouping_keeps_order(stack_file, monkeypatch, task_bytes):
     """One piece per worker task, or a few: same slabs, same order, same profile."""
-    import charsuite.sims.cube as cube_module
+    import charsuite.sims._cube as cube_module
 
     monkeypatch.setattr(cube_module, "_TASK_BYTES", task_bytes)
     path, _ = stack_file

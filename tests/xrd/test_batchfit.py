@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
+from charsuite.xrd import ka2_position, pearson7, pseudo_voigt
 from charsuite.xrd._batchfit import _evaluate, fit_windows
-from charsuite.xrd.peaks import ka2_position, pearson7, pseudo_voigt
 
 L1, L2 = 1.540598, 1.544426
 

@@ -8,7 +8,7 @@ import xarray as xr
 
 from charsuite.cli import main
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.xrd.reduce import check_scan, integrate_rows
+from charsuite.xrd import check_scan, integrate_rows
 
 
 def _map(n_rows=5, rate=False, shifted=False):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from charsuite.xrd.library import list_phases, reference_pattern
-from charsuite.xrd.match import match_phases
+from charsuite.xrd import list_phases, match_phases, reference_pattern
 
 RANGE = (10.0, 80.0)
 

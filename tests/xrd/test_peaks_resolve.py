@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from charsuite.xrd.peaks import (
+from charsuite.xrd import (
     find_peaks,
     fit_peaks,
     ka2_position,

@@ -37,7 +37,7 @@ def test_every_file_reads_or_is_refused(shared_data):
 
 
 def test_corundum_three_formats_agree_and_refine(shared_data):
-    from charsuite.xrd.analysis import lattice_of
+    from charsuite.xrd import lattice_of
 
     d = shared_data("xrd") / "m3wolf__electrolab"
     brml, raw, xye = (
@@ -216,8 +216,7 @@ def test_phase_missing_from_library_is_unidentified(shared_data):
     """ZrO2 left out of the search: its lines are reported as unexplained, not forced into
     LiF, Fe, Al or Pt (the failure of the first session). The fitted peaks of the full
     analysis are re-matched with the library minus ZrO2 and analyze()'s search settings."""
-    from charsuite.xrd.library import list_phases, phase_max_strain, reference_pattern
-    from charsuite.xrd.match import match_phases
+    from charsuite.xrd import list_phases, match_phases, phase_max_strain, reference_pattern
 
     names = [n for n in list_phases() if n != "ZrO2"]
     for rel in (
@@ -322,7 +321,7 @@ def test_charged_spinel_two_phases(shared_data, tmp_path):
 
 
 def test_nio_lattice_known_answer(shared_data):
-    from charsuite.xrd.analysis import lattice_of
+    from charsuite.xrd import lattice_of
 
     res = lattice_of(
         read(shared_data("xrd") / "CederGroupHub__dara/V2O5_0p4005-NiO_0p6016--8min.xrdml"),

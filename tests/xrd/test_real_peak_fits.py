@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from charsuite.io import read
-from charsuite.xrd.analysis import _peaks, _wavelengths
-from charsuite.xrd.peaks import ka2_position
+from charsuite.xrd import ka2_position
+from charsuite.xrd._analysis import _peaks, _wavelengths
 
 pytestmark = pytest.mark.shared_data
 

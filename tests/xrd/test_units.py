@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.xrd import gi
-from charsuite.xrd.lattice import refine_lattice, two_theta_of
-from charsuite.xrd.peaks import fit_peaks, ka2_position, pearson7, pseudo_voigt
+from charsuite.xrd import _gi as gi
+from charsuite.xrd import (
+    fit_peaks,
+    ka2_position,
+    pearson7,
+    pseudo_voigt,
+    refine_lattice,
+    two_theta_of,
+)
 
 
 def test_refraction_shift_matches_notes():
@@ -164,7 +170,7 @@ def _scan(x, y, **md):
 
 
 def test_reduction_steps_record_values():
-    from charsuite.xrd import reduce as red
+    from charsuite.xrd import _reduce as red
 
     x = np.arange(20.0, 60.0, 0.01)
     c = 40.0
@@ -213,7 +219,7 @@ def test_analyze_refuses_bad_scans(bad, match):
 
 
 def test_library_patterns_cached_and_user_cif(tmp_path):
-    from charsuite.xrd.library import list_phases, reference_pattern
+    from charsuite.xrd import list_phases, reference_pattern
 
     names = set(list_phases())
     expected = {
@@ -254,8 +260,7 @@ def test_zero_and_displacement_from_standard(tmp_path):
     """Bragg–Brentano Si standard with zero +0.03° and 0.1 mm displacement (R = 240 mm)."""
     from charsuite.datasets.xrd import simulate_standard, write_xrdml
     from charsuite.io import read
-    from charsuite.xrd import calibrate_zero
-    from charsuite.xrd.reduce import correct_displacement
+    from charsuite.xrd import calibrate_zero, correct_displacement
 
     x, y, _ = simulate_standard(
         phase="Si",
@@ -280,8 +285,7 @@ def test_zero_and_displacement_at_fixed_incidence(tmp_path):
     """GI Si standard (α = 2°, focusing optics): Δ2θ = z − (s/R)·sin 2θ / sin α recovered."""
     from charsuite.datasets.xrd import simulate_standard, write_xrdml
     from charsuite.io import read
-    from charsuite.xrd import calibrate_zero
-    from charsuite.xrd.reduce import correct_displacement
+    from charsuite.xrd import calibrate_zero, correct_displacement
 
     alpha, s_mm, z, radius = 2.0, 0.01, -0.02, 240.0
     x, y, _ = simulate_standard(
@@ -309,7 +313,7 @@ def test_zero_and_displacement_at_fixed_incidence(tmp_path):
 
 
 def test_disk_cache_round_trip():
-    from charsuite.xrd import library
+    from charsuite.xrd import _library as library
 
     library.clear_cache()
     a = library.reference_pattern("LiMn2O4", two_theta_range=(15, 70))

@@ -1,0 +1,261 @@
+"""Plumbing shared by the tomogram modules: dask schedulers, picklable HDF5 access,
+block-wise streaming of dask arrays, and the streaming charsuite-h5 writer.
+
+Every computation in :mod:`charsuite.sims.tomo._register`, ``zcorrect``, ``segment``, ``mva``
+and ``export`` goes through :func:`compute_context`, so the same call runs on the local
+threaded scheduler (default), on a ``dask.distributed`` cluster given by address, or on
+an existing ``distributed.Client``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from charsuite.exceptions import DataError, ParameterError
+
+CUBE_DIMS = ("depth", "y", "x", "species")
+_LOCAL = ("threads", "threading", "sync", "synchronous", "single-threaded", "processes")
+
+
+@contextlib.contextmanager
+def compute_context(scheduler: Any = None) -> Iterator[Any]:
+    """Run the enclosed dask computations on ``scheduler``.
+
+    Parameters
+    ----------
+    scheduler : None, str or distributed.Client
+        ``None`` keeps dask's default (threaded, or an active ``Client``); a local
+        scheduler name (``"threads"``, ``"synchronous"``, ``"processes"``); a cluster
+        address such as ``"tcp://10.0.0.5:8786"`` (a client is connected for the duration
+        of the call and closed afterwards); or a ``distributed.Client``.
+    """
+    import dask
+
+    if scheduler is None:
+        yield None
+    elif isinstance(scheduler, str) and scheduler in _LOCAL:
+        with dask.config.set(scheduler=scheduler):
+            yield None
+    elif isinstance(scheduler, str):
+        try:
+            from distributed import Client
+        except ImportError as err:  # pragma: no cover - distributed is a dependency
+            raise ParameterError("a scheduler address needs the 'distributed' package") from err
+        try:
+            client = Client(scheduler, set_as_default=False, timeout="10s")
+        except OSError as err:
+            raise ParameterError(
+                f"cannot connect to the dask scheduler at {scheduler!r} ({err}); start one with "
+                "`dask scheduler` or omit --scheduler to compute locally"
+            ) from err
+        try:
+            with dask.config.set(scheduler=client):
+                yield client
+        finally:
+            client.close()
+    elif hasattr(scheduler, "get") and hasattr(scheduler, "submit"):
+        with dask.config.set(scheduler=scheduler):
+            yield scheduler
+    else:
+        raise ParameterError(
+            f"scheduler must be None, a local scheduler name {_LOCAL}, a cluster address or a "
+            f"distributed.Client; got {scheduler!r}"
+        )
+
+
+class H5Array:
+    """A picklable, lazily opened HDF5 dataset (for ``dask.array.from_array``).
+
+    h5py objects cannot be sent to dask.distributed workers; this opens the file
+    read-only for each block read, so the graph holds only the path and dataset name.
+    """
+
+    def __init__(self, path: str | Path, name: str) -> None:
+        import h5py
+
+        self.path = str(path)
+        self.name = name
+        with h5py.File(self.path, "r") as f:
+            dset = f[name]
+            self.shape = tuple(dset.shape)
+            self.dtype = dset.dtype
+            self.chunks = dset.chunks
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key):
+        import h5py
+
+        with h5py.File(self.path, "r") as f:
+            return f[self.name][key]
+
+
+def _check_cube(cube) -> None:
+    import xarray as xr
+
+    if not isinstance(cube, xr.DataArray):
+        raise DataError(
+            f"expected a SIMS cube (xarray.DataArray with dims {CUBE_DIMS}); got "
+            f"{type(cube).__name__}. Read files with charsuite.read(path, lazy=True)"
+        )
+    if tuple(cube.dims) != CUBE_DIMS:
+        raise DataError(
+            f"expected a SIMS cube with dims {CUBE_DIMS}; got {tuple(cube.dims)}. "
+            "Transpose it with cube.transpose('depth', 'y', 'x', 'species')"
+        )
+    if 0 in cube.shape:
+        raise DataError(f"the cube is empty (shape {cube.shape}); nothing to reconstruct")
+
+
+def open_cube(source, *, chunks: Any = None):
+    """Return a SIMS cube as a dask-backed DataArray that can go to any scheduler.
+
+    Parameters
+    ----------
+    source : str, Path or xarray.DataArray
+        A file readable by :func:`charsuite.read` (charsuite-h5 files are opened with a
+        picklable loader so that distributed workers can read them) or a DataArray.
+    chunks : dict or tuple, optional
+        dask chunks; the default keeps whole scans (``{"depth": n}`` with n so that a
+        block is about 64 MB) and all species together.
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``("depth", "y", "x", "species")``, dask-backed.
+    """
+    import dask.array as da
+    import h5py
+    import numpy as np
+
+    if isinstance(source, str | Path):
+        from charsuite.io import read
+
+        path = Path(source)
+        cube = read(path, lazy=True)
+        _check_cube(cube)
+        with h5py.File(path, "r") as f:
+            is_ours = f.attrs.get("charsuite_format") is not None
+            name = f.attrs.get("name", "__data__") if is_ours else None
+        if is_ours:
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            arr = H5Array(path, f"data_vars/{name}")
+            cube = cube.copy(data=da.from_array(arr, chunks=_default_chunks(cube, chunks)))
+    else:
+        cube = source
+    _check_cube(cube)
+    data = cube.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=_default_chunks(cube, chunks))
+    elif chunks is not None:
+        data = data.rechunk(_default_chunks(cube, chunks))
+    return cube.copy(data=data)
+
+
+def _default_chunks(cube, chunks):
+    if chunks is not None:
+        if isinstance(chunks, dict):
+            return tuple(chunks.get(d, -1) for d in CUBE_DIMS)
+        return chunks
+    ny, nx, ns = cube.shape[1:]
+    itemsize = getattr(cube.dtype, "itemsize", 4)
+    per_scan = max(ny * nx * ns * itemsize, 1)
+    n = int(max(1, min(cube.shape[0], (64 * 2**20) // per_scan)))
+    return (n, -1, -1, -1)
+
+
+def iter_blocks(data, *, axis: int = 0, step: int | None = None) -> Iterator[tuple[int, Any]]:
+    """Yield ``(start, numpy_block)`` along ``axis``, computing one block at a time.
+
+    Each block is computed with the active scheduler (see :func:`compute_context`), so
+    at most one block of the result is held in the calling process.
+    """
+    import numpy as np
+
+    n = data.shape[axis]
+    if hasattr(data, "chunks") and step is None:
+        bounds = np.cumsum((0, *data.chunks[axis]))
+    else:
+        step = step or n
+        bounds = np.r_[np.arange(0, n, step), n]
+    index = [slice(None)] * data.ndim
+    for a, b in itertools.pairwise(bounds):
+        if b <= a:
+            continue
+        index[axis] = slice(int(a), int(b))
+        block = data[tuple(index)]
+        yield int(a), np.asarray(block.compute() if hasattr(block, "compute") else block)
+
+
+def _json(obj) -> str:
+    from charsuite.model import jsonable
+
+    return json.dumps(jsonable(obj, max_array=64, nan=True), allow_nan=True)
+
+
+def write_h5_stream(
+    obj,
+    path: str | Path,
+    *,
+    force: bool = False,
+    compression: str | None = "gzip",
+    progress=None,
+) -> Path:
+    """Write a (possibly dask-backed, larger than memory) DataArray as charsuite-h5.
+
+    Same layout as :func:`charsuite.io.write` (read back by :func:`charsuite.read`), but
+    the data are computed block by block along the first axis in this process and
+    written as they arrive, so it works with any scheduler, including distributed ones
+    whose workers cannot hold an h5py handle. Atomic: an interrupted write leaves no file.
+    """
+    import h5py
+    import numpy as np
+
+    from charsuite._version import __version__
+    from charsuite.io import atomic_path
+
+    data = obj.data
+    name = obj.name if obj.name is not None else "__data__"
+    with atomic_path(path, force=force) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["charsuite_format"] = "charsuite-h5"
+        f.attrs["charsuite_version"] = __version__
+        f.attrs["kind"] = "DataArray"
+        f.attrs["name"] = str(name)
+        f.attrs["attrs_json"] = _json(obj.attrs)
+        gc = f.create_group("coords")
+        for cname, coord in obj.coords.items():
+            values = np.asarray(coord.values)
+            if values.dtype.kind in "UO":
+                dset = gc.create_dataset(
+                    str(cname), data=values.astype(str).astype(object), dtype=h5py.string_dtype()
+                )
+            else:
+                dset = gc.create_dataset(str(cname), data=values)
+            dset.attrs["dims_json"] = _json(list(coord.dims))
+            dset.attrs["attrs_json"] = _json(coord.attrs)
+        gv = f.create_group("data_vars")
+        if hasattr(data, "chunks") and data.ndim:
+            chunk = tuple(max(c) for c in data.chunks)
+        else:
+            chunk = True if data.ndim else None
+        dset = gv.create_dataset(
+            str(name),
+            shape=data.shape,
+            dtype=data.dtype,
+            chunks=chunk,
+            compression=compression if data.ndim else None,
+        )
+        if data.ndim == 0:
+            dset[()] = np.asarray(data)
+        else:
+            for start, block in iter_blocks(data):
+                dset[start : start + block.shape[0]] = block
+                if progress:
+                    progress(block.shape[0])
+        dset.attrs["dims_json"] = _json(list(obj.dims))
+        dset.attrs["attrs_json"] = _json(obj.attrs)
+    return Path(path)

@@ -1,0 +1,1032 @@
+"""End-to-end GI-XRD analysis: reduce → peaks → identify → refine → layered-phase readout.
+
+Conventions
+-----------
+* Zero offset z: measured 2θ = true 2θ + z (a positive z means peaks appear too high).
+* Refraction (grazing incidence only): measured 2θ = Bragg 2θ + Δ2θ_refr(phase), see
+  :func:`charsuite.xrd._gi.refraction_shift`; it is removed per phase before refinement
+  when ``refraction=True``.
+* Intensities for I(003)/I(104) and texture are fitted Kα1 peak areas.
+* Texture: March–Dollase fibre texture with the fibre axis along the surface normal,
+  averaged over the tilt ψ = θ − α at which each reflection is recorded (GI); r < 1 means
+  the chosen pole (c axis for layered phases) is preferentially normal to the substrate.
+* Crystallite size: Scherrer D = Kλ/(β cos θ), K = 0.9, β = √(FWHM² − FWHM_instr²)
+  (Gaussian-like quadratic removal) in radians; Williamson–Hall
+  β cos θ = Kλ/D + 4ε sin θ over all peaks of the phase.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from charsuite.exceptions import DataError, ParameterError
+from charsuite.model import Result, history_record
+
+CU_KA1, CU_KA2 = 1.540598, 1.544426
+
+
+@dataclasses.dataclass(frozen=True)
+class XRDAnalysis(Result):
+    """Everything ``charsuite xrd identify`` reports (JSON schema in the README).
+
+    Attributes
+    ----------
+    file, format : str
+    wavelength_angstrom : float
+    incidence_angle_deg : float or None
+    phases : list of dict
+        Accepted phases: name, role, score, matched_peaks, rwp, lattice, zero_offset_deg.
+    candidates : list of dict
+        Every phase scored, with the reason for acceptance or rejection.
+    peaks : list of dict
+        two_theta, two_theta_err, d, fwhm, area, area_err, phase, hkl.
+    layered : dict or None
+        a, c, c_over_a, shift_003_deg, i003_i104, splittings, texture, crystallite_size_nm.
+    unidentified_peaks : list of dict
+    corrections : dict
+        Each correction applied with its value.
+    whole_pattern : dict
+        Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
+        cells, zero, profile widths; :func:`charsuite.xrd._wholepattern.le_bail`).
+    history : list
+    """
+
+    file: str
+    format: str
+    wavelength_angstrom: float
+    incidence_angle_deg: float | None
+    phases: list
+    candidates: list
+    peaks: list
+    layered: dict | None
+    unidentified_peaks: list
+    corrections: dict
+    whole_pattern: dict
+    history: list
+
+
+@dataclasses.dataclass(frozen=True)
+class ZeroCalibration(Result):
+    """Zero offset from a standard measured in the same geometry.
+
+    Attributes
+    ----------
+    standard : str
+    zero_offset_deg, zero_offset_err_deg : float
+        measured = true + zero (refraction of the standard removed first when GI).
+    refraction_shift_deg : float
+        Mean refraction shift of the standard's peaks that was removed.
+    lattice : dict
+        Cell refined with the zero fixed (a check of the standard).
+    peaks_used : list
+    history : list
+    """
+
+    standard: str
+    zero_offset_deg: float
+    zero_offset_err_deg: float
+    refraction_shift_deg: float
+    lattice: dict
+    peaks_used: list
+    history: list
+    displacement_mm: float | None = None
+    displacement_err_mm: float | None = None
+    goniometer_radius_mm: float | None = None
+
+
+def _wavelengths(da, wavelength_angstrom=None):
+    md = da.attrs.get("metadata", {})
+    l1 = wavelength_angstrom or md.get("wavelength_angstrom")
+    source = "argument" if wavelength_angstrom else "file"
+    if not l1:
+        l1, source = CU_KA1, "assumed Cu Kα1 (file states no wavelength)"
+    l2 = md.get("wavelength_ka2_angstrom")
+    ratio = md.get("ka2_ratio")
+    intended = str(md.get("wavelength_intended", "")).lower()
+    if "1" in intended and "alpha" in intended and "2" not in intended:
+        pass  # 'K-Alpha 1' intended: the scan may still contain Kα2 (no monochromator)
+    if l2 is None:
+        l2 = l1 * CU_KA2 / CU_KA1
+    if ratio is None:
+        ratio = 0.5 if abs(l1 - CU_KA1) < 0.01 else 0.0
+    return float(l1), float(l2), float(ratio), source
+
+
+def _peaks(da, *, l1, l2, ratio, min_snr, profile, resolve_snr=None):
+    from charsuite.xrd._peaks import estimate_background, find_peaks, fit_peaks, typical_fwhm
+
+    x = da.two_theta.values
+    y = np.asarray(da.values, float)
+    s = da.intensity_sigma.values if "intensity_sigma" in da.coords else None
+    step = float(np.median(np.diff(x)))
+    bg = estimate_background(y, half_window=round(1.5 / step))
+    found = find_peaks(
+        x,
+        y,
+        sigma=s,
+        background=bg,
+        min_snr=min_snr,
+        ka2_ratio=ratio,
+        wavelength_ka1=l1,
+        wavelength_ka2=l2,
+    )
+    if found["two_theta"].size == 0:
+        return bg, []
+    fits = fit_peaks(
+        x,
+        y,
+        found["two_theta"],
+        sigma=s,
+        fwhm_guess=found["fwhm"],
+        profile=profile,
+        ka2_ratio=ratio,
+        wavelength_ka1=l1,
+        wavelength_ka2=l2,
+        background=bg,
+        resolve_snr=resolve_snr,
+    )
+    good = [
+        p
+        for p in fits
+        if p is not None
+        and np.isfinite(p.two_theta)
+        and np.isfinite(p.two_theta_err)
+        and p.area > 0
+    ]
+    # reject counting-noise spikes: insignificant area (< 2σ) *and* much narrower than the
+    # typical peak of the scan
+    if good:
+        typical = typical_fwhm(good)
+        good = [p for p in good if not (p.area < 2 * p.area_err and p.fwhm < 0.5 * typical)]
+    return bg, sorted(good, key=lambda p: p.two_theta)
+
+
+def _gi_factors(ref, *, alpha, film_thickness_nm, wavelength, refraction, film_phase):
+    """Per-line intensity weights and refraction shifts for one reference phase."""
+    from charsuite.xrd._gi import absorption_factor, optical_constants, refraction_shift
+
+    oc = optical_constants(
+        ref.composition,
+        density_g_cm3=ref.density_g_cm3,
+        wavelength_angstrom=wavelength,
+        name=ref.name,
+    )
+    shift = (
+        refraction_shift(ref.two_theta, incidence_angle_deg=alpha, delta=oc.delta)
+        if refraction
+        else np.zeros_like(ref.two_theta)
+    )
+    thick = film_thickness_nm if (film_phase and film_thickness_nm) else None
+    w = absorption_factor(
+        ref.two_theta, incidence_angle_deg=alpha, mu_per_um=oc.mu_per_um, thickness_nm=thick
+    )
+    w = w / np.nanmax(w) if np.nanmax(w) > 0 else np.ones_like(w)
+    return np.nan_to_num(w, nan=0.0), shift, oc
+
+
+def calibrate_zero(
+    da,
+    *,
+    standard: str = "Si",
+    incidence_angle_deg: float | None = None,
+    refraction: bool = True,
+    wavelength_angstrom: float | None = None,
+    library=None,
+    max_zero_offset_deg: float = 1.0,
+    min_snr: float = 4.0,
+    displacement: bool = False,
+    goniometer_radius_mm: float = 240.0,
+) -> ZeroCalibration:
+    """Zero offset from a scan of a standard (e.g. the Si GI reference) with a known cell.
+
+    The standard's peaks are found, indexed against its reference pattern (zero offsets up
+    to ``max_zero_offset_deg`` searched), its refraction shift removed (GI), and
+    z = ⟨2θ_obs − 2θ_ref⟩ fitted with the cell fixed; a second fit with the cell free is
+    reported as a check.
+
+    With ``displacement=True`` (focusing optics, at least three lines) the specimen
+    displacement s is fitted with the zero: 2θ_obs − 2θ_ref = z − (s/R)·sin 2θ / sin α, with α
+    the fixed incidence angle, or α = θ for a symmetric scan (z − (2s/R)·cos θ);
+    R = ``goniometer_radius_mm``. Apply both with :func:`charsuite.xrd.correct_zero` and
+    :func:`charsuite.xrd._reduce.correct_displacement` (same α). Parallel-beam GI optics are
+    insensitive to specimen height: calibrate the zero only there.
+
+    References
+    ----------
+    .. [1] H. P. Klug, L. E. Alexander, *X-Ray Diffraction Procedures*, 2nd ed., Wiley
+       (1974), §5-2 (specimen-displacement error).
+    """
+    from charsuite.xrd._lattice import refine_lattice
+    from charsuite.xrd._library import reference_pattern
+    from charsuite.xrd._reduce import check_scan
+
+    check_scan(da, purpose="zero calibration")
+    md = da.attrs.get("metadata", {})
+    alpha = (
+        incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
+    )
+    l1, l2, ratio, _ = _wavelengths(da, wavelength_angstrom)
+    x = da.two_theta.values
+    ref = reference_pattern(
+        standard,
+        wavelength_angstrom=l1,
+        two_theta_range=(float(x[0]) - 2, float(x[-1]) + 2),
+        library=library,
+    )
+    _, peaks = _peaks(da, l1=l1, l2=l2, ratio=ratio, min_snr=min_snr, profile="pseudo_voigt")
+    if len(peaks) < 1:
+        raise DataError(
+            f"no peaks found in the {standard} standard scan", path=da.attrs.get("source_file")
+        )
+    shift = np.zeros_like(ref.two_theta)
+    if alpha is not None and refraction:
+        _, shift, _ = _gi_factors(
+            ref,
+            alpha=alpha,
+            film_thickness_nm=None,
+            wavelength=l1,
+            refraction=True,
+            film_phase=False,
+        )
+    # zero search: every line of the standard must sit on an observed peak; among the
+    # offsets that index the most lines, take the one with the most significant peaks
+    obs_x = np.array([p.two_theta for p in peaks])
+    # weight = significance of each fitted peak (area / σ_area): robust against broad,
+    # degenerate components of messy single-crystal-like standards
+    obs_a = np.array([p.area / max(p.area_err, 1e-12) for p in peaks])
+    m = ref.in_range(float(x[0]), float(x[-1]), min_intensity=5.0)
+    lines = np.nonzero(m)[0]
+    if lines.size == 0:
+        raise DataError(
+            f"no {standard} line in the scanned range", path=da.attrs.get("source_file")
+        )
+    tol = float(np.clip(np.median([p.fwhm for p in peaks]), 0.05, 0.15))
+    best = (-1, -1.0, 0.0, [])
+    for z in np.arange(-max_zero_offset_deg, max_zero_offset_deg + 1e-9, 0.005):
+        matched = []
+        for li in lines:
+            d = np.abs(obs_x - (ref.two_theta[li] + shift[li] + z))
+            cand = np.nonzero(d <= tol)[0]
+            if cand.size:
+                o = cand[np.argmax(obs_a[cand])]
+                matched.append((int(li), int(o), float(d[o])))
+        key = (len(matched), float(sum(obs_a[o] for _, o, _ in matched)))
+        if key > best[:2]:
+            best = (*key, float(z), matched)
+    if best[0] <= 0:
+        raise DataError(
+            f"the scan does not match the {standard} standard within ±{max_zero_offset_deg}°; "
+            "is it the right file?",
+            path=da.attrs.get("source_file"),
+        )
+
+    class _PM:  # minimal stand-in for a PhaseMatch
+        matched = best[3]
+
+    pm = _PM()
+    obs = np.array([peaks[o].two_theta for _, o, _ in pm.matched])
+    err = np.array([max(peaks[o].two_theta_err, 1e-4) for _, o, _ in pm.matched])
+    refpos = np.array([ref.two_theta[i] + shift[i] for i, _, _ in pm.matched])
+    wts = 1 / err**2
+    z = float(np.sum(wts * (obs - refpos)) / np.sum(wts))
+    zerr = float(np.sqrt(1 / np.sum(wts)))
+    if obs.size > 1:
+        zerr = max(zerr, float(np.std(obs - refpos, ddof=1) / np.sqrt(obs.size)))
+    disp = disp_err = None
+    if displacement:
+        if obs.size < 3:
+            raise DataError(f"{obs.size} standard lines; zero + displacement need at least 3")
+        th = np.radians(refpos / 2)
+        # Δ2θ = −(s/R)·sin 2θ / sin α; α = θ for a symmetric scan (−(2s/R)·cos θ)
+        sin_a = np.sin(np.radians(alpha)) if alpha is not None else np.sin(th)
+        basis = -np.sin(2 * th) / sin_a / goniometer_radius_mm * 180 / np.pi
+        a_mat = np.c_[np.ones_like(th), basis]
+        sw = np.sqrt(wts)
+        coef, *_ = np.linalg.lstsq(a_mat * sw[:, None], (obs - refpos) * sw, rcond=None)
+        resid = (obs - refpos) - a_mat @ coef
+        dof = max(obs.size - 2, 1)
+        s2 = max(float(np.sum(wts * resid**2) / dof), 1.0)
+        cov = np.linalg.inv((a_mat * wts[:, None]).T @ a_mat) * s2
+        z, disp = float(coef[0]), float(coef[1])
+        zerr, disp_err = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
+        obs = obs - basis * disp
+    hkls = [ref.hkl[i] for i, _, _ in pm.matched]
+    check = (
+        refine_lattice(
+            obs - np.array([shift[i] for i, _, _ in pm.matched]),
+            hkls,
+            cell=ref.cell,
+            crystal_system=ref.crystal_system,
+            wavelength_angstrom=l1,
+            refine_zero=False,
+            zero_offset_deg=z,
+            phase=standard,
+        )
+        if obs.size >= 2
+        else None
+    )
+    return ZeroCalibration(
+        standard=standard,
+        zero_offset_deg=z,
+        zero_offset_err_deg=zerr,
+        displacement_mm=disp,
+        displacement_err_mm=disp_err,
+        goniometer_radius_mm=goniometer_radius_mm if displacement else None,
+        refraction_shift_deg=float(np.mean([shift[i] for i, _, _ in pm.matched])),
+        lattice=check.lattice if check else {},
+        peaks_used=[
+            {
+                "hkl": list(ref.hkl[i]),
+                "two_theta_obs": float(peaks[o].two_theta),
+                "two_theta_ref": float(ref.two_theta[i]),
+            }
+            for i, o, _ in pm.matched
+        ],
+        history=[
+            history_record(
+                "calibrate_zero",
+                function="charsuite.xrd.calibrate_zero",
+                parameters={
+                    "standard": standard,
+                    "incidence_angle_deg": alpha,
+                    "refraction": refraction,
+                },
+                input_file=da.attrs.get("source_file"),
+            )
+        ],
+    )
+
+
+def _texture(peaks_of_phase, ref, cell, *, alpha, weights):
+    """Fit March–Dollase r (fibre axis ∥ normal, pole [001]) to observed/reference area ratios."""
+    from scipy.optimize import minimize_scalar
+
+    from charsuite.xrd._gi import texture_factor
+    from charsuite.xrd._lattice import d_spacing
+
+    rows = []
+    for p, li in peaks_of_phase:
+        h, k, l_ = ref.hkl[li]
+        d = d_spacing([(h, k, l_)], cell)[0]
+        cosphi = (
+            np.clip(l_ / cell[2] * d, -1, 1)
+            if ref.crystal_system in ("hexagonal", "trigonal")
+            else np.nan
+        )
+        phi = float(np.degrees(np.arccos(abs(cosphi))))
+        psi = p.two_theta / 2 - alpha if alpha is not None else 0.0
+        rows.append((list(ref.hkl[li]), p.area, ref.intensity[li] * weights[li], phi, psi))
+    if len(rows) < 2:
+        return None
+    obs = np.array([r[1] for r in rows])
+    calc = np.array([r[2] for r in rows])
+    phi = np.array([r[3] for r in rows])
+    psi = np.array([r[4] for r in rows])
+    ok = np.isfinite(phi) & (obs > 0) & (calc > 0)
+    if ok.sum() < 2 or np.ptp(phi[ok]) < 10:
+        return None
+
+    def cost(logr):
+        r = np.exp(logr)
+        pw = texture_factor(r, phi[ok], psi_deg=psi[ok])
+        lr = np.log(obs[ok] / (calc[ok] * pw))
+        return float(np.sum((lr - lr.mean()) ** 2))
+
+    best = minimize_scalar(cost, bounds=(np.log(0.05), np.log(5.0)), method="bounded")
+    r = float(np.exp(best.x))
+    pw = texture_factor(r, phi, psi_deg=psi)
+    ratio = obs / calc
+    ratio = ratio / np.nanmedian(ratio)
+    direction = (
+        "c axis preferentially normal to the substrate"
+        if r < 0.8
+        else "c axis preferentially in the film plane"
+        if r > 1.25
+        else "no strong preferred orientation"
+    )
+    return {
+        "model": "March–Dollase fibre texture, axis = surface normal, pole [001], GI tilt average",
+        "march_r": r,
+        "direction": direction,
+        "per_peak": [
+            {
+                "hkl": rw[0],
+                "phi_deg": rw[3],
+                "psi_deg": rw[4],
+                "obs_over_ref": float(q),
+                "model_weight": float(m),
+            }
+            for rw, q, m in zip(rows, ratio, pw)
+        ],
+    }
+
+
+def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
+    """Pawley-type confirmation: fixed cells/profiles, free non-negative intensities (NNLS)."""
+    from scipy.optimize import nnls
+
+    from charsuite.xrd._peaks import ka2_position, pseudo_voigt
+
+    cols, owner = [], []
+    for name, positions, fwhm in phases_for_fit:
+        for c in positions:
+            if not (x[0] - 1 < c < x[-1] + 1):
+                continue
+            prof = pseudo_voigt(x, c, fwhm, 1.0, 0.5)
+            if ratio > 0:
+                prof = prof + pseudo_voigt(x, ka2_position(c, l1, l2), fwhm, ratio, 0.5)
+            cols.append(prof)
+            owner.append(name)
+    w = 1 / np.maximum(sigma, 1e-9)
+    den = float(np.sum((w * y_net) ** 2))
+    if not cols or den <= 0:
+        return {"method": "Pawley-type NNLS", "rwp": None, "rexp": None, "per_phase_rwp": {}}
+    a = np.array(cols).T
+    coef, _ = nnls(a * w[:, None], y_net * w, maxiter=50 * a.shape[1])
+    calc = a @ coef
+    rwp = float(np.sqrt(np.sum((w * (y_net - calc)) ** 2) / den))
+    rexp = float(np.sqrt(max(x.size - len(cols), 1) / den))
+    per = {}
+    owner = np.array(owner)
+    for name, positions, fwhm in phases_for_fit:
+        m = np.zeros(x.size, bool)
+        for c in positions:
+            m |= np.abs(x - c) < 3 * fwhm
+        if m.sum() > 3:
+            den_p = float(np.sum((w[m] * y_net[m]) ** 2))
+            per[name] = (
+                float(np.sqrt(np.sum((w[m] * (y_net[m] - calc[m])) ** 2) / den_p))
+                if den_p > 0
+                else None
+            )
+    return {
+        "method": "Pawley-type whole-pattern fit: cells and profiles fixed from the peak refinement, "
+        "one free non-negative intensity per reflection (NNLS), background fixed (SNIP)",
+        "rwp": rwp,
+        "rexp": rexp,
+        "per_phase_rwp": per,
+        "calc": calc,
+    }
+
+
+def analyze(
+    da,
+    *,
+    phases=None,
+    library=None,
+    expected=(),
+    incidence_angle_deg: float | None = None,
+    film_thickness_nm: float | None = None,
+    film_phase: str | None = None,
+    refraction: bool = True,
+    zero_offset_deg: float | None = None,
+    wavelength_angstrom: float | None = None,
+    instrument_fwhm_deg: float | None = None,
+    min_snr: float = 4.0,
+    profile: str = "pseudo_voigt",
+    tol_deg: float | None = None,
+    max_strain: float = 0.01,
+    max_zero_offset_deg: float | None = None,
+    threshold: float | None = None,
+    whole_pattern: bool | str = True,
+) -> XRDAnalysis:
+    """Identify phases in a 1D scan and refine them; see the module docstring for conventions.
+
+    Parameters
+    ----------
+    da : DataArray
+        1D scan from :func:`charsuite.io.read`.
+    phases : list of str, optional
+        Restrict the search to these library phases (default: whole library).
+    library : path or list, optional
+        Extra CIFs or folders.
+    expected : sequence of str
+        Phases expected in the sample (substrates): lower acceptance threshold.
+    incidence_angle_deg : float, optional
+        Fixed incidence α (deg); default from the file; None = symmetric geometry.
+    film_thickness_nm : float, optional
+        Thickness of the film phase for the absorption factor (infinite if None).
+    film_phase : str, optional
+        Which phase is the film (default: the first accepted phase with role "film").
+    refraction : bool
+        Remove the GI refraction shift per phase before refinement.
+    zero_offset_deg : float, optional
+        Known zero offset (e.g. from :func:`calibrate_zero`); it is subtracted and fixed.
+        None: refined with each phase's cell.
+    wavelength_angstrom : float, optional
+        Overrides the file (Kα1).
+    instrument_fwhm_deg : float, optional
+        Instrumental FWHM removed before Scherrer (deg). None: 0.05° is assumed and
+        reported as an assumption.
+    min_snr, profile, tol_deg, max_strain, max_zero_offset_deg, threshold
+        Peak detection / search–match options (:mod:`charsuite.xrd._match`). ``tol_deg``
+        defaults to the median fitted FWHM clipped to 0.05–0.12°; ``max_zero_offset_deg``
+        to 1.0° for fixed-incidence scans and 0.5° otherwise (sample height errors of
+        real Bragg–Brentano scans reach a few tenths of a degree).
+    whole_pattern : bool or str
+        Whole-pattern confirmation: True or ``"pawley"`` — Pawley-type NNLS with the cells
+        and widths of the peak refinement (fast, default); ``"lebail"`` — Le Bail fit that
+        also refines cells, zero and profile widths (:mod:`charsuite.xrd._wholepattern`,
+        seconds per scan; falls back to Pawley-type if it fails); False — none.
+
+    Returns
+    -------
+    XRDAnalysis
+
+    Raises
+    ------
+    DataError
+        Not a diffraction scan (reflectivity, rocking curve, 2D map), empty or NaN data.
+    """
+    from charsuite.xrd._lattice import refine_lattice, two_theta_of
+    from charsuite.xrd._library import (
+        fault_broadened_lines,
+        phase_max_strain,
+        reference_pattern,
+        select_phases,
+    )
+    from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
+    from charsuite.xrd._reduce import check_scan
+
+    check_scan(da)
+    md = da.attrs.get("metadata", {})
+    src = da.attrs.get("source_file")
+    alpha = (
+        incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
+    )
+    if alpha is not None and not 0 < alpha < 45:
+        raise ParameterError(f"incidence angle {alpha}° must be in (0, 45)")
+    l1, l2, ratio, wl_source = _wavelengths(da, wavelength_angstrom)
+    corrections: dict[str, Any] = {
+        "wavelength": {
+            "ka1_angstrom": l1,
+            "ka2_angstrom": l2,
+            "ka2_ratio": ratio,
+            "source": wl_source,
+            "ka2_handling": "fitted as doublet" if ratio > 0 else "none (Kα1 only)",
+        },
+    }
+    if zero_offset_deg:
+        from charsuite.xrd._reduce import correct_zero
+
+        da = correct_zero(da, offset_deg=zero_offset_deg, source="external standard / user")
+        corrections["zero_offset"] = {
+            "value_deg": zero_offset_deg,
+            "source": "external standard / user",
+            "refined": False,
+        }
+    x = da.two_theta.values
+    lo, hi = float(x[0]), float(x[-1])
+    bg, peaks = _peaks(
+        da, l1=l1, l2=l2, ratio=ratio, min_snr=min_snr, profile=profile, resolve_snr=min_snr
+    )
+    corrections["background"] = {
+        "method": "snip (pybaselines)",
+        "max_half_window_deg": 1.5,
+        "mean_counts": float(np.mean(bg)),
+    }
+    from charsuite.xrd import _peaks as _pk
+
+    corrections["peak_search"] = {
+        "profile": profile,
+        "min_snr": min_snr,
+        "residual_search": "Ricker matched filter on the fit residual (charsuite.xrd._peaks)",
+        "profile_model_error": _pk.PROFILE_MODEL_ERROR,
+        "min_resolved_separation_fwhm": _pk.MIN_RESOLVED_SEPARATION,
+        "min_added_significance": _pk.MIN_ADDED_SIGNIFICANCE,
+        "lines_added_from_residual": sum(p.from_residual for p in peaks),
+    }
+    names = select_phases(phases, library)
+    refs = {
+        n: reference_pattern(
+            p, wavelength_angstrom=l1, two_theta_range=(max(lo - 3, 1.0), min(hi + 3, 170.0))
+        )
+        for n, p in names.items()
+    }
+    weights, shifts, optics = {}, {}, {}
+    for n, ref in refs.items():
+        if alpha is not None:
+            w, s, oc = _gi_factors(
+                ref,
+                alpha=alpha,
+                film_thickness_nm=film_thickness_nm,
+                wavelength=l1,
+                refraction=refraction,
+                film_phase=(ref.role == "film") if film_phase is None else n == film_phase,
+            )
+            weights[n], shifts[n], optics[n] = w, s, oc
+    if alpha is not None:
+        corrections["grazing_incidence"] = {
+            "incidence_angle_deg": alpha,
+            "refraction_removed": refraction,
+            "absorption_factor": "A(α, 2θ−α) of each phase (film thickness %s)"
+            % (f"{film_thickness_nm} nm" if film_thickness_nm else "infinite"),
+        }
+    obs_x = np.array([p.two_theta for p in peaks])
+    obs_a = np.array([p.area for p in peaks])
+    if obs_x.size < 2:
+        raise DataError(
+            f"{obs_x.size} peak(s) found above {min_snr}σ; nothing to identify", path=src
+        )
+    if max_zero_offset_deg is None:
+        # fixed-incidence scans carry larger alignment/height offsets than Bragg–Brentano
+        max_zero_offset_deg = 1.0 if alpha is not None else 0.5
+    if tol_deg is None:
+        # match tolerance follows the measured peak width: sharp lab patterns get a tight
+        # window (fewer coincidences in crowded patterns), broad film peaks a wider one
+        tol_deg = float(np.clip(np.median([p.fwhm for p in peaks]), 0.05, 0.12))
+    corrections["search_match"] = {
+        "tolerance_deg": tol_deg,
+        "max_strain": max_strain,
+        "max_zero_offset_deg": 0.0 if zero_offset_deg else max_zero_offset_deg,
+    }
+    accepted, cands, unexplained = match_phases(
+        obs_x,
+        obs_a,
+        refs,
+        two_theta_range=(lo, hi),
+        tol_deg=tol_deg,
+        max_strain=max_strain,
+        max_zero_offset_deg=0.0 if zero_offset_deg else max_zero_offset_deg,
+        threshold=threshold or ACCEPT_THRESHOLD,
+        expected=tuple(expected),
+        weights=weights or None,
+        shifts=shifts or None,
+        significance=[p.area / max(p.area_err, 1e-12) for p in peaks],
+        obs_fwhm=[p.fwhm for p in peaks],
+        strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
+        optional={
+            n: m for n, ref in refs.items() if (m := fault_broadened_lines(n, ref.hkl)).any()
+        },
+    )
+    peak_phase: dict[int, tuple] = {}
+    # peaks are labelled with the phase that explains them best in the joint fit
+    owner = {oi: pm.name for pm in accepted for oi in (pm.owned or [])}
+    from charsuite.xrd._wholepattern import LeBailPhase, le_bail
+
+    phase_out, pawley_input, lebail_input, layered = [], [], [], None
+    for pm in accepted:
+        ref = refs[pm.reference or pm.name]
+        # one observed peak per reference line; ambiguous peaks (two strong lines) skipped for refinement
+        by_obs: dict[int, list] = {}
+        for li, oi, _ in pm.matched:
+            by_obs.setdefault(oi, []).append(li)
+        pairs = []
+        for oi, lis in by_obs.items():
+            lis = sorted(lis, key=lambda i: ref.intensity[i], reverse=True)
+            mine = owner.get(oi) == pm.name
+            if len(lis) > 1 and ref.intensity[lis[1]] > 0.25 * ref.intensity[lis[0]]:
+                if mine:
+                    peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], True))
+                continue
+            pairs.append((peaks[oi], lis[0]))
+            if mine:
+                peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], False))
+        shift = shifts.get(pm.reference or pm.name, np.zeros_like(ref.two_theta))
+        obs = np.array([p.two_theta - shift[li] for p, li in pairs])
+        sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])
+        hkls = [ref.hkl[li] for _, li in pairs]
+        fit = None
+        from charsuite.xrd._match import _N_CELL_PARAMS
+
+        n_free = _N_CELL_PARAMS.get(ref.crystal_system, 6)
+        refine_zero = not zero_offset_deg
+        if refine_zero and obs.size < n_free + 2:
+            refine_zero = False
+        try:
+            fit = refine_lattice(
+                obs,
+                hkls,
+                cell=ref.cell,
+                crystal_system=ref.crystal_system,
+                wavelength_angstrom=l1,
+                sigma=sig,
+                refine_zero=refine_zero,
+                zero_offset_deg=0.0
+                if zero_offset_deg
+                else (pm.zero_offset_deg if not refine_zero else 0.0),
+                phase=pm.name,
+                input_file=src,
+            )
+        except DataError:
+            fit = None
+        lat = fit.lattice if fit else {}
+        cell = tuple(lat[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")) if fit else ref.cell
+        zero = fit.zero_offset_deg if fit else pm.zero_offset_deg
+        fwhm = float(np.median([p.fwhm for p, _ in pairs])) if pairs else 0.1
+        pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + zero + shift
+        pawley_input.append((pm.name, pos[np.isfinite(pos)], fwhm))
+        lebail_input.append(
+            (
+                LeBailPhase(
+                    name=pm.name,
+                    # reflections ≥ 0.5 % of the phase's strongest: the rest cannot be told
+                    # from the background and only slow the fit down
+                    hkl=np.array(ref.hkl, float)[ref.intensity >= 0.5],
+                    cell=tuple(cell),
+                    system=ref.crystal_system,
+                    shift=np.asarray(shift, float)[ref.intensity >= 0.5],
+                    fwhm=fwhm,
+                ),
+                zero,
+            )
+        )
+        phase_out.append(
+            {
+                "name": pm.name,
+                "reference": pm.reference or pm.name,
+                "cif": str(names[pm.reference or pm.name]),
+                "role": pm.role,
+                "score": pm.score,
+                "alternatives": [{"name": n, "score": sc} for n, sc in (pm.alternatives or [])],
+                "matched_peaks": len(by_obs),
+                "rwp": None,
+                "lattice": lat,
+                "zero_offset_deg": zero,
+                "zero_offset_err_deg": fit.zero_offset_err_deg if fit else None,
+                "zero_refined": bool(fit and refine_zero),
+                "peaks_used": len(pairs),
+                "rms_residual_deg": fit.rms_residual_deg if fit else None,
+                "refraction_shift_deg": float(np.mean(shift[[li for _, li in pairs]]))
+                if pairs and alpha is not None
+                else 0.0,
+            }
+        )
+        is_layered = ref.space_group.replace(" ", "") == "R-3m" and (
+            ref.role == "film" or pm.name == film_phase
+        )
+        if layered is None and is_layered and fit is not None:
+            layered = _layered(
+                pm,
+                ref,
+                pairs,
+                fit,
+                cell,
+                zero,
+                shift,
+                alpha=alpha,
+                l1=l1,
+                weights=weights.get(pm.reference or pm.name, np.ones_like(ref.two_theta)),
+                instrument_fwhm_deg=instrument_fwhm_deg,
+            )
+    wp = {"method": None, "rwp": None}
+    if whole_pattern not in (True, False, "pawley", "lebail"):
+        raise ParameterError(
+            f"whole_pattern={whole_pattern!r}; use True/'pawley', 'lebail' or False"
+        )
+    if whole_pattern and pawley_input:
+        y = np.asarray(da.values, float) - bg
+        s = (
+            da.intensity_sigma.values
+            if "intensity_sigma" in da.coords
+            else np.sqrt(np.maximum(da.values, 1))
+        )
+        try:
+            if whole_pattern != "lebail":
+                raise ValueError("Pawley-type check requested")
+            wp = le_bail(
+                x,
+                y,
+                s,
+                [ph for ph, _ in lebail_input],
+                wavelength_ka1=l1,
+                wavelength_ka2=l2,
+                ka2_ratio=ratio,
+                zero_offset_deg=0.0 if zero_offset_deg else float(lebail_input[0][1]),
+                refine_zero=not zero_offset_deg,
+            )
+            wp["cells"] = {k: list(v) for k, v in wp["cells"].items()}
+            wp["fwhm_w0_w1"] = {k: list(v) for k, v in wp["fwhm_w0_w1"].items()}
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            # default, or Le Bail failed: the Pawley-type NNLS check needs no refinement
+            wp = _pawley(x, y, s, pawley_input, l1=l1, l2=l2, ratio=ratio)
+        wp.pop("calc", None)
+        for ph in phase_out:
+            ph["rwp"] = wp["per_phase_rwp"].get(ph["name"])
+    peak_rows = []
+    for i, p in enumerate(peaks):
+        name, hkl, ambiguous = peak_phase.get(i, (None, None, False))
+        d = l1 / (2 * np.sin(np.radians((p.two_theta - (zero_offset_deg or 0)) / 2)))
+        peak_rows.append(
+            {
+                "two_theta": p.two_theta,
+                "two_theta_err": p.two_theta_err,
+                "d": float(d),
+                "fwhm": p.fwhm,
+                "fwhm_err": p.fwhm_err,
+                "area": p.area,
+                "area_err": p.area_err,
+                "height": p.height,
+                "phase": name,
+                "hkl": list(hkl) if hkl is not None else None,
+                "overlapped": ambiguous,
+                "from_residual": p.from_residual,
+            }
+        )
+    # unidentified = unexplained *and* significant (fitted area ≥ 3σ); weaker bumps are noise
+    unid = [
+        peak_rows[i] | {"index": int(i)}
+        for i in unexplained
+        if peak_rows[i]["area"] >= 3 * (peak_rows[i]["area_err"] or 0.0)
+    ]
+    if layered is not None:
+        corrections["instrument_broadening"] = {
+            "fwhm_deg": layered["crystallite_size_nm"]["instrument_fwhm_deg"],
+            "source": layered["crystallite_size_nm"]["instrument_fwhm_source"],
+        }
+    return XRDAnalysis(
+        file=str(src) if src else "",
+        format=str(da.attrs.get("format", "")),
+        wavelength_angstrom=l1,
+        incidence_angle_deg=alpha,
+        phases=phase_out,
+        candidates=[
+            {
+                "name": c.name,
+                "role": c.role,
+                "score": c.score,
+                "accepted": c.accepted,
+                "reason": c.reason,
+                "coverage": c.coverage,
+                "position_agreement": c.position_agreement,
+                "intensity_agreement": c.intensity_agreement,
+                "chance_probability": c.chance_probability,
+                "unique_fraction": c.unique_fraction,
+                "explained_fraction": c.explained_fraction,
+                "scale": c.scale,
+                "zero_offset_deg": c.zero_offset_deg,
+            }
+            for c in cands
+        ],
+        peaks=peak_rows,
+        layered=layered,
+        unidentified_peaks=unid,
+        corrections=corrections,
+        whole_pattern=wp,
+        history=[
+            *da.attrs.get("history", []),
+            history_record(
+                "analyze",
+                function="charsuite.xrd.analyze",
+                input_file=src,
+                parameters={
+                    "phases": phases,
+                    "expected": list(expected),
+                    "incidence_angle_deg": alpha,
+                    "film_thickness_nm": film_thickness_nm,
+                    "refraction": refraction,
+                    "zero_offset_deg": zero_offset_deg,
+                    "min_snr": min_snr,
+                    "profile": profile,
+                    "tol_deg": tol_deg,
+                    "max_strain": max_strain,
+                    "max_zero_offset_deg": max_zero_offset_deg,
+                },
+            ),
+        ],
+    )
+
+
+def _layered(pm, ref, pairs, fit, cell, zero, shift, *, alpha, l1, weights, instrument_fwhm_deg):
+    """Layered R-3m readout: a, c, c/a, (003) shift, I(003)/I(104), splittings, texture, size."""
+    from charsuite.xrd._lattice import two_theta_of
+
+    lat = fit.lattice
+    by_hkl = {tuple(ref.hkl[li]): p for p, li in pairs}
+    # (003) shift versus the library reference, after zero (and refraction) removal
+    tth_ref_003 = float(two_theta_of([(0, 0, 3)], ref.cell, l1)[0])
+    p003 = by_hkl.get((0, 0, 3))
+    li003 = next((i for i, h in enumerate(ref.hkl) if tuple(h) == (0, 0, 3)), None)
+    shift_003 = None
+    if p003 is not None and li003 is not None:
+        shift_003 = float(p003.two_theta - zero - shift[li003] - tth_ref_003)
+    p104 = by_hkl.get((1, 0, 4))
+    ratio = (
+        float(p003.area / p104.area)
+        if (p003 is not None and p104 is not None and p104.area > 0)
+        else None
+    )
+    ratio_err = None
+    if ratio is not None:
+        ratio_err = ratio * float(np.hypot(p003.area_err / p003.area, p104.area_err / p104.area))
+
+    def split(h1, h2):
+        t = two_theta_of([h1, h2], cell, l1)
+        obs = (
+            (by_hkl[h1].two_theta - by_hkl[h2].two_theta)
+            if (h1 in by_hkl and h2 in by_hkl)
+            else None
+        )
+        return {
+            "calc_deg": float(t[1] - t[0]),
+            "observed_deg": None if obs is None else float(-obs),
+        }
+
+    texture = _texture(pairs, ref, cell, alpha=alpha, weights=weights)
+    size = _size(pairs, ref, l1, instrument_fwhm_deg)
+    gi_note = (
+        "measured in fixed-incidence geometry: each reflection is recorded at its own tilt ψ = θ − α, so "
+        "I(003)/I(104) mixes texture with cation mixing; do not read it as Li/Ni exchange without the texture correction"
+    )
+    return {
+        "phase": pm.name,
+        "a": lat["a"],
+        "a_err": lat["a_err"],
+        "c": lat["c"],
+        "c_err": lat["c_err"],
+        "c_over_a": lat["c"] / lat["a"],
+        "c_over_a_err": lat["c"]
+        / lat["a"]
+        * float(np.hypot(lat["a_err"] / lat["a"], lat["c_err"] / lat["c"])),
+        "reference_a": ref.cell[0],
+        "reference_c": ref.cell[2],
+        "shift_003_deg": shift_003,
+        "shift_003_note": "observed − reference (003), zero and refraction removed; negative = lower angle = expanded c",
+        "i003_i104": ratio,
+        "i003_i104_err": ratio_err,
+        "i003_i104_note": gi_note
+        if alpha is not None
+        else "symmetric geometry; texture still affects the ratio",
+        "splitting_006_012": split((0, 0, 6), (0, 1, 2)),
+        "splitting_018_110": split((0, 1, 8), (1, 1, 0)),
+        "texture": texture,
+        "crystallite_size_nm": size,
+    }
+
+
+def _size(pairs, ref, l1, instrument_fwhm_deg, k_shape: float = 0.9):
+    inst = 0.05 if instrument_fwhm_deg is None else float(instrument_fwhm_deg)
+    source = (
+        "assumed 0.05° (pass instrument_fwhm_deg measured on a standard in the same geometry)"
+        if instrument_fwhm_deg is None
+        else "user / standard"
+    )
+    rows = []
+    for p, li in pairs:
+        beta_deg = p.fwhm**2 - inst**2
+        if beta_deg <= 0:
+            continue
+        beta = np.radians(np.sqrt(beta_deg))
+        th = np.radians(p.two_theta / 2)
+        rows.append((tuple(ref.hkl[li]), th, beta, k_shape * l1 / (beta * np.cos(th)) / 10.0))
+    out = {
+        "method": "Scherrer K=0.9, quadratic instrument removal; Williamson–Hall β cosθ = Kλ/D + 4ε sinθ",
+        "instrument_fwhm_deg": inst,
+        "instrument_fwhm_source": source,
+        "scherrer": {},
+        "williamson_hall": None,
+    }
+    for hkl, _, _, d in rows:
+        out["scherrer"]["".join(str(v) for v in hkl)] = float(d)
+    l00 = [d for hkl, _, _, d in rows if hkl[0] == 0 and hkl[1] == 0]
+    hk0 = [d for hkl, _, _, d in rows if hkl[2] == 0]
+    out["along_c_nm"] = float(np.mean(l00)) if l00 else None
+    out["in_plane_nm"] = float(np.mean(hk0)) if hk0 else None
+    out["mean_nm"] = float(np.median([d for *_, d in rows])) if rows else None
+    if len(rows) >= 3:
+        th = np.array([r[1] for r in rows])
+        b = np.array([r[2] for r in rows])
+        a_mat = np.c_[np.ones_like(th), 4 * np.sin(th)]
+        coef, *_ = np.linalg.lstsq(a_mat, b * np.cos(th), rcond=None)
+        out["williamson_hall"] = {
+            "size_nm": float(k_shape * l1 / coef[0] / 10.0) if coef[0] > 0 else None,
+            "microstrain": float(coef[1]),
+            "n_peaks": len(rows),
+        }
+    return out
+
+
+def lattice_of(da, *, phase: str, **kwargs) -> dict:
+    """Refine one phase of a scan; return the ``charsuite xrd lattice`` JSON dict.
+
+    Runs :func:`analyze` restricted to ``phase`` (threshold lowered to 0.2: the user
+    asserts the phase is present) and returns ``{"file", "phase", "lattice",
+    "zero_offset_deg", "peaks_used", "history"}``.
+
+    Raises
+    ------
+    DataError
+        The phase's lines are not found in the scan.
+    """
+    kwargs.setdefault("threshold", 0.2)
+    res = analyze(da, phases=[phase], expected=(phase,), **kwargs)
+    if not res.phases or not res.phases[0]["lattice"]:
+        reason = res.candidates[0]["reason"] if res.candidates else "no candidate"
+        raise DataError(
+            f"phase {phase} not found or not refinable in this scan ({reason})",
+            path=da.attrs.get("source_file"),
+        )
+    ph = res.phases[0]
+    return {
+        "file": res.file,
+        "phase": ph["name"],
+        "lattice": ph["lattice"],
+        "zero_offset_deg": ph["zero_offset_deg"],
+        "zero_offset_err_deg": ph["zero_offset_err_deg"],
+        "peaks_used": ph["peaks_used"],
+        "rms_residual_deg": ph["rms_residual_deg"],
+        "history": res.history,
+    }

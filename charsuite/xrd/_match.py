@@ -1,0 +1,847 @@
+"""Search–match phase identification with a documented figure of merit.
+
+Two stages: every reference phase is first scored on its own (is the phase *compatible*
+with the observed peaks?), then the compatible phases are fitted jointly to the peak list
+and only those that explain something no other phase explains are kept (is the phase
+*needed*?).
+
+Stage 1 — alignment and figure of merit (per phase)
+---------------------------------------------------
+The stick pattern (:mod:`charsuite.xrd._library`, optionally weighted by the
+grazing-incidence absorption factor and shifted by refraction) is aligned with the fitted
+observed peaks over a grid of an isotropic cell scale s (d → s·d, |s − 1| ≤ ``max_strain``)
+and a common zero offset z (|z| ≤ ``max_zero_offset_deg``), using the phase's strong lines
+(≥ 5 % of its strongest line in the scanned range). The alignment maximises coverage ×
+(0.5 + 0.5·P) (terms below) with each hit weighted by min(1, significance/3) — a peak
+counts fully from 3σ — minus the FoM's strain penalty: with few lines, a strained cell plus
+a zero offset could otherwise land two lines on two noise-level bumps. A line is *matched* when an observed
+peak lies within ``tol_deg`` of it (within clip(FWHM/2, tol, 2·tol) of a broad observed peak,
+which is an unresolved blend of lines, when ``obs_fwhm`` is given). Phases listed in
+``strain`` (solid solutions, e.g. Li_xMn2O4 ±3 %) get their own scale window. Non-cubic phases are then *cell-adjusted*: the
+reciprocal metric allowed by the crystal system (e.g. a, c for hexagonal; a, b, c, β for
+monoclinic) is fitted by linear least squares to the matched lines (z fixed) and accepted
+if no d-spacing moves by more than 1.5·``max_strain``; the lines are then matched again.
+Real samples deviate anisotropically from a literature cell (solid solutions, Li content,
+strain); without this step a phase whose close line pairs merged (Li2MnO3 (20-2)/(131))
+loses lines an isotropic scale cannot reach. Figure of merit (0…1)::
+
+    FoM = C · (0.5 + 0.5·P) · (0.7 + 0.3·R) · (1 − F) − 0.1·(|s − 1|/max_strain)²
+
+C  coverage: fraction of the phase's strong-line intensity that is matched;
+P  position agreement: 1 − ⟨|Δ2θ|/tol⟩ over matched lines, intensity weighted;
+R  intensity agreement: 1 − ½·Σ|f_obs − f_ref| over matched lines (f = normalised
+   intensities; texture lowers R, which is why its weight is small);
+F  false-match probability: with p = min(1, Σ 2·tol_j/Δ2θ) the chance that one line
+   falls near some observed peak (the sum runs over peaks ≥ 3 % of the strongest and,
+   when significances are given, ≥ 3σ),
+   F = min(1, N_trials · P[Binomial(n, p) ≥ k]) for k matched of n strong lines,
+   N_trials the number of independent (s, z) trials. Phases with few lines in a crowded
+   pattern (e.g. α-Fe with two lines) are therefore not reported on coincidences.
+
+A phase is *compatible* if FoM ≥ ``threshold`` (default :data:`ACCEPT_THRESHOLD`; phases
+declared ``expected``, e.g. a known substrate, use ``expected_threshold``), at least
+two strong lines match, and — for phases with fewer than three matched strong lines that
+are not expected — one of them sits on one of the three strongest observed peaks (by area
+or by significance). All phases share one zero offset: the compatible phase explaining
+most of the observed intensity fixes it, and the others are re-aligned within ± 0.05°.
+
+Stage 2 — joint explanation (which compatible phases are needed)
+----------------------------------------------------------------
+Solid solutions may coexist at two cells (the Li-rich and Li-poor spinels of a charged
+Li_xMn2O4 electrode): a phase with a ``strain`` window is aligned a second time at scales
+whose lines are resolved from the first (|Δs| ≥ tol/tan θ_mid), as candidate
+``"name (2)"``.
+
+The compatible phases are fitted together to the peak list by non-negative least squares
+in square-root intensity space (√ compresses texture errors: a factor 4 in intensity
+becomes 2)::
+
+    minimise Σ_j (√I_j − Σ_p k_p √I_pj)² + Σ_missing w_m (k_p √I_pl)²,   k_p ≥ 0
+
+with I_j the observed peak areas (normalised so that Σ I_j = 1), I_pj the summed
+reference intensity of phase p's lines matched to peak j, and one *absent-line* term for
+every strong line of p without an observed peak (w_m = :data:`MISSING_WEIGHT` = 0.25:
+an absent line is weaker evidence than an unexplained observed peak, since texture,
+stacking faults or overlap can hide a line but nothing creates one). The explained
+intensity of a phase set is E = Σ_j I_j·min(1, m_j/(f·√I_j))² − Σ_p P_p, with m_j the
+fitted model at peak j, f = :data:`EXPLAIN_FRACTION` = 0.5 (a peak is fully explained
+within a factor 4 in intensity) and P_p the absent-line penalty of p at its scale fitted
+alone. The *unique contribution* U_p = E(set) − E(set without p, refitted).
+
+Elimination: first the *superset rule* — a phase whose explained significant peaks
+(≥ 3σ, ¼ ≤ model/√I ≤ 4 with the phase fitted alone: a model far above a peak contradicts
+it) are, to within 5 % of their significance, also explained by another compatible phase
+that explains additional such peaks no third phase explains, and which adds less than
+``min_unique_fraction`` to the uncapped √I fit of that other phase, is removed (the
+R-3m subcell LiCoO2 next to Li2MnO3, which also explains the superstructure lines;
+Li2MnO3 next to NMC811 when its extra lines are substrate lines it does not own; Fe or
+Al whose two lines LiF explains). Identical explained sets (isostructural duplicates,
+LiNiO2 next to NMC811) lose the phase with the lower FoM. Then backward elimination
+removes, one at a time, the phase with the smallest U_p (ties: lower FoM) while
+U_p < ``min_unique_fraction`` (1 % of the pattern's peak intensity; optionally also
+U_p < ``min_new_fraction`` × its own explained intensity) or the phase is the main
+contributor to no explained significant (≥ 3σ) peak (a unique contribution made only of
+topping up other phases' peaks does not demonstrate a phase). Expected phases are only
+required to have U_p > 0.
+
+Result: the *accepted* phases, ordered by the intensity they explain. An observed peak is
+explained when the joint model reaches half its √intensity (a quarter of its area); all
+other peaks are returned as unexplained (``analyze`` reports the ≥ 3σ ones as
+unidentified) rather than forced into a phase. Acceptance: FoM ≥ ``ACCEPT_THRESHOLD`` =
+0.55 *and* U_p ≥ 1 % (``min_unique_fraction``); both are reported per candidate
+(``score``, ``unique_fraction``, ``reason``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from charsuite.model import Result
+
+#: Documented acceptance threshold of the figure of merit.
+ACCEPT_THRESHOLD = 0.55
+#: Threshold for phases the user declares as expected (substrates, standards).
+EXPECTED_THRESHOLD = 0.35
+#: Minimum unique contribution (fraction of the observed peak intensity) of a phase.
+MIN_UNIQUE_FRACTION = 0.01
+#: FoM penalty at the edge of the strain window (quadratic in |s − 1|/max_strain): an
+#: alignment at the edge means the optimum lies outside the window (wrong phase or cell).
+STRAIN_PENALTY = 0.1
+#: A peak is fully explained when the model reaches this fraction of its √intensity (a
+#: factor 4 in intensity: room for texture and imperfect reference intensities); below it
+#: the explained part falls off as (model/(f·√I))².
+EXPLAIN_FRACTION = 0.5
+#: Weight of the absent-line penalty (absent lines may also be texture or stacking faults).
+MISSING_WEIGHT = 0.25
+
+_N_CELL_PARAMS = {
+    "cubic": 1,
+    "tetragonal": 2,
+    "hexagonal": 2,
+    "trigonal": 2,
+    "orthorhombic": 3,
+    "monoclinic": 4,
+    "triclinic": 6,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseMatch(Result):
+    """Search–match outcome of one phase.
+
+    Attributes
+    ----------
+    name, role : str
+    score : float
+        Figure of merit (see module docstring).
+    coverage, position_agreement, intensity_agreement, observed_coverage : float
+        The FoM terms C, P, R and the fraction of the observed peak area the phase's
+        matched peaks carry.
+    chance_probability : float
+        F, the probability that the match is a coincidence.
+    scale, zero_offset_deg : float
+        Best isotropic cell scale and zero offset.
+    matched : list of (ref index, obs index, Δ2θ)
+    n_strong_lines, n_matched_strong : int
+    accepted : bool
+    reason : str
+        Why it was accepted or rejected.
+    unique_fraction : float or None
+        U, the fraction of the observed peak intensity only this phase explains (joint
+        fit, stage 2); None when the phase did not reach stage 2.
+    explained_fraction : float or None
+        Fraction of the observed peak intensity the phase explains in the joint fit.
+    scale_factor : float or None
+        Fitted k of the joint √-intensity fit.
+    search_cell : tuple or None
+        Cell (a, b, c, α, β, γ) after the search's cell adjustment.
+    reference : str or None
+        Library phase behind the match (differs from ``name`` for a second instance
+        ``"name (2)"`` of a solid solution).
+    owned : list or None
+        Observed peaks (indices into the input) this accepted phase explains best in the
+        joint fit; None for rejected candidates.
+    alternatives : list or None
+        For an accepted phase: ``(name, FoM)`` of compatible phases removed because they
+        explain exactly the same significant peaks (isostructural siblings such as
+        NMC811/LiNiO2, or a strained layered cell on spinel lines): peak positions alone
+        do not exclude them; the higher FoM (intensity and position agreement) decided.
+    """
+
+    name: str
+    role: str
+    score: float
+    coverage: float
+    position_agreement: float
+    intensity_agreement: float
+    chance_probability: float
+    observed_coverage: float
+    scale: float
+    zero_offset_deg: float
+    matched: list
+    n_strong_lines: int
+    n_matched_strong: int
+    accepted: bool = False
+    reason: str = ""
+    unique_fraction: float | None = None
+    explained_fraction: float | None = None
+    scale_factor: float | None = None
+    search_cell: tuple | None = None
+    reference: str | None = None
+    owned: list | None = None
+    alternatives: list | None = None
+
+
+@dataclasses.dataclass
+class _Phase:
+    """Reference lines of one phase prepared for the search (in-range, masked)."""
+
+    name: str
+    role: str
+    index: np.ndarray  # indices into the ReferencePattern arrays
+    x: np.ndarray  # 2θ incl. refraction shift (deg)
+    shift: np.ndarray
+    i: np.ndarray  # intensity incl. GI weight, max 100 in range
+    strong: np.ndarray  # required strong lines (≥ 5 %, not optional)
+    optional: np.ndarray  # fault-broadened superstructure lines: may be absent
+    inrange: np.ndarray
+    hkl: np.ndarray
+    cell: tuple
+    system: str
+    wavelength: float
+    sin_th: np.ndarray = None  # sin θ_Bragg at scale 1 (refraction removed)
+    design: np.ndarray = None  # columns of Q = 1/d² for the crystal system
+    coef1: np.ndarray | None = None  # reciprocal-metric coefficients at scale 1
+    mid: float = 45.0
+
+    def __post_init__(self):
+        self.sin_th = np.sin(np.radians((self.x - self.shift) / 2))
+        self.mid = 0.5 * float(self.x.min() + self.x.max())
+        self.design = _design(self.hkl, self.system)
+        q1 = (2 * self.sin_th / self.wavelength) ** 2
+        coef, *_ = np.linalg.lstsq(self.design, q1, rcond=None)
+        # None when the setting is not described by the design (e.g. rhombohedral axes)
+        ok = np.max(np.abs(self.design @ coef - q1)) <= 1e-6 * np.max(q1)
+        self.coef1 = coef if ok else None
+
+
+#: Position given to lines that do not diffract at the current scale (never matched).
+_OUT = -1e3
+
+
+def _nearest(obs_x, pos):
+    """Index of the nearest observed peak and |Δ| for every position (any shape)."""
+    j = np.clip(np.searchsorted(obs_x, pos), 1, obs_x.size - 1)
+    left, right = obs_x[j - 1], obs_x[j]
+    use_left = np.abs(pos - left) <= np.abs(pos - right)
+    nearest = np.where(use_left, j - 1, j)
+    return nearest, np.abs(pos - obs_x[nearest])
+
+
+def _positions(ph: _Phase, scale, mask=None) -> np.ndarray:
+    """Line positions (deg, refraction included, no zero) for cell scale(s) s: (S, L)."""
+    sin_th = ph.sin_th if mask is None else ph.sin_th[mask]
+    shift = ph.shift if mask is None else ph.shift[mask]
+    s_th = sin_th[None, :] / np.atleast_1d(scale)[:, None]
+    ok = s_th < 1
+    pos = np.degrees(2 * np.arcsin(np.where(ok, s_th, 0.0))) + shift
+    return np.where(ok, pos, _OUT)
+
+
+def _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi, max_strain):
+    """Alignment objective on the (S, Z) grid for line positions ``base`` (S, Ls)."""
+    pos = base[:, None, :] + zeros[None, :, None]  # (S, Z, Ls)
+    nearest, dev = _nearest(obs_x, pos)
+    inr = (pos >= lo) & (pos <= hi)
+    tj = tol[nearest]
+    hit = (dev <= tj) & inr
+    w = ph.i[ph.strong][None, None, :] * inr
+    total = w.sum(-1)
+    # a hit counts in proportion to the evidence that the peak is real (fully from 3σ):
+    # with few lines, (s, z) can land them on noise-level bumps with perfect positions
+    hit_w = w * hit * np.minimum(1.0, obs_sig[nearest] / 3.0)
+    mw = hit_w.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = np.where(total > 0, mw / total, 0.0)
+        p_term = np.where(mw > 0, 1 - (hit_w * dev / tj).sum(-1) / mw, 0.0)
+    obj = cov * (0.5 + 0.5 * p_term)
+    # tie-break between (s, z) solutions: prefer the one landing on significant peaks, and
+    # the smaller strain
+    obj = obj + 0.05 * (hit * obs_sig[nearest]).sum(-1) / max(float(obs_sig.sum()), 1e-12)
+    # the strain prior of the FoM (STRAIN_PENALTY) already here: with few lines a scale far
+    # from 1 plus a zero offset can land any two lines on two unrelated peaks, and the
+    # alignment must not prefer that to the unstrained cell at an equally good fit
+    strain = STRAIN_PENALTY * (np.abs(scales - 1) / max(max_strain, 1e-9)) ** 2
+    return obj - strain[:, None] - 1e-3 * np.abs(scales - 1)[:, None] / max(np.ptp(scales), 1e-9)
+
+
+def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi, max_strain):
+    """Best (s, z) on the grid, using the strong lines only (vectorised).
+
+    Long zero grids are searched coarse-to-fine: every third zero first, then the full
+    resolution around the two best coarse zeros (the grid cost is S·Z·L).
+    """
+    base = _positions(ph, scales, ph.strong)  # (S, Ls)
+    if zeros.size > 15:
+        coarse = zeros[::3]
+        obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, coarse, lo, hi, max_strain)
+        best_z = coarse[np.argsort(obj.max(axis=0))[::-1][:2]]
+        step = 3 * (zeros[1] - zeros[0])
+        keep = np.zeros(zeros.size, bool)
+        for zc in best_z:
+            keep |= np.abs(zeros - zc) <= step + 1e-9
+        zeros = zeros[keep]
+    obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi, max_strain)
+    si, zi = np.unravel_index(np.argmax(obj), obj.shape)
+    return float(scales[si]), float(zeros[zi])
+
+
+def _design(hkl, system):
+    """Columns of Q = 1/d² linear in the reciprocal metric allowed by the crystal system."""
+    h, k, l_ = hkl[:, 0], hkl[:, 1], hkl[:, 2]
+    if system == "cubic":
+        return np.c_[h * h + k * k + l_ * l_]
+    if system == "tetragonal":
+        return np.c_[h * h + k * k, l_ * l_]
+    if system in ("hexagonal", "trigonal"):
+        return np.c_[h * h + h * k + k * k, l_ * l_]
+    if system == "orthorhombic":
+        return np.c_[h * h, k * k, l_ * l_]
+    if system == "monoclinic":  # b unique
+        return np.c_[h * h, k * k, l_ * l_, h * l_]
+    return np.c_[h * h, k * k, l_ * l_, k * l_, h * l_, h * k]
+
+
+def _adjust_cell(ph, scale, z, matched_lines, obs_x_matched, max_dev):
+    """Refit the reciprocal metric to matched lines (z fixed); new line positions or None.
+
+    A linear least-squares fit in Q = 1/d² = (2 sinθ/λ)²: microseconds per phase, which
+    keeps the search fast; the full refinement with uncertainties is
+    :func:`charsuite.xrd._lattice.refine_lattice` after identification.
+    """
+    npar = _N_CELL_PARAMS.get(ph.system, 6)
+    if npar < 2 or ph.coef1 is None or matched_lines.size < npar + 2:
+        return None
+    lam = ph.wavelength
+    q_obs = (2 * np.sin(np.radians((obs_x_matched - z - ph.shift[matched_lines]) / 2)) / lam) ** 2
+    q_ref = (2 * ph.sin_th / (scale * lam)) ** 2  # at the grid scale
+    coef_ref = ph.coef1 / scale**2
+    a_m = ph.design[matched_lines]
+    # fit the correction relative to the reference metric (well conditioned)
+    corr, _, rank, _ = np.linalg.lstsq(a_m, q_obs - a_m @ coef_ref, rcond=None)
+    if rank < npar:
+        return None
+    q_new = ph.design @ (coef_ref + corr)
+    if np.any(q_new <= 0):
+        return None
+    ratio = np.sqrt(q_ref / q_new)  # d_new / d_ref
+    if np.any(np.abs(ratio - 1) > max_dev):
+        return None
+    s_th = np.sqrt(q_new) * lam / 2
+    ok = s_th < 1
+    pos = np.degrees(2 * np.arcsin(np.where(ok, s_th, 0.0))) + ph.shift
+    return np.where(ok, pos, _OUT)
+
+
+def _evaluate(ph, obs_x, obs_i, tol, lo, hi, pos, p_chance, trials):
+    """FoM terms of a phase whose line positions (zero included) are ``pos``."""
+    from scipy.special import bdtrc
+
+    nearest, dev = _nearest(obs_x, pos)
+    inr = (pos >= lo) & (pos <= hi)
+    tj = tol[nearest]
+    hit = (dev <= tj) & inr
+    w = ph.i * ph.strong * inr
+    total = w.sum()
+    mw = (w * hit).sum()
+    cov = mw / total if total > 0 else 0.0
+    p_term = 1 - (w * hit * dev / tj).sum() / mw if mw > 0 else 0.0
+    k = int((hit & ph.strong).sum())
+    n_lines = int((ph.strong & inr).sum())
+    # P[Binomial(n, p) ≥ k] = bdtrc(k − 1, n, p)
+    false_p = min(1.0, trials * float(bdtrc(max(k, 1) - 1, max(n_lines, 1), p_chance)))
+    chance = 1 - false_p if k > 0 else 0.0
+    idx = np.nonzero(hit)[0]
+    obs_idx = nearest[idx]
+    if idx.size:
+        fr = ph.i[idx] / ph.i[idx].sum()
+        oi = obs_i[obs_idx]
+        fo = oi / oi.sum() if oi.sum() > 0 else fr
+        r_term = 1 - 0.5 * float(np.abs(fo - fr).sum())
+        o_term = float(obs_i[np.unique(obs_idx)].sum() / max(float(obs_i.sum()), 1e-300))
+    else:
+        r_term, o_term = 0.0, 0.0
+    fom = cov * (0.5 + 0.5 * p_term) * (0.7 + 0.3 * r_term) * chance
+    missing = np.nonzero(ph.strong & inr & ~hit)[0]
+    return {
+        "fom": float(fom),
+        "coverage": float(cov),
+        "position_agreement": float(p_term),
+        "intensity_agreement": float(r_term),
+        "chance_probability": float(false_p),
+        "observed_coverage": o_term,
+        "n_strong_lines": n_lines,
+        "n_matched_strong": k,
+        "hit_lines": idx,
+        "hit_obs": obs_idx,
+        "dev": pos[idx] - obs_x[obs_idx],
+        "missing": missing,
+    }
+
+
+def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, scales, zeros, p_chance, max_strain):
+    """Stage 1 for one phase: grid alignment, cell adjustment, FoM terms."""
+    tol = float(np.min(tolj))
+    s, z = _grid_align(ph, obs_x, obs_sig, tolj, scales, zeros, lo, hi, max_strain)
+    trials = (1 + np.ptp(zeros) / tol) * (1 + 2 * (scales[-1] - 1) * ph.mid / tol)
+    base = _positions(ph, s)[0]
+    ev = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, base + z, p_chance, trials)
+    cell = tuple(v * s if i < 3 else v for i, v in enumerate(ph.cell))
+    if ev["hit_lines"].size:
+        new = _adjust_cell(
+            ph, s, z, ev["hit_lines"], obs_x[ev["hit_obs"]], max_dev=1.5 * max_strain
+        )
+        if new is not None:
+            # second pass: lines within 2·tol of a peak after the first adjustment (close
+            # line pairs that merged into one observed peak pull the cell together)
+            near, dv = _nearest(obs_x, new + z)
+            sel = np.nonzero(
+                (dv <= 2 * tolj[near]) & ph.strong & (new + z >= lo) & (new + z <= hi)
+            )[0]
+            new2 = _adjust_cell(ph, s, z, sel, obs_x[near[sel]], max_dev=1.5 * max_strain)
+            new = new if new2 is None else new2
+        if new is not None:
+            npar = _N_CELL_PARAMS.get(ph.system, 6)
+            ev2 = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, new + z, p_chance, trials * npar)
+            if ev2["fom"] > ev["fom"]:
+                ev = ev2
+                cell = None  # anisotropic: reported by the lattice refinement, not here
+    ev["fom"] = max(ev["fom"] - STRAIN_PENALTY * (abs(s - 1) / max(max_strain, 1e-9)) ** 2, 0.0)
+    ev["scale"], ev["zero"], ev["cell"] = s, z, cell
+    return ev
+
+
+def _twins_of(name, twins):
+    """Every phase removed as an identical twin of ``name``, transitively."""
+    out, todo = [], list(twins.get(name, []))
+    while todo:
+        t = todo.pop()
+        if t not in out:
+            out.append(t)
+            todo += twins.get(t, [])
+    return sorted(out)
+
+
+def _joint(b, cols, miss):
+    """NNLS of √intensities; returns (k, residual²)."""
+    from scipy.optimize import nnls
+
+    if not cols:
+        return np.zeros(0), float(b @ b)
+    a = np.vstack(
+        [np.column_stack(cols)]
+        + [
+            np.column_stack([m if q == p else np.zeros_like(m) for q in range(len(cols))])
+            for p, m in enumerate(miss)
+            if m.size
+        ]
+    )
+    bb = np.concatenate([b, np.zeros(a.shape[0] - b.size)])
+    k, rnorm = nnls(a, bb)
+    return k, float(rnorm**2)
+
+
+def match_phases(
+    obs_two_theta,
+    obs_intensity,
+    references: dict,
+    *,
+    two_theta_range: tuple[float, float],
+    tol_deg: float = 0.12,
+    max_strain: float = 0.01,
+    max_zero_offset_deg: float = 0.3,
+    zero_step_deg: float | None = None,
+    threshold: float = ACCEPT_THRESHOLD,
+    expected: tuple = (),
+    expected_threshold: float = EXPECTED_THRESHOLD,
+    min_new_fraction: float = 0.0,
+    min_unique_fraction: float = MIN_UNIQUE_FRACTION,
+    max_phases: int = 6,
+    weights: dict | None = None,
+    shifts: dict | None = None,
+    significance=None,
+    obs_fwhm=None,
+    strain: dict | None = None,
+    optional: dict | None = None,
+):
+    """Identify phases among ``references`` from observed peaks.
+
+    Parameters
+    ----------
+    obs_two_theta, obs_intensity : array_like
+        Observed peak positions (deg) and net intensities (areas).
+    references : dict
+        name → :class:`~charsuite.xrd._library.ReferencePattern`.
+    two_theta_range : (float, float)
+        Scanned range (deg).
+    tol_deg : float
+        Match tolerance (deg).
+    max_strain : float
+        Allowed isotropic cell scale deviation (fraction).
+    max_zero_offset_deg : float
+        Allowed common zero offset (deg).
+    threshold, expected, expected_threshold : see module docstring
+    min_new_fraction : float
+        Minimum unique contribution of a phase relative to the intensity it explains.
+    min_unique_fraction : float
+        Minimum unique contribution relative to the total observed peak intensity.
+    max_phases : int
+        At most this many phases are accepted (largest explained intensity first).
+    weights : dict, optional
+        name → per-line multiplicative intensity weights (e.g. GI absorption factors).
+    shifts : dict, optional
+        name → per-line 2θ shifts added to the reference positions (e.g. refraction).
+    significance : array_like, optional
+        Per observed peak significance (e.g. area/σ_area) used to rank the strongest peaks
+        and to break ties between alignments (default: the intensities).
+    strain : dict, optional
+        name → allowed isotropic strain replacing ``max_strain`` for that phase (solid
+        solutions, e.g. Li_xMn2O4 whose cell shrinks by 2.7 % from x = 1 to 0).
+    obs_fwhm : array_like, optional
+        Fitted FWHM of the observed peaks (deg): a peak covers lines within
+        clip(FWHM/2, tol, 2·tol) (unresolved blends).
+    optional : dict, optional
+        name → boolean mask over the reference lines that are *optional*: fault-broadened
+        superstructure reflections (Li2MnO3 k ≠ 3n). They are matched and explain peaks
+        when present, but count neither in the coverage nor as absent lines; a phase with
+        optional lines needs at least one of them on a ≥ 3σ peak that no other phase above
+        the threshold matches (without its superstructure reflections such a phase is
+        indistinguishable from its subcell).
+
+    Returns
+    -------
+    (list of PhaseMatch, list of PhaseMatch, ndarray)
+        Accepted phases (largest explained intensity first), all candidates (sorted by
+        score, with ``accepted`` and ``reason``), and the indices of unexplained observed
+        peaks.
+    """
+    obs_x = np.asarray(obs_two_theta, float)
+    obs_i = np.asarray(obs_intensity, float)
+    order = np.argsort(obs_x)
+    obs_x, obs_i = obs_x[order], obs_i[order]
+    lo, hi = two_theta_range
+    if obs_x.size < 2:
+        return [], [], order
+    obs_i = np.maximum(obs_i, 0.0)
+    sig = obs_i if significance is None else np.asarray(significance, float)[order]
+    sig = np.nan_to_num(np.maximum(sig, 0.0))
+
+    def scales_of(n):
+        ms = float((strain or {}).get(n, max_strain))
+        return ms, np.linspace(1 - ms, 1 + ms, round(2 * ms / 0.0005) + 1)
+
+    zstep = zero_step_deg or max(tol_deg / 3, 0.01)
+    zeros_all = np.arange(-max_zero_offset_deg, max_zero_offset_deg + 1e-9, zstep)
+    if zeros_all.size == 0:
+        zeros_all = np.zeros(1)
+    expected_l = {e.lower() for e in expected}
+    top3 = set(np.argsort(sig)[::-1][:3].tolist()) | set(np.argsort(obs_i)[::-1][:3].tolist())
+
+    phases: dict[str, _Phase] = {}
+    for name, ref in references.items():
+        m = ref.in_range(lo - 2, hi + 2)
+        if not np.any(m):
+            continue
+        idx = np.nonzero(m)[0]
+        sh = np.asarray(shifts[name])[m] if shifts and name in shifts else np.zeros(idx.size)
+        ri = ref.intensity[m] * (
+            np.asarray(weights[name])[m] if weights and name in weights else 1.0
+        )
+        rx = ref.two_theta[m] + sh
+        inr = (rx >= lo) & (rx <= hi)
+        if not np.any(inr) or ri[inr].max() <= 0:
+            continue
+        ri = 100.0 * ri / ri[inr].max()
+        opt = (
+            np.asarray(optional[name], bool)[m]
+            if optional and name in optional
+            else np.zeros(idx.size, bool)
+        )
+        phases[name] = _Phase(
+            name=name,
+            role=ref.role,
+            index=idx,
+            x=rx,
+            shift=sh,
+            i=ri,
+            strong=(ri >= 5.0) & ~opt,
+            optional=opt,
+            inrange=inr,
+            hkl=np.array([ref.hkl[i] for i in idx], float),
+            cell=tuple(ref.cell),
+            system=ref.crystal_system,
+            wavelength=float(ref.wavelength_angstrom),
+        )
+    # per-peak tolerance: a broad observed peak is an unresolved blend and covers lines
+    # within half its FWHM (at most 2·tol)
+    tolj = np.full(obs_x.size, float(tol_deg))
+    if obs_fwhm is not None:
+        fw = np.nan_to_num(np.asarray(obs_fwhm, float)[order], nan=0.0)
+        tolj = np.clip(0.5 * fw, tol_deg, 2 * tol_deg)
+    strong_obs = obs_i >= 0.03 * obs_i.max() if obs_i.max() > 0 else np.ones(obs_x.size, bool)
+    if significance is not None:
+        strong_obs &= sig >= 3.0  # fits below 3σ are not peaks a line could coincide with
+    p_chance = min(1.0, float(np.sum(2 * tolj[strong_obs])) / max(hi - lo, 1e-6))
+    args = (obs_x, obs_i, sig, tolj, lo, hi)
+    res = {}
+    for n, ph in phases.items():
+        ms, sc = scales_of(n)
+        res[n] = _score_phase(ph, *args, sc, zeros_all, p_chance, ms)
+
+    def gate(name):
+        r = res[name]
+        exp = name.lower() in expected_l
+        thr = expected_threshold if exp else threshold
+        if r["fom"] < thr:
+            return False, f"FoM {r['fom']:.2f} < {thr:.2f}"
+        if r["n_matched_strong"] < min(2, r["n_strong_lines"]):
+            return False, "fewer than two strong lines matched"
+        ph = phases[name]
+        if ph.optional.any():
+            # a superstructure line must land on a significant peak that no other phase
+            # passing the FoM threshold claims (a substrate line is no evidence of order)
+            others = set().union(
+                *(
+                    set(res[m]["hit_obs"].tolist())
+                    for m in res
+                    if m != name and res[m]["fom"] >= threshold
+                )
+            )
+            own = [
+                j
+                for li, j in zip(r["hit_lines"], r["hit_obs"])
+                if ph.optional[li] and sig[j] >= 3.0 and j not in others
+            ]
+            if not own:
+                return False, (
+                    "no superstructure line on a ≥ 3σ peak of its own: without one the "
+                    "phase cannot be told from its subcell"
+                )
+        if r["n_matched_strong"] < 3 and not exp and not (set(r["hit_obs"].tolist()) & top3):
+            return False, (
+                f"only {r['n_matched_strong']} strong lines matched and none on the three "
+                "strongest observed peaks"
+            )
+        return True, ""
+
+    # common zero offset: fixed by the compatible phase explaining most observed intensity
+    ok0 = [n for n in res if gate(n)[0]]
+    zeros = zeros_all
+    if ok0:
+        anchor = max(ok0, key=lambda n: res[n]["observed_coverage"] * res[n]["fom"])
+        z0 = res[anchor]["zero"]
+        zeros = np.arange(z0 - 0.05, z0 + 0.05 + 1e-9, min(zstep, 0.01))
+        for n, ph in phases.items():
+            hopeless = res[n]["fom"] < 0.6 * threshold and n.lower() not in expected_l
+            if abs(res[n]["zero"] - z0) > 0.05 + 1e-9 and not hopeless:
+                ms, sc = scales_of(n)
+                res[n] = _score_phase(ph, *args, sc, zeros, p_chance, ms)
+    # solid solutions (phases given a strain window) may coexist at two cells, e.g. the
+    # Li-rich and Li-poor spinels of a charged Li_xMn2O4 electrode: a second instance
+    # "name (2)" is aligned at scales whose lines are resolved from the first (|Δs| ≥
+    # tol/tan θ_mid) and competes in stage 2 like any other candidate
+    zeros_now = zeros if ok0 else zeros_all
+    for n in [m for m in res if m in (strain or {}) and gate(m)[0]]:
+        ph = phases[n]
+        ms, sc = scales_of(n)
+        ds = np.radians(tol_deg) / np.tan(np.radians(ph.mid / 2))
+        sc2 = sc[np.abs(sc - res[n]["scale"]) >= ds]
+        if sc2.size:
+            res[f"{n} (2)"] = _score_phase(ph, *args, sc2, zeros_now, p_chance, ms)
+            phases[f"{n} (2)"] = ph
+    gates = {n: gate(n) for n in res}
+    pool = [n for n in res if gates[n][0]]
+
+    # stage 2: joint √-intensity fit with backward elimination
+    norm = float(obs_i.sum()) or 1.0
+    b = np.sqrt(obs_i / norm)
+    cols, miss = {}, {}
+    for n in pool:
+        r, ph = res[n], phases[n]
+        acc = np.zeros(obs_x.size)
+        np.add.at(acc, r["hit_obs"], ph.i[r["hit_lines"]])
+        cols[n] = np.sqrt(acc)
+        miss[n] = np.sqrt(MISSING_WEIGHT * ph.i[r["missing"]])
+
+    # absent-line penalty of each phase, with its intensity scale fitted alone (fixed, so
+    # that a phase cannot shed its penalty by sharing peaks with another phase)
+    pen = {}
+    for n in pool:
+        k1, _ = _joint(b, [cols[n]], [miss[n]])
+        pen[n] = float(k1[0] ** 2 * (miss[n] @ miss[n])) if k1.size else 0.0
+
+    def explain(names):
+        """(E, k, model): explained intensity minus absent-line penalties of a phase set."""
+        k, _ = _joint(b, [cols[n] for n in names], [miss[n] for n in names])
+        model = np.zeros(obs_x.size)
+        for n, kk in zip(names, k):
+            model += kk * cols[n]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            e = np.where(b > 0, np.minimum(1.0, model / (EXPLAIN_FRACTION * b)), 0.0)
+        return float(np.sum(b**2 * e**2)) - sum(pen[n] for n in names), k, model
+
+    # peaks each phase explains on its own (¼ ≤ model/√I ≤ 4), for the superset rule
+    real = sig >= 3.0 if significance is not None else np.ones(obs_x.size, bool)
+    alone = {}
+    for n in pool:
+        _, k1, m1 = explain([n])
+        # two-sided (a model 16× above the peak contradicts it, it does not explain it) and
+        # significant peaks only (a 1.4σ bump is no "more")
+        okj = (m1 >= 0.5 * EXPLAIN_FRACTION * b) & (m1 <= b / (0.5 * EXPLAIN_FRACTION)) & real
+        alone[n] = set(np.nonzero(okj)[0].tolist()) if k1.size else set()
+
+    def subsumed(n, current):
+        """Another phase explains (almost) all peaks of n and more (superset rule)."""
+        sb = alone[n]
+        tot = float(sig[list(sb)].sum()) if sb else 0.0
+        for m in current:
+            if m == n:
+                continue
+            sa = alone[m]
+            # "more": peaks of m that neither n nor any third phase explains
+            rest = set().union(*(alone[q] for q in current if q not in (n, m)))
+            only_b = float(sig[list(sb - sa)].sum()) if sb - sa else 0.0
+            extra = sa - sb - rest
+            only_a = float(sig[list(extra)].sum()) if extra else 0.0
+            if only_b <= 0.05 * tot and (
+                only_a > only_b or (only_a == only_b and res[m]["fom"] > res[n]["fom"])
+            ):
+                # ... and n adds nothing to the uncapped √I fit once m is there
+                r_m = _joint(b, [cols[m]], [miss[m]])[1]
+                r_nm = _joint(b, [cols[n], cols[m]], [miss[n], miss[m]])[1]
+                if r_m - r_nm < min_unique_fraction:
+                    return m
+        return None
+
+    unique: dict[str, float] = {}
+    dropped: dict[str, str] = {}
+    twins: dict[str, list] = {}  # winner → phases with the identical explained peak set
+    current = list(pool)
+    while True:
+        sup = {n: subsumed(n, current) for n in current if n.lower() not in expected_l}
+        sup = {n: m for n, m in sup.items() if m is not None}
+        if not sup:
+            break
+        victim = min(sup, key=lambda n: (len(alone[n]), res[n]["fom"]))
+        if alone[victim] == alone[sup[victim]]:
+            twins.setdefault(sup[victim], []).append(victim)
+        dropped[victim] = (
+            f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but {sup[victim]} explains "
+            "the same peaks and more (superset rule)"
+        )
+        current.remove(victim)
+    while current:
+        e_all, k, model_all = explain(current)
+        u = {n: e_all - explain([m for m in current if m != n])[0] for n in current}
+        unique.update(u)
+        own = {n: explain([n])[0] for n in current} if min_new_fraction > 0 else {}
+        # a phase must be the main contributor to at least one explained, significant
+        # (≥ 3σ) peak: a unique contribution made only of topping up other phases' peaks
+        # does not demonstrate it
+        contrib = np.array([kk * cols[n] for n, kk in zip(current, k)])
+        lead = np.argmax(contrib, axis=0)
+        shown = (model_all >= EXPLAIN_FRACTION * b) & (model_all > 0) & real
+        leads = {current[i] for i in set(lead[shown].tolist())}
+        no_peak = {n for n in current if n not in leads and n.lower() not in expected_l}
+        below = [
+            n
+            for n in current
+            if (u[n] <= 0)
+            or n in no_peak
+            or (
+                n.lower() not in expected_l
+                and (u[n] < min_unique_fraction or u[n] < min_new_fraction * own.get(n, 0.0))
+            )
+        ]
+        if not below:
+            break
+        bin_u = 0.2 * min_unique_fraction or 1e-3
+        victim = min(below, key=lambda n: (round(u[n] / bin_u), res[n]["fom"]))
+        others = [m for m in current if m != victim]
+        dropped[victim] = (
+            f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but not needed — it uniquely "
+            f"explains {max(u[victim], 0):.1%} of the observed peak intensity "
+            f"(minimum {min_unique_fraction:.0%} and {min_new_fraction:.0%} of what it explains)"
+            + (
+                " and is the main contributor to no significant (≥ 3σ) peak"
+                if victim in no_peak
+                else ""
+            )
+            + (f"; {', '.join(others)} explain its peaks" if others else "")
+        )
+        current = others
+    _, k, _ = explain(current)
+    kmap = dict(zip(current, (float(v) for v in k)))
+    explained_by = {n: float(kmap[n] ** 2 * cols[n] @ cols[n]) for n in current}
+    current.sort(key=lambda n: explained_by[n], reverse=True)
+    for n in current[max_phases:]:
+        dropped[n] = f"rejected: more than max_phases={max_phases} phases"
+    current = current[:max_phases]
+    _, k, model = explain(current)
+    kmap = dict(zip(current, (float(v) for v in k)))
+    explained = (model >= EXPLAIN_FRACTION * b) & (model > 0)
+    # each explained peak is owned by the phase contributing most to the model there
+    owned: dict[str, list] = {n: [] for n in current}
+    if current:
+        contrib = np.array([kmap[n] * cols[n] for n in current])
+        top = np.argmax(contrib, axis=0)
+        for j in np.nonzero(explained)[0]:
+            owned[current[top[j]]].append(int(order[j]))
+
+    out = {}
+    for n, r in res.items():
+        ph = phases[n]
+        ok = n in current
+        if ok:
+            thr = expected_threshold if n.lower() in expected_l else threshold
+            reason = (
+                f"accepted: FoM {r['fom']:.2f} ≥ {thr:.2f}; uniquely explains "
+                f"{unique.get(n, 0):.1%} of the observed peak intensity"
+            )
+        elif n in dropped:
+            reason = dropped[n]
+        else:
+            reason = f"rejected: {gates[n][1]}"
+        out[n] = PhaseMatch(
+            name=n,
+            role=ph.role,
+            score=r["fom"],
+            coverage=r["coverage"],
+            position_agreement=r["position_agreement"],
+            intensity_agreement=r["intensity_agreement"],
+            chance_probability=r["chance_probability"],
+            observed_coverage=r["observed_coverage"],
+            scale=r["scale"],
+            zero_offset_deg=r["zero"],
+            matched=[
+                (int(ph.index[li]), int(order[oi]), float(dv))
+                for li, oi, dv in zip(r["hit_lines"], r["hit_obs"], r["dev"])
+            ],
+            n_strong_lines=r["n_strong_lines"],
+            n_matched_strong=r["n_matched_strong"],
+            accepted=ok,
+            reason=reason,
+            unique_fraction=unique.get(n),
+            explained_fraction=explained_by.get(n),
+            scale_factor=float(kmap[n]) if n in kmap else None,
+            search_cell=r["cell"],
+            reference=n.removesuffix(" (2)"),
+            owned=sorted(owned[n]) if n in owned else None,
+            alternatives=[(t, res[t]["fom"]) for t in _twins_of(n, twins)] if ok else None,
+        )
+    accepted = [out[n] for n in current]
+    allc = sorted(out.values(), key=lambda p: p.score, reverse=True)
+    unexplained = np.array(sorted(int(order[i]) for i in np.nonzero(~explained)[0]), int)
+    return accepted, allc, unexplained
