@@ -12,8 +12,6 @@ import numpy as np
 
 from charsuite.exceptions import ParameterError, ReaderError
 from charsuite.io.formats.sims.tofdaq import (
-    MassCalibration,
-    PeakTable,
     _open,
     _require,
     attrs_dict,
@@ -22,6 +20,8 @@ from charsuite.io.formats.sims.tofdaq import (
     unique_labels,
 )
 from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator, decode_event_list
+from charsuite.sims._masscal import MassCalibration
+from charsuite.sims._peaktable import PeakTable
 
 __all__ = [
     "MassCalibration",
@@ -32,6 +32,7 @@ __all__ = [
     "mass_axis",
     "peak_table",
     "reintegrate",
+    "write_cube",
 ]
 
 
@@ -75,7 +76,7 @@ def mass_axis(path: str | Path, *, tof: int = 1, write: int | None = None) -> np
                 f"{grp.name} has no MassAxis, SumSpectrum or TofData to size the axis",
                 path=path,
             )
-        cal = mass_calibration(grp, write=write)
+        cal = MassCalibration(*mass_calibration(grp, write=write))
     return cal.mass(np.arange(n, dtype=float))
 
 
@@ -85,12 +86,57 @@ def _windows(cal: MassCalibration, table: PeakTable, n_samples: int) -> tuple[np
     return np.clip(lo, 0, n_samples), np.clip(hi, -1, n_samples - 1)
 
 
+def _given_calibration(calibration) -> MassCalibration | None:
+    if calibration is None or isinstance(calibration, MassCalibration):
+        return calibration
+    if hasattr(calibration, "calibration"):  # a CalibrationFit
+        return calibration.calibration
+    return MassCalibration.read_json(calibration)
+
+
+def write_cube(cube, path: str | Path, *, force: bool = False) -> Path:
+    """Write a ``(depth, y, x, species)`` cube as HDF5 that ``charsuite.io.read`` reads back.
+
+    Dataset ``/counts`` with attributes ``dims``, ``species``, ``mass`` (Th), ``units``
+    and ``history`` (JSON); read as format ``hdf5-cube`` (e.g. by ``sims profile``).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, tempfile, pathlib
+    >>> cube = xr.DataArray(np.ones((2, 3, 4, 1)), dims=("depth", "y", "x", "species"),
+    ...                     coords={"species": ["In+"]}, attrs={"units": "counts"})
+    >>> out = write_cube(cube, pathlib.Path(tempfile.mkdtemp()) / "c.h5")
+    >>> from charsuite.io import read
+    >>> read(out).sizes["species"]
+    1
+    """
+    import json
+
+    import h5py
+
+    from charsuite.io import atomic_path
+    from charsuite.model import jsonable
+
+    with atomic_path(Path(path), force=force) as tmp, h5py.File(tmp, "w") as f:
+        dset = f.create_dataset(
+            "counts", data=np.asarray(cube.transpose("depth", "y", "x", "species").values)
+        )
+        dset.attrs["dims"] = "depth,y,x,species"
+        dset.attrs["species"] = [str(s) for s in cube["species"].values]
+        if "mass" in cube.coords:
+            dset.attrs["mass"] = np.asarray(cube["mass"].values, float)
+        dset.attrs["units"] = str(cube.attrs.get("units", "counts"))
+        dset.attrs["history"] = json.dumps(jsonable(cube.attrs.get("history", [])))
+    return Path(path)
+
+
 def reintegrate(
     path: str | Path,
     peaks=None,
     *,
     tof: int = 1,
     units: str = "ions/extraction",
+    calibration=None,
     progress=None,
 ):
     """Integrate ``TofData`` (mV spectra) into a peak table, streaming one scan line at a time.
@@ -103,10 +149,14 @@ def reintegrate(
     Parameters
     ----------
     path : str or Path
-    peaks : PeakTable, list of (label, mass, lower, upper) or {label: (lower, upper)}, optional
-        Mass windows (Th); default the stored peak table.
+    peaks : PeakTable, list of (label, mass, lower, upper), {label: (lower, upper)} or CSV path, optional
+        Mass windows (Th); default the stored peak table. A CSV is the one written by
+        ``charsuite sims peaks --peak-table``.
     tof : {1, 2}
     units : {"ions/extraction", "counts"}
+    calibration : MassCalibration or str or Path, optional
+        Mass calibration for every write (e.g. from :func:`charsuite.sims.mass_calibrate`
+        or its ``-o`` JSON) instead of the file's; the file is not modified.
     progress : callable, optional
         ``progress(advance=1, total=None)`` per write.
 
@@ -140,8 +190,11 @@ def reintegrate(
         out = np.zeros((nw, nb, ns, len(table.label)), dtype=np.float64)
         if progress:
             progress(0, total=nw)
+        given = _given_calibration(calibration)
         for w in range(nw):
-            cal = mass_calibration(grp, write=w if "MassCalibration" in grp else None)
+            cal = given or MassCalibration(
+                *mass_calibration(grp, write=w if "MassCalibration" in grp else None)
+            )
             lo, hi = _windows(cal, table, nsamp)
             valid = hi >= lo
             for b in range(nb):
@@ -170,7 +223,13 @@ def reintegrate(
         cube,
         "reintegrate TofData",
         function="charsuite.sims.reintegrate",
-        parameters={"tof": tof, "units": units, "peaks": list(table.label), **parts},
+        parameters={
+            "tof": tof,
+            "units": units,
+            "peaks": list(table.label),
+            "calibration": given.to_dict() if given is not None else "file",
+            **parts,
+        },
         input_file=path.resolve(),
     )
 

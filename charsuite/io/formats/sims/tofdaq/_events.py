@@ -185,7 +185,7 @@ class EventListIntegrator:
         import warnings
 
         from charsuite.exceptions import CharsuiteWarning
-        from charsuite.io.formats.sims.tofdaq import mass_calibration
+        from charsuite.io.formats.sims.tofdaq import index_to_mass, mass_calibration
 
         if "MassAxis" not in self.group or "MassCalibration" in self.group:
             return None
@@ -193,8 +193,9 @@ class EventListIntegrator:
         if axis.size < 2 or not np.all(np.diff(axis) > 0):
             return None  # no usable stored axis to fall back on
         try:
-            cal = mass_calibration(self.group)
-            m = np.asarray(cal.mass(np.arange(axis.size, dtype=float)))
+            m = np.asarray(
+                index_to_mass(*mass_calibration(self.group), np.arange(axis.size, dtype=float))
+            )
         except DataError:
             m = np.full(axis.size, np.nan)
         span = float(axis[-1] - axis[0])
@@ -232,6 +233,10 @@ class EventListIntegrator:
             out["tdc_channels"] = self.channels
             out["ticks_per_sample"] = self.ratio
         return out
+
+    def events(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Sample index, flat pixel index (y·nx + x) and weight (None = 1) of write ``w``'s events."""
+        return self._events(w)
 
     def _events(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Sample index, flat pixel index and weight (None = 1) of every event of write w."""
@@ -282,15 +287,15 @@ class EventListIntegrator:
 
     def integrate(self, w: int) -> np.ndarray:
         """Counts ``(y, x, peak)`` (float64) of write ``w``."""
-        from charsuite.io.formats.sims.tofdaq import mass_calibration
+        from charsuite.io.formats.sims.tofdaq import mass_calibration, mass_to_index
 
         _, nb, ns, npk = self.shape
         if self.axis_windows is not None:
             lo, hi = self.axis_windows
         else:
             cal = mass_calibration(self.group, write=w if "MassCalibration" in self.group else None)
-            lo = np.rint(cal.index(self.table.lower)).astype(np.int64)
-            hi = np.rint(cal.index(self.table.upper)).astype(np.int64)
+            lo = np.rint(mass_to_index(*cal, self.table.lower)).astype(np.int64)
+            hi = np.rint(mass_to_index(*cal, self.table.upper)).astype(np.int64)
         s, px, wt = self._events(w)
         out = np.zeros((nb * ns, npk))
         if s.size:
