@@ -300,6 +300,9 @@ class CalibrationFit(Result):
     rms_ppm : float
     dof : int
     chi2_reduced : float
+    reference_range_Th : (float, float)
+        Lightest and heaviest reference ion: outside this range the calibration is an
+        extrapolation (its error grows quickly, especially in mode 2).
     electron_convention : str
     history : list
     """
@@ -309,6 +312,7 @@ class CalibrationFit(Result):
     rms_ppm: float
     dof: int
     chi2_reduced: float
+    reference_range_Th: tuple[float, float] = (float("nan"), float("nan"))
     electron_convention: str = "ion mass = atomic mass - z*m_e (cations), + |z|*m_e (anions)"
     previous: dict | None = None
     history: list = dataclasses.field(default_factory=list)
@@ -326,6 +330,7 @@ class CalibrationFit(Result):
                 "rms_ppm": self.rms_ppm,
                 "dof": self.dof,
                 "chi2_reduced": self.chi2_reduced,
+                "reference_range_Th": list(self.reference_range_Th),
                 "electron_convention": self.electron_convention,
                 "index_convention": "0-based sample index",
                 "previous": self.previous,
@@ -340,7 +345,11 @@ class CalibrationFit(Result):
         lines = [f"mode {cal.mode}: {FORMULAS[cal.mode]}"]
         for k, (p, s) in enumerate(zip(cal.parameters, sig)):
             lines.append(f"  p{k + 1} = {p:.9g}" + (f" ± {s:.2g}" if np.isfinite(s) else ""))
-        lines.append(f"  rms {self.rms_ppm:.1f} ppm, dof {self.dof}")
+        lo, hi = self.reference_range_Th
+        lines.append(
+            f"  rms {self.rms_ppm:.1f} ppm, dof {self.dof}; references span {lo:.2f}-{hi:.2f} Th "
+            "(extrapolation outside)"
+        )
         for row in self.ions:
             if not row.get("used"):
                 lines.append(f"  {row['ion']:>10s} not found")

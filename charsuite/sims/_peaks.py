@@ -378,5 +378,6 @@ def mass_calibrate(
         rms_ppm=float(np.sqrt(np.mean(ppm**2))),
         dof=info["dof"],
         chi2_reduced=info["chi2"] / info["dof"] if info["dof"] > 0 else float("nan"),
+        reference_range_Th=(float(mass.min()), float(mass.max())),
         previous=cal.to_dict(),
     )

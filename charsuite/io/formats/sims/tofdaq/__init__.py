@@ -52,6 +52,7 @@ import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
 from charsuite.io._spec import FormatSpec
+from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator  # noqa: F401 (public)
 
 SPEC = FormatSpec(
     name="tofdaq",
@@ -248,6 +249,11 @@ def unique_labels(labels) -> list[str]:
         seen[lab] = n
         out.append(lab if n == 1 else f"{lab}#{n}")
     return out
+
+
+def open_file(path: str | Path):
+    """Open a TofDAQ file read-only (h5py); a damaged file raises :class:`ReaderError`."""
+    return _open(Path(path))
 
 
 def _open(path: Path):

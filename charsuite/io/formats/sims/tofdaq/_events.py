@@ -234,7 +234,7 @@ class EventListIntegrator:
             out["ticks_per_sample"] = self.ratio
         return out
 
-    def events(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def write_events(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Sample index, flat pixel index (y·nx + x) and weight (None = 1) of write ``w``'s events."""
         return self._events(w)
 
