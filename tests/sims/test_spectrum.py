@@ -38,7 +38,7 @@ def generated(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def calibrated(generated):
-    path, truth = generated
+    path, _truth = generated
     fit = mass_calibrate(spectrum(path), "Li+,Na+,Al+,K+,Ni+,Ga+,In+")
     return fit, spectrum(path, calibration=fit.calibration)
 
@@ -91,7 +91,7 @@ def test_fit_uncertainty_scales_with_noise():
     m = np.array([7.016, 22.99, 38.96, 57.93, 68.93, 114.9])
     rng = np.random.default_rng(3)
     i = true.index(m) + rng.normal(0, 0.1, m.size)
-    cal, info = fit_mass_calibration(i, m, mode=0, sigma=np.full(m.size, 0.1))
+    cal, _info = fit_mass_calibration(i, m, mode=0, sigma=np.full(m.size, 0.1))
     assert all(np.isfinite(cal.uncertainties))
     # the truth lies within 4 sigma of the fit
     assert abs(cal.parameters[0] - 2800.0) < 4 * cal.uncertainties[0]
@@ -172,7 +172,7 @@ def test_generated_every_ion_assigned_and_patterns_respected(generated, calibrat
 
 def test_isotopes_against_their_pattern_are_not_assigned(tmp_path):
     # 113In without 115In, 60Ni without 58Ni, pure 71Ga: none may get an isotope label
-    path, truth = make_fibtof_spectrum(
+    path, _truth = make_fibtof_spectrum(
         tmp_path / "odd.h5",
         ions=(("Li", 1, 2e6), ("113In", 1, 5e4), ("60Ni", 1, 5e4), ("71Ga", 1, 5e4)),
         stored_error_ppm=0.0,

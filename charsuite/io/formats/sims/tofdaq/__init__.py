@@ -52,7 +52,7 @@ import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
 from charsuite.io._spec import FormatSpec
-from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator  # noqa: F401 (public)
+from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
 
 SPEC = FormatSpec(
     name="tofdaq",
@@ -474,7 +474,6 @@ def _source_kind(f, tof: int) -> str | None:
 
 def _event_array(f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int):
     """Counts integrated from the EventList: lazily write by write, or all at once."""
-    from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
 
     integ = EventListIntegrator(
         f, "FullSpectra" if tof == 1 else "FullSpectra2", table, path, n_writes=n_writes
