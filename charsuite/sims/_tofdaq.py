@@ -235,7 +235,7 @@ def reintegrate(
 
 
 # --------------------------------------------------------------------------- EventList
-def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None):
+def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, calibration=None, progress=None):
     """Integrate ``FullSpectra/EventList`` into a peak table: a counts cube (in memory).
 
     :func:`charsuite.io.read` does the same lazily (write by write) for "raw" files
@@ -256,6 +256,8 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
     peaks : optional
         As :func:`reintegrate`; default the stored peak table.
     tof : {1, 2}
+    calibration : MassCalibration or str or Path, optional
+        As :func:`reintegrate`: replaces the file's calibration for every write.
     progress : callable, optional
 
     Returns
@@ -270,7 +272,14 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
     path = Path(path)
     with _open(path) as f:
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
-        integ = EventListIntegrator(f, _group(tof), table, path)
+        given = _given_calibration(calibration)
+        integ = EventListIntegrator(
+            f,
+            _group(tof),
+            table,
+            path,
+            calibration=None if given is None else (given.mode, given.parameters),
+        )
         nw, nb, ns, _ = integ.shape
         out = np.zeros(integ.shape, dtype=np.float32)
         if progress:

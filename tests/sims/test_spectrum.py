@@ -316,3 +316,36 @@ def test_synthetic_fixture_calibration_mismatch_warns(shared_data):
     path = shared_data("sims") / "hyperspy+rosettasciio" / "fib_sims_opened.h5"
     with pytest.warns(CharsuiteWarning, match="MassAxis spans"):
         spectrum(path)
+
+
+def test_read_and_eventlist_cube_use_a_new_calibration(tof_stack, tmp_path):
+    import json
+
+    from charsuite.io import read
+
+    path, _ = tof_stack
+    raw = tmp_path / "raw.h5"
+    with h5py.File(path) as src, h5py.File(raw, "w") as dst:
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+        for name in ("FullSpectra", "TimingData"):
+            src.copy(src[name], dst, name=name)
+        dst.create_group("PeakData").create_dataset("PeakTable", data=src["PeakData/PeakTable"][()])
+        del dst["FullSpectra/TofData"]
+    spec = spectrum(raw)
+    cal = MassCalibration.from_dict(spec.attrs["calibration"])
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(cal.to_dict()))
+    p = cal.parameters
+    moved = tmp_path / "moved.json"
+    moved.write_text(json.dumps(MassCalibration(2, (p[0], p[1] + 400.0, p[2])).to_dict()))
+    base = read(raw, tof=1)
+    np.testing.assert_allclose(read(raw, tof=1, calibration=same).values, base.values)
+    shifted = read(raw, tof=1, calibration=moved)
+    li = list(base["species"].values).index("Li+")
+    assert float(shifted[..., li].sum()) < 0.05 * float(base[..., li].sum())
+    np.testing.assert_allclose(
+        eventlist_cube(raw, calibration=moved).values[..., li], shifted.values[..., li]
+    )
+    with pytest.raises(ParameterError, match="raw EventList"):
+        read(path, calibration=same)

@@ -472,11 +472,48 @@ def _source_kind(f, tof: int) -> str | None:
     return None
 
 
-def _event_array(f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int):
-    """Counts integrated from the EventList: lazily write by write, or all at once."""
+def calibration_record(calibration) -> tuple[int, tuple[float, ...]] | None:
+    """``(mode, parameters)`` of a calibration given as an object, a tuple or a JSON file.
 
+    Accepts anything with ``mode`` and ``parameters`` attributes (e.g.
+    :class:`charsuite.sims.MassCalibration`), a ``(mode, parameters)`` tuple, or the path
+    of a JSON written by ``charsuite sims mass-calibrate -o`` (``{"mode", "parameters":
+    {"p1", ...}}``).
+    """
+    import json
+
+    if calibration is None:
+        return None
+    if hasattr(calibration, "calibration"):  # a CalibrationFit
+        calibration = calibration.calibration
+    if hasattr(calibration, "mode") and hasattr(calibration, "parameters"):
+        return int(calibration.mode), tuple(float(v) for v in calibration.parameters)
+    if isinstance(calibration, tuple) and len(calibration) == 2:
+        return int(calibration[0]), tuple(float(v) for v in calibration[1])
+    try:
+        data = json.loads(Path(calibration).read_text(encoding="utf-8"))
+        mode = int(data["mode"])
+        pars = data["parameters"]
+        params = tuple(float(pars[f"p{k + 1}"]) for k in range(N_CALIBRATION_PARAMETERS[mode]))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ParameterError(
+            f"calibration {calibration!r}: {err}; expected a MassCalibration or a JSON file "
+            'with {"mode": 0-5, "parameters": {"p1": ...}}'
+        ) from err
+    return mode, params
+
+
+def _event_array(
+    f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int, calibration
+):
+    """Counts integrated from the EventList: lazily write by write, or all at once."""
     integ = EventListIntegrator(
-        f, "FullSpectra" if tof == 1 else "FullSpectra2", table, path, n_writes=n_writes
+        f,
+        "FullSpectra" if tof == 1 else "FullSpectra2",
+        table,
+        path,
+        n_writes=n_writes,
+        calibration=calibration,
     )
     if not lazy:
         return integ[:], integ
@@ -495,6 +532,7 @@ def read(
     units: str = "counts",
     chunk_mb: float = 32.0,
     node: str | None = None,
+    calibration=None,
 ):
     """Read the PeakData cube of a TofDAQ file as ``(depth, y, x, species)``.
 
@@ -510,6 +548,10 @@ def read(
         Target dask chunk size in MiB (aligned to HDF5 chunks).
     node : str, optional
         ``"/PeakData/PeakData"`` or ``"/PeakData/PeakData2"`` (same as ``tof``).
+    calibration : MassCalibration, (mode, parameters) or str, optional
+        Mass calibration (or ``sims mass-calibrate -o`` JSON) for integrating a raw
+        EventList file instead of the file's own; refused for PeakData (already integrated
+        by TofDAQ: re-integrate TofData with :func:`charsuite.sims.reintegrate`).
 
     Returns
     -------
@@ -584,6 +626,13 @@ def read(
         has_pd2 = kinds[2] is not None
         from_events = any(kinds[t] == "EventList" for t in tofs)
         n_extr, parts = extractions_per_pixel(root)
+        cal_record = calibration_record(calibration)
+        if cal_record is not None and any(kinds[t] == "PeakData" for t in tofs):
+            raise ParameterError(
+                "calibration= applies to raw EventList files; this file's PeakData were "
+                "integrated by TofDAQ. Re-integrate TofData with `charsuite sims reintegrate "
+                "--calibration` instead"
+            )
         arrays, labels, masses, lowers, uppers, pols, integrated = [], [], [], [], [], [], []
         for t in tofs:
             tab = table
@@ -597,7 +646,14 @@ def read(
                     arr = arr * np.float32(n_extr)
             else:
                 arr, integ = _event_array(
-                    f, t, tab, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=n_writes
+                    f,
+                    t,
+                    tab,
+                    path,
+                    lazy=lazy,
+                    chunk_mb=chunk_mb,
+                    n_writes=n_writes,
+                    calibration=cal_record,
                 )
                 integrated.append({"tof": t, **integ.parameters})
                 if units == "ions/extraction":

@@ -118,9 +118,14 @@ class EventListIntegrator:
         For error messages.
     n_writes : int, optional
         Use only the first ``n_writes`` writes (EventLists can hold one partial extra write).
+    calibration : (mode, parameters), optional
+        Mass calibration for every write instead of the file's (e.g. from
+        ``charsuite sims mass-calibrate``).
     """
 
-    def __init__(self, f, group: str, table, path, *, n_writes: int | None = None):
+    def __init__(
+        self, f, group: str, table, path, *, n_writes: int | None = None, calibration=None
+    ):
         import h5py
 
         from charsuite.io.formats.sims.tofdaq import _require, attrs_dict, parse_ini
@@ -159,7 +164,8 @@ class EventListIntegrator:
             if name in self.group:
                 self.n_samples = self.group[name].shape[-1]
                 break
-        self.axis_windows = self._check_calibration()
+        self.calibration = calibration  # (mode, parameters) replacing the file's, or None
+        self.axis_windows = None if calibration is not None else self._check_calibration()
         self.channels = 1
         self.ratio = 1
         if self.base == np.uint16:
@@ -229,6 +235,8 @@ class EventListIntegrator:
             else "lower <= MassAxis < upper",
         }
         out["windows_from"] = "MassAxis" if self.axis_windows is not None else "calibration"
+        if self.calibration is not None:
+            out["calibration"] = {"mode": self.calibration[0], "parameters": self.calibration[1]}
         if self.base == np.uint16:
             out["tdc_channels"] = self.channels
             out["ticks_per_sample"] = self.ratio
@@ -293,7 +301,9 @@ class EventListIntegrator:
         if self.axis_windows is not None:
             lo, hi = self.axis_windows
         else:
-            cal = mass_calibration(self.group, write=w if "MassCalibration" in self.group else None)
+            cal = self.calibration or mass_calibration(
+                self.group, write=w if "MassCalibration" in self.group else None
+            )
             lo = np.rint(mass_to_index(*cal, self.table.lower)).astype(np.int64)
             hi = np.rint(mass_to_index(*cal, self.table.upper)).astype(np.int64)
         s, px, wt = self._events(w)
