@@ -257,13 +257,13 @@ def spectrum(
     """
     import xarray as xr
 
-    from charsuite.io.formats.sims.tofdaq import attrs_dict, mass_calibration, open_file
+    from charsuite.io.formats.sims.tofdaq import attrs_dict, mass_calibration, open_tofdaq
     from charsuite.sims._masscal import MassCalibration
 
     path = Path(path)
     group = _group_name(tof)
     args = {"scans": scans, "roi": roi, "layer": layer, "layers": layers}
-    with open_file(path) as f:
+    with open_tofdaq(path) as f:
         if group not in f:
             raise ReaderError(f"no /{group} group: this file holds no spectra", path=path)
         values, source, region = _collect(f, path, group, args, progress)

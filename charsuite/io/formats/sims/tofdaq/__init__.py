@@ -251,7 +251,7 @@ def unique_labels(labels) -> list[str]:
     return out
 
 
-def open_file(path: str | Path):
+def open_tofdaq(path: str | Path):
     """Open a TofDAQ file read-only (h5py); a damaged file raises :class:`ReaderError`."""
     return _open(Path(path))
 
