@@ -251,11 +251,6 @@ def unique_labels(labels) -> list[str]:
     return out
 
 
-def open_tofdaq(path: str | Path):
-    """Open a TofDAQ file read-only (h5py); a damaged file raises :class:`ReaderError`."""
-    return _open(Path(path))
-
-
 def _open(path: Path):
     import h5py
 
@@ -267,6 +262,11 @@ def _open(path: Path):
             path=path,
             format=SPEC.name,
         ) from err
+
+
+def open_tofdaq(path: str | Path):
+    """Open a TofDAQ file read-only (h5py); a damaged file raises :class:`ReaderError`."""
+    return _open(Path(path))
 
 
 def _require(f, name: str, path: Path):
@@ -507,6 +507,8 @@ def _event_array(
     f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int, calibration
 ):
     """Counts integrated from the EventList: lazily write by write, or all at once."""
+    from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
+
     integ = EventListIntegrator(
         f,
         "FullSpectra" if tof == 1 else "FullSpectra2",
@@ -812,3 +814,12 @@ def read(
             input_file=Path(path).resolve(),
         )
     return cube
+
+
+def __getattr__(name: str):
+    """``EventListIntegrator`` is public here; its module loads on first use."""
+    if name == "EventListIntegrator":
+        from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
+
+        return EventListIntegrator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
