@@ -52,7 +52,6 @@ import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
 from charsuite.io._spec import FormatSpec
-from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
 
 SPEC = FormatSpec(
     name="tofdaq",
