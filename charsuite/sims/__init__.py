@@ -1,5 +1,10 @@
 """ToF-SIMS: TofDAQ cubes, streamed depth profiles, depth calibration, co-localisation.
 
+Mass spectra (ToF-SIMS III): :func:`spectrum` (sum spectrum, or of scans / ROI / layer),
+:class:`MassCalibration` and :func:`mass_calibrate` (TofDAQ modes 0-5, weighted fits with
+uncertainties), :func:`find_peaks` / :func:`assign_peaks` (resolution, isotope-pattern
+checks) and :class:`PeakTable` (windows for :func:`reintegrate`).
+
 Tomography (ToF-SIMS II) lives in modules imported on use: :mod:`charsuite.sims.tomo._register`
 (lateral drift), :mod:`charsuite.sims.tomo._zcorrect` (per-column depth), :mod:`charsuite.sims.tomo._segment`
 (denoising, layers, regions, isosurfaces), :mod:`charsuite.sims.tomo._mva` (Poisson PCA/NMF) and

@@ -271,6 +271,14 @@ def _locate_ions(spec, cal, ions, *, search_ppm: float, min_snr: float):
             missing.append(ref.label)
         else:
             found.append((ref, pk))
+    for k, (ref, pk) in enumerate(found):
+        for other, opk in found[k + 1 :]:
+            if abs(pk.index - opk.index) < pk.fwhm_samples / 2:
+                raise ParameterError(
+                    f"reference ions {ref.label} and {other.label} both located the peak at "
+                    f"sample {pk.index:.1f} ({pk.mass:.4f} Th); they are not resolved here: "
+                    "keep one of them"
+                )
     return found, missing
 
 

@@ -83,6 +83,7 @@ def test_all_zero_sum_spectrum_one_line_exit_2(shared_data, capsys):
         (["--ions", "Li+,Zz+"], "Zz"),  # unknown ion
         (["--ions", "Li+,In+", "--mode", "2"], "at least 3"),  # too few reference peaks
         (["--ions", "U+,Pu+:244.06"], "not found"),  # ions outside the spectrum
+        (["--ions", "A+:59.95,B+:59.96,Li+"], "both located"),  # one peak, two ions
     ],
 )
 def test_mass_calibrate_bad_input(gen, capsys, args, message):
