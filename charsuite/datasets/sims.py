@@ -637,27 +637,24 @@ def _isotope_pattern(formula: str) -> list[tuple[int, float, float]]:
     return sorted((a, m, f) for a, (m, f) in dist.items())
 
 
-def _spectrum_peaks(ions, calibration, resolution: float) -> list[dict[str, Any]]:
-    """Every isotopologue peak: label, parent, m/z (electron-corrected), centre, FWHM, area."""
-    from charsuite.io.formats.sims.tofdaq import index_to_mass, mass_to_index
+def _spectrum_peaks(ions, p1: float, p2: float, resolution: float) -> list[dict[str, Any]]:
+    """Every isotopologue peak: parent, m/z (electron-corrected), centre, FWHM, area.
 
+    Written out here (mode 0: ``i = p1·√m + p2``, ``dm/di = 2√m/p1``) rather than through
+    the reader's calibration code, so that tests of the calibration fit are independent.
+    """
     electron = 5.48579909065e-4  # u, CODATA 2018
     peaks = []
     for formula, charge, area in ions:
         for number, mass, frac in _isotope_pattern(formula):
             mz = (mass - charge * electron) / abs(charge)
-            centre = float(mass_to_index(*calibration, mz))
-            dmdi = float(
-                index_to_mass(*calibration, centre + 0.5)
-                - index_to_mass(*calibration, centre - 0.5)
-            )
-            fwhm = mz / resolution / dmdi
+            fwhm = (mz / resolution) / (2.0 * np.sqrt(mz) / p1)
             peaks.append(
                 {
                     "parent": formula.lstrip("0123456789"),
                     "mass_number": number,
                     "mz": mz,
-                    "index": centre,
+                    "index": p1 * np.sqrt(mz) + p2,
                     "fwhm_samples": fwhm,
                     "resolution": resolution,
                     "area": area * frac,
@@ -728,8 +725,8 @@ def make_fibtof_spectrum(
 
     if noise not in ("poisson", "none"):
         raise ParameterError(f"noise={noise!r}; expected 'poisson' or 'none'")
-    true_cal = (0, (float(calibration[0]), float(calibration[1])))
-    peaks = _spectrum_peaks(ions, true_cal, resolution)
+    p1, p2 = float(calibration[0]), float(calibration[1])
+    peaks = _spectrum_peaks(ions, p1, p2, resolution)
     idx = np.arange(n_samples, dtype=float)
     expected = np.full(n_samples, float(background))
     for pk in peaks:
@@ -770,7 +767,7 @@ def make_fibtof_spectrum(
         fib.attrs["FibHardware"] = _attr("Tescan")
         fib.attrs["ViewField"] = _attr(0.01)
     return Path(path), {
-        "calibration": {"mode": 0, "parameters": list(true_cal[1])},
+        "calibration": {"mode": 0, "parameters": [p1, p2]},
         "stored_calibration": {"mode": 0, "parameters": [float(calibration[0]), float(p2_stored)]},
         "resolution": resolution,
         "peaks": peaks,

@@ -169,3 +169,37 @@ def test_fuzz_spectrum_on_garbage(tmp_path, capsys, data):
     path.write_bytes(b"\x89HDF\r\n\x1a\n" + data)
     assert main(["sims", "spectrum", str(path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def tof_cube(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fuzz") / "s.h5"
+    return make_tofdaq_stack(path, n_scans=12, shape=(4, 3), tofdata=True, seed=5)
+
+
+_RANGE = st.one_of(
+    st.none(),
+    st.text(alphabet="0123456789:,-x ", max_size=9),
+    st.tuples(st.integers(-3, 15), st.integers(-3, 15)).map(lambda t: f"{t[0]}:{t[1]}"),
+)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_RANGE, _RANGE)
+def test_fuzz_spectrum_regions(tof_cube, capsys, scans, roi):
+    path, _ = tof_cube
+    args = ["sims", "spectrum", str(path), "--no-peaks", "--json", "-"]
+    if scans is not None:
+        args += ["--scans", scans]
+    if roi is not None:
+        args += ["--roi", roi]
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code in (0, 2)
+    if code == 0:
+        data = json.loads(captured.out)
+        assert data["total_counts"] >= 0 and data["source"] in ("SumSpectrum", "TofData")
+    else:
+        assert captured.err.count("\n") == 1
