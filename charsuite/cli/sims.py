@@ -73,7 +73,12 @@ def info_cmd(file, format_, json_path, force):
 @click.option(
     "--smooth", type=int, default=None, help="Also smooth (Savitzky-Golay window, scans)."
 )
-@click.option("--tof", default=None, help="TofDAQ: all | 1 | 2 (which TOF / polarity).")
+@click.option(
+    "--tof",
+    type=click.Choice(["all", "1", "2"]),
+    default=None,
+    help="TofDAQ: which TOF / polarity.",
+)
 @click.option(
     "--csv",
     "csv_path",
@@ -146,7 +151,7 @@ def profile_cmd(
     "--binning", "binnings", default="1,2,4,8", show_default=True, help="Lateral binnings."
 )
 @click.option("--alpha", default=0.01, show_default=True, type=float, help="Significance level.")
-@click.option("--tof", default=None, help="TofDAQ: all | 1 | 2.")
+@click.option("--tof", type=click.Choice(["all", "1", "2"]), default=None, help="TofDAQ TOF.")
 @plot_option()
 @format_option
 @json_option
@@ -246,7 +251,13 @@ def _region_options(func):
             click.option("--roi", default=None, help="Rectangle 'x0:x1,y0:y1' (pixels)."),
             click.option("--layer", default=None, help="Layer name from --layers."),
             click.option("--layers", default=None, help="Layer specification (as `profile`)."),
-            click.option("--tof", default="1", show_default=True, help="1 | 2 (FullSpectra2)."),
+            click.option(
+                "--tof",
+                type=click.Choice(["1", "2"]),
+                default="1",
+                show_default=True,
+                help="1 | 2 (FullSpectra2).",
+            ),
             click.option(
                 "--calibration",
                 default=None,
@@ -432,7 +443,7 @@ def peaks_cmd(
     type=click.Path(exists=True, dir_okay=False),
     help="Mass calibration JSON (from `sims mass-calibrate -o`).",
 )
-@click.option("--tof", default="1", show_default=True, help="1 | 2.")
+@click.option("--tof", type=click.Choice(["1", "2"]), default="1", show_default=True)
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cube HDF5 to write."
 )
