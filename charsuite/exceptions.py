@@ -15,11 +15,13 @@ from pathlib import Path
 
 __all__ = [
     "AmbiguousFormatError",
+    "BudgetError",
     "CharsuiteError",
     "CharsuiteWarning",
     "ConvergenceError",
     "DataError",
     "MissingDependencyError",
+    "OutputError",
     "OutputExistsError",
     "ParameterError",
     "ParameterWarning",
@@ -121,6 +123,15 @@ class ReaderError(CharsuiteError, OSError):
         return Exception.__str__(self)
 
 
+class BudgetError(ReaderError):
+    """Reading the file would allocate more than a safety limit allows.
+
+    Raised before the allocation: the message names the limit and the environment
+    variable (``CHARSUITE_MAX_MEMORY``, ``CHARSUITE_MAX_EXPANSION``, ``CHARSUITE_MAX_LINE``)
+    that raises it. See :mod:`charsuite.io._budget`.
+    """
+
+
 class DataError(CharsuiteError, ValueError):
     """The data are readable but unsuitable for the requested analysis."""
 
@@ -135,6 +146,13 @@ class ConvergenceError(CharsuiteError, RuntimeError):
 
 class OutputExistsError(CharsuiteError, FileExistsError):
     """An output file exists and ``force`` was not given."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
+class OutputError(CharsuiteError, OSError):
+    """An output cannot be written (not a regular file, the input itself, no permission, disk full)."""
 
     def __str__(self) -> str:
         return Exception.__str__(self)

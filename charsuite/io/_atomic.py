@@ -1,62 +1,318 @@
-"""Atomic, non-clobbering output: write to a temporary file, then rename."""
+"""Atomic, non-clobbering output: write to a temporary file beside the target, then rename.
+
+Rules every output obeys (:func:`check_output`):
+
+* an existing target is replaced only with ``force``, and never when it is not a regular
+  file (a FIFO, a device such as ``/dev/null``, a socket), is read-only, or is one of the
+  inputs read in this process (``os.path.samefile``) — not even with ``force``;
+* the data go to ``.NAME.<pid>.<random>.tmp`` in the target's folder and are renamed onto
+  the target only when complete; on any failure (disk full, permission, Ctrl-C, SIGTERM)
+  the temporary is removed and the old target is untouched;
+* files get the mode the umask allows (``0666 & ~umask``), like any other program's output;
+* leftovers of a killed run (``.NAME.<pid>.*.tmp`` whose process is gone) are removed on
+  the next write to that target;
+* directory outputs (zarr) are written beside and swapped in (:func:`atomic_dir`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from charsuite.exceptions import OutputExistsError
+from charsuite.exceptions import OutputError, OutputExistsError
+
+__all__ = [
+    "atomic_dir",
+    "atomic_path",
+    "check_output",
+    "register_input",
+    "write_bytes",
+    "write_text",
+]
+
+# (st_dev, st_ino) of every file read through charsuite.io.read in this process
+_INPUTS: set[tuple[int, int]] = set()
+# temporaries being written (removed by the CLI on a signal if a frame did not unwind)
+LIVE_TEMPS: set[Path] = set()
 
 
-def check_output(path: str | Path, *, force: bool = False) -> Path:
-    """Return ``path`` as a Path, refusing to overwrite unless ``force``.
+def register_input(path: str | Path) -> None:
+    """Remember that ``path`` is an input: outputs may never replace it."""
+    with contextlib.suppress(OSError):
+        st = os.stat(path)
+        _INPUTS.add((st.st_dev, st.st_ino))
 
-    Raises
-    ------
-    OutputExistsError
-        If the file exists and ``force`` is false.
-    """
-    path = Path(path)
-    if path.exists() and not force:
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _refuse_existing(path: Path, st: os.stat_result, force: bool) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise OutputError("output path is a directory; give a file name", path=path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(
+            "output path exists and is not a regular file (a pipe, device or socket); "
+            "it is never replaced, even with --force. Give a file name",
+            path=path,
+        )
+    if (st.st_dev, st.st_ino) in _INPUTS:
+        raise OutputError(
+            "output path is an input of this command; it is never replaced, even with "
+            "--force. Give another name",
+            path=path,
+        )
+    if not force:
         raise OutputExistsError(
             "output file exists; choose another name or pass --force (force=True) to replace it",
             path=path,
         )
-    if path.is_dir():
-        raise OutputExistsError("output path is a directory; give a file name", path=path)
+    if not st.st_mode & 0o222:
+        raise OutputError(
+            "output file is read-only; it is not replaced, even with --force. Make it "
+            "writable (chmod u+w) or choose another name",
+            path=path,
+        )
+
+
+def check_output(path: str | Path, *, force: bool = False, directory: bool = False) -> Path:
+    """Return ``path`` as a Path if it may be written (see the module rules).
+
+    Parameters
+    ----------
+    path : str or Path
+    force : bool
+        Allow replacing an existing regular file (or, with ``directory``, a directory).
+    directory : bool
+        The output is a directory (zarr).
+
+    Raises
+    ------
+    OutputExistsError
+        If the target exists and ``force`` is false.
+    OutputError
+        If the target is not a regular file, is an input, is read-only, or its folder
+        cannot be written.
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)  # follows a symlink: a link to /dev/null is a device
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise OutputError(f"cannot examine the output path ({err.strerror})", path=path) from err
+    if st is not None:
+        if directory and stat.S_ISDIR(st.st_mode):
+            if not force:
+                raise OutputExistsError(
+                    "output exists; choose another name or pass --force (force=True) to replace it",
+                    path=path,
+                )
+        else:
+            _refuse_existing(path, st, force)
     return path
 
 
+def _folder(path: Path) -> Path:
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(
+            f"cannot create the output folder {parent} ({err.strerror})", path=path
+        ) from err
+    return parent
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(path: Path) -> list[Path]:
+    """Remove ``.NAME.<pid>.*.tmp`` leftovers of ``path`` whose writing process is gone."""
+    removed = []
+    prefix = f".{path.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(".tmp")):
+                continue
+            pid = name[len(prefix) :].split(".", 1)[0]
+            if not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+            p = Path(entry.path)
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
+                removed.append(p)
+    return removed
+
+
+def _write_error(err: OSError, path: Path) -> OutputError:
+    reason = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exceeded",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "operation not permitted",
+        errno.EFBIG: "the file is too large for this file system or ulimit",
+    }.get(err.errno, err.strerror or str(err))
+    return OutputError(
+        f"cannot write the output ({reason}); nothing was written and any previous file is "
+        "unchanged. Free space, fix permissions or choose another folder",
+        path=path,
+    )
+
+
+def _remove(p: Path) -> None:
+    with contextlib.suppress(OSError):
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        elif p.exists() or p.is_symlink():
+            p.unlink()
+    LIVE_TEMPS.discard(p)
+
+
+def _tmp_name(path: Path) -> str:
+    return f".{path.name}.{os.getpid()}."
+
+
+def check_space(path: str | Path, nbytes: int) -> None:
+    """Refuse to start writing ``nbytes`` where the folder has less free space."""
+    path = Path(path)
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(path.parent if path.parent.exists() else ".").free
+        if nbytes > free:
+            from charsuite.io._budget import human
+
+            raise OutputError(
+                f"needs about {human(nbytes)} but only {human(free)} is free on that disk; "
+                "nothing was written. Free space or choose another folder",
+                path=path,
+            )
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | Path, *, force: bool = False) -> Iterator[Path]:
+def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> Iterator[Path]:
     """Yield a temporary path in the target folder; rename it onto ``path`` on success.
 
     Use it for libraries that write to a path themselves (h5py, matplotlib, tifffile).
-    On an exception the temporary file is removed and ``path`` is untouched.
+    On an exception (or Ctrl-C / SIGTERM) the temporary file is removed and ``path`` is
+    untouched; an ``OSError`` while writing (disk full, permission) becomes one
+    :class:`~charsuite.exceptions.OutputError`.
 
     Parameters
     ----------
     path : str or Path
         Final destination.
     force : bool
-        Replace an existing file.
+        Replace an existing regular file.
+    nbytes : int
+        Expected size, if known: refused up front when the disk has less free space.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> open(target).read()
+    'hello'
     """
     path = check_output(path, force=force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    parent = _folder(path)
+    clean_stale(path)
+    if nbytes:
+        check_space(path, nbytes)
     try:
+        fd, tmp = tempfile.mkstemp(prefix=_tmp_name(path), suffix=".tmp", dir=parent)
+        os.close(fd)
+    except OSError as err:
+        raise _write_error(err, path) from err
+    tmp_path = Path(tmp)
+    LIVE_TEMPS.add(tmp_path)
+    try:
+        os.chmod(tmp_path, 0o666 & ~_umask())
         yield tmp_path
-        if not force and path.exists():  # appeared while we were writing
+        check_output(path, force=force)  # appeared, or became special, while writing
+        if not force and path.exists():
             raise OutputExistsError("output file appeared during writing; not replaced", path=path)
         os.replace(tmp_path, path)
+    except OutputError:
+        raise
+    except OSError as err:
+        if isinstance(err, OutputExistsError):
+            raise
+        raise _write_error(err, path) from err
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        _remove(tmp_path)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory beside ``path``; swap it in on success.
+
+    With ``force`` an existing directory is replaced: it is renamed aside, the new one
+    renamed into place, and the old one removed — at every moment ``path`` is either the
+    complete old or the complete new output.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``force`` is false.
+    OutputError
+        If ``path`` is a file or special file, or the folder cannot be written.
+    """
+    path = check_output(path, force=force, directory=True)
+    parent = _folder(path)
+    clean_stale(path)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_tmp_name(path), suffix=".tmp", dir=parent))
+    except OSError as err:
+        raise _write_error(err, path) from err
+    LIVE_TEMPS.add(tmp)
+    old = None
+    try:
+        os.chmod(tmp, 0o777 & ~_umask())
+        yield tmp
+        check_output(path, force=force, directory=True)
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=_tmp_name(path), suffix=".old.tmp", dir=parent))
+            LIVE_TEMPS.add(old)
+            os.replace(path, old / "previous")
+            try:
+                os.replace(tmp, path)
+            except OSError:
+                os.replace(old / "previous", path)  # put the old output back
+                raise
+        else:
+            os.replace(tmp, path)
+    except OutputError:
+        raise
+    except OSError as err:
+        if isinstance(err, OutputExistsError):
+            raise
+        raise _write_error(err, path) from err
+    finally:
+        _remove(tmp)
+        if old is not None:
+            _remove(old)
 
 
 def write_text(path: str | Path, text: str, *, force: bool = False) -> Path:

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import MissingDependencyError, ReaderError
+from charsuite.io._budget import xlsx_dimensions
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.arbin_csv import _split_name, arbin_dataset
 from charsuite.io.formats.echem.common import (
@@ -166,6 +167,7 @@ def read(path: Path, *, lazy: bool = False, channel: int | None = None):
             f"{path}: reading Arbin Excel exports needs python-calamine: "
             "pip install 'python-calamine>=0.2'; or export CSV from MITS Pro"
         ) from err
+    xlsx_dimensions(path, format=fmt)  # calamine aborts the process on a far cell
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = list(wb.sheet_names)

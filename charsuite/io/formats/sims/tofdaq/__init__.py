@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
+from charsuite.io._contain import check_hdf5
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -287,13 +288,14 @@ def _open(path: Path):
     import h5py
 
     try:
-        return h5py.File(path, "r")
+        f = h5py.File(path, "r")
     except OSError as err:
         raise ReaderError(
             f"not a readable HDF5 file ({err}); the file may be truncated or not TofDAQ output",
             path=path,
             format=SPEC.name,
         ) from err
+    return check_hdf5(f, path, format=SPEC.name)  # no external links/storage, bounded sizes
 
 
 def _require(f, name: str, path: Path):
