@@ -5,7 +5,14 @@
 True
 """
 
-from charsuite.io._atomic import atomic_dir, atomic_path, check_output, write_bytes, write_text
+from charsuite.io._atomic import (
+    atomic_dir,
+    atomic_path,
+    check_output,
+    hdf5_sink,
+    write_bytes,
+    write_text,
+)
 from charsuite.io._contain import check_hdf5, check_regular
 from charsuite.io._read import FileInfo, info, list_formats, read, resolve_format
 from charsuite.io._spec import FormatSpec
@@ -19,6 +26,7 @@ __all__ = [
     "check_hdf5",
     "check_output",
     "check_regular",
+    "hdf5_sink",
     "info",
     "list_formats",
     "read",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import stat
@@ -28,6 +29,7 @@ from pathlib import Path
 from charsuite.exceptions import OutputError, OutputExistsError
 
 __all__ = [
+    "HDF5Sink",
     "atomic_dir",
     "atomic_path",
     "check_output",
@@ -40,6 +42,107 @@ __all__ = [
 _INPUTS: set[tuple[int, int]] = set()
 # temporaries being written (removed by the CLI on a signal if a frame did not unwind)
 LIVE_TEMPS: set[Path] = set()
+
+
+class HDF5Sink(io.RawIOBase):
+    """The file object h5py writes a temporary output through (``h5py.File(sink, "w")``).
+
+    When the disk fills up (or a write fails otherwise) while HDF5 flushes at close, the
+    HDF5 library is left with a file it can neither write nor close and the process
+    segfaults at exit. Written through this object, HDF5 never sees a failed write: the
+    first error is recorded, the temporary is truncated to free the space, later writes
+    are discarded (reads of them return zeros), and :func:`atomic_path` raises the error
+    as one :class:`~charsuite.exceptions.OutputError` once h5py has closed the file.
+    Throughput equals the path-based driver (HDF5 writes whole chunks).
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.fh = open(path, "r+b", buffering=0)  # noqa: SIM115 - closed by atomic_path
+        self.error: OSError | None = None
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if self.error is None:
+            self.pos = self.fh.seek(offset, whence)
+        elif whence == 0:
+            self.pos = offset
+        elif whence == 1:
+            self.pos += offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buffer) -> int:
+        if self.error is not None:
+            view = memoryview(buffer).cast("B")
+            view[:] = bytes(len(view))
+            return len(view)
+        n = self.fh.readinto(buffer)
+        self.pos += n or 0
+        return n
+
+    def _fail(self, err: OSError) -> None:
+        self.error = err
+        with contextlib.suppress(OSError):
+            self.fh.truncate(0)  # give the space back at once
+
+    def write(self, data) -> int:
+        n = len(memoryview(data).cast("B"))
+        if self.error is None:
+            try:
+                written = self.fh.write(data)
+            except OSError as err:
+                self._fail(err)
+            else:
+                self.pos += written
+                return written
+        self.pos += n
+        return n
+
+    def truncate(self, size: int | None = None) -> int:
+        if self.error is None:
+            try:
+                return self.fh.truncate(size)
+            except OSError as err:
+                self._fail(err)
+        return self.pos if size is None else size
+
+    def flush(self) -> None:
+        pass  # unbuffered
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.fh.close()
+        super().close()
+
+
+_SINKS: dict[Path, HDF5Sink] = {}
+
+
+def hdf5_sink(tmp: Path) -> HDF5Sink:
+    """A :class:`HDF5Sink` over the temporary path yielded by :func:`atomic_path`."""
+    sink = HDF5Sink(Path(tmp))
+    _SINKS[Path(tmp)] = sink
+    return sink
+
+
+def _sink_error(tmp: Path) -> OSError | None:
+    sink = _SINKS.pop(tmp, None)
+    if sink is None:
+        return None
+    sink.close()
+    return sink.error
 
 
 def register_input(path: str | Path) -> None:
@@ -83,7 +186,10 @@ def _refuse_existing(path: Path, st: os.stat_result, force: bool) -> None:
         )
 
 
-def check_output(path: str | Path, *, force: bool = False, directory: bool = False) -> Path:
+DIRECTORY_SUFFIXES = (".zarr",)
+
+
+def check_output(path: str | Path, *, force: bool = False, directory: bool | None = None) -> Path:
     """Return ``path`` as a Path if it may be written (see the module rules).
 
     Parameters
@@ -91,8 +197,9 @@ def check_output(path: str | Path, *, force: bool = False, directory: bool = Fal
     path : str or Path
     force : bool
         Allow replacing an existing regular file (or, with ``directory``, a directory).
-    directory : bool
-        The output is a directory (zarr).
+    directory : bool, optional
+        The output is a directory; default: its name ends in one of
+        :data:`DIRECTORY_SUFFIXES` (``.zarr``).
 
     Raises
     ------
@@ -103,6 +210,8 @@ def check_output(path: str | Path, *, force: bool = False, directory: bool = Fal
         cannot be written.
     """
     path = Path(path)
+    if directory is None:
+        directory = path.name.lower().endswith(DIRECTORY_SUFFIXES)
     try:
         st = os.stat(path)  # follows a symlink: a link to /dev/null is a device
     except FileNotFoundError:
@@ -249,7 +358,16 @@ def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> It
     LIVE_TEMPS.add(tmp_path)
     try:
         os.chmod(tmp_path, 0o666 & ~_umask())
-        yield tmp_path
+        try:
+            yield tmp_path
+        except BaseException as err:
+            failed = _sink_error(tmp_path)  # a failed HDF5 write surfaces as any error
+            if failed is not None and not isinstance(err, KeyboardInterrupt):
+                raise _write_error(failed, path) from err
+            raise
+        failed = _sink_error(tmp_path)
+        if failed is not None:
+            raise failed
         check_output(path, force=force)  # appeared, or became special, while writing
         if not force and path.exists():
             raise OutputExistsError("output file appeared during writing; not replaced", path=path)
@@ -261,6 +379,7 @@ def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> It
             raise
         raise _write_error(err, path) from err
     finally:
+        _sink_error(tmp_path)
         _remove(tmp_path)
 
 
