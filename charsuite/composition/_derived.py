@@ -178,6 +178,11 @@ def theoretical_capacity(
         "capacity", function="charsuite.composition.theoretical_capacity", parameters=params
     )
     history = [*getattr(composition, "history", []), record]
+    if oxygen is not None and not all(
+        math.isfinite(float(v)) and float(v) >= 0
+        for v in (oxygen if isinstance(oxygen, tuple | list) else (oxygen,))
+    ):
+        raise ParameterError(f"oxygen={oxygen!r}: expected finite amounts ≥ 0 per formula unit")
     if oxygen is not None and "O" not in unknown:
         raise ParameterError(
             f"oxygen={oxygen!r} given but {label!r} already states its oxygen; drop one"

@@ -104,9 +104,21 @@ def test_full_disk_one_line_nothing_left(tmp_path, xy):
     target.parent.mkdir()
     target.write_text("old")
     proc = subprocess.run(
-        [sys.executable, "-c", code, "sims", "tomogram", str(_cube(tmp_path)), "-o",
-         str(target), "--force"],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        [
+            sys.executable,
+            "-c",
+            code,
+            "sims",
+            "tomogram",
+            str(_cube(tmp_path)),
+            "-o",
+            str(target),
+            "--force",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert proc.returncode == 2, proc.stderr
