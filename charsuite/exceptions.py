@@ -20,6 +20,7 @@ __all__ = [
     "CharsuiteWarning",
     "ConvergenceError",
     "DataError",
+    "Interrupted",
     "MissingDependencyError",
     "OutputError",
     "OutputExistsError",
@@ -160,6 +161,29 @@ class OutputError(CharsuiteError, OSError):
 
 class MissingDependencyError(CharsuiteError, ImportError):
     """An optional package needed for a feature is not installed."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived (raised in the main thread by the CLI's signal handlers).
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so ``except Exception`` blocks do not
+    swallow it and every ``finally`` (temporary outputs) still runs; code that catches
+    ``BaseException`` (Rust panics) must re-raise it.
+
+    Attributes
+    ----------
+    signum : int
+        The signal number (the CLI exits with ``128 + signum``).
+    name : str
+        ``"SIGINT"`` or ``"SIGTERM"``.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
 
 
 class CharsuiteWarning(UserWarning):

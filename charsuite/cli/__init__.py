@@ -123,28 +123,15 @@ def _json_on_stdout_only(args: Sequence[str]) -> Iterator[None]:
         _common.JSON_STDOUT = None
 
 
-class Interrupted(BaseException):
-    """Raised in the main thread by the SIGINT/SIGTERM handlers installed by :func:`main`.
-
-    A ``BaseException`` (like ``KeyboardInterrupt``) so that ``except Exception`` blocks in
-    libraries do not swallow it; every ``finally`` (temporary outputs) still runs.
-    """
-
-    def __init__(self, signum: int) -> None:
-        import signal
-
-        self.signum = signum
-        self.name = signal.Signals(signum).name
-        super().__init__(self.name)
-
-
 def _raise_interrupted(signum: int, frame) -> None:
+    from charsuite.exceptions import Interrupted
+
     raise Interrupted(signum)
 
 
 @contextlib.contextmanager
 def _signals() -> Iterator[None]:
-    """SIGINT and SIGTERM raise :class:`Interrupted` for the command's duration."""
+    """SIGINT and SIGTERM raise :class:`~charsuite.exceptions.Interrupted` for the command's duration."""
     import signal
     import threading
 
@@ -191,27 +178,23 @@ def _quiet_diagnostics(debug: bool) -> Iterator[None]:
         logging.disable(saved_disable)
 
 
-def _cleanup_temps() -> None:
-    """Remove temporary outputs whose writer did not unwind (belt and braces)."""
-    from charsuite.io._atomic import LIVE_TEMPS, _remove
-
-    for p in list(LIVE_TEMPS):
-        _remove(p)
-
-
 def _error(text: str) -> None:
     click.echo(f"charsuite: error: {_one_line(text)}", err=True)
 
 
 def _run(args: list[str], debug: bool) -> int:
-    from charsuite.exceptions import CharsuiteError
+    from charsuite.exceptions import CharsuiteError, Interrupted
 
     try:
         with _signals(), _quiet_diagnostics(debug), _json_on_stdout_only(args):
             cli.main(args=args, prog_name="charsuite", standalone_mode=False)
     except Interrupted as sig:
-        _cleanup_temps()
-        click.echo(f"charsuite: interrupted by {sig.name}; no output was written", err=True)
+        from charsuite.io import cleanup_temporaries
+
+        cleanup_temporaries()
+        click.echo(
+            f"charsuite: interrupted by {sig.name}; unfinished outputs were removed", err=True
+        )
         return 128 + sig.signum
     except CharsuiteError as err:
         if debug:

@@ -33,6 +33,7 @@ __all__ = [
     "atomic_dir",
     "atomic_path",
     "check_output",
+    "cleanup_temporaries",
     "register_input",
     "write_bytes",
     "write_text",
@@ -298,6 +299,15 @@ def _remove(p: Path) -> None:
     LIVE_TEMPS.discard(p)
 
 
+def cleanup_temporaries() -> None:
+    """Remove the temporary outputs still being written in this process.
+
+    Called by the CLI after SIGINT/SIGTERM, in case a writer's frame did not unwind.
+    """
+    for p in list(LIVE_TEMPS):
+        _remove(p)
+
+
 def _tmp_name(path: Path) -> str:
     return f".{path.name}.{os.getpid()}."
 
@@ -362,7 +372,7 @@ def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> It
             yield tmp_path
         except BaseException as err:
             failed = _sink_error(tmp_path)  # a failed HDF5 write surfaces as any error
-            if failed is not None and not isinstance(err, KeyboardInterrupt):
+            if failed is not None and isinstance(err, Exception):  # not Ctrl-C/SIGTERM
                 raise _write_error(failed, path) from err
             raise
         failed = _sink_error(tmp_path)

@@ -122,5 +122,5 @@ def test_check_regular(tmp_path):
     with pytest.raises(ReaderError, match="FIFO"):
         check_regular(tmp_path / "fifo")
     os.symlink("/dev/zero", tmp_path / "zero.xy")
-    with pytest.raises(ReaderError, match="character device .*symbolic link"):
+    with pytest.raises(ReaderError, match=r"character device .*symbolic link"):
         read(tmp_path / "zero.xy")
