@@ -327,6 +327,27 @@ def check_space(path: str | Path, nbytes: int) -> None:
             )
 
 
+def _temporary(path: Path, *, directory: bool) -> Path:
+    """Create ``.NAME.<pid>.<random>.tmp`` (file or folder) beside ``path``, umask's mode.
+
+    Stale temporaries of ``path`` left by killed runs are removed first.
+    """
+    parent = _folder(path)
+    clean_stale(path)
+    try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=_tmp_name(path), suffix=".tmp", dir=parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=_tmp_name(path), suffix=".tmp", dir=parent)
+            os.close(fd)
+            tmp = Path(name)
+        LIVE_TEMPS.add(tmp)
+        os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())
+    except OSError as err:
+        raise _write_error(err, path) from err
+    return tmp
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> Iterator[Path]:
     """Yield a temporary path in the target folder; rename it onto ``path`` on success.
@@ -355,19 +376,10 @@ def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> It
     'hello'
     """
     path = check_output(path, force=force)
-    parent = _folder(path)
-    clean_stale(path)
     if nbytes:
         check_space(path, nbytes)
+    tmp_path = _temporary(path, directory=False)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=_tmp_name(path), suffix=".tmp", dir=parent)
-        os.close(fd)
-    except OSError as err:
-        raise _write_error(err, path) from err
-    tmp_path = Path(tmp)
-    LIVE_TEMPS.add(tmp_path)
-    try:
-        os.chmod(tmp_path, 0o666 & ~_umask())
         try:
             yield tmp_path
         except BaseException as err:
@@ -382,11 +394,9 @@ def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> It
         if not force and path.exists():
             raise OutputExistsError("output file appeared during writing; not replaced", path=path)
         os.replace(tmp_path, path)
-    except OutputError:
+    except (OutputError, OutputExistsError):
         raise
     except OSError as err:
-        if isinstance(err, OutputExistsError):
-            raise
         raise _write_error(err, path) from err
     finally:
         _sink_error(tmp_path)
@@ -409,20 +419,13 @@ def atomic_dir(path: str | Path, *, force: bool = False) -> Iterator[Path]:
         If ``path`` is a file or special file, or the folder cannot be written.
     """
     path = check_output(path, force=force, directory=True)
-    parent = _folder(path)
-    clean_stale(path)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=_tmp_name(path), suffix=".tmp", dir=parent))
-    except OSError as err:
-        raise _write_error(err, path) from err
-    LIVE_TEMPS.add(tmp)
+    tmp = _temporary(path, directory=True)
     old = None
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
         yield tmp
         check_output(path, force=force, directory=True)
         if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=_tmp_name(path), suffix=".old.tmp", dir=parent))
+            old = Path(tempfile.mkdtemp(prefix=_tmp_name(path), suffix=".old.tmp", dir=tmp.parent))
             LIVE_TEMPS.add(old)
             os.replace(path, old / "previous")
             try:
@@ -432,11 +435,9 @@ def atomic_dir(path: str | Path, *, force: bool = False) -> Iterator[Path]:
                 raise
         else:
             os.replace(tmp, path)
-    except OutputError:
+    except (OutputError, OutputExistsError):
         raise
     except OSError as err:
-        if isinstance(err, OutputExistsError):
-            raise
         raise _write_error(err, path) from err
     finally:
         _remove(tmp)
