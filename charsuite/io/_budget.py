@@ -216,21 +216,34 @@ def decompress_bounded(
     return out + d.flush()
 
 
+def _longest_line(raw: bytes, block: int = 1 << 24) -> int:
+    """Length of the longest line (``\n`` or ``\r`` ends), scanning 16 MiB at a time."""
+    import numpy as np
+
+    a = np.frombuffer(raw, dtype=np.uint8)
+    longest, start = 0, 0  # start: offset of the current line's first byte
+    for lo in range(0, a.size, block):
+        part = a[lo : lo + block]
+        ends = np.flatnonzero((part == 10) | (part == 13)) + lo
+        if ends.size:
+            longest = max(longest, int(ends[0]) - start)
+            if ends.size > 1:
+                longest = max(longest, int(np.diff(ends).max()) - 1)
+            start = int(ends[-1]) + 1
+    return max(longest, a.size - start)
+
+
 def check_lines(raw: bytes, *, path=None, format: str | None = None) -> None:
     """Refuse text whose longest line is longer than :func:`max_line`.
 
     A text reader given one enormous line (a binary blob, a file without line breaks)
-    would otherwise split, decode and regex it whole.
+    would otherwise split, decode and regex it whole. The scan holds at most 16 MiB of
+    temporaries whatever the file size.
     """
-    import numpy as np
-
     limit = max_line()
     if len(raw) <= limit:
         return
-    a = np.frombuffer(raw, dtype=np.uint8)
-    ends = np.flatnonzero((a == 10) | (a == 13))
-    bounds = np.concatenate(([-1], ends, [a.size]))
-    longest = int(np.diff(bounds).max()) - 1
+    longest = _longest_line(raw)
     if longest > limit:
         raise BudgetError(
             f"has a line of {human(longest)} (limit {human(limit)}); this is not a text export. "

@@ -9,6 +9,8 @@ import zlib
 import h5py
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from charsuite.exceptions import BudgetError, ParameterError, ReaderError
 from charsuite.io import check_hdf5, check_regular, read
@@ -124,3 +126,16 @@ def test_check_regular(tmp_path):
     os.symlink("/dev/zero", tmp_path / "zero.xy")
     with pytest.raises(ReaderError, match=r"character device .*symbolic link"):
         read(tmp_path / "zero.xy")
+
+
+@given(
+    raw=st.binary(max_size=80).map(lambda b: bytes(b"ab\n\r"[x % 4] for x in b)),
+    block=st.integers(1, 9),
+)
+def test_longest_line_matches_split(raw, block):
+    import re
+
+    from charsuite.io._budget import _longest_line
+
+    expected = max(len(x) for x in re.split(rb"[\r\n]", raw))
+    assert _longest_line(raw, block=block) == expected

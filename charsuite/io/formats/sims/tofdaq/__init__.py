@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
-from charsuite.io._contain import check_hdf5
+from charsuite.io._contain import check_hdf5, check_regular
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -287,6 +287,7 @@ def unique_labels(labels) -> list[str]:
 def _open(path: Path):
     import h5py
 
+    check_regular(path, format=SPEC.name)  # a FIFO would block h5py forever
     try:
         f = h5py.File(path, "r")
     except OSError as err:
