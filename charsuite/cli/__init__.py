@@ -184,9 +184,10 @@ def _error(text: str) -> None:
 
 def _run(args: list[str], debug: bool) -> int:
     from charsuite.exceptions import CharsuiteError, Interrupted
+    from charsuite.io import guard_inputs
 
     try:
-        with _signals(), _quiet_diagnostics(debug), _json_on_stdout_only(args):
+        with _signals(), _quiet_diagnostics(debug), _json_on_stdout_only(args), guard_inputs():
             cli.main(args=args, prog_name="charsuite", standalone_mode=False)
     except Interrupted as sig:
         from charsuite.io import cleanup_temporaries

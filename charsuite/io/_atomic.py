@@ -17,6 +17,7 @@ Rules every output obeys (:func:`check_output`):
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import io
 import os
@@ -34,13 +35,16 @@ __all__ = [
     "atomic_path",
     "check_output",
     "cleanup_temporaries",
+    "guard_inputs",
     "register_input",
     "write_bytes",
     "write_text",
 ]
 
-# (st_dev, st_ino) of every file read through charsuite.io.read in this process
-_INPUTS: set[tuple[int, int]] = set()
+# (st_dev, st_ino) of the files read by the running command (see guard_inputs)
+_INPUTS: contextvars.ContextVar[set[tuple[int, int]] | None] = contextvars.ContextVar(
+    "charsuite_inputs", default=None
+)
 # temporaries being written (removed by the CLI on a signal if a frame did not unwind)
 LIVE_TEMPS: set[Path] = set()
 
@@ -146,11 +150,28 @@ def _sink_error(tmp: Path) -> OSError | None:
     return sink.error
 
 
+@contextlib.contextmanager
+def guard_inputs() -> Iterator[None]:
+    """Within this block, no output may replace a file read by :func:`charsuite.io.read`.
+
+    The CLI runs every command inside it, so ``--json INPUT --force`` is refused. Library
+    code outside it may rewrite a file it read (e.g. update a charsuite-h5 in a notebook).
+    """
+    token = _INPUTS.set(set())
+    try:
+        yield
+    finally:
+        _INPUTS.reset(token)
+
+
 def register_input(path: str | Path) -> None:
-    """Remember that ``path`` is an input: outputs may never replace it."""
+    """Remember that ``path`` is an input of the running command (inside :func:`guard_inputs`)."""
+    inputs = _INPUTS.get()
+    if inputs is None:
+        return
     with contextlib.suppress(OSError):
         st = os.stat(path)
-        _INPUTS.add((st.st_dev, st.st_ino))
+        inputs.add((st.st_dev, st.st_ino))
 
 
 def _umask() -> int:
@@ -168,7 +189,7 @@ def _refuse_existing(path: Path, st: os.stat_result, force: bool) -> None:
             "it is never replaced, even with --force. Give a file name",
             path=path,
         )
-    if (st.st_dev, st.st_ino) in _INPUTS:
+    if (st.st_dev, st.st_ino) in (_INPUTS.get() or ()):
         raise OutputError(
             "output path is an input of this command; it is never replaced, even with "
             "--force. Give another name",
