@@ -139,3 +139,24 @@ def test_longest_line_matches_split(raw, block):
 
     expected = max(len(x) for x in re.split(rb"[\r\n]", raw))
     assert _longest_line(raw, block=block) == expected
+
+
+def test_eventlist_zlib_element_bomb():
+    from charsuite.io.formats.sims.tofdaq._events import decompress_words
+
+    words = np.arange(1000, dtype="<u4")
+    ok = np.frombuffer(zlib.compress(words.tobytes()), np.uint8)
+    assert np.array_equal(decompress_words(ok, 257, None), words)
+    bomb = np.frombuffer(zlib.compress(bytes(200 * 2**20), 9), np.uint8)
+    with pytest.raises(BudgetError, match="EventList"):
+        decompress_words(bomb, 257, None)
+
+
+def test_xlsx_far_cell_without_dimension(tmp_path):
+    p = tmp_path / "far.xlsx"
+    sheet = b'<worksheet><sheetData><row r="9"><c r="ZZ1048000"><v>1</v></c></row></sheetData></worksheet>'
+    with zipfile.ZipFile(p, "w") as zf:
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"<worksheet>" + b" " * (1 << 20) + sheet[11:])
+    with pytest.raises(BudgetError, match="1048000 rows"):
+        xlsx_dimensions(p)
