@@ -12,11 +12,11 @@ import numpy as np
 
 from charsuite.exceptions import ParameterError, ReaderError
 from charsuite.io.formats.sims.tofdaq import (
-    _open,
     _require,
     attrs_dict,
     extractions_per_pixel,
     mass_calibration,
+    open_tofdaq,
     unique_labels,
 )
 from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator, decode_event_list
@@ -45,7 +45,7 @@ def _group(tof: int) -> str:
 def peak_table(path: str | Path, *, tof: int = 1) -> PeakTable:
     """Return the stored ``PeakTable`` (``PeakTable2`` for ``tof=2`` when present)."""
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         name = (
             "PeakData/PeakTable2"
             if tof == 2 and "PeakData/PeakTable2" in f
@@ -62,7 +62,7 @@ def mass_axis(path: str | Path, *, tof: int = 1, write: int | None = None) -> np
     The number of samples comes from ``MassAxis``, ``SumSpectrum`` or ``TofData``.
     """
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         grp = _require(f, _group(tof), path)
         n = None
         for name in ("MassAxis", "SumSpectrum", "TofData"):
@@ -114,10 +114,10 @@ def write_cube(cube, path: str | Path, *, force: bool = False) -> Path:
 
     import h5py
 
-    from charsuite.io import atomic_path
+    from charsuite.io import atomic_path, hdf5_sink
     from charsuite.model import jsonable
 
-    with atomic_path(Path(path), force=force) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(Path(path), force=force) as tmp, h5py.File(hdf5_sink(tmp), "w") as f:
         dset = f.create_dataset(
             "counts", data=np.asarray(cube.transpose("depth", "y", "x", "species").values)
         )
@@ -172,7 +172,7 @@ def reintegrate(
     if units not in ("counts", "ions/extraction"):
         raise ParameterError(f"units={units!r}; expected 'counts' or 'ions/extraction'")
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         grp = _require(f, _group(tof), path)
         tofdata = _require(f, f"{grp.name.strip('/')}/TofData", path)
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
@@ -270,7 +270,7 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, calibration=No
     from charsuite.model import add_history
 
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
         given = _given_calibration(calibration)
         integ = EventListIntegrator(
@@ -324,7 +324,7 @@ def fib_images(path: str | Path):
     from charsuite.io.formats.sims.tofdaq import pixel_geometry
 
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         grp = _require(f, "FIBImages", path)
         names = sorted(k for k in grp if "Data" in grp[k])
         if not names:

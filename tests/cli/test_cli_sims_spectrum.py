@@ -55,7 +55,7 @@ def test_spectrum_plot_csv_json(gen, tmp_path, capsys):
 
 
 def test_peaks_table_feeds_reintegrate_and_profile(tmp_path, capsys):
-    path, _ = make_tofdaq_stack(tmp_path / "s.h5", n_scans=30, shape=(5, 4), tofdata=True)
+    path, _ = make_tofdaq_stack(tmp_path / "s.h5", n_scans=12, shape=(3, 2), tofdata=True)
     table = tmp_path / "t.csv"
     assert (
         main(["sims", "peaks", str(path), "--candidates", "Li+", "--peak-table", str(table)]) == 0
@@ -174,7 +174,7 @@ def test_fuzz_spectrum_on_garbage(tmp_path, capsys, data):
 @pytest.fixture(scope="module")
 def tof_cube(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "s.h5"
-    return make_tofdaq_stack(path, n_scans=12, shape=(4, 3), tofdata=True, seed=5)
+    return make_tofdaq_stack(path, n_scans=10, shape=(3, 2), tofdata=True, seed=5)
 
 
 _RANGE = st.one_of(
@@ -203,3 +203,18 @@ def test_fuzz_spectrum_regions(tof_cube, capsys, scans, roi):
         assert data["total_counts"] >= 0 and data["source"] in ("SumSpectrum", "TofData")
     else:
         assert captured.err.count("\n") == 1
+
+
+def test_outputs_never_replace_the_input(gen, capsys):
+    import hashlib
+
+    path, _ = gen
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    for args in (
+        ["spectrum", str(path), "--no-peaks", "--csv", str(path), "--force"],
+        ["mass-calibrate", str(path), "--ions", "Li+,K+,In+", "-o", str(path), "--force"],
+        ["peaks", str(path), "--peak-table", str(path), "--force"],
+    ):
+        assert main(["sims", *args]) == 2, args
+        assert "input" in capsys.readouterr().err
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before

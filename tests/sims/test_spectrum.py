@@ -205,20 +205,20 @@ def test_peak_table_from_assignment(calibrated, tmp_path):
 @pytest.fixture(scope="module")
 def tof_stack(tmp_path_factory):
     path = tmp_path_factory.mktemp("tofstack") / "s.h5"
-    return make_tofdaq_stack(path, n_scans=40, shape=(6, 5), tofdata=True, eventlist="u4", seed=2)
+    return make_tofdaq_stack(path, n_scans=40, shape=(3, 2), tofdata=True, eventlist="u4", seed=2)
 
 
 def test_region_spectrum_equals_direct_sum(tof_stack):
     path, _ = tof_stack
-    spec = spectrum(path, scans=(5, 12), roi="1:4,2:5")
+    spec = spectrum(path, scans=(5, 12), roi="1:2,0:2")
     with h5py.File(path) as f:
         grp = f["FullSpectra"]
-        direct = grp["TofData"][5:12, 2:5, 1:4].astype(float).sum(axis=(0, 1, 2))
+        direct = grp["TofData"][5:12, 0:2, 1:2].astype(float).sum(axis=(0, 1, 2))
         conv = (
             float(grp.attrs["SampleInterval"][0]) * 1e9 / float(grp.attrs["Single Ion Signal"][0])
         )
     np.testing.assert_allclose(spec.values, direct * conv, rtol=1e-6)
-    assert spec.attrs["source"] == "TofData" and "roi 1:4,2:5" in spec.attrs["region"]
+    assert spec.attrs["source"] == "TofData" and "roi 1:2,0:2" in spec.attrs["region"]
     assert spec["mass"].attrs["units"] == "Th"
     assert spec.attrs["history"][-1]["parameters"]["scans"] == [5, 12]
 

@@ -267,8 +267,16 @@ def _open(path: Path):
 
 
 def open_tofdaq(path: str | Path):
-    """Open a TofDAQ file read-only (h5py); a damaged file raises :class:`ReaderError`."""
-    return _open(Path(path))
+    """Open a TofDAQ file read-only (h5py) as an input of the running command.
+
+    Registered like :func:`charsuite.io.read` inputs, so no output may replace it; a
+    damaged or non-regular file raises :class:`ReaderError`.
+    """
+    from charsuite.io._atomic import register_input
+
+    f = _open(Path(path))
+    register_input(path)
+    return f
 
 
 def _require(f, name: str, path: Path):
