@@ -244,17 +244,21 @@ def test_layer_spectrum_follows_the_stack(tof_stack):
         spectrum(path, layer="Li")
 
 
-def test_eventlist_spectrum_counts_every_event(tof_stack, tmp_path):
-    path, _ = tof_stack
-    # a copy without TofData: the spectrum must come from the EventList
-    raw = tmp_path / "raw.h5"
+def _raw_copy(path, raw):
+    """A "raw" fibTOF copy: EventList and PeakTable, no TofData and no PeakData."""
     with h5py.File(path) as src, h5py.File(raw, "w") as dst:
         for k, v in src.attrs.items():
             dst.attrs[k] = v
-        for name in ("FullSpectra", "PeakData", "TimingData"):
-            if name in src:
-                src.copy(src[name], dst, name=name)
+        for name in ("FullSpectra", "TimingData"):
+            src.copy(src[name], dst, name=name)
+        dst.create_group("PeakData").create_dataset("PeakTable", data=src["PeakData/PeakTable"][()])
         del dst["FullSpectra/TofData"]
+    return raw
+
+
+def test_eventlist_spectrum_counts_every_event(tof_stack, tmp_path):
+    path, _ = tof_stack
+    raw = _raw_copy(path, tmp_path / "raw.h5")  # the spectrum must come from the EventList
     cube = eventlist_cube(raw)
     spec = spectrum(raw, scans=(0, 40))
     assert spec.attrs["source"] == "EventList"
@@ -324,14 +328,7 @@ def test_read_and_eventlist_cube_use_a_new_calibration(tof_stack, tmp_path):
     from charsuite.io import read
 
     path, _ = tof_stack
-    raw = tmp_path / "raw.h5"
-    with h5py.File(path) as src, h5py.File(raw, "w") as dst:
-        for k, v in src.attrs.items():
-            dst.attrs[k] = v
-        for name in ("FullSpectra", "TimingData"):
-            src.copy(src[name], dst, name=name)
-        dst.create_group("PeakData").create_dataset("PeakTable", data=src["PeakData/PeakTable"][()])
-        del dst["FullSpectra/TofData"]
+    raw = _raw_copy(path, tmp_path / "raw.h5")
     spec = spectrum(raw)
     cal = MassCalibration.from_dict(spec.attrs["calibration"])
     same = tmp_path / "same.json"
