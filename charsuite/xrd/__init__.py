@@ -53,10 +53,17 @@ from charsuite.xrd._reduce import (
     strip_ka2,
     subtract_background,
 )
-from charsuite.xrd._rietveld import PhaseRefinement, RietveldResult, refine
+from charsuite.xrd._rietveld import (
+    CERTIFIED_CELLS,
+    PhaseRefinement,
+    RietveldResult,
+    calibrate_instrument,
+    refine,
+)
 
 __all__ = [
     "ACCEPT_THRESHOLD",
+    "CERTIFIED_CELLS",
     "Instrument",
     "LatticeFit",
     "PhaseRefinement",
@@ -65,6 +72,7 @@ __all__ = [
     "ZeroCalibration",
     "absorption_factor",
     "analyze",
+    "calibrate_instrument",
     "calibrate_zero",
     "check_scan",
     "clear_cache",

@@ -329,7 +329,7 @@ def _phase_result(ph, i, pars, wfrac, wsig, scale, bragg, lam, n_lines):
 def _assemble(prob, state, skipped, radiation, geom, wavelength):
     from charsuite.xrd._qpa import weight_fractions
 
-    names, cov, dof = rf.full_covariance(prob, state)
+    names, cov, _dof = rf.full_covariance(prob, state)
     values = dict(state.values)
     npha = len(prob.phases)
     for k, c in enumerate(state.coef):
@@ -383,6 +383,7 @@ def refine(
     cation_mixing: bool = True,
     refine_ka2_ratio: bool = False,
     refine_zero: bool | None = None,
+    fixed_parameters: dict | None = None,
     n_background: int = 6,
     library=None,
     goniometer_radius_mm: float = 240.0,
@@ -420,6 +421,8 @@ def refine(
     refine_zero : bool, optional
         Default: refined in fixed incidence; in BB the zero stays at the instrument value
         and the specimen displacement is refined (the two correlate ≈ 1 over a lab scan).
+    fixed_parameters : dict, optional
+        Parameter name → value held fixed (e.g. ``{"Si.a": 5.431144}`` for a standard).
     n_background : int
         Chebyshev terms.
     library : path or list, optional
@@ -466,6 +469,99 @@ def refine(
         refine_zero=refine_zero,
     )
     specs = gspecs + [s for ph in setups for s in _phase_specs(ph, mixing=cation_mixing)]
+    for name, val in (fixed_parameters or {}).items():
+        if not any(sp.name == name for sp in specs):
+            raise ParameterError(
+                f"fixed parameter {name!r} is not in the model; known: {', '.join(sp.name for sp in specs)}"
+            )
+        specs = [sp for sp in specs if sp.name != name]
+        fixed[name] = float(val)
     prob = rf.Problem(x, y, wt, setups, geom, n_background, specs, fixed)
     state = rf.fit(prob, _stages(specs), max_nfev)
     return _assemble(prob, state, skipped, radiation, geom, geom.wavelength)
+
+
+#: Certified cells (Å) of NIST SRMs: Si 640f, LaB6 660c, Al2O3 676a.
+CERTIFIED_CELLS = {
+    "Si": {"a": 5.431144},
+    "LaB6": {"a": 4.156826},
+    "Al2O3": {"a": 4.759091, "c": 12.991779},
+}
+
+
+@provenance("calibrate_instrument")
+def calibrate_instrument(
+    da,
+    *,
+    standard: str = "Si",
+    radiation: str = "ka12",
+    incidence_angle_deg: float | None = None,
+    preferred_orientation: tuple | None = None,
+    library=None,
+) -> tuple[Instrument, RietveldResult]:
+    """Instrumental profile (U, V, W, X, Y) and zero from a scan of a standard.
+
+    The standard is refined with its cell fixed at the certified value
+    (:data:`CERTIFIED_CELLS`); zero (and, in BB, the displacement) and U, V, W and the
+    standard's Lorentzian X, Y are refined; X, Y become the instrumental Lorentz terms.
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+    standard : str
+        ``Si``, ``LaB6`` or ``Al2O3`` (a library phase; LaB6 needs a CIF via ``library``).
+    radiation : {'ka12', 'ka1'}
+    incidence_angle_deg : float, optional
+    preferred_orientation : tuple, optional
+        March–Dollase axis of the standard (e.g. (0, 0, 1) for a corundum plate).
+    library : optional
+        Extra CIFs.
+
+    Returns
+    -------
+    (Instrument, RietveldResult)
+
+    Raises
+    ------
+    ParameterError
+        Standard without a certified cell or not in the library.
+
+    Examples
+    --------
+    >>> inst, fit = calibrate_instrument(read("si.xy"), standard="Si")  # doctest: +SKIP
+    """
+    key = {k.lower(): k for k in CERTIFIED_CELLS}.get(str(standard).lower())
+    if key is None:
+        raise ParameterError(
+            f"standard {standard!r} has no certified cell; use one of {', '.join(CERTIFIED_CELLS)}"
+        )
+    fixed = {f"{key}.{k}": v for k, v in CERTIFIED_CELLS[key].items()}
+    res = refine(
+        da,
+        phases=[key],
+        radiation=radiation,
+        incidence_angle_deg=incidence_angle_deg,
+        preferred_orientation={key: preferred_orientation} if preferred_orientation else None,
+        cation_mixing=False,
+        refine_zero=True,
+        fixed_parameters=fixed,
+        library=library,
+    )
+    p = res.parameters
+
+    def val(name, default=0.0):
+        return float(p[name]["value"]) if name in p else default
+
+    inst = Instrument(
+        u=val("U"),
+        v=val("V"),
+        w=val("W"),
+        x=val(f"{key}.X"),
+        y=val(f"{key}.Y"),
+        zero_deg=val("zero_deg"),
+        wavelength_angstrom=CU_KA1,
+        ka2_ratio=float(res.radiation.get("ka2_ratio") or 0.0),
+        standard=key,
+        source_file=str(da.attrs.get("source_file", "")),
+    )
+    return inst, res
