@@ -256,6 +256,9 @@ def lattice(
     help="Also fit U, V, W, X, Y by Rietveld on the standard and write this instrument file (JSON).",
 )
 @click.option("--radiation", type=click.Choice(["ka1", "ka12"]), default="ka12", show_default=True)
+@click.option(
+    "--texture", default=None, help="March–Dollase axis h,k,l of the standard (e.g. 0,0,1)."
+)
 @format_option
 @json_option
 @force_option
@@ -268,6 +271,7 @@ def calibrate(
     radius,
     instrument_out,
     radiation,
+    texture,
     format_,
     json_path,
     force,
@@ -299,11 +303,15 @@ def calibrate(
     emit_json(out, json_path, force=force)
 
 
-def _write_instrument(da, standard, radiation, incidence_angle, path, force):
+def _write_instrument(da, standard, radiation, incidence_angle, axis, path, force):
     from charsuite.xrd import calibrate_instrument, save_instrument
 
     inst, fit = calibrate_instrument(
-        da, standard=standard, radiation=radiation, incidence_angle_deg=incidence_angle
+        da,
+        standard=standard,
+        radiation=radiation,
+        incidence_angle_deg=incidence_angle,
+        preferred_orientation=axis,
     )
     save_instrument(inst, path, force=force)
     status(

@@ -303,9 +303,9 @@ def _correlations(names, cov, limit=0.9):
 
 def _phase_result(ph, i, pars, wfrac, wsig, scale, bragg, lam, n_lines):
     n = ph.name
-    cell = {k: pars[f"{n}.{k}"] for k in st.CELL_FREE[ph.structure.system]}
-    y_deg = pars[f"{n}.Y"]["value"]
-    x_deg = pars[f"{n}.X"]["value"]
+    cell = {k: pars[f"{n}.{k}"] for k in st.CELL_FREE[ph.structure.system] if f"{n}.{k}" in pars}
+    y_deg = pars.get(f"{n}.Y", {"value": 0.0})["value"]
+    x_deg = pars.get(f"{n}.X", {"value": 0.0})["value"]
     size = 0.9 * lam / np.radians(y_deg) / 10 if y_deg > 1e-6 else float("inf")
     sites = {
         k.split(".", 1)[1]: v
@@ -335,6 +335,9 @@ def _assemble(prob, state, skipped, radiation, geom, wavelength):
     for k, c in enumerate(state.coef):
         values[names[len(prob.specs) + k]] = c
     pars = _esd_table(names, cov, values)
+    for name, val in prob.fixed.items():  # held fixed: reported with uncertainty 0
+        if "." in name:
+            pars.setdefault(name, {"value": float(val), "uncertainty": 0.0, "fixed": True})
     lin0 = len(prob.specs)
     bkg = rm.chebyshev_basis(prob.x, prob.n_bkg) @ state.coef[npha:]
     zmv = [ph.structure.cell_mass * st.cell_volume(rm.cell_of(ph, values)) for ph in prob.phases]
