@@ -297,8 +297,9 @@ def calibrate(
     )
     out = res.to_dict()
     if instrument_out:
+        axis = _parse_texture([f"{standard}:{texture}"])[standard] if texture else None
         out["instrument"] = _write_instrument(
-            da, standard, radiation, incidence_angle, instrument_out, force
+            da, standard, radiation, incidence_angle, axis, instrument_out, force
         )
     emit_json(out, json_path, force=force)
 

@@ -145,6 +145,18 @@ def _scan_arrays(da):
     return x, y, 1.0 / sig
 
 
+def _has_lines(ph: st.PhaseStructure, x, geom) -> bool:
+    """True when an allowed (|F|² > 0) reflection of the phase lies inside the scan."""
+    d = st.line_d(ph, ph.cell0)
+    sin_t = geom.wavelength / (2 * d)
+    tth = 2 * np.degrees(np.arcsin(np.clip(sin_t, 0, 1)))
+    q = 2 * np.pi * np.linalg.norm(ph.hkl @ st.reciprocal_matrix(ph.cell0), axis=1)
+    f = st.scattering_factors(ph.elements, q, geom.energy_ev)
+    strength = st.line_strengths(ph, ph.cell0, st.SiteParams(), f)
+    allowed = st.allowed_lines(ph, strength, f)
+    return bool(np.any((tth >= x[0]) & (tth <= x[-1]) & (sin_t < 1) & allowed))
+
+
 def _phase_setups(names, library, x, geom, texture):
     from charsuite.xrd._gi import optical_constants
     from charsuite.xrd._library import load_structure, select_phases
@@ -154,9 +166,7 @@ def _phase_setups(names, library, x, geom, texture):
     for name, path in paths.items():
         struct = load_structure(path)
         ph = st.build_phase(name, struct, two_theta_max=float(x[-1]), wavelength=geom.wavelength)
-        d = st.line_d(ph, ph.cell0)
-        tth = 2 * np.degrees(np.arcsin(np.clip(geom.wavelength / (2 * d), 0, 1)))
-        if not np.any((tth >= x[0]) & (tth <= x[-1]) & (geom.wavelength / (2 * d) < 1)):
+        if not _has_lines(ph, x, geom):
             skipped[name] = f"no reflection in {x[0]:.2f}–{x[-1]:.2f}° 2θ"
             continue
         comp = {el.symbol: float(v) for el, v in struct.composition.element_composition.items()}

@@ -174,19 +174,20 @@ def phase_lines(x, ph: PhaseSetup, values: dict, geom: Geometry) -> PhaseLines:
     tth1, ok = _bragg_angles(d, geom.wavelength)
     tth_hkl = tth1[s.group]
     tex = _texture(ph, cell, values.get(f"{s.name}.march_r"), geom, np.nan_to_num(tth_hkl, nan=90))
-    strength = st.line_strengths(
-        s, cell, site_params(ph, values), _fmat(ph, cell, geom.energy_ev), tex
-    )
+    fmat = _fmat(ph, cell, geom.energy_ev)
+    strength = st.line_strengths(s, cell, site_params(ph, values), fmat, tex)
     lines = [(tth1, 1.0)]
     if geom.wavelength2 is not None:
         lines.append((_bragg_angles(d, geom.wavelength2)[0], values.get("ka2_ratio", 0.5)))
     cen, area, keep = [], [], []
+    allowed = st.allowed_lines(s, strength, fmat)  # drop systematic absences
     lo, hi = x[0] - 1.0, x[-1] + 1.0
     for tth, ratio in lines:
-        m = ok & np.isfinite(tth) & (tth > lo) & (tth < hi) & (strength > 0)
+        m = ok & np.isfinite(tth) & (tth > lo) & (tth < hi) & allowed
         cen.append(tth[m] + _shift(tth[m], ph, values, geom))
         area.append(ratio * strength[m] * _lp_abs(tth[m], ph, geom))
         keep.append(np.flatnonzero(m))
+    n1 = len(keep[0])
     cen, area = np.concatenate(cen), np.concatenate(area)
     keep = np.concatenate(keep)
     fwhm, eta = tch_width(
@@ -200,7 +201,6 @@ def phase_lines(x, ph: PhaseSetup, values: dict, geom: Geometry) -> PhaseLines:
     idx, val = (
         gather_lines(x, cen, fwhm, eta) if len(cen) else (np.zeros((0, 1), int), np.zeros((0, 1)))
     )
-    n1 = int(np.sum(np.isfinite(tth1) & ok & (tth1 > lo) & (tth1 < hi) & (strength > 0)))
     return PhaseLines(
         two_theta=cen[:n1],
         hkl=st.line_hkl(s)[keep[:n1]],

@@ -336,3 +336,10 @@ def line_hkl(ph: PhaseStructure) -> np.ndarray:
     first = np.ones(len(order), bool)
     first[1:] = ph.group[order][1:] != ph.group[order][:-1]
     return ph.hkl[order][first]
+
+
+def allowed_lines(ph: PhaseStructure, strength, fmat) -> np.ndarray:
+    """Lines whose Σ|F|² exceeds 10⁻⁹ of the bound Σ_h (Σ_j o_j |f_j|)² (not extinct)."""
+    bound = np.sum(np.abs(fmat[ph.atom_element]).T * ph.occupancy[None, :], axis=1) ** 2
+    total = np.bincount(ph.group, weights=bound, minlength=ph.n_lines)
+    return strength > 1e-9 * total
