@@ -490,8 +490,13 @@ def refine(
         specs = [sp for sp in specs if sp.name != name]
         fixed[name] = float(val)
     prob = rf.Problem(x, y, wt, setups, geom, n_background, specs, fixed)
-    state = rf.fit(prob, _stages(specs), max_nfev)
-    return _assemble(prob, state, skipped, radiation, geom, geom.wavelength)
+    from threadpoolctl import threadpool_limits
+
+    # tall-skinny BLAS/LAPACK calls (7000 × 20 SVD in least_squares) run ~20× slower with
+    # a threaded BLAS on a busy machine than on one thread (measured): keep them serial
+    with threadpool_limits(limits=1):
+        state = rf.fit(prob, _stages(specs), max_nfev)
+        return _assemble(prob, state, skipped, radiation, geom, geom.wavelength)
 
 
 #: Certified cells (Å) of NIST SRMs: Si 640f, LaB6 660c, Al2O3 676a.

@@ -48,6 +48,28 @@ class PhaseSetup:
     mu_per_um: float
     texture_axis: tuple | None
     _fcache: dict = dataclasses.field(default_factory=dict)
+    _scache: dict = dataclasses.field(default_factory=dict)
+    _hkl: np.ndarray | None = None
+
+    def strengths(self, cell, sp, r, geom, tth_hkl):
+        """Σ|F|²·P per line and the allowed-line mask, cached on (cell, sites, r).
+
+        Profile-only parameter steps (widths, zero) then reuse the structure factors.
+        """
+        key = (tuple(cell), sp, r)
+        if key not in self._scache:
+            fmat = _fmat(self, cell, geom.energy_ev)
+            tex = _texture(self, cell, r, geom, tth_hkl)
+            strength = st.line_strengths(self.structure, cell, sp, fmat, tex)
+            if len(self._scache) > 64:
+                self._scache.clear()
+            self._scache[key] = (strength, st.allowed_lines(self.structure, strength, fmat))
+        return self._scache[key]
+
+    def hkl(self) -> np.ndarray:
+        if self._hkl is None:
+            self._hkl = st.line_hkl(self.structure)
+        return self._hkl
 
     @property
     def name(self) -> str:
@@ -173,14 +195,17 @@ def phase_lines(x, ph: PhaseSetup, values: dict, geom: Geometry) -> PhaseLines:
     d = st.line_d(s, cell)
     tth1, ok = _bragg_angles(d, geom.wavelength)
     tth_hkl = tth1[s.group]
-    tex = _texture(ph, cell, values.get(f"{s.name}.march_r"), geom, np.nan_to_num(tth_hkl, nan=90))
-    fmat = _fmat(ph, cell, geom.energy_ev)
-    strength = st.line_strengths(s, cell, site_params(ph, values), fmat, tex)
+    strength, allowed = ph.strengths(
+        cell,
+        site_params(ph, values),
+        values.get(f"{s.name}.march_r"),
+        geom,
+        np.nan_to_num(tth_hkl, nan=90),
+    )
     lines = [(tth1, 1.0)]
     if geom.wavelength2 is not None:
         lines.append((_bragg_angles(d, geom.wavelength2)[0], values.get("ka2_ratio", 0.5)))
     cen, area, keep = [], [], []
-    allowed = st.allowed_lines(s, strength, fmat)  # drop systematic absences
     lo, hi = x[0] - 1.0, x[-1] + 1.0
     for tth, ratio in lines:
         m = ok & np.isfinite(tth) & (tth > lo) & (tth < hi) & allowed
@@ -203,7 +228,7 @@ def phase_lines(x, ph: PhaseSetup, values: dict, geom: Geometry) -> PhaseLines:
     )
     return PhaseLines(
         two_theta=cen[:n1],
-        hkl=st.line_hkl(s)[keep[:n1]],
+        hkl=ph.hkl()[keep[:n1]],
         intensity=area[:n1],
         idx=idx,
         val=val * area[:, None],
