@@ -4,6 +4,7 @@ generator in :mod:`charsuite.datasets.xrd_independent` (no charsuite.xrd code)."
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import numpy as np
@@ -258,3 +259,29 @@ def test_cli_calibrate_then_refine_with_instrument(mixture, tmp_path, capsys):
     assert png.stat().st_size > 10_000
     assert main(["xrd", "refine", str(sample), "--phases", "Nope"]) == 2
     assert "available" in capsys.readouterr().err
+
+
+def test_load_instrument_fuzz(tmp_path_factory):
+    """Any bytes or JSON value: an Instrument or a DataError, never another exception."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as hs
+
+    from charsuite.xrd import Instrument, load_instrument
+
+    path = tmp_path_factory.mktemp("fuzz") / "inst.json"
+    scalars = hs.none() | hs.booleans() | hs.floats(allow_nan=True) | hs.text(max_size=5)
+    values = hs.recursive(scalars, lambda c: hs.lists(c, max_size=3), max_leaves=5)
+    keys = hs.sampled_from(["u", "v", "w", "x", "zero_deg", "standard", "instrument", "q"])
+    docs = hs.dictionaries(keys, values, max_size=6) | values
+
+    @settings(max_examples=150, deadline=None)
+    @given(doc=docs, raw=hs.binary(max_size=40), use_raw=hs.booleans())
+    def check(doc, raw, use_raw):
+        if use_raw:
+            path.write_bytes(raw)
+        else:
+            path.write_text(json.dumps(doc))
+        with contextlib.suppress(DataError):
+            assert isinstance(load_instrument(path), Instrument)
+
+    check()
