@@ -409,6 +409,8 @@ def refine_cmd(
         )
     for name, why in res.skipped_phases.items():
         status(f"{name}: skipped ({why})")
+    for note in res.notes:
+        status(f"note: {note}")
     status(
         f"Rwp {100 * res.rwp:.2f}%, Rexp {100 * res.rexp:.2f}%, GoF {res.gof:.2f}; "
         + ("converged" if res.converged else res.message)

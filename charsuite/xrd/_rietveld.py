@@ -85,6 +85,9 @@ class RietveldResult(Result):
         For the figure (deg, counts).
     ticks : dict
         Phase → Kα1 line positions (deg).
+    notes : list of str
+        Warnings on the readouts (e.g. Li/Ni exchange withheld in fixed incidence when it
+        correlates with the texture parameter, ``shared/notes/rietveld.md`` §3 policy).
     """
 
     phases: tuple
@@ -106,6 +109,7 @@ class RietveldResult(Result):
     calculated: np.ndarray
     background: np.ndarray
     ticks: dict
+    notes: list = dataclasses.field(default_factory=list)
     history: list = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -311,6 +315,27 @@ def _correlations(names, cov, limit=0.9):
     return out
 
 
+def _mixing_notes(phases, correlations, geom) -> list:
+    """Li/Ni exchange from one fixed-incidence scan is 'apparent'; withheld if |ρ(x, r)| > 0.9."""
+    notes = []
+    for ph in phases:
+        if "x_NiLi" not in ph.sites or geom.incidence_deg is None:
+            continue
+        pair = {f"{ph.name}.x_NiLi", f"{ph.name}.march_r"}
+        if any({a, b} == pair for a, b, _ in correlations):
+            ph.sites["x_NiLi"]["withheld"] = True
+            notes.append(
+                f"{ph.name}: Li/Ni exchange withheld — |corr(x, March r)| > 0.9 in fixed incidence; "
+                "measure texture independently (ψ-scans, several ω) or use a BB scan"
+            )
+        else:
+            notes.append(
+                f"{ph.name}: Li/Ni exchange from a fixed-incidence scan is apparent (texture not "
+                "measured independently)"
+            )
+    return notes
+
+
 def _phase_result(ph, i, pars, wfrac, wsig, scale, bragg, lam, n_lines):
     n = ph.name
     cell = {k: pars[f"{n}.{k}"] for k in st.CELL_FREE[ph.structure.system] if f"{n}.{k}" in pars}
@@ -369,14 +394,16 @@ def _assemble(prob, state, skipped, radiation, geom, wavelength):
         for i, ph in enumerate(prob.phases)
     )
     rwp, rp, rexp, gof, dw = _r_factors(prob.y, state.calc, prob.wt, len(names), bkg)
+    correlations = _correlations(names, cov)
     return RietveldResult(
         phases=phases, rwp=rwp, rp=rp, rexp=rexp, gof=gof, durbin_watson=dw,
         converged=state.converged, message=state.message, n_evaluations=state.nfev,
-        parameters=pars, correlations=_correlations(names, cov), skipped_phases=skipped,
+        parameters=pars, correlations=correlations, skipped_phases=skipped,
         radiation={"lines": radiation, "wavelength_angstrom": wavelength, "ka2_ratio": values.get("ka2_ratio") if radiation == "ka12" else 0.0},
         geometry={"incidence_angle_deg": geom.incidence_deg, "film_thickness_nm": geom.film_thickness_nm, "mode": "bragg-brentano" if geom.incidence_deg is None else "fixed-incidence"},
         two_theta=prob.x, observed=prob.y, calculated=state.calc, background=bkg,
         ticks={ph.name: state.lines[i].two_theta for i, ph in enumerate(prob.phases)},
+        notes=_mixing_notes(phases, correlations, geom),
     )  # fmt: skip
 
 

@@ -139,6 +139,15 @@ def test_ka1_and_ka12_gi_scans_give_same_cell():
         )
         assert res.converged, res.message
         cells[rad] = res.phases[0].cell
+        if rad == "ka1":  # GI Li/Ni exchange is never reported as a plain number
+            mixed = refine(
+                as_scan(x, y),
+                phases=["NMC811"],
+                radiation=rad,
+                incidence_angle_deg=2.0,
+                preferred_orientation={"NMC811": (0, 0, 1)},
+            )
+            assert any("Li/Ni exchange" in n for n in mixed.notes)
     for k in ("a", "c"):
         diff = cells["ka1"][k]["value"] - cells["ka12"][k]["value"]
         esd = np.hypot(cells["ka1"][k]["uncertainty"], cells["ka12"][k]["uncertainty"])
