@@ -40,6 +40,8 @@ def report_status(result, prog: str) -> None:
     status(f"{prog}: {len(result.steps)} steps written to {result.outdir}")
     status(f"open {result.index_html} in a browser; all numbers are in {result.summary_json}")
     if result.failed:
+        from charsuite.exceptions import DataError
+
         reasons = "; ".join(f"{k}: {v}" for k, v in result.failed.items())
-        click.echo(f"charsuite: error: {len(result.failed)} step(s) failed: {reasons}", err=True)
-        raise click.exceptions.Exit(2)
+        # the page and summary.json are written; main() prints this one line and exits 2
+        raise DataError(f"{len(result.failed)} step(s) failed: {reasons}")

@@ -63,7 +63,8 @@ def render_report(summary: Mapping[str, Any], *, title: str, intro: str = "") ->
     parts.append(
         f"<p class='note'>charsuite {_e(summary.get('charsuite_version', ''))}; all numbers are "
         "in <a href='summary.json'>summary.json</a> (schema "
-        f"<code>{_e(summary.get('schema', ''))}</code>).</p></body></html>"
+        f"<code>{_e(summary.get('schema', ''))}</code>); ± 1σ is one standard uncertainty, "
+        "<i>n/e</i> = not estimated by the method.</p></body></html>"
     )
     return "\n".join(parts)
 

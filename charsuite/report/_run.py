@@ -77,7 +77,7 @@ def _plan(spec: SampleSpec, outdir: Path) -> list[_Plan]:
         identity = {
             "step": name,
             "inputs": [i["sha256"] for i in inputs],
-            "options": jsonable(step["options"]),
+            "options": jsonable(_without_paths(step["options"])),
             "sample": jsonable(spec.sample),
             "version": __version__,
         }
@@ -85,6 +85,18 @@ def _plan(spec: SampleSpec, outdir: Path) -> list[_Plan]:
         folder = outdir / CACHE / f"{name}-{key[:16]}"
         plans.append(_Plan(name, step["title"], step["options"], inputs, key, folder))
     return plans
+
+
+def _without_paths(value: Any) -> Any:
+    """Options with input paths replaced by a marker: inputs enter the key by content, so a
+    moved or copied folder keeps its cache."""
+    from charsuite.report._spec import _PathStr
+
+    if isinstance(value, dict):
+        return {k: _without_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_paths(v) for v in value]
+    return "<input>" if isinstance(value, _PathStr) else value
 
 
 def _execute(name: str, options: dict, sample: dict, folder: str, scheduler: Any) -> dict:

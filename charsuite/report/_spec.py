@@ -318,7 +318,11 @@ def load_spec(path: str | Path) -> SampleSpec:
     tables = _walk(check, data)
     if "sample" not in tables:
         check.fail("sample", None, "missing the [sample] table")
-    return SampleSpec(path=str(path.resolve()), sample=_sample(tables["sample"]), tables=tables)
+    try:
+        sample = _sample(tables["sample"])
+    except ParameterError as err:
+        check.fail("sample", "stack", err.one_line())
+    return SampleSpec(path=str(path.resolve()), sample=sample, tables=tables)
 
 
 def _walk(check: _Checker, data: dict) -> dict:

@@ -146,20 +146,20 @@ def _capacity(res: StepOutput, result: Any, o: dict, sample: dict) -> None:
 
     n = o.get("electrons", 1.0)
     table = "Capacity and loading"
-    if isinstance(o.get("oxygen", "unknown"), str) and "oxygen_range" not in o:
+    if o.get("oxygen", "unknown") == "unknown" and "oxygen_range" not in o:
         res.notes.append("oxygen unknown and no oxygen_range given: no capacity computed")
+    elif "oxygen_range" in o:
+        x = tuple(o["oxygen_range"])
+        cap = result.capacity(electrons=n, oxygen=x)
+        hi, lo = cap.capacity_range_mAh_g[0], cap.capacity_range_mAh_g[1]
+        res.number("capacity_low_mAh_g", f"capacity, n = {n:g}, O = {x[1]:g}", lo, "mAh/g",
+                   table=table)  # fmt: skip
+        res.number("capacity_high_mAh_g", f"capacity, n = {n:g}, O = {x[0]:g}", hi, "mAh/g",
+                   table=table)  # fmt: skip
     else:
-        x = tuple(o["oxygen_range"]) if "oxygen_range" in o else None
-        cap = result.capacity(electrons=n, oxygen=x) if x else result.capacity(electrons=n)
-        if x:
-            hi, lo = cap.capacity_range_mAh_g[0], cap.capacity_range_mAh_g[1]
-            res.number("capacity_low_mAh_g", f"capacity, n = {n:g}, O = {x[1]:g}", lo, "mAh/g",
-                       table=table)  # fmt: skip
-            res.number("capacity_high_mAh_g", f"capacity, n = {n:g}, O = {x[0]:g}", hi, "mAh/g",
-                       table=table)  # fmt: skip
-        else:
-            res.number("capacity_mAh_g", f"capacity, n = {n:g}", cap.capacity_mAh_g, "mAh/g",
-                       table=table)  # fmt: skip
+        cap = result.capacity(electrons=n)
+        res.number("capacity_mAh_g", f"capacity, n = {n:g}", cap.capacity_mAh_g, "mAh/g",
+                   table=table)  # fmt: skip
     keys = ("density_g_cm3", "film_thickness_nm", "area_cm2")
     if all(sample.get(k) for k in keys):
         load = film_loading(density_g_cm3=sample["density_g_cm3"],
