@@ -76,7 +76,7 @@ def test_numbers_have_units_uncertainty_field_and_figures(demo_report):
 
 
 def test_rerun_reuses_cache_and_a_changed_file_redoes_only_its_step(demo_report, tmp_path):
-    out, summary, _ = demo_report
+    out, _, _ = demo_report
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     toml = copy / "data" / "sample.toml"
