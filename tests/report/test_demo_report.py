@@ -126,3 +126,16 @@ def test_failing_step_is_isolated_and_exits_2(demo_report, tmp_path, capsys):
     page = (dest / "index.html").read_text()
     assert "Failed: " in page and "data-status='failed'" in page
     assert not list((dest / "cache").glob("xrd-*"))  # failures are not cached
+
+
+def test_init_on_the_demo_files_gives_a_runnable_toml(demo_report, tmp_path):
+    from charsuite.report import detect, write_init
+
+    out, _, _ = demo_report
+    kinds = {row["kind"] for row in detect(out / "data").files.values()}
+    assert {"xrd", "composition", "sims", "cycling", "eis"} <= kinds
+    toml = write_init(out / "data", tmp_path / "init.toml")
+    spec = load_spec(toml)
+    assert set(spec.steps()) == {"xrd", "composition", "sims", "cycling", "eis"}
+    assert len(spec.tables["echem.eis[]"]) == 3 and len(spec.tables["echem.cycling[]"]) == 4
+    assert spec.tables["composition"]["files"]["ERDA"].endswith("depth.total")
