@@ -18,7 +18,7 @@ from charsuite.cli._common import emit_json, force_option, is_quiet, json_option
     show_default=True,
     help="Output folder.",
 )
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker processes for the report steps.")  # fmt: skip
 @force_option
 @json_option

@@ -15,7 +15,7 @@ from charsuite.cli._common import emit_json, force_option, is_quiet, json_option
               help="Output folder (index.html, summary.json, figures, cache).")  # fmt: skip
 @click.option("--init", "init", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=None, help="Write a starting TOML for the files in this folder.")  # fmt: skip
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker processes for independent steps.")  # fmt: skip
 @click.option("--scheduler", default=None, help="dask.distributed address for the SIMS steps.")
 @force_option

@@ -172,6 +172,8 @@ def _run_all(
         ctx = multiprocessing.get_context("spawn")  # no fork of dask/matplotlib threads
         with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
             futures = {pool.submit(_execute, *args[p.name]): p for p in todo}
+            for plan in todo:
+                bar.start(plan.name)
             for fut in cf.as_completed(futures):
                 plan = futures[fut]
                 results[plan.name] = _finish(plan, tmps[plan.name], fut.result(), bar)
