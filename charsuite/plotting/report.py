@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 _CSS = """
@@ -67,6 +68,29 @@ def render_report(summary: Mapping[str, Any], *, title: str, intro: str = "") ->
         "<i>n/e</i> = not estimated by the method.</p></body></html>"
     )
     return "\n".join(parts)
+
+
+def save_page_figure(fig: Any, folder: Path, name: str) -> tuple[Path, Path]:
+    """Save ``fig`` as ``folder/name.png`` (the page) and ``.pdf`` (print), then close it."""
+    import matplotlib.pyplot as plt
+
+    from charsuite.plotting.style import save_figure
+
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        png = save_figure(fig, folder / f"{name}.png", force=True)
+        pdf = save_figure(fig, folder / f"{name}.pdf", force=True)
+    finally:
+        plt.close(fig)
+    return png, pdf
+
+
+def close_figures() -> None:
+    """Close every open figure (after a step failed half-way through its plots)."""
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
 
 
 def _e(text: Any) -> str:

@@ -57,14 +57,9 @@ class StepOutput:
 
     def figure(self, fig: Any, name: str, caption: str, inputs: list[str]) -> None:
         """Save ``fig`` as PNG (page) and PDF (print) in the step folder and close it."""
-        import matplotlib.pyplot as plt
+        from charsuite.plotting.report import save_page_figure
 
-        from charsuite.plotting.style import save_figure
-
-        self.out.mkdir(parents=True, exist_ok=True)
-        png = save_figure(fig, self.out / f"{name}.png", force=True)
-        pdf = save_figure(fig, self.out / f"{name}.pdf", force=True)
-        plt.close(fig)
+        png, pdf = save_page_figure(fig, self.out, name)
         self.figures.append(
             {"png": png.name, "pdf": pdf.name, "caption": caption, "inputs": list(inputs)}
         )

@@ -115,6 +115,10 @@ def _execute(name: str, options: dict, sample: dict, folder: str, scheduler: Any
         except Exception as err:
             text = " ".join(f"{type(err).__name__}: {err}".split())
             result = {"status": "failed", "reason": f"internal error (please report): {text}"}
+    if result["status"] != "ok":
+        from charsuite.plotting.report import close_figures
+
+        close_figures()
     notes = result.pop("notes", [])
     seen = dict.fromkeys([*notes, *(" ".join(str(w.message).split()) for w in caught)])
     result["warnings"] = list(seen)
