@@ -121,7 +121,7 @@ def run_demo(
 
     outdir = Path(outdir)
     check_output(outdir / "index.html", force=force)
-    toml, truth = write_sample(outdir / "data", sample=sample, force=force)
+    toml, truth = _sample_files(outdir / "data", sample=sample, force=force)
     intro = (
         f"charsuite generated instrument files for one thin-film cathode ({sample.film_formula} "
         f"from a {sample.target_formula} target, {sample.film_thickness_nm:g} nm, stack "
@@ -135,6 +135,31 @@ def run_demo(
         outdir=res.outdir, index_html=res.index_html, summary_json=res.summary_json,
         toml=str(toml.resolve()), steps=res.steps, failed=res.failed,
     )  # fmt: skip
+
+
+def _sample_files(data: Path, *, sample: DemoSample, force: bool) -> tuple[Path, dict]:
+    """Reuse ``data`` when it holds this sample from this charsuite version, else generate.
+
+    The generators are deterministic but stamp their history with the time, so
+    regenerating would change the files' SHA-256 and defeat the report cache; the ground
+    truth is kept next to the files in ``truth.json``.
+    """
+    from charsuite import __version__
+    from charsuite.io import write_text
+    from charsuite.model import jsonable
+
+    stamp = data / "truth.json"
+    identity = {"charsuite_version": __version__, "sample": jsonable(sample.to_dict())}
+    try:
+        saved = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if (data / "sample.toml").is_file() and {k: saved.get(k) for k in identity} == identity:
+        return data / "sample.toml", saved["truth"]
+    toml, truth = write_sample(data, sample=sample, force=force)
+    text = json.dumps({**identity, "truth": jsonable(truth)}, indent=1)
+    write_text(stamp, text + "\n", force=True)
+    return toml, json.loads(text)["truth"]
 
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
