@@ -139,3 +139,28 @@ def test_init_on_the_demo_files_gives_a_runnable_toml(demo_report, tmp_path):
     assert set(spec.steps()) == {"xrd", "composition", "sims", "cycling", "eis"}
     assert len(spec.tables["echem.eis[]"]) == 3 and len(spec.tables["echem.cycling[]"]) == 4
     assert spec.tables["composition"]["files"]["ERDA"].endswith("depth.total")
+
+
+def test_page_shows_the_summary_numbers(demo_report):
+    """What the reader sees equals summary.json (and so the truth) to the printed digits."""
+    import html
+    import re
+
+    out, summary, _ = demo_report
+    page = (out / "index.html").read_text(encoding="utf-8")
+    shown = 0
+    for step, body in re.findall(
+        r"<section id='[^']*' data-step='([^']*)'.*?>(.*?)</section>", page, re.S
+    ):
+        cells = dict(
+            re.findall(r"<tr data-key='([^']*)'><th>.*?</th><td class='num'>([^<]*)</td>", body)
+        )
+        for row in summary["steps"][html.unescape(step)]["numbers"]:
+            text = cells[html.escape(row["key"], quote=True)]
+            value, unc = row["value"], row["uncertainty"]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            slack = max(abs(value) * 5e-4, 0.06 * unc if unc else 0.0, 1e-12)
+            assert abs(float(text) - value) <= slack, (step, row["key"], text, value)
+            shown += 1
+    assert shown > 100
