@@ -178,14 +178,29 @@ def _run_all(
             futures = {pool.submit(_execute, *args[p.name]): p for p in todo}
             for plan in todo:
                 bar.start(plan.name)
-            for fut in cf.as_completed(futures):
-                plan = futures[fut]
-                results[plan.name] = _finish(plan, tmps[plan.name], fut.result(), bar)
+            try:
+                for fut in cf.as_completed(futures):
+                    plan = futures[fut]
+                    results[plan.name] = _finish(plan, tmps[plan.name], _outcome(fut), bar)
+            except BaseException:  # interrupted: do not wait for the queued steps
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     else:
         for plan in todo:
             bar.start(plan.name)
             results[plan.name] = _finish(plan, tmps[plan.name], _execute(*args[plan.name]), bar)
     return {p.name: results[p.name] for p in plans}
+
+
+def _outcome(future: Any) -> dict:
+    """A worker's result; a worker that died (killed, out of memory) fails only its step."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return future.result()
+    except BrokenProcessPool as err:
+        reason = " ".join(f"the worker process died ({err})".split())
+        return {"status": "failed", "reason": reason, "warnings": [], "seconds": 0.0}
 
 
 def _finish(plan: _Plan, tmp: Path, result: dict, bar: Any) -> dict:
