@@ -9,7 +9,7 @@ from charsuite.report import load_spec
 
 def test_demo_cli_writes_toml_and_report_then_refuses_and_reuses(tmp_path, capsys):
     out = tmp_path / "d"
-    assert main(["--quiet", "demo", "--out", str(out)]) == 0
+    assert main(["--quiet", "demo", "--out", str(out), "--jobs", "1"]) == 0
     toml = out / "data" / "sample.toml"
     tomllib.loads(toml.read_text(encoding="utf-8"))  # valid TOML
     spec = load_spec(toml)  # and valid for the report (same checks as a user's file)
