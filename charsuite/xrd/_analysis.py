@@ -24,8 +24,7 @@ import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.model import Result, history_record
-
-CU_KA1, CU_KA2 = 1.540598, 1.544426
+from charsuite.xrd._radiation import decide_radiation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +47,9 @@ class XRDAnalysis(Result):
     unidentified_peaks : list of dict
     corrections : dict
         Each correction applied with its value.
+    radiation : dict
+        ``lines`` ("ka1" | "ka12"), ``ka2_ratio``, ``source`` ("file" | "data" | "option" |
+        "assumed") and ``evidence`` (:func:`charsuite.xrd._radiation.decide_radiation`).
     whole_pattern : dict
         Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
         cells, zero, profile widths; :func:`charsuite.xrd._wholepattern.le_bail`).
@@ -66,6 +68,7 @@ class XRDAnalysis(Result):
     corrections: dict
     whole_pattern: dict
     history: list
+    radiation: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,22 +100,10 @@ class ZeroCalibration(Result):
     goniometer_radius_mm: float | None = None
 
 
-def _wavelengths(da, wavelength_angstrom=None):
-    md = da.attrs.get("metadata", {})
-    l1 = wavelength_angstrom or md.get("wavelength_angstrom")
-    source = "argument" if wavelength_angstrom else "file"
-    if not l1:
-        l1, source = CU_KA1, "assumed Cu Kα1 (file states no wavelength)"
-    l2 = md.get("wavelength_ka2_angstrom")
-    ratio = md.get("ka2_ratio")
-    intended = str(md.get("wavelength_intended", "")).lower()
-    if "1" in intended and "alpha" in intended and "2" not in intended:
-        pass  # 'K-Alpha 1' intended: the scan may still contain Kα2 (no monochromator)
-    if l2 is None:
-        l2 = l1 * CU_KA2 / CU_KA1
-    if ratio is None:
-        ratio = 0.5 if abs(l1 - CU_KA1) < 0.01 else 0.0
-    return float(l1), float(l2), float(ratio), source
+def _wavelengths(da, wavelength_angstrom=None, radiation="auto"):
+    """(λ₁, λ₂, Kα2 ratio, wavelength source) as decided by :func:`decide_radiation`."""
+    rad = decide_radiation(da, mode=radiation, wavelength_angstrom=wavelength_angstrom)
+    return rad.wavelength_ka1_angstrom, rad.wavelength_ka2_angstrom, rad.ka2_ratio, rad.source
 
 
 def _peaks(da, *, l1, l2, ratio, min_snr, profile, resolve_snr=None):
@@ -198,6 +189,7 @@ def calibrate_zero(
     max_zero_offset_deg: float = 1.0,
     min_snr: float = 4.0,
     displacement: bool = False,
+    radiation: str = "auto",
     goniometer_radius_mm: float = 240.0,
 ) -> ZeroCalibration:
     """Zero offset from a scan of a standard (e.g. the Si GI reference) with a known cell.
@@ -228,7 +220,8 @@ def calibrate_zero(
     alpha = (
         incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
     )
-    l1, l2, ratio, _ = _wavelengths(da, wavelength_angstrom)
+    rad = decide_radiation(da, mode=radiation, wavelength_angstrom=wavelength_angstrom)
+    l1, l2, ratio = rad.wavelength_ka1_angstrom, rad.wavelength_ka2_angstrom, rad.ka2_ratio
     x = da.two_theta.values
     ref = reference_pattern(
         standard,
@@ -492,6 +485,7 @@ def analyze(
     max_zero_offset_deg: float | None = None,
     threshold: float | None = None,
     whole_pattern: bool | str = True,
+    radiation: str = "auto",
 ) -> XRDAnalysis:
     """Identify phases in a 1D scan and refine them; see the module docstring for conventions.
 
@@ -531,6 +525,9 @@ def analyze(
         and widths of the peak refinement (fast, default); ``"lebail"`` — Le Bail fit that
         also refines cells, zero and profile widths (:mod:`charsuite.xrd._wholepattern`,
         seconds per scan; falls back to Pawley-type if it fails); False — none.
+    radiation : {"auto", "ka1", "ka12"}
+        Kα1 only or Kα1 + Kα2: ``"auto"`` decides from the data, then the file's statement,
+        else assumes the doublet (:func:`charsuite.xrd._radiation.decide_radiation`).
 
     Returns
     -------
@@ -559,14 +556,16 @@ def analyze(
     )
     if alpha is not None and not 0 < alpha < 45:
         raise ParameterError(f"incidence angle {alpha}° must be in (0, 45)")
-    l1, l2, ratio, wl_source = _wavelengths(da, wavelength_angstrom)
+    rad = decide_radiation(da, mode=radiation, wavelength_angstrom=wavelength_angstrom)
+    l1, l2, ratio = rad.wavelength_ka1_angstrom, rad.wavelength_ka2_angstrom, rad.ka2_ratio
     corrections: dict[str, Any] = {
         "wavelength": {
             "ka1_angstrom": l1,
             "ka2_angstrom": l2,
             "ka2_ratio": ratio,
-            "source": wl_source,
+            "source": rad.wavelength_source,
             "ka2_handling": "fitted as doublet" if ratio > 0 else "none (Kα1 only)",
+            "ka2_decided_by": rad.source,
         },
     }
     if zero_offset_deg:
@@ -606,6 +605,12 @@ def analyze(
         )
         for n, p in names.items()
     }
+    # a phase without a reflection inside the scanned range cannot be tested: skip and list it
+    skipped = sorted(
+        n for n, r in refs.items() if not np.any((r.two_theta >= lo) & (r.two_theta <= hi))
+    )
+    refs = {n: r for n, r in refs.items() if n not in skipped}
+    corrections["phases_skipped"] = {"no_reflection_in_range": skipped, "range_deg": [lo, hi]}
     weights, shifts, optics = {}, {}, {}
     for n, ref in refs.items():
         if alpha is not None:
@@ -866,6 +871,12 @@ def analyze(
         unidentified_peaks=unid,
         corrections=corrections,
         whole_pattern=wp,
+        radiation={
+            "lines": rad.lines,
+            "ka2_ratio": rad.ka2_ratio,
+            "source": rad.source,
+            "evidence": rad.evidence,
+        },
         history=[
             *da.attrs.get("history", []),
             history_record(
@@ -884,6 +895,7 @@ def analyze(
                     "tol_deg": tol_deg,
                     "max_strain": max_strain,
                     "max_zero_offset_deg": max_zero_offset_deg,
+                    "radiation": radiation,
                 },
             ),
         ],
@@ -1028,5 +1040,6 @@ def lattice_of(da, *, phase: str, **kwargs) -> dict:
         "zero_offset_err_deg": ph["zero_offset_err_deg"],
         "peaks_used": ph["peaks_used"],
         "rms_residual_deg": ph["rms_residual_deg"],
+        "radiation": res.radiation,
         "history": res.history,
     }

@@ -270,7 +270,14 @@ def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, a
         struct.lattice = Lattice.from_parameters(*cell_override)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pat = XRDCalculator(wavelength=wavelength).get_pattern(struct, two_theta_range=(lo, hi))
+        try:
+            pat = XRDCalculator(wavelength=wavelength).get_pattern(struct, two_theta_range=(lo, hi))
+        except (ZeroDivisionError, ValueError):
+            # pymatgen normalises by the strongest line and unpacks the first one: it fails
+            # when no reflection falls in the range; that is an empty pattern, not an error
+            pat = None
+    if pat is None or len(pat.x) == 0:
+        return _empty_pattern(struct, sg_symbol, sg_number, wavelength, role, name)
     hkls = []
     mult = []
     rhombo = sg_symbol.startswith("R")
@@ -297,6 +304,27 @@ def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, a
         intensity=intens,
         hkl=hkls,
         multiplicity=np.asarray(mult, dtype=float),
+        density_g_cm3=float(struct.density),
+        composition=comp,
+    )
+
+
+def _empty_pattern(struct, sg_symbol, sg_number, wavelength, role, name):
+    """A phase with no reflection in the requested 2θ range."""
+    lat = struct.lattice
+    comp = {str(el): float(v) for el, v in struct.composition.fractional_composition.items()}
+    return ReferencePattern(
+        name=name,
+        role=role,
+        space_group=sg_symbol,
+        crystal_system=crystal_system(sg_number),
+        cell=tuple(float(v) for v in (*lat.abc, *lat.angles)),
+        wavelength_angstrom=float(wavelength),
+        two_theta=np.zeros(0),
+        d_angstrom=np.zeros(0),
+        intensity=np.zeros(0),
+        hkl=[],
+        multiplicity=np.zeros(0),
         density_g_cm3=float(struct.density),
         composition=comp,
     )

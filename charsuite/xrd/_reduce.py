@@ -36,7 +36,7 @@ def check_scan(da, *, purpose: str = "diffraction analysis"):
     if da.dims != ("two_theta",):
         raise DataError(
             f"expected a 1D 2θ scan (dims ('two_theta',)), got dims {da.dims}; for 2D maps "
-            "select one row (da.isel(row=i)) or integrate first",
+            "integrate it (CLI --map-rows sum, or a row index; charsuite.xrd.integrate_rows)",
             path=da.attrs.get("source_file"),
         )
     md = da.attrs.get("metadata", {})
