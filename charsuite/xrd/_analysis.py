@@ -50,6 +50,10 @@ class XRDAnalysis(Result):
     radiation : dict
         ``lines`` ("ka1" | "ka12"), ``ka2_ratio``, ``source`` ("file" | "data" | "option" |
         "assumed") and ``evidence`` (:func:`charsuite.xrd._radiation.decide_radiation`).
+    library_gap : dict
+        ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
+        peak intensity and ``closest_library_phase`` (a hint) from the decide stage
+        (:mod:`charsuite.xrd._decide`).
     whole_pattern : dict
         Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
         cells, zero, profile widths; :func:`charsuite.xrd._wholepattern.le_bail`).
@@ -69,6 +73,7 @@ class XRDAnalysis(Result):
     whole_pattern: dict
     history: list
     radiation: dict | None = None
+    library_gap: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,9 +218,10 @@ def calibrate_zero(
     """
     from charsuite.xrd._lattice import refine_lattice
     from charsuite.xrd._library import reference_pattern
-    from charsuite.xrd._reduce import check_scan
+    from charsuite.xrd._reduce import check_scan, estimate_sigma
 
     check_scan(da, purpose="zero calibration")
+    da = estimate_sigma(da)
     md = da.attrs.get("metadata", {})
     alpha = (
         incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
@@ -417,6 +423,48 @@ def _texture(peaks_of_phase, ref, cell, *, alpha, weights):
     }
 
 
+def _pawley_calc(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
+    """Calculated pattern of the Pawley-type NNLS fit (the decide stage's default ``fit``)."""
+    return _pawley(x, y_net, sigma, phases_for_fit, l1=l1, l2=l2, ratio=ratio).get(
+        "calc", np.zeros_like(y_net)
+    )
+
+
+def _decide(da, bg, peaks, phase_out, pawley_input, cands, unexplained, *, rad, tol_deg):
+    """Stage "decide" (:mod:`charsuite.xrd._decide`) on the Pawley-type whole-pattern fit."""
+    import functools
+
+    from charsuite.xrd._decide import decide_phases
+
+    x = da.two_theta.values
+    y = np.asarray(da.values, float) - bg
+    s = (
+        da.intensity_sigma.values
+        if "intensity_sigma" in da.coords
+        else np.sqrt(np.maximum(da.values, 1))
+    )
+    cells = {
+        ph["name"]: (
+            tuple(ph["lattice"][k] for k in ("a", "b", "c", "alpha", "beta", "gamma"))
+            if ph["lattice"]
+            else None,
+            ph["zero_offset_deg"] or 0.0,
+        )
+        for ph in phase_out
+    }
+    fit = functools.partial(
+        _pawley_calc, l1=rad.wavelength_ka1_angstrom, l2=rad.wavelength_ka2_angstrom,
+        ratio=rad.ka2_ratio,
+    )  # fmt: skip
+    best = max(cands, key=lambda c: c.score, default=None)
+    return decide_phases(
+        x, y, np.maximum(s, 1e-12), pawley_input, fit=fit,
+        fwhm_deg=float(np.median([p.fwhm for p in peaks])), cells=cells,
+        wavelength=rad.wavelength_ka1_angstrom, peaks=peaks, unexplained=list(unexplained),
+        tol_deg=tol_deg, hint=best.name if best is not None else None,
+    )  # fmt: skip
+
+
 def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
     """Pawley-type confirmation: fixed cells/profiles, free non-negative intensities (NNLS)."""
     from scipy.optimize import nnls
@@ -546,9 +594,10 @@ def analyze(
         select_phases,
     )
     from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
-    from charsuite.xrd._reduce import check_scan
+    from charsuite.xrd._reduce import check_scan, estimate_sigma
 
     check_scan(da)
+    da = estimate_sigma(da)
     md = da.attrs.get("metadata", {})
     src = da.attrs.get("source_file")
     alpha = (
@@ -568,6 +617,8 @@ def analyze(
             "ka2_decided_by": rad.source,
         },
     }
+    if "estimate_sigma" in da.attrs.get("corrections", {}):
+        corrections["estimate_sigma"] = da.attrs["corrections"]["estimate_sigma"]
     if zero_offset_deg:
         from charsuite.xrd._reduce import correct_zero
 
@@ -777,6 +828,21 @@ def analyze(
                 weights=weights.get(pm.reference or pm.name, np.ones_like(ref.two_theta)),
                 instrument_fwhm_deg=instrument_fwhm_deg,
             )
+    decision = _decide(
+        da, bg, peaks, phase_out, pawley_input, cands, unexplained, rad=rad, tol_deg=tol_deg
+    )
+    rejected = decision.rejected()
+    if rejected:
+        keep = [i for i, ph in enumerate(phase_out) if ph["name"] not in rejected]
+        phase_out = [phase_out[i] for i in keep]
+        pawley_input = [pawley_input[i] for i in keep]
+        lebail_input = [lebail_input[i] for i in keep]
+        freed = [i for i, v in peak_phase.items() if v[0] in rejected]
+        for i in freed:
+            del peak_phase[i]
+        unexplained = sorted(set(unexplained) | {i for i, n in owner.items() if n in rejected})
+        if layered is not None and layered["phase"] in rejected:
+            layered = None
     wp = {"method": None, "rwp": None}
     if whole_pattern not in (True, False, "pawley", "lebail"):
         raise ParameterError(
@@ -853,8 +919,9 @@ def analyze(
                 "name": c.name,
                 "role": c.role,
                 "score": c.score,
-                "accepted": c.accepted,
-                "reason": c.reason,
+                "accepted": c.accepted and c.name not in rejected,
+                "reason": rejected.get(c.name, c.reason),
+                "decision": next((d.tests for d in decision.phases if d.name == c.name), None),
                 "coverage": c.coverage,
                 "position_agreement": c.position_agreement,
                 "intensity_agreement": c.intensity_agreement,
@@ -871,6 +938,7 @@ def analyze(
         unidentified_peaks=unid,
         corrections=corrections,
         whole_pattern=wp,
+        library_gap=decision.library_gap,
         radiation={
             "lines": rad.lines,
             "ka2_ratio": rad.ka2_ratio,

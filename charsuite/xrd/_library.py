@@ -276,7 +276,8 @@ def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, a
             # pymatgen normalises by the strongest line and unpacks the first one: it fails
             # when no reflection falls in the range; that is an empty pattern, not an error
             pat = None
-    if pat is None or len(pat.x) == 0:
+    if pat is None or not np.any(np.isfinite(pat.y) & (np.asarray(pat.y, float) > 0)):
+        # none, or only lines of zero intensity (pymatgen then divides by 0: NaN)
         return _empty_pattern(struct, sg_symbol, sg_number, wavelength, role, name)
     hkls = []
     mult = []
