@@ -419,7 +419,7 @@ def reference_pattern(
 
 
 #: Bump when the simulation or hkl labelling changes (invalidates the disk cache).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 _memo_keys: set = set()
 _seeded: dict = {}
 
