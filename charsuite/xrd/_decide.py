@@ -22,6 +22,9 @@ phase then has to pass two documented tests on the scan itself:
    they carry most of the unexplained intensity, the phase is rejected: its lines are a
    subset of another structure's, and that structure is not in the library.
 
+3. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
+   whose search–match zero offset sits at the search bound is rejected.
+
 The result names the main phase as not in the library when the unexplained fraction of
 the significant peak intensity is ≥ 0.5 or a phase failed test 2, with that fraction and
 the closest library phase as a hint, never as an answer.
@@ -144,6 +147,24 @@ def subset_test(cell, *, wavelength, zero, unexplained_x, unexplained_area, tol_
     }
 
 
+def _bound_test(d: PhaseDecision, zeros: dict, bound: float) -> PhaseDecision:
+    """Test 3 (only when most of the intensity is unexplained): a phase aligned with its
+    zero offset at the search bound is rejected — a parameter at its bound is not a fitted
+    value, and with most peaks unexplained the alignment is a coincidence."""
+    z = zeros.get(d.name)
+    at_bound = z is not None and abs(z) >= 0.98 * bound
+    tests = d.tests | {
+        "zero_offset_at_bound": {"zero_deg": z, "bound_deg": bound, "passed": not at_bound}
+    }
+    if not at_bound or not d.accepted:
+        return dataclasses.replace(d, tests=tests)
+    reason = (
+        f"rejected: aligned only with the zero offset at the search bound ({z:+.3f}° of "
+        f"±{bound:.2f}°) while most of the peak intensity is unexplained"
+    )
+    return PhaseDecision(d.name, False, reason, tests)
+
+
 def decide_phases(
     x,
     y_net,
@@ -158,6 +179,8 @@ def decide_phases(
     unexplained: list,
     tol_deg: float,
     hint: str | None = None,
+    alignment_zero: dict | None = None,
+    max_zero_offset_deg: float | None = None,
 ) -> Decision:
     """Accept or reject shortlisted phases (module docstring).
 
@@ -184,6 +207,10 @@ def decide_phases(
         Match tolerance (deg).
     hint : str, optional
         Closest library phase when nothing is accepted (best FoM of the shortlist).
+    alignment_zero : dict, optional
+        {name: zero offset (deg) of the search–match alignment}.
+    max_zero_offset_deg : float, optional
+        Bound of that alignment (test 3).
 
     Returns
     -------
@@ -225,6 +252,8 @@ def decide_phases(
             PhaseDecision(name, not reason, reason, {"contribution": c, "subset": sub})
         )
     frac = float(sum(ua) / total)
+    if frac >= GAP_FRACTION and max_zero_offset_deg:
+        decisions = [_bound_test(d, alignment_zero or {}, max_zero_offset_deg) for d in decisions]
     subset_names = [d.name for d in decisions if not d.tests["subset"]["passed"]]
     gap = frac >= GAP_FRACTION or bool(subset_names)
     return Decision(
@@ -232,7 +261,13 @@ def decide_phases(
         library_gap={
             "main_phase_not_in_library": gap,
             "unexplained_intensity_fraction": frac,
-            "closest_library_phase": (subset_names[0] if subset_names else hint) if gap else None,
+            # a phase this stage rejected is the closest; else the best the shortlist left
+            "closest_library_phase": next(
+                (d.name for d in decisions if not d.accepted and d.name in subset_names),
+                next((d.name for d in decisions if not d.accepted), hint),
+            )
+            if gap
+            else None,
             "note": "a hint, not an answer: the closest library phase does not explain the pattern"
             if gap
             else "",
