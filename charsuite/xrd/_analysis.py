@@ -432,7 +432,7 @@ def _pawley_calc(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
 
 def _decide(
     da, bg, peaks, phase_out, pawley_input, cands, unexplained, *, rad, tol_deg,
-    max_zero_offset_deg,
+    max_zero_offset_deg, systems,
 ):  # fmt: skip
     """Stage "decide" (:mod:`charsuite.xrd._decide`) on the Pawley-type whole-pattern fit."""
     import functools
@@ -467,6 +467,7 @@ def _decide(
         wavelength=rad.wavelength_ka1_angstrom, peaks=peaks, unexplained=list(unexplained),
         tol_deg=tol_deg, hint=best.name if best is not None else None,
         alignment_zero={c.name: c.zero_offset_deg for c in cands},
+        systems={ph["name"]: systems.get(ph["reference"]) for ph in phase_out},
         max_zero_offset_deg=max_zero_offset_deg,
     )  # fmt: skip
 
@@ -1001,6 +1002,7 @@ def analyze(
         da, bg, peaks, refined.phases, refined.pawley_input, short.candidates,
         short.unexplained, rad=rad, tol_deg=short.tol_deg,
         max_zero_offset_deg=corrections["search_match"]["max_zero_offset_deg"],
+        systems={n: r.crystal_system for n, r in short.refs.items()},
     )  # fmt: skip
     _apply_decision(refined, short, decision.rejected())
     wp = _whole_pattern_stage(da, bg, refined, opts, rad)

@@ -10,7 +10,8 @@ phase then has to pass two documented tests on the scan itself:
    difference is divided by the reduced χ² of the full fit and by the number of profile
    points per FWHM (neighbouring profile points are not independent: n_eff ≈ n / points
    per FWHM, rietveld.md §4) and compared with the 99.9 % quantile of χ² with b degrees of
-   freedom, b = the phase's free parameters (its reflections in range). Two clean lines
+   freedom, b = the phase's free parameters in a structure-based refinement (scale + free
+   cell parameters; the Pawley intensities are its best case). Two clean lines
    that the phase alone explains pass easily; a phase whose lines other phases already
    explain adds nothing and fails.
 2. **Library gap** (the lines are a subset of a lattice whose other strong lines stay
@@ -83,8 +84,13 @@ def _chi2(fit, x, y, sigma, phase_input):
     return float(np.sum(((y - calc) / sigma) ** 2))
 
 
-def contribution_tests(x, y_net, sigma, phase_input, *, fit: Callable, fwhm_deg: float):
-    """Test 1 for every phase of ``phase_input`` [(name, positions, fwhm)]: {name: dict}."""
+def contribution_tests(
+    x, y_net, sigma, phase_input, *, fit: Callable, fwhm_deg: float, n_params: dict | None = None
+):
+    """Test 1 for every phase of ``phase_input`` [(name, positions, fwhm)]: {name: dict}.
+
+    ``n_params``: {name: free parameters of the phase} (default: its reflections in range).
+    """
     from scipy.stats import chi2 as chi2_dist
 
     step = float(np.median(np.diff(x)))
@@ -107,7 +113,7 @@ def contribution_tests(x, y_net, sigma, phase_input, *, fit: Callable, fwhm_deg:
     out = {}
     for i, (name, positions, _) in enumerate(phase_input):
         rest = phase_input[:i] + phase_input[i + 1 :]
-        b = max(int(np.sum((positions > lo) & (positions < hi))), 1)
+        b = (n_params or {}).get(name) or max(int(np.sum((positions > lo) & (positions < hi))), 1)
         delta = (_chi2(fit, x, y_net, sigma, rest) - full) / red / per_fwhm
         thr = float(chi2_dist.ppf(1 - ALPHA, b))
         out[name] = {
@@ -194,6 +200,7 @@ def decide_phases(
     hint: str | None = None,
     alignment_zero: dict | None = None,
     max_zero_offset_deg: float | None = None,
+    systems: dict | None = None,
 ) -> Decision:
     """Accept or reject shortlisted phases (module docstring).
 
@@ -220,6 +227,9 @@ def decide_phases(
         Match tolerance (deg).
     hint : str, optional
         Closest library phase when nothing is accepted (best FoM of the shortlist).
+    systems : dict, optional
+        {name: crystal system}: the phase's free parameters in test 1 are its scale and
+        cell parameters (default: one per reflection in range).
     alignment_zero : dict, optional
         {name: zero offset (deg) of the search–match alignment}.
     max_zero_offset_deg : float, optional
@@ -235,7 +245,14 @@ def decide_phases(
     unexp = [peaks[i] for i in unexplained if peaks[i].area >= 3 * peaks[i].area_err]
     ux = [p.two_theta for p in unexp]
     ua = [p.area for p in unexp]
-    contrib = contribution_tests(x, y_net, sigma, phase_input, fit=fit, fwhm_deg=fwhm_deg)
+    from charsuite.xrd._match import _N_CELL_PARAMS
+
+    # b = the parameters a structure-based refinement gives the phase: its scale and free
+    # cell parameters (the Pawley intensities are the phase's best case, not its cost)
+    n_params = {n: _N_CELL_PARAMS.get(sy, 6) + 1 for n, sy in (systems or {}).items()}
+    contrib = contribution_tests(
+        x, y_net, sigma, phase_input, fit=fit, fwhm_deg=fwhm_deg, n_params=n_params
+    )
     decisions = []
     for name, _, _ in phase_input:
         cell, zero = cells.get(name, (None, 0.0))
