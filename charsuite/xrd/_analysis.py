@@ -423,6 +423,16 @@ def _texture(peaks_of_phase, ref, cell, *, alpha, weights):
     }
 
 
+def _net(da, bg):
+    """2θ, background-subtracted intensity and its σ (Poisson when the scan has none)."""
+    s = (
+        da.intensity_sigma.values
+        if "intensity_sigma" in da.coords
+        else np.sqrt(np.maximum(da.values, 1))
+    )
+    return da.two_theta.values, np.asarray(da.values, float) - bg, s
+
+
 def _pawley_calc(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
     """Calculated pattern of the Pawley-type NNLS fit (the decide stage's default ``fit``)."""
     return _pawley(x, y_net, sigma, phases_for_fit, l1=l1, l2=l2, ratio=ratio).get(
@@ -439,13 +449,7 @@ def _decide(
 
     from charsuite.xrd._decide import decide_phases
 
-    x = da.two_theta.values
-    y = np.asarray(da.values, float) - bg
-    s = (
-        da.intensity_sigma.values
-        if "intensity_sigma" in da.coords
-        else np.sqrt(np.maximum(da.values, 1))
-    )
+    x, y, s = _net(da, bg)
     cells = {
         ph["name"]: (
             tuple(ph["lattice"][k] for k in ("a", "b", "c", "alpha", "beta", "gamma"))
@@ -819,13 +823,7 @@ def _whole_pattern_stage(da, bg, refined: _Refined, opts: _Options, rad):
     wp = {"method": None, "rwp": None}
     if not (opts.whole_pattern and refined.pawley_input):
         return wp
-    x = da.two_theta.values
-    y = np.asarray(da.values, float) - bg
-    s = (
-        da.intensity_sigma.values
-        if "intensity_sigma" in da.coords
-        else np.sqrt(np.maximum(da.values, 1))
-    )
+    x, y, s = _net(da, bg)
     l1, l2, ratio = rad.wavelength_ka1_angstrom, rad.wavelength_ka2_angstrom, rad.ka2_ratio
     try:
         if opts.whole_pattern != "lebail":
