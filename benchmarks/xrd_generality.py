@@ -139,7 +139,7 @@ def run_absent_case(case_seed: int, workdir: Path) -> dict:
     t0 = time.perf_counter()
     try:
         res = analyze(read(path), whole_pattern=False)
-        reported, gap = [p["name"] for p in res.phases], res.library_gap
+        reported, gap = [p["name"] for p in res.phases], res.library_gap or {}
     except CharsuiteError as err:
         reported, gap = [], {"error": str(err)}
     return {
