@@ -121,6 +121,13 @@ def _analyze_one(args):
     help="Data range of multi-range files (.raw/.brml/.xrdml/.uxd), 0-based; default 0 with a warning.",
 )
 @radiation_option
+@click.option(
+    "--refine/--no-refine",
+    "do_refine",
+    default=True,
+    show_default=True,
+    help="Rietveld refinement of the accepted phases: weight fractions and the pattern's Rwp.",
+)
 @map_rows_option
 @plot_option("Write the pattern figure (PNG; first file).")
 @format_option
@@ -140,6 +147,7 @@ def identify(
     whole_pattern,
     range_,
     radiation,
+    do_refine,
     map_rows,
     plot_path,
     format_,
@@ -158,6 +166,7 @@ def identify(
         "instrument_fwhm_deg": instrument_fwhm,
         "whole_pattern": {"pawley": True, "lebail": "lebail", "none": False}[whole_pattern],
         "radiation": radiation,
+        "refine": do_refine,
     }
     read_opts = {} if range_ is None else {"range": range_}
     results = []

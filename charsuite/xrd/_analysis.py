@@ -50,6 +50,8 @@ class XRDAnalysis(Result):
     radiation : dict
         ``lines`` ("ka1" | "ka12"), ``ka2_ratio``, ``source`` ("file" | "data" | "option" |
         "assumed") and ``evidence`` (:func:`charsuite.xrd._radiation.decide_radiation`).
+    rietveld : dict or None
+        With ``refine=True``: rwp, gof, converged, message, notes.
     library_gap : dict
         ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
         peak intensity and ``closest_library_phase`` (a hint) from the decide stage
@@ -74,6 +76,7 @@ class XRDAnalysis(Result):
     history: list
     radiation: dict | None = None
     library_gap: dict | None = None
+    rietveld: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -879,6 +882,38 @@ def _candidate_rows(cands, decision):
     ]
 
 
+def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
+    """Stage "refine (Rietveld)": weight fractions of the accepted phases and the pattern's
+    Rwp from :func:`charsuite.xrd.refine` (radiation as decided; a failure is reported,
+    not raised)."""
+    from charsuite.exceptions import CharsuiteError
+    from charsuite.xrd._rietveld import refine
+
+    names = list(dict.fromkeys(ph["reference"] for ph in refined.phases))
+    if not names:
+        return {"rwp": None, "message": "no accepted phase"}
+    try:
+        res = refine(
+            da, phases=names, radiation=rad.lines, incidence_angle_deg=opts.alpha,
+            film_thickness_nm=opts.film_thickness_nm, library=opts.library,
+        )  # fmt: skip
+    except (CharsuiteError, ValueError, np.linalg.LinAlgError) as err:
+        return {"rwp": None, "message": f"Rietveld refinement failed: {err}"}
+    wf = {
+        p.name: {"value": p.weight_fraction, "uncertainty": p.weight_fraction_esd}
+        for p in res.phases
+    }
+    for ph in refined.phases:
+        ph["weight_fraction"] = wf.get(ph["reference"])
+    return {
+        "rwp": res.rwp,
+        "gof": res.gof,
+        "converged": res.converged,
+        "message": res.message,
+        "notes": list(res.notes),
+    }
+
+
 def _radiation_stage(da, radiation, wavelength_angstrom):
     """Stage "read radiation": Kα1 / Kα1+Kα2 (:mod:`charsuite.xrd._radiation`) and its record."""
     rad = decide_radiation(da, mode=radiation, wavelength_angstrom=wavelength_angstrom)
@@ -918,6 +953,7 @@ def analyze(
     threshold: float | None = None,
     whole_pattern: bool | str = True,
     radiation: str = "auto",
+    refine: bool = False,
 ) -> XRDAnalysis:
     """Identify phases in a 1D scan and refine them; see the module docstring for conventions.
 
@@ -960,6 +996,10 @@ def analyze(
     radiation : {"auto", "ka1", "ka12"}
         Kα1 only or Kα1 + Kα2: ``"auto"`` decides from the data, then the file's statement,
         else assumes the doublet (:func:`charsuite.xrd._radiation.decide_radiation`).
+    refine : bool
+        Rietveld refinement of the accepted phases (:func:`charsuite.xrd.refine`): each
+        phase gains ``weight_fraction`` {value, uncertainty}; ``rietveld`` holds the
+        pattern's Rwp, GoF and convergence.
 
     Returns
     -------
@@ -1004,6 +1044,7 @@ def analyze(
     )  # fmt: skip
     _apply_decision(refined, short, decision.rejected())
     wp = _whole_pattern_stage(da, bg, refined, opts, rad)
+    rietveld = _rietveld_stage(da, refined, opts, rad) if refine else None
     peak_rows = _peak_rows(peaks, refined.peak_phase, l1=l1, zero_offset_deg=zero_offset_deg)
     # unidentified = unexplained *and* significant (fitted area ≥ 3σ); weaker bumps are noise
     unid = [
@@ -1030,6 +1071,7 @@ def analyze(
         corrections=corrections,
         whole_pattern=wp,
         library_gap=decision.library_gap,
+        rietveld=rietveld,
         radiation={
             "lines": rad.lines,
             "ka2_ratio": rad.ka2_ratio,

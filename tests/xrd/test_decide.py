@@ -68,3 +68,21 @@ def test_library_phase_accepted_without_a_gap(tmp_path, material, phase):
     assert not res.library_gap["main_phase_not_in_library"]
     acc = next(c for c in res.candidates if c["name"] == phase)
     assert acc["decision"]["contribution"]["passed"] and acc["decision"]["subset"]["passed"]
+
+
+def test_refine_adds_weight_fractions_and_rwp(tmp_path):
+    """With refine=True the accepted phases carry ZMV weight fractions from the Rietveld
+    refinement (charsuite.xrd.refine) and the result the pattern's Rwp."""
+    from charsuite.datasets.xrd import simulate_powder_mixture, write_xy
+
+    x, y, truth = simulate_powder_mixture(phases={"LiMn2O4": 0.6, "Al2O3": 0.4}, seed=2)
+    write_xy(tmp_path / "m.xy", x, y)
+    res = analyze(read(tmp_path / "m.xy"), whole_pattern=False, refine=True)
+    assert res.rietveld["rwp"] is not None and res.rietveld["converged"]
+    for ph in res.phases:
+        wf = ph["weight_fraction"]
+        assert abs(wf["value"] - truth["phases"][ph["name"]]["weight_fraction"]) < 0.03
+        assert 0 < wf["uncertainty"] < 0.02
+    assert res.to_dict()["phases"][0]["weight_fraction"]["value"] > 0
+    plain = analyze(read(tmp_path / "m.xy"), whole_pattern=False)
+    assert plain.rietveld is None and "weight_fraction" not in plain.phases[0]
