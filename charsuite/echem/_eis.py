@@ -33,32 +33,90 @@ __all__ = [
     "fit_circuit",
     "fit_spectra",
     "lin_kk",
+    "select_sweep",
     "split_sweeps",
 ]
 
 
-def split_sweeps(ds) -> list:
-    """Split an impedance Dataset holding several frequency sweeps into one per sweep.
+def _series_spectra(ds) -> list:
+    """Spectra of the impedance rows of a time series (EC-Lab mixed-technique files)."""
+    import xarray as xr
 
-    A sweep ends where the frequency turns back (readers store the index in ``sweep``).
-    Each part keeps the attributes and gains a history record.
+    sweep = np.asarray(ds["sweep"].values)
+    out = []
+    for k in np.unique(sweep[sweep >= 0]):
+        rows = np.flatnonzero(sweep == k)
+        part = ds.isel(record=rows)
+        data_vars = {
+            name: ("frequency", part[name].values, dict(part[name].attrs))
+            for name in part.data_vars
+            if name not in ("frequency", "technique") and part[name].dtype.kind in "fiub"
+        }
+        data_vars["time"] = ("frequency", part["time"].values, dict(part["time"].attrs))
+        spec = xr.Dataset(
+            data_vars,
+            coords={"frequency": ("frequency", part["frequency"].values, {"units": "Hz"})},
+            attrs={
+                **ds.attrs,
+                "metadata": {**ds.attrs.get("metadata", {}), "measurement": "impedance"},
+            },
+        )
+        out.append(spec)
+    return out
+
+
+def split_sweeps(ds) -> list:
+    """Split impedance data holding several frequency sweeps into one Dataset per sweep.
+
+    Works on an impedance Dataset (dim ``frequency``; the readers store the sweep number in
+    ``sweep``) and on a time series with impedance blocks (EC-Lab Modulo Bat, GCPL with
+    PEIS: dim ``record`` with ``frequency``, ``z_real``, ``z_imag`` and ``sweep`` = −1 off
+    impedance), whose rows that are not impedance points are never part of a spectrum.
+    Parts are in sweep order; each keeps the attributes and gains a history record.
     """
     from charsuite.model import add_history
 
-    if "sweep" not in ds.variables:
+    if "record" in ds.dims and "z_real" in ds.variables and "sweep" in ds.variables:
+        parts = _series_spectra(ds)
+        if not parts:
+            raise DataError("the time series holds no impedance points (f > 0)")
+    elif "sweep" not in ds.variables:
         return [ds]
-    out = []
-    for k in np.unique(ds["sweep"].values):
-        part = ds.isel(frequency=np.flatnonzero(ds["sweep"].values == k))
-        out.append(
-            add_history(
-                part,
-                "split_sweeps",
-                function="charsuite.echem.split_sweeps",
-                parameters={"sweep": int(k)},
-            )
+    else:
+        parts = [
+            ds.isel(frequency=np.flatnonzero(ds["sweep"].values == k))
+            for k in np.unique(ds["sweep"].values)
+        ]
+    return [
+        add_history(
+            part,
+            "split_sweeps",
+            function="charsuite.echem.split_sweeps",
+            parameters={"sweep": int(part["sweep"].values[0])},
         )
-    return out
+        for part in parts
+    ]
+
+
+def select_sweep(ds, number: int):
+    """The spectrum whose sweep number is ``number`` (the instrument's numbering).
+
+    EC-Lab files number sweeps as EC-Lab does (``cycle number`` of PEIS/GEIS from 1,
+    ``z cycle`` of Modulo Bat from 0); other files count from 0 where the frequency turns
+    back (``metadata["sweep_numbering"]``).
+
+    Raises
+    ------
+    ParameterError
+        No sweep has that number; the message lists the numbers there are.
+    """
+    parts = split_sweeps(ds)
+    numbers = [int(p["sweep"].values[0]) if "sweep" in p.variables else 0 for p in parts]
+    if number not in numbers:
+        how = ds.attrs.get("metadata", {}).get("sweep_numbering", "counted from 0")
+        shown = ", ".join(map(str, numbers[:8])) + (" …" if len(numbers) > 8 else "")
+        raise ParameterError(f"sweep {number}: the data hold sweeps {shown} (numbering: {how})")
+    return parts[numbers.index(number)]
 
 
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -69,6 +127,13 @@ def _spectrum(data, z=None) -> tuple[np.ndarray, np.ndarray, Any]:
     import xarray as xr
 
     if isinstance(data, xr.Dataset):
+        if "record" in data.dims:
+            raise DataError(
+                "these are time-series data"
+                + (" with impedance blocks" if "z_real" in data.variables else "")
+                + ", not one impedance spectrum; pick a spectrum with "
+                "charsuite.echem.select_sweep(ds, N) (CLI: --sweep N)"
+            )
         missing = [v for v in ("frequency", "z_real", "z_imag") if v not in data.variables]
         if missing:
             raise DataError(

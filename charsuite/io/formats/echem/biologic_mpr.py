@@ -23,12 +23,7 @@ import numpy as np
 
 from charsuite.exceptions import MissingDependencyError, ReaderError
 from charsuite.io._spec import FormatSpec
-from charsuite.io.formats.echem.common import (
-    add_extra_columns,
-    check_time,
-    cycling_dataset,
-    eis_dataset,
-)
+from charsuite.io.formats.echem.eclab_common import eclab_dataset
 
 SPEC = FormatSpec(
     name="biologic-mpr",
@@ -114,70 +109,4 @@ def read(path: Path, *, lazy: bool = False):
             if isinstance(m, dict)
         ],
     }
-    used = {"flags"}
-    extra: dict[str, tuple[np.ndarray, str, str]] = {}
-    if "freq/Hz" in values:
-        if "Re(Z)/Ohm" not in values or "-Im(Z)/Ohm" not in values:
-            raise ReaderError(
-                f"impedance file without Re(Z)/Ohm and -Im(Z)/Ohm (columns {names})",
-                path=path,
-                format=fmt,
-            )
-        z = values["Re(Z)/Ohm"] - 1j * values["-Im(Z)/Ohm"]
-        used |= {"freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm"}
-        add_extra_columns(values, used, extra)
-        meta["measurement"] = "impedance"
-        return eis_dataset(
-            frequency=values["freq/Hz"], z=z, extra=extra, metadata=meta, original=original
-        )
-    if "time/s" not in values:
-        raise ReaderError(f"no time/s column (columns {names})", path=path, format=fmt)
-    t = values["time/s"]
-    check_time(path, fmt, t)
-    v_col = next((c for c in ("Ewe/V", "<Ewe>/V", "Ecell/V", "<Ecell>/V") if c in values), None)
-    if v_col is None:
-        raise ReaderError(
-            f"no Ewe/V column (columns {names}); export .mpt from EC-Lab", path=path, format=fmt
-        )
-    i_col = next((c for c in ("I/mA", "<I>/mA") if c in values), None)
-    if i_col is not None:
-        current = values[i_col]
-        meta["current_source"] = i_col
-        used.add(i_col)
-    elif "dq/mA.h" in values:
-        dt = np.diff(t, prepend=t[0])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            current = np.where(dt > 0, values["dq/mA.h"] * 3600.0 / dt, 0.0)
-        meta["current_source"] = "dq/mA.h ÷ Δt (no current column stored)"
-    else:
-        current = np.zeros_like(t)
-        meta["current_source"] = "none stored (open circuit): 0"
-    used |= {"time/s", v_col}
-    if "(Q-Qo)/mA.h" in values:
-        extra["charge"] = (values["(Q-Qo)/mA.h"], "mAh", "cumulative charge (Q-Qo)")
-        used.add("(Q-Qo)/mA.h")
-    elif "(Q-Qo)/C" in values:
-        extra["charge"] = (values["(Q-Qo)/C"] / 3.6, "mAh", "cumulative charge (Q-Qo), from C")
-        used.add("(Q-Qo)/C")
-    if "cycle number" in values:
-        extra["cycle"] = (values["cycle number"], "dimensionless", "EC-Lab cycle number")
-        used.add("cycle number")
-    elif "half cycle" in values:
-        extra["cycle"] = (
-            np.floor(values["half cycle"] / 2),
-            "dimensionless",
-            "half cycle // 2 (EC-Lab cycle number)",
-        )
-    if "Ns" in values:
-        extra["step"] = (values["Ns"], "dimensionless", "EC-Lab sequence number Ns")
-        used.add("Ns")
-    add_extra_columns(values, used, extra)
-    meta["measurement"] = "cycling"
-    return cycling_dataset(
-        time_s=t,
-        voltage_V=values[v_col],
-        current_mA=current,
-        extra=extra,
-        metadata=meta,
-        original=original,
-    )
+    return eclab_dataset(values, meta=meta, original=original, path=path, fmt=fmt)
