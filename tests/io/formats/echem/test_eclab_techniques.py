@@ -35,7 +35,8 @@ def _z(f, r0=10.0, r1=50.0, c=1e-5):
     return r0 + r1 / (1 + 1j * w * r1 * c)
 
 
-def _geis_rows(n_wait=29, sweeps=(1, 2, 3), freqs=np.logspace(5, -1, 25)):
+def _geis_rows(n_wait=29, sweeps=(1, 2, 3)):
+    freqs = np.logspace(5, -1, 25)
     rows = []
     t = 0.0
     for _ in range(n_wait):  # the technique's initial wait: E and I only, f = 0
@@ -177,7 +178,7 @@ def test_real_gcpl_with_impedance_columns_is_read_as_cycling(shared_data):
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize("ext", [".mpt", ".mpr"])
-def test_real_peis_sweeps_follow_eclab_cycle_number(shared_data, ext):
-    ds = read(shared_data("echem") / f"dgbowl_yadg/tests/test_x_eclab/peis.issue_149{ext}")
+def test_real_geis_sweeps_follow_eclab_cycle_number(shared_data, ext):
+    ds = read(shared_data("echem") / f"dgbowl_yadg/tests/test_x_eclab/geis.issue_149{ext}")
     assert sorted(set(ds.sweep.values.tolist())) == [1, 2, 3, 4]
     assert ds.attrs["metadata"]["sweep_numbering"] == "EC-Lab 'cycle number'"
