@@ -1,6 +1,9 @@
-"""Neware BTSDA record-layer text exports (``.csv``, ``.txt``).
+"""Neware BTSDA text exports (``.csv``, ``.txt``): record layer, or "regular export".
 
-One header line, then one row per record. Columns are found by name (spellings of
+One header line, then one row per record. The BTSDA "regular export" nests three layers
+(cycle rows, step rows after one empty field, record rows after two, each layer with its
+own header row): it is flattened to the record layer with the cycle and step of each
+record (:func:`flatten_regular_export`; ``metadata["layout"]`` says which). Columns are found by name (spellings of
 BTSDA 7.x and 8.x; a unit in parentheses, ``A``/``mA``/``uA``, ``V``/``mV``,
 ``Ah``/``mAh``/``uAh``):
 
@@ -57,7 +60,7 @@ SPEC = FormatSpec(
 )
 _MARKERS = ("chg. cap.", "dchg. cap.", "capacitance_chg", "capacitance_dchg", "cumulative time")
 _TIME_TOTAL = ("cumulative time", "total time")
-_TIME_STAMP = ("date", "realtime", "absolute time", "system time")
+_TIME_STAMP = ("date", "realtime", "absolute time", "system time", "real time")
 _CURRENT = {"a": 1e3, "ma": 1.0, "ua": 1e-3, "µa": 1e-3}
 _VOLTAGE = {"v": 1.0, "mv": 1e-3}
 _CAPACITY = {"ah": 1e3, "mah": 1.0, "uah": 1e-3, "µah": 1e-3}
@@ -77,6 +80,52 @@ def _is_header(line: str) -> bool:
     )
 
 
+def _is_regular_export(lines: list[str]) -> bool:
+    """BTSDA "regular export": three header rows for the cycle, step and record layers."""
+    if len(lines) < 3:
+        return False
+    heads = [ln.replace('"', "").replace(" ", "").lower() for ln in lines[:3]]
+    return (
+        heads[0].startswith("cycleid")
+        and heads[1].startswith(",stepid")
+        and heads[2].startswith(",,recordid")
+    )
+
+
+def flatten_regular_export(lines: list[str]) -> list[str]:
+    """One table of the record layer from a BTSDA "regular export" (three layers nested).
+
+    Cycle rows start in the first field, step rows after one empty field, record rows
+    after two. Each record row gets the ``Cycle ID`` of the cycle row and the ``Step ID``
+    and ``Step Name`` of the step row above it; the record layer's ``Time`` is the time in
+    the step (renamed ``Step Time``), ``Capacity`` the step capacity.
+    """
+    cyc_cols = lines[0].split(",")
+    step_cols = lines[1].split(",")[1:]
+    rec_cols = lines[2].split(",")[2:]
+    si = step_cols.index(next(c for c in step_cols if c.replace(" ", "").lower() == "stepid"))
+    sn = next(
+        (k for k, c in enumerate(step_cols) if "name" in c.lower() or "type" in c.lower()), None
+    )
+    rec_cols = [
+        "Step Time" + c.strip()[4:] if c.strip().lower().startswith("time") else c for c in rec_cols
+    ]
+    out = [",".join([cyc_cols[0].strip(), "Step ID", "Step Name", *rec_cols])]
+    cycle = step = name = ""
+    for line in lines[3:]:
+        if not line.strip():
+            continue
+        parts = line.split(",")
+        if parts[0].strip():
+            cycle = parts[0].strip()
+        elif len(parts) > 1 and parts[1].strip():
+            step = parts[1 + si].strip()
+            name = parts[1 + sn].strip() if sn is not None and len(parts) > 1 + sn else ""
+        else:
+            out.append(",".join([cycle, step, name, *parts[2 : 2 + len(rec_cols)]]))
+    return out
+
+
 def _header_line(lines: list[str]) -> int | None:
     """Index of the column line: the first line, or after a short preamble (BTSDA .txt)."""
     return next((k for k, ln in enumerate(lines[:30]) if _is_header(ln)), None)
@@ -88,6 +137,8 @@ def can_read(path: Path, head: bytes) -> bool:
     if "\x00" in text:
         return False
     lines = text.splitlines()
+    if _is_regular_export(lines):
+        return True
     return _header_line(lines[:-1] if len(lines) > 1 else lines) is not None
 
 
@@ -117,7 +168,12 @@ def read(path: Path, *, lazy: bool = False):
     fmt = SPEC.name
     text = decode(read_bytes(path, fmt))
     lines = text.splitlines()
-    k0 = _header_line(lines)
+    layout = "record export"
+    k0 = None
+    if _is_regular_export(lines):
+        lines, layout = flatten_regular_export(lines), "regular export (cycle/step/record layers)"
+        k0 = 0
+    k0 = _header_line(lines) if k0 is None else k0
     if k0 is None:
         raise ReaderError(
             "no Neware column line (Cycle Index, Current, Voltage, Chg. Cap./Cumulative Time) "
@@ -157,7 +213,7 @@ def read(path: Path, *, lazy: bool = False):
             )
         return table[unit]
 
-    meta: dict = {"instrument": "Neware", "measurement": "cycling"}
+    meta: dict = {"instrument": "Neware", "measurement": "cycling", "layout": layout}
     # time
     t = None
     total = next((b for b in _TIME_TOTAL if b in labels), None)
