@@ -183,6 +183,24 @@ def can_read(path: Path, head: bytes) -> bool:
     return True
 
 
+def _scales(names, fi: int, ri: int, ii: int, polar: bool, f: np.ndarray):
+    """Impedance scale to Ω (mΩ/kΩ in the header) and the frequency in Hz (mHz/kHz/MHz)."""
+    if names is None:
+        return 1.0, f
+    z_scale = 1.0
+    for k in (ri,) if polar else (ri, ii):
+        low = names[k].lower().replace("ω", "ohm")
+        if "mohm" in low:
+            z_scale = 1e-3
+        elif "kohm" in low:
+            z_scale = 1e3
+    f_name = names[fi]  # case matters: MHz (mega) vs mHz (milli)
+    factor = (
+        1e6 if "MHz" in f_name else 1e-3 if "mHz" in f_name else 1e3 if "kHz" in f_name else 1.0
+    )
+    return z_scale, f * factor
+
+
 def _real_sign(names, ri: int, polar: bool, zr: np.ndarray) -> str | None:
     """How a real column named ``-Z'`` is read: Z′ of a passive cell is > 0, so a column
     of mostly negative values is −Z′ (negated back); positive values are Z′ already (the
@@ -223,21 +241,8 @@ def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
         raise ReaderError(f"{err}", path=path, format=fmt) from None
     arr = np.asarray(rows, dtype=float)
     f, zr, zi = arr[:, fi], arr[:, ri], arr[:, ii]
-    z_scale = 1.0
-    if header is not None:
-        names = [h.strip().strip('"') for h in header]
-        if len(names) == width - 1:
-            names = ["index", *names]
-        for k in (ri,) if polar else (ri, ii):
-            low = names[k].lower().replace("ω", "ohm")
-            if "mohm" in low:
-                z_scale = 1e-3
-            elif "kohm" in low:
-                z_scale = 1e3
-        f_name = names[fi]  # case matters: MHz (mega) vs mHz (milli)
-        f = f * (
-            1e6 if "MHz" in f_name else 1e-3 if "mHz" in f_name else 1e3 if "kHz" in f_name else 1.0
-        )
+    names = _names(header, width) if header is not None else None
+    z_scale, f = _scales(names, fi, ri, ii, polar, f)
     if polar:  # |Z| and phase: Z = |Z| e^{jφ}
         phase = -zi if negated else zi
         if "rad" not in names[ii].lower():
