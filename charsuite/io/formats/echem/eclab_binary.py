@@ -312,6 +312,13 @@ def decode(path: Path, raw: bytes, *, fmt: str) -> tuple[dict, dict]:
         records, flags, ids, unknown = _records(data[0], path)
     except _Fail as err:
         raise ReaderError(str(err), path=path, format=fmt) from None
+    except (ValueError, IndexError, TypeError) as err:  # numpy on a cut or garbled header
+        raise ReaderError(
+            f"the binary layout could not be decoded ({err}); the file may be truncated — "
+            "export it as text (.mpt) from EC-Lab",
+            path=path,
+            format=fmt,
+        ) from None
     values = {
         name: np.asarray(records[name], dtype=float)
         for name in records.dtype.names
