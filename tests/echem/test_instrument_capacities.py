@@ -221,3 +221,56 @@ def test_current_in_wrong_unit_warns_naming_the_columns():
 def test_non_finite_parameters_refused(name, value):
     with pytest.raises(ParameterError, match=name):
         cycle_summary(_loop_dataset(), **{name: value})
+
+
+def _runs_table(ds) -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "i": ds.current.values,
+            "cycle": ds.cycle.values,
+            "step": ds.step.values,
+            "cap": np.abs(ds.step_capacity.values),
+        }
+    )
+    df["run"] = (df.step.diff().fillna(1).ne(0) | df.cycle.diff().fillna(1).ne(0)).cumsum()
+    return df
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    "rel, kind",
+    [
+        ("the-grey-group_navani/Example_data/test.nda", "per-step"),
+        ("the-grey-group_navani/Example_data/test.ndax", "per-step"),
+        ("jepegit_cellpy/examples/data/maccor_three.txt", "per-direction"),
+    ],
+)
+def test_step_capacity_readers_equal_the_instrument(shared_data, rel, kind):
+    """Neware restarts its capacity every step (per-cycle = Σ step maxima); Maccor runs it
+    on through the steps of one direction (per-cycle = its largest value per direction)."""
+    ds = read(shared_data("echem") / rel)
+    df = _runs_table(ds)
+    if kind == "per-step":
+        steps = df.groupby("run").agg(q=("cap", "max"), i=("i", "mean"), c=("cycle", "first"))
+        charge = steps[steps.i > 0].groupby("c").q.sum().to_dict()
+        discharge = steps[steps.i < 0].groupby("c").q.sum().to_dict()
+    else:
+        charge = df[df.i > 0].groupby("cycle").cap.max().to_dict()
+        discharge = df[df.i < 0].groupby("cycle").cap.max().to_dict()
+    _assert_cycles(_summary(ds), charge, discharge)
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "jepegit_cellpy/testdata/data/20160805_test001_45_cc_01.res",
+        "the-grey-group_navani/Example_data/arbin_example.res",
+    ],
+)
+def test_arbin_res_per_cycle_equals_arbin_columns(shared_data, rel):
+    pytest.importorskip("access_parser")
+    ds = read(shared_data("echem") / rel)
+    g = ds[["charge_capacity", "discharge_capacity", "cycle"]].to_dataframe().groupby("cycle")
+    s = _summary(ds)
+    _assert_cycles(s, g.charge_capacity.max().to_dict(), g.discharge_capacity.max().to_dict())
