@@ -52,7 +52,7 @@ class InstrumentCapacities:
 
 
 def _values(ds, name: str, scale: dict | None = None) -> np.ndarray | None:
-    if name not in ds.variables:
+    if name not in ds.variables or ds[name].dtype.kind not in "fiub":
         return None
     out = np.asarray(ds[name].values, dtype=float)
     if scale is not None:
@@ -61,6 +61,18 @@ def _values(ds, name: str, scale: dict | None = None) -> np.ndarray | None:
             return None
         out = out * scale[unit]
     return out
+
+
+def _columns(ds, current: np.ndarray, *specs) -> list[np.ndarray] | None:
+    """The named variables (scaled to mAh where a scale table is given) and the current,
+    restricted to records where all are finite; None when one is absent or < 2 remain."""
+    cols = [_values(ds, name, scale) for name, scale in specs]
+    if any(c is None for c in cols):
+        return None
+    ok = np.logical_and.reduce([np.isfinite(c) for c in cols])
+    if ok.sum() < 2:
+        return None
+    return [c[ok] for c in cols] + [current[ok]]
 
 
 def _runs(*keys: np.ndarray) -> np.ndarray:
@@ -73,15 +85,12 @@ def _runs(*keys: np.ndarray) -> np.ndarray:
 
 
 def _eclab(ds, current: np.ndarray, charge_sign: int) -> InstrumentCapacities | None:
-    half = _values(ds, "half_cycle")
-    q = _values(ds, "q_charge_discharge", _CHARGE_SCALE)
-    cycle = _values(ds, "cycle")
-    if half is None or q is None or cycle is None:
+    found = _columns(
+        ds, current, ("half_cycle", None), ("q_charge_discharge", _CHARGE_SCALE), ("cycle", None)
+    )
+    if found is None:
         return None
-    ok = np.isfinite(half) & np.isfinite(q) & np.isfinite(cycle)
-    if ok.sum() < 2:
-        return None
-    half, q, cycle, i = half[ok], q[ok], cycle[ok], current[ok]
+    half, q, cycle, i = found
     run = _runs(half, cycle)
     last = np.flatnonzero(np.r_[run[1:] != run[:-1], True])
     q_end = q[last] * charge_sign
@@ -127,32 +136,30 @@ def _per_cycle_counter(values: np.ndarray, cycle: np.ndarray) -> dict:
     return out
 
 
-def _arbin(ds) -> InstrumentCapacities | None:
-    cc = _values(ds, "charge_capacity", _CHARGE_SCALE)
-    dc = _values(ds, "discharge_capacity", _CHARGE_SCALE)
-    cycle = _values(ds, "cycle")
-    if cc is None or dc is None or cycle is None:
+def _arbin(ds, current: np.ndarray) -> InstrumentCapacities | None:
+    found = _columns(
+        ds,
+        current,
+        ("charge_capacity", _CHARGE_SCALE),
+        ("discharge_capacity", _CHARGE_SCALE),
+        ("cycle", None),
+    )
+    if found is None:
         return None
-    ok = np.isfinite(cc) & np.isfinite(dc) & np.isfinite(cycle)
-    if ok.sum() < 2:
-        return None
+    cc, dc, cycle, _ = found
     return InstrumentCapacities(
-        _per_cycle_counter(cc[ok], cycle[ok]),
-        _per_cycle_counter(dc[ok], cycle[ok]),
+        _per_cycle_counter(cc, cycle),
+        _per_cycle_counter(dc, cycle),
         "'charge_capacity'/'discharge_capacity' per 'cycle' (cumulative within a cycle)",
     )
 
 
 def _step_counter(ds, current: np.ndarray, charge_sign: int, band: float):
-    sc = _values(ds, "step_capacity", _CHARGE_SCALE)
-    step = _values(ds, "step")
-    cycle = _values(ds, "cycle")
-    if sc is None or step is None or cycle is None:
+    found = _columns(ds, current, ("step_capacity", _CHARGE_SCALE), ("step", None), ("cycle", None))
+    if found is None:
         return None
-    ok = np.isfinite(sc) & np.isfinite(step) & np.isfinite(cycle)
-    if ok.sum() < 2:
-        return None
-    sc, step, cycle, i = np.abs(sc[ok]), step[ok], cycle[ok], current[ok] * charge_sign
+    sc, step, cycle, i = found
+    sc, i = np.abs(sc), i * charge_sign
     run = _runs(step, cycle)
     n = int(run[-1]) + 1
     q, first = _run_gains(sc, run)
@@ -190,7 +197,7 @@ def instrument_capacities(
     """
     found = _eclab(ds, current_mA, charge_sign)
     if found is None:
-        found = _arbin(ds)
+        found = _arbin(ds, current_mA)
     if found is None:
         found = _step_counter(ds, current_mA, charge_sign, dead_band_mA)
     if found is None or not (found.charge or found.discharge):
