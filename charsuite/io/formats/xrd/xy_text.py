@@ -84,14 +84,14 @@ def _is_angle_range(x: list[float]) -> bool:
 
 
 def can_read(path: Path, head: bytes) -> bool:
-    """Text with one of this reader's extensions whose numeric rows have 2–3 columns and
-    whose first column is an angle range (see :func:`_is_angle_range`).
+    """Text whose numeric rows have 2–3 columns and whose first column is an angle range
+    (see :func:`_is_angle_range`).
 
-    The extension matters because two-column text is also what other techniques write
-    (IBA energy histograms ``.hist``, simulation output): this generic reader does not
-    claim a file by its numbers alone.
+    Two-column text is also what other techniques write (IBA energy histograms ``.hist``
+    in MeV, simulation output, channel spectra): a first column that does not look like a
+    diffraction scan is not claimed.
     """
-    if b"\x00" in head or Path(path).suffix.lower() not in SPEC.extensions:
+    if b"\x00" in head:
         return False
     text = head.decode("latin-1")
     if len(head) == 4096:  # drop a possibly cut last line
