@@ -133,20 +133,28 @@ def cycles_cmd(
 
     if mass_mg is not None and density is not None:
         raise ParameterError("give either --mass or --density/--thickness/--area, not both")
+    import warnings
+
+    from charsuite.exceptions import CharsuiteWarning
+
     ds = _cycling(file, format_)
-    result = cycle_summary(
-        ds,
-        mass_g=mass_mg * 1e-3 if mass_mg is not None else None,
-        density_g_cm3=density,
-        thickness_nm=thickness,
-        area_cm2=area,
-        first_direction=first_direction,
-        reference_cycle=reference_cycle,
-        persistence=persistence,
-        window_groups=window_groups,
-        one_c_uA_cm2=one_c_uA_cm2,
-        nominal_capacity_mAh=capacity_mAh,
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CharsuiteWarning)  # printed below, one line each
+        result = cycle_summary(
+            ds,
+            mass_g=mass_mg * 1e-3 if mass_mg is not None else None,
+            density_g_cm3=density,
+            thickness_nm=thickness,
+            area_cm2=area,
+            first_direction=first_direction,
+            reference_cycle=reference_cycle,
+            persistence=persistence,
+            window_groups=window_groups,
+            one_c_uA_cm2=one_c_uA_cm2,
+            nominal_capacity_mAh=capacity_mAh,
+        )
+    for note in result.warnings:
+        status(f"warning: {note}")
     if plot_path:
         from charsuite.plotting import save_figure
         from charsuite.plotting.echem import plot_capacity_vs_cycle

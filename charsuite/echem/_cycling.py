@@ -668,6 +668,10 @@ def _base_row(tot: _CycleTotals, k: int, window_resolution_V: float) -> dict[str
     }
 
 
+def _g(x: float | None) -> str:
+    return "none" if x is None else f"{x:.6g}"
+
+
 def _rel_diff(a: float | None, b: float | None) -> float | None:
     if a is None or b is None:
         return None if a is None and b is None else float("inf")
@@ -708,9 +712,9 @@ def _apply_instrument(rows: list, inst, tolerance: float) -> list[str]:
         if worst is not None and worst > tolerance:
             notes.append(
                 f"cycle {c}: instrument capacities ({inst.columns}) charge "
-                f"{r['charge_mAh']}, discharge {r['discharge_mAh']} mAh differ from the "
-                f"integrated current ({r['charge_mAh_integrated']}, "
-                f"{r['discharge_mAh_integrated']} mAh) by more than {tolerance * 100:g} %"
+                f"{_g(r['charge_mAh'])}, discharge {_g(r['discharge_mAh'])} mAh differ from "
+                f"the integrated current ({_g(r['charge_mAh_integrated'])}, "
+                f"{_g(r['discharge_mAh_integrated'])} mAh) by more than {tolerance * 100:g} %"
             )
     return notes
 
