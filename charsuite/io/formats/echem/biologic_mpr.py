@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.eclab_binary import MAGIC, decode
 from charsuite.io.formats.echem.eclab_common import eclab_dataset
@@ -55,7 +56,7 @@ def read(path: Path, *, lazy: bool = False):
     """
     path = Path(path)
     fmt = SPEC.name
-    raw = path.read_bytes()
+    raw = read_bytes_bounded(path, format=fmt, text=False)  # size within the budget
     if not raw:
         raise ReaderError("file is empty; re-export it from EC-Lab", path=path, format=fmt)
     values, facts = decode(path, raw, fmt=fmt)

@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -140,7 +141,7 @@ def read(path: Path, *, lazy: bool = False):
     from charsuite.io.formats.xrd.common import scan_array
 
     path = Path(path)
-    raw = path.read_bytes()
+    raw = read_bytes_bounded(path, format=SPEC.name)  # size and line length within the budget
     if b"\x00" in raw:
         raise ReaderError(
             "contains NUL bytes; not a Rigaku ASCII file", path=path, format=SPEC.name
