@@ -116,7 +116,7 @@ def _header_metadata(header: dict) -> dict:
 
 
 def _strings(df, labels: dict, base: str):
-    return df[labels[base]].fillna("").astype(str).str.strip()
+    return df[labels[base]].astype(object).fillna("").astype(str).str.strip()
 
 
 def _select_cell(df, labels: dict, cell, meta: dict, *, path: Path, fmt: str):
@@ -216,7 +216,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     meta: dict = {"instrument": "PEC", "measurement": "cycling"}
 
     def strings(base: str):
-        return df[labels[base]].fillna("").astype(str).str.strip()
+        return df[labels[base]].astype(object).fillna("").astype(str).str.strip()
 
     df = _select_cell(df, labels, cell, meta, path=path, fmt=fmt)
 
