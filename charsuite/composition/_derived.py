@@ -503,7 +503,7 @@ def parse_quantity(text: str | float, *, kind: str) -> float:
 
     Examples
     --------
-    >>> parse_quantity("0.6um", kind="thickness")
+    >>> round(parse_quantity("0.6um", kind="thickness"), 9)  # float conversion µm → nm
     600.0
     """
     if kind not in _CANONICAL:
