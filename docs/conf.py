@@ -8,6 +8,7 @@ the reader registry, and the notebooks are copied from ``../notebooks`` and exec
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shutil
 import sys
@@ -58,6 +59,9 @@ nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_in_temp = True  # notebooks write their files to a temporary folder
 nb_merge_streams = True
+# The notebook kernels inherit this environment: CI exports MPLBACKEND=Agg, which would keep the
+# figures out of the notebook outputs. The inline backend puts them in as PNG.
+os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
 
 nitpicky = False  # the build has no network: no intersphinx, unresolved external types are text
 

@@ -12,6 +12,7 @@ from charsuite.cli._common import (
     json_option,
     plot_option,
     progress,
+    renamed_option,
     status,
 )
 
@@ -63,11 +64,13 @@ def _analyze_one(args):
     help="Fixed incidence angle ω (deg); default from the file.",
 )
 @click.option(
-    "--film-thickness",
+    "--thickness",
+    "film_thickness",
     type=Quantity("nm"),
     default=None,
     help="Film thickness (nm) for the absorption factor.",
 )
+@renamed_option("--film-thickness", "--thickness", dest="film_thickness", type=Quantity("nm"))
 @click.option(
     "--phases", default=None, help="Comma-separated library phases to search (default: all)."
 )
