@@ -118,6 +118,7 @@ class ReaderError(CharsuiteError, OSError):
 
     # OSError.__init__ would otherwise reinterpret our arguments
     def __str__(self) -> str:
+        """Return the message (not ``OSError``'s ``[Errno]`` form)."""
         return Exception.__str__(self)
 
 
@@ -137,6 +138,7 @@ class OutputExistsError(CharsuiteError, FileExistsError):
     """An output file exists and ``force`` was not given."""
 
     def __str__(self) -> str:
+        """Return the message (not ``OSError``'s ``[Errno]`` form)."""
         return Exception.__str__(self)
 
 

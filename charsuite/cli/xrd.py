@@ -19,12 +19,14 @@ from charsuite.cli._common import (
 
 @click.group("xrd")
 def cli() -> None:
-    """xrd commands; see `charsuite xrd --help`."""
+    """Xrd commands; see `charsuite xrd --help`."""
 
 
 def _load(path, fmt, map_rows, read_opts=None):
-    """Read a scan (``read_opts``: e.g. ``range`` of a multi-range file); a 2D map is
-    collapsed by ``--map-rows`` (``sum`` or a row index)."""
+    """Read a scan (``read_opts``: e.g. ``range`` of a multi-range file).
+
+    A 2D map is collapsed by ``--map-rows`` (``sum`` or a row index).
+    """
     from charsuite.io import read
     from charsuite.xrd import integrate_rows
 

@@ -36,8 +36,10 @@ MASS = ("wt_pct", "ppm_mass")
 
 
 def group_key(elements) -> str:
-    """Canonical key of an unresolved element group: ``["Co", "Ni", "Mn"]`` → ``"Ni+Mn+Co"``
-    (elements in the order given, duplicates removed)."""
+    """Canonical key of an unresolved element group.
+
+    ``["Co", "Ni", "Mn"]`` → ``"Ni+Mn+Co"`` (elements in the order given, duplicates removed).
+    """
     seen = []
     for e in elements:
         if e not in seen:

@@ -484,7 +484,7 @@ def _coerce_sources(sources: Any) -> dict[str, ElementAmounts]:
     return out
 
 
-def combine(
+def combine(  # noqa: C901, PLR0912, PLR0915
     sources: Mapping[str, Any] | Sequence[Any],
     *,
     rules: Sequence[str] = (),

@@ -156,8 +156,11 @@ def format_amount(value: float, decimals: int = 2) -> str:
 
 
 def cation_order(elements) -> list[str]:
-    """Order elements the battery-chemist way: alkali/alkaline earth first, then metals
-    in the given order, then anions (C, N, P, S, O, F, Cl) and H last."""
+    """Order elements the battery-chemist way.
+
+    Alkali/alkaline earth first, then metals in the given order, then anions (C, N, P, S, O, F, Cl)
+    and H last.
+    """
     first = [e for e in elements if e in ("Li", "Na", "K", "Mg", "Ca")]
     anions = [e for e in ("C", "N", "P", "S", "O", "F", "Cl", "H") if e in elements]
     middle = [e for e in elements if e not in first and e not in anions]

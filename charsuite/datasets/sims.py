@@ -342,7 +342,7 @@ def _tofdata_datasets(fs, f2, *, pos, neg, opts, comp) -> list:
 
 
 def _tof_spectra(measured, cal, species, idx, n_samples) -> np.ndarray:
-    """mV spectra: one Gaussian (σ = 2 samples, area = counts) per species at its flight time."""
+    """MV spectra: one Gaussian (σ = 2 samples, area = counts) per species at its flight time."""
     ny, nx = measured.shape[:2]
     offsets = np.arange(-12, 13)
     spec = np.zeros((ny, nx, n_samples), dtype=np.float32)

@@ -442,7 +442,7 @@ def _retention_block(
     return block, life, retention
 
 
-def cycle_summary(
+def cycle_summary(  # noqa: C901, PLR0912, PLR0915
     ds,
     *,
     mass_g: float | None = None,

@@ -284,7 +284,7 @@ def _as_dict(value, names: Sequence[str], what: str) -> dict[str, float]:
     raise ParameterError(f"{what}: expected a dict {{name: value}}")
 
 
-def fit_circuit(
+def fit_circuit(  # noqa: C901, PLR0912, PLR0915
     data,
     z=None,
     *,

@@ -472,7 +472,7 @@ def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
     }
 
 
-def analyze(
+def analyze(  # noqa: C901, PLR0912, PLR0915
     da,
     *,
     phases=None,

@@ -145,7 +145,7 @@ def fit_windows(
     return out
 
 
-def _fit_bucket(
+def _fit_bucket(  # noqa: PLR0915
     windows, *, profile, ka2_ratio, wavelength_ka1, wavelength_ka2, ftol, xtol, max_iter
 ):
     nwin = len(windows)

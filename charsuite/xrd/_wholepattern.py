@@ -93,7 +93,7 @@ class _Profiles:
         return np.bincount(self.cols, weights=self.vals * v[self.rows], minlength=self.n_cols)
 
 
-def le_bail(
+def le_bail(  # noqa: PLR0915
     x,
     y_net,
     sigma,

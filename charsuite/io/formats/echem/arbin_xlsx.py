@@ -136,7 +136,7 @@ def _global_info(rows: list[list]) -> dict:
     return out
 
 
-def read(path: Path, *, lazy: bool = False, channel: int | None = None):
+def read(path: Path, *, lazy: bool = False, channel: int | None = None):  # noqa: C901, PLR0912, PLR0915
     """Read an Arbin Excel export (see the module docstring).
 
     Parameters

@@ -144,7 +144,7 @@ def _find_column_line(lines: list[str], stated: int) -> int | None:
     return None
 
 
-def read(path: Path, *, lazy: bool = False):
+def read(path: Path, *, lazy: bool = False):  # noqa: C901, PLR0912, PLR0915
     """Read an EC-Lab ``.mpt`` text export (see the module docstring).
 
     Raises

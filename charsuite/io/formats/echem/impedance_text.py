@@ -91,8 +91,11 @@ def _names(header: list[str], width: int) -> list[str]:
 
 
 def _columns(header: list[str] | None, width: int) -> tuple[int, int, int, bool, bool]:
-    """Indices of f, Z', Z'' (or |Z|, phase), whether the second is stored negated, and
-    whether the pair is polar."""
+    """Find the impedance columns.
+
+    Indices of f, Z', Z'' (or |Z|, phase), whether the second is stored negated, and whether
+    the pair is polar.
+    """
     if header is None:
         if width != 3:
             raise ValueError(f"{width} columns without a header; expected f, Z', Z''")

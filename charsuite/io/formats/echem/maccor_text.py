@@ -96,7 +96,7 @@ def _num(values: list[str], comma: bool) -> np.ndarray:
     return out
 
 
-def read(path: Path, *, lazy: bool = False):
+def read(path: Path, *, lazy: bool = False):  # noqa: C901, PLR0915
     """Read a Maccor text export (see the module docstring).
 
     Raises

@@ -102,7 +102,7 @@ def _increments(cap: np.ndarray, step: np.ndarray | None) -> np.ndarray:
     return d
 
 
-def read(path: Path, *, lazy: bool = False):
+def read(path: Path, *, lazy: bool = False):  # noqa: C901, PLR0915
     """Read a Neware record-layer export (see the module docstring).
 
     Raises

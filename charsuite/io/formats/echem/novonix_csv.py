@@ -88,7 +88,7 @@ def _summary(lines: list[str]) -> dict:
     return out
 
 
-def read(path: Path, *, lazy: bool = False):
+def read(path: Path, *, lazy: bool = False):  # noqa: C901, PLR0912, PLR0915
     """Read a Novonix CSV export (see the module docstring).
 
     Raises

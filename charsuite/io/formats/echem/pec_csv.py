@@ -84,7 +84,7 @@ def can_read(path: Path, head: bytes) -> bool:
     return {"Test:", "TestRegime Name:"} <= keys
 
 
-def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
+def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):  # noqa: C901, PLR0912, PLR0915
     """Read a PEC CSV export (see the module docstring).
 
     Parameters

@@ -109,8 +109,11 @@ def can_read(path: Path, head: bytes) -> bool:
 
 
 def _number(text: str, spath: Path, line: str):
-    """A settings value as float: None when empty, NaN kept (float('nan')), else an error
-    for the area/mass lines that capacities are normalised by."""
+    """A settings value as float.
+
+    None when empty, NaN kept (float('nan')), else an error for the area/mass lines that capacities
+    are normalised by.
+    """
     text = text.strip()
     low = line.lower()
     if not ("working electrode area" in low or "working electrode mass" in low):
@@ -168,7 +171,7 @@ def _settings(path: Path, option) -> tuple[dict, dict]:
     return meta, {"settings_file": str(spath), "settings": original}
 
 
-def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "working"):
+def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "working"):  # noqa: C901, PLR0912, PLR0915
     """Read a Squidstat CSV export; see the module docstring for the column mapping.
 
     Raises

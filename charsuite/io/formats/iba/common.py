@@ -160,8 +160,9 @@ def is_element(symbol: str) -> bool:
 
 
 def fold_isotope(name: str) -> str:
-    """``"7Li"`` → ``"Li"``, ``"28Si"`` → ``"Si"``, ``"2D"``/``"D"`` → ``"H"``; also fixes
-    case (``"SI"`` → ``"Si"``).
+    """``"7Li"`` → ``"Li"``, ``"28Si"`` → ``"Si"``, ``"2D"``/``"D"`` → ``"H"``.
+
+    Also fixes case (``"SI"`` → ``"Si"``).
 
     Raises
     ------

@@ -163,7 +163,7 @@ def _span(p):
     return float(np.asarray(t)[0]), float(np.asarray(t)[-1])
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
+def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):  # noqa: C901, PLR0912, PLR0915
     """Read an XRDML file.
 
     Parameters

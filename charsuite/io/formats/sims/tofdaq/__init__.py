@@ -138,6 +138,7 @@ class MassCalibration:
     parameters: tuple[float, ...]
 
     def __post_init__(self) -> None:
+        """Check that the calibration mode has its number of parameters."""
         need = {0: 2, 1: 2, 2: 3, 3: 4, 4: 5, 5: 3}
         if self.mode not in need:
             raise DataError(f"unknown TofDAQ MassCalibMode {self.mode}; expected 0-5")
@@ -232,6 +233,7 @@ class PeakTable:
 
     @classmethod
     def from_dataset(cls, dset) -> PeakTable:
+        """Build the table from a TofDAQ ``PeakTable`` compound dataset."""
         data = dset[()]
         names = data.dtype.names or ()
         need = ("label", "mass", "lower integration limit", "upper integration limit")
@@ -515,7 +517,7 @@ def _event_array(f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float,
     return da.from_array(integ, chunks=(k, *integ.shape[1:]), lock=True), integ
 
 
-def read(
+def read(  # noqa: C901, PLR0912, PLR0915
     path: Path,
     *,
     lazy: bool = False,
