@@ -59,9 +59,16 @@ nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_execution_in_temp = True  # notebooks write their files to a temporary folder
 nb_merge_streams = True
-# The notebook kernels inherit this environment: CI exports MPLBACKEND=Agg, which would keep the
-# figures out of the notebook outputs. The inline backend puts them in as PNG.
+# The notebook kernels inherit this environment. CI exports MPLBACKEND=Agg, and charsuite.plotting
+# builds Figure objects without pyplot, so nothing would register IPython's PNG formatter for
+# them: a startup file turns the inline backend on, so a returned figure shows as an image.
 os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+_IPYTHONDIR = GENERATED / "ipython"
+(_IPYTHONDIR / "profile_default" / "startup").mkdir(parents=True, exist_ok=True)
+(_IPYTHONDIR / "profile_default" / "startup" / "00-inline-figures.py").write_text(
+    'get_ipython().run_line_magic("matplotlib", "inline")\n'
+)
+os.environ["IPYTHONDIR"] = str(_IPYTHONDIR)
 
 nitpicky = False  # the build has no network: no intersphinx, unresolved external types are text
 

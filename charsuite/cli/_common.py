@@ -115,10 +115,9 @@ def emit_json(data: Any, json_path: str | None, *, force: bool = False) -> None:
     if json_path is None:
         return
     from charsuite.io import write_text
+    from charsuite.model import jsonable
 
-    if hasattr(data, "to_dict"):
-        data = data.to_dict()
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
     if json_path == "-":
         click.echo(text, file=JSON_STDOUT)
     else:

@@ -18,7 +18,7 @@ from typing import Any
 
 from charsuite.composition._elements import atomic_mass, fold_isotope, is_element
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, history_record, provenance
 
 #: quantity name -> units written by the readers.
 QUANTITIES: dict[str, str] = {
@@ -190,6 +190,7 @@ def _fold_key(key: str) -> str:
     return group_key(fold_isotope(p) for p in parts)
 
 
+@provenance("amounts")
 def amounts_from(
     obj: Any,
     *,
@@ -323,18 +324,6 @@ def amounts_from(
         out[key] = out[key] + u if key in out else u
     if not out:
         raise DataError(f"{source}: layer {layers[index]!r} has no finite {name} values")
-    record = history_record(
-        "amounts",
-        function="charsuite.composition.amounts_from",
-        parameters={
-            "technique": tech,
-            "layer": str(layers[index]),
-            "variable": name,
-            "relabel": dict(relabel or {}),
-            "include_below_lod": include_below_lod,
-        },
-        input_file=source,
-    )
     return ElementAmounts(
         values=out,
         quantity=var.attrs["quantity"],
@@ -342,7 +331,7 @@ def amounts_from(
         source_file=source,
         layer=str(layers[index]),
         notes=notes,
-        history=[*obj.attrs.get("history", []), record],
+        history=list(obj.attrs.get("history", [])),  # + this call's record (@provenance)
     )
 
 

@@ -20,7 +20,7 @@ from charsuite.composition._elements import (
     parse_formula,
 )
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, provenance
 from charsuite.model import parse_quantity as model_parse_quantity
 
 AVOGADRO_PER_MOL = 6.02214076e23
@@ -129,6 +129,7 @@ class CapacityResult(Result):
     history: list = dataclasses.field(default_factory=list)
 
 
+@provenance("capacity", exclude=("composition",))
 def theoretical_capacity(
     composition: Any,
     *,
@@ -162,11 +163,7 @@ def theoretical_capacity(
     275.5
     """
     amounts, unknown, label = _amounts_of(composition)
-    params = {"formula": label, "electrons": electrons, "oxygen": oxygen}
-    record = history_record(
-        "capacity", function="charsuite.composition.theoretical_capacity", parameters=params
-    )
-    history = [*getattr(composition, "history", []), record]
+    history = list(getattr(composition, "history", []))  # the record is appended by @provenance
     if oxygen is not None and "O" not in unknown:
         raise ParameterError(
             f"oxygen={oxygen!r} given but {label!r} already states its oxygen; drop one"
@@ -345,6 +342,7 @@ class LoadingResult(Result):
     history: list = dataclasses.field(default_factory=list)
 
 
+@provenance("loading")
 def film_loading(
     *,
     density_g_cm3: Any,
@@ -373,7 +371,6 @@ def film_loading(
         areal = areal_density_from_thickness(
             thickness_nm, density_g_cm3=density_g_cm3, composition=composition
         )
-    label = composition if isinstance(composition, str) else getattr(composition, "formula", None)
     return LoadingResult(
         mass_g=mass,
         loading_mg_cm2=density_g_cm3 * thickness_nm * 1e-7 * 1e3,
@@ -382,21 +379,10 @@ def film_loading(
         area_cm2=area_cm2,
         density_g_cm3=density_g_cm3,
         method="density x thickness x area",
-        history=[
-            history_record(
-                "loading",
-                function="charsuite.composition.film_loading",
-                parameters={
-                    "density_g_cm3": density_g_cm3,
-                    "thickness_nm": thickness_nm,
-                    "area_cm2": area_cm2,
-                    "composition": label,
-                },
-            )
-        ],
     )
 
 
+@provenance("loading", exclude=("areal_densities_1e15_at_cm2",))
 def loading_from_areal_densities(
     areal_densities_1e15_at_cm2: Mapping[str, Any],
     *,
@@ -427,16 +413,10 @@ def loading_from_areal_densities(
         area_cm2=area_cm2,
         density_g_cm3=density_g_cm3,
         method="areal densities (sum N_i M_i / N_A)",
-        history=[
-            history_record(
-                "loading",
-                function="charsuite.composition.loading_from_areal_densities",
-                parameters={"area_cm2": area_cm2, "density_g_cm3": density_g_cm3},
-            )
-        ],
     )
 
 
+@provenance("loading")
 def loading_from_areal_density(
     areal_density_1e15_at_cm2: Any,
     *,
@@ -466,21 +446,7 @@ def loading_from_areal_density(
     nu = sum(amounts.values())
     split = {el: areal_density_1e15_at_cm2 * n / nu for el, n in amounts.items()}
     result = loading_from_areal_densities(split, area_cm2=area_cm2, density_g_cm3=density_g_cm3)
-    return dataclasses.replace(
-        result,
-        history=[
-            history_record(
-                "loading",
-                function="charsuite.composition.loading_from_areal_density",
-                parameters={
-                    "areal_density_1e15_at_cm2": areal_density_1e15_at_cm2,
-                    "composition": label,
-                    "area_cm2": area_cm2,
-                    "density_g_cm3": density_g_cm3,
-                },
-            )
-        ],
-    )
+    return dataclasses.replace(result, history=[])  # this call's record only (@provenance)
 
 
 # --- quantities with units (CLI and sheets) ----------------------------------------------

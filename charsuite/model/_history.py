@@ -90,7 +90,9 @@ def public_name(func: Any) -> str:
 def _input_file(bound: Mapping[str, Any]) -> str | None:
     """The file the data came from: a path argument, else the newest one in a history."""
     for value in bound.values():
-        if isinstance(value, str | Path) and Path(value).suffix:
+        # a path argument names an input file only when it is one (a formula such as
+        # "LiNi0.8Mn0.1Co0.1O2" also has a "suffix")
+        if isinstance(value, str | Path) and Path(value).suffix and Path(value).is_file():
             return str(value)
     for value in bound.values():
         attrs = getattr(value, "attrs", None)

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, provenance
 from charsuite.sims._cube import iter_depth_slabs, open_cube, species_index
 
 __all__ = ["Colocalisation", "bin_map", "colocalise", "dispersion_test", "layer_maps"]
@@ -107,6 +107,7 @@ def layer_maps(cube, species: Sequence[str], start: int, stop: int) -> np.ndarra
     return out
 
 
+@provenance("colocalise", exclude=("calibration",))
 def colocalise(
     source,
     *,
@@ -219,23 +220,7 @@ def colocalise(
         keep = bin_map(mk[..., None].astype(float), test_b).reshape(-1) == test_b * test_b
         cells = cells[keep]
     stat, dof, p = dispersion_test(cells)
-    hist = list(cube.attrs.get("history", []))
-    hist.append(
-        history_record(
-            "colocalise",
-            function="charsuite.sims._colocalise",
-            parameters={
-                "species": species,
-                "layer": layer,
-                "scans": [start, stop],
-                "binnings": list(binnings),
-                "alpha": alpha,
-            },
-            input_file=next(
-                (r.get("input_file") for r in reversed(hist) if r.get("input_file")), None
-            ),
-        )
-    )
+    hist = list(cube.attrs.get("history", []))  # + this call's record (@provenance)
     return Colocalisation(
         layer=layer,
         species=list(species),
