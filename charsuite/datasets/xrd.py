@@ -477,7 +477,8 @@ def _phase_sticks(
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
     from pymatgen.core import Lattice
 
-    from charsuite.xrd._library import _space_group, crystal_system, load_structure
+    from charsuite.xrd import load_structure
+    from charsuite.xrd._library import _space_group, crystal_system
 
     lo, hi = two_theta_range
     struct = load_structure(cif)
@@ -615,7 +616,7 @@ def simulate_powder_mixture(
         as ``snr``).
     """
     from charsuite.exceptions import ParameterError
-    from charsuite.xrd._library import list_phases
+    from charsuite.xrd import list_phases
 
     if not phases:
         raise ParameterError("phases is empty; give at least one library phase name → amount")
@@ -790,7 +791,8 @@ def _library_symmetry() -> dict:
     """Name → (space-group number, (a, b, c)) of the built-in library (cached)."""
     global _LIBSYM
     if _LIBSYM is None:
-        from charsuite.xrd._library import _space_group, list_phases, load_structure
+        from charsuite.xrd import list_phases, load_structure
+        from charsuite.xrd._library import _space_group
 
         _LIBSYM = {}
         for n, path in list_phases().items():

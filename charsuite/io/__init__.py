@@ -7,6 +7,7 @@ True
 
 from charsuite.io._atomic import atomic_path, check_output, write_bytes, write_text
 from charsuite.io._read import FileInfo, info, list_formats, read, resolve_format
+from charsuite.io._registry import format_modules
 from charsuite.io._spec import FormatSpec
 from charsuite.io._write import write
 
@@ -15,6 +16,7 @@ __all__ = [
     "FormatSpec",
     "atomic_path",
     "check_output",
+    "format_modules",
     "info",
     "list_formats",
     "read",

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charsuite.exceptions import CharsuiteError, ReaderError
-from charsuite.io import read, resolve_format
-from charsuite.io._registry import format_modules
+from charsuite.io import format_modules, read, resolve_format
 from charsuite.model import check_units
 
 

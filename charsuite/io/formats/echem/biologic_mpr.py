@@ -71,7 +71,7 @@ def read(path: Path, *, lazy: bool = False):
         from galvani import BioLogic
     except ImportError as err:
         raise MissingDependencyError(
-            f"{path}: reading .mpr needs galvani (GPL-3.0): pip install 'galvani>=0.5'; "
+            f"{path}: reading .mpr needs galvani (GPL-3.0): pip install 'charsuite[biologic]'; "
             "or export the file as text (.mpt) from EC-Lab and read that"
         ) from err
     try:
