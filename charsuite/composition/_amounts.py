@@ -340,7 +340,19 @@ def sources_from(
 ) -> dict[str, ElementAmounts]:
     """Every technique of a composition dataset (e.g. a multi-technique result sheet).
 
-    Returns ``{technique: ElementAmounts}`` ready for :func:`charsuite.composition.combine`.
+    Parameters
+    ----------
+    obj : xarray.Dataset or str or Path
+        A composition dataset or a file to read.
+    layer : int or str, optional
+        The layer to take (default: the only one; several layers need a choice).
+    include_below_lod : bool
+        Keep amounts flagged below the limit of detection.
+
+    Returns
+    -------
+    dict
+        ``{technique: ElementAmounts}``, ready for :func:`charsuite.composition.combine`.
 
     Raises
     ------
@@ -405,7 +417,19 @@ class AmountTable(Result):
 
 
 def amount_table(obj: Any) -> AmountTable:
-    """Tabulate a composition dataset (or file) for display and JSON export."""
+    """Tabulate a composition dataset (or file) for display and JSON export.
+
+    Parameters
+    ----------
+    obj : xarray.Dataset or str or Path
+        A composition dataset (``("layer", "element")``) or a file to read.
+
+    Returns
+    -------
+    AmountTable
+        Every amount variable by layer and element with its σ (``to_dict()`` is the JSON of
+        ``charsuite composition show``).
+    """
     import numpy as np
 
     if isinstance(obj, str | Path):

@@ -90,6 +90,11 @@ def parse_formula(formula: str) -> tuple[dict[str, float], set[str]]:
     {"O"})``. Parentheses multiply (``"Li(Ni0.8Mn0.1Co0.1)O2"``); an amount written as
     ``x``, ``y``, ``z`` or ``δ`` marks the element as *unknown* (it is not in the dict).
 
+    Parameters
+    ----------
+    formula : str
+        E.g. ``"Li1.6Ni0.8Mn0.1Co0.1Ox"``.
+
     Returns
     -------
     amounts : dict

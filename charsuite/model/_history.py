@@ -81,7 +81,20 @@ def add_history(obj: Any, operation: str, *, function: str, parameters=None, inp
 def public_name(func: Any) -> str:
     """Return the public dotted name of ``func``: private module parts are dropped.
 
-    ``charsuite.xrd._lattice.refine_lattice`` → ``charsuite.xrd.refine_lattice``.
+    Parameters
+    ----------
+    func : callable
+        A function or method defined in charsuite.
+
+    Returns
+    -------
+    str
+        ``charsuite.xrd._lattice.refine_lattice`` → ``charsuite.xrd.refine_lattice``.
+
+    Examples
+    --------
+    >>> public_name(public_name)
+    'charsuite.model.public_name'
     """
     parts = [p for p in func.__module__.split(".") if not p.startswith("_")]
     return ".".join([*parts, func.__qualname__])

@@ -79,7 +79,17 @@ _LAYER_RE = re.compile(
 def parse_layers(layers) -> list[LayerSpec]:
     """Parse ``"LiPON:500nm,NMC811@NiO-:600nm,ITO:180nm"`` (or a list of LayerSpec/tuples).
 
-    Units: nm (default), um/µm, Å. Returns the layers top to bottom.
+    Units: nm (default), um/µm, Å.
+
+    Parameters
+    ----------
+    layers : str or list
+        ``NAME[@MARKER][:THICKNESS]`` entries, top to bottom, separated by commas.
+
+    Returns
+    -------
+    list of LayerSpec
+        The layers top to bottom (thickness in nm, None when not given).
 
     Raises
     ------

@@ -59,7 +59,26 @@ class Colocalisation(Result):
 
 
 def bin_map(maps: np.ndarray, b: int) -> np.ndarray:
-    """Sum (y, x, species) maps in b×b blocks (edges that do not fill a block are dropped)."""
+    """Sum (y, x, species) maps in b×b blocks (edges that do not fill a block are dropped).
+
+    Parameters
+    ----------
+    maps : ndarray
+        Counts, shape (y, x, species).
+    b : int
+        Block size in pixels.
+
+    Returns
+    -------
+    ndarray
+        Shape (y // b, x // b, species).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bin_map(np.ones((5, 4, 2)), 2).shape, float(bin_map(np.ones((5, 4, 2)), 2)[0, 0, 0])
+    ((2, 2, 2), 4.0)
+    """
     ny, nx = maps.shape[:2]
     ny2, nx2 = ny // b * b, nx // b * b
     if ny2 == 0 or nx2 == 0:
@@ -97,7 +116,22 @@ def dispersion_test(counts: np.ndarray) -> tuple[float, int, float]:
 
 
 def layer_maps(cube, species: Sequence[str], start: int, stop: int) -> np.ndarray:
-    """Counts summed over scans ``start..stop-1`` per pixel: (y, x, species), streamed."""
+    """Counts summed over scans ``start..stop-1`` per pixel: (y, x, species), streamed.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        ``(depth, y, x, species)`` counts, lazy or not.
+    species : list of str
+        Labels of the ``species`` axis.
+    start, stop : int
+        Scan range (stop excluded).
+
+    Returns
+    -------
+    ndarray
+        float64 counts, shape (y, x, len(species)).
+    """
     labels = [str(s) for s in cube.species.values]
     idx = [labels.index(s) for s in species]
     sub = cube.isel(depth=slice(start, stop))

@@ -164,6 +164,16 @@ def fold_isotope(name: str) -> str:
 
     Also fixes case (``"SI"`` → ``"Si"``).
 
+    Parameters
+    ----------
+    name : str
+        An element symbol or isotope label.
+
+    Returns
+    -------
+    str
+        The element symbol.
+
     Raises
     ------
     ParameterError
