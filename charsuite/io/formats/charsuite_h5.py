@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from charsuite.io._contain import check_hdf5
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -82,7 +83,7 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None):
     import h5py
     import xarray as xr
 
-    f = h5py.File(path, "r")
+    f = check_hdf5(h5py.File(path, "r"), path, format=SPEC.name)  # contained, bounded
     try:
         coords = {}
         for name, dset in f.get("coords", {}).items():

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import ParameterError, ReaderError
+from charsuite.io._contain import check_hdf5
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -87,6 +88,7 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
         f = h5py.File(path, "r")
     except OSError as err:
         raise ReaderError(f"not a readable HDF5 file ({err})", path=path, format=SPEC.name) from err
+    check_hdf5(f, path, format=SPEC.name)  # no external links/storage, bounded sizes
     try:
         name = node.strip("/") if node else _find(f)
         if not name or name not in f or not hasattr(f[name], "shape"):

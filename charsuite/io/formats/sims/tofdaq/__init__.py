@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
+from charsuite.io._contain import check_hdf5, check_regular
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -288,14 +289,16 @@ def unique_labels(labels) -> list[str]:
 def _open(path: Path):
     import h5py
 
+    check_regular(path, format=SPEC.name)  # a FIFO would block h5py forever
     try:
-        return h5py.File(path, "r")
+        f = h5py.File(path, "r")
     except OSError as err:
         raise ReaderError(
             f"not a readable HDF5 file ({err}); the file may be truncated or not TofDAQ output",
             path=path,
             format=SPEC.name,
         ) from err
+    return check_hdf5(f, path, format=SPEC.name)  # no external links/storage, bounded sizes
 
 
 def _require(f, name: str, path: Path):
