@@ -81,6 +81,7 @@ PACKAGES = {
     "charsuite.sims": "ToF-SIMS",
     "charsuite.sims.tomo": "ToF-SIMS tomograms",
     "charsuite.echem": "Electrochemistry",
+    "charsuite.report": "One sample, every technique: the report page",
     "charsuite.datasets": "Generated data with known truth",
     "charsuite.plotting": "Figures",
     "charsuite.testing": "Test helpers for readers",

@@ -41,9 +41,6 @@ def _imported_top_level_modules() -> set[str]:
     return names
 
 
-# Imported nowhere yet: the whole-pattern (Rietveld) rewrite of issue 15 may use it; if it does
-# not land, remove lmfit from pyproject. The test fails when it becomes imported (then drop it here).
-NOT_YET_IMPORTED = {"lmfit"}
 
 
 def test_every_dependency_is_imported():
@@ -64,7 +61,7 @@ def test_every_dependency_is_imported():
         assert name in modules, f"{name} is declared but not installed"
         if not modules[name] & imported:
             unused.add(name)
-    assert unused == NOT_YET_IMPORTED, unused ^ NOT_YET_IMPORTED
+    assert not unused, f"declared in pyproject but imported nowhere: {sorted(unused)}"
 
 
 @pytest.mark.parametrize(

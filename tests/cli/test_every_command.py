@@ -50,6 +50,17 @@ def inputs(tmp_path_factory):
     )
     eis = write_squidstat_eis(root / "eis")
     film = film_results(root / "film")
+    from charsuite.datasets.xrd import write_xy
+    from charsuite.datasets.xrd_independent import independent_powder_scan
+
+    x, y, _ = independent_powder_scan({"Si": 1.0}, b_iso=0.5, seed=3)
+    powder = write_xy(root / "si_powder.xy", x, y)
+    toml = root / "sample.toml"
+    toml.write_text(
+        '[sample]\nname = "generated cell"\n[echem]\nmass = "0.034mg"\n'
+        f"[[echem.cycling]]\nfile = '{cycling['csv']}'\n",
+        encoding="utf-8",
+    )
     return {
         "root": root,
         "xrdml": paths[0],
@@ -59,6 +70,8 @@ def inputs(tmp_path_factory):
         "cycling": cycling["csv"],
         "eis": eis["csv"],
         "film": film,
+        "powder": powder,
+        "toml": toml,
     }
 
 
@@ -75,6 +88,8 @@ def _arguments(path, d):
         ("xrd", "identify"): [str(d["xrdml"]), "--thickness", "600nm"],
         ("xrd", "lattice"): [str(d["xrdml"]), "--phase", "NMC811"],
         ("xrd", "reduce"): [str(d["xrdml"]), "-o", str(out / "reduced.h5")],
+        ("xrd", "refine"): [str(d["powder"]), "--phases", "Si"],
+        ("report",): [str(d["toml"]), "--out", str(out / "report")],
         ("composition", "capacity"): ["LiNi0.8Mn0.1Co0.1O2"],
         ("composition", "combine"): [
             *("--erda", str(f["ERDA"]), "--pixe", str(f["PIXE"]), "--rbs", str(f["RBS"])),
@@ -197,8 +212,9 @@ def test_same_quantity_same_option_name():
 
 def test_renamed_option_is_hidden_and_parsed_the_same():
     """``xrd identify --film-thickness`` (old name) is hidden; tests/xrd still use it."""
-    command = LEAVES[("xrd", "identify")]
-    hidden = [p for p in command.params if isinstance(p, click.Option) and p.hidden]
-    assert [p.opts for p in hidden] == [["--film-thickness"]]
-    assert "--film-thickness" not in command.get_help(click.Context(command))
-    assert hidden[0].type.convert("0.6um", hidden[0], None) == pytest.approx(600.0)
+    for path in (("xrd", "identify"), ("xrd", "refine")):
+        command = LEAVES[path]
+        hidden = [p for p in command.params if isinstance(p, click.Option) and p.hidden]
+        assert [p.opts for p in hidden] == [["--film-thickness"]]
+        assert "--film-thickness" not in command.get_help(click.Context(command))
+        assert hidden[0].type.convert("0.6um", hidden[0], None) == pytest.approx(600.0)
