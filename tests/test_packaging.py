@@ -41,8 +41,6 @@ def _imported_top_level_modules() -> set[str]:
     return names
 
 
-
-
 def test_every_dependency_is_imported():
     import re
     from importlib.metadata import packages_distributions
