@@ -63,6 +63,7 @@ PENDING = {
     # merged during the round without the sections
     *("charsuite.report.detect", "charsuite.report.init_text", "charsuite.report.sha256_of"),
     *("charsuite.report.write_init", "charsuite.xrd.save_instrument"),
+    "charsuite.echem.select_sweep",
 }
 
 

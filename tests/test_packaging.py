@@ -65,7 +65,6 @@ def test_every_dependency_is_imported():
 @pytest.mark.parametrize(
     ("fmt", "module", "head", "extra"),
     [
-        ("biologic-mpr", "galvani", b"BIO-LOGIC MODULAR FILE" + b"\0" * 64, "charsuite[biologic]"),
         ("arbin-res", "access_parser", b"\0\1\0\0Standard Jet DB" + b"\0" * 64, "charsuite[arbin]"),
     ],
 )
