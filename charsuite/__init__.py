@@ -38,21 +38,80 @@ _SUBPACKAGES = {"composition", "datasets", "echem", "io", "model", "plotting", "
 
 
 def read(path, *, format=None, lazy=False, **options):
-    """Read any supported file; see :func:`charsuite.io.read`."""
+    """Read any supported file into labelled data with units, metadata and history.
+
+    The format is the explicit ``format``, else found by content, else by extension (see
+    :func:`charsuite.io.read`, which this calls).
+
+    Parameters
+    ----------
+    path : str or Path
+        The instrument file (``FILE.h5::/dataset`` addresses an HDF5 node).
+    format : str, optional
+        A name from ``charsuite.io.list_formats()``.
+    lazy : bool
+        Return dask-backed data (large files are streamed, never loaded).
+    **options
+        Reader options, e.g. ``range=1`` for the second range of a multi-range XRD file.
+
+    Returns
+    -------
+    xarray.DataArray or xarray.Dataset
+        Every axis and variable with ``attrs["units"]``; ``attrs["metadata"]``,
+        ``attrs["original_metadata"]`` and ``attrs["history"]`` as in :mod:`charsuite.model.schema`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.xy"
+    >>> np.savetxt(path, np.c_[np.arange(10, 80, 0.02), np.full(3500, 100.0)])
+    >>> scan = read(path)
+    >>> scan.dims, scan.two_theta.attrs["units"], scan.attrs["format"]
+    (('two_theta',), 'deg', 'xy')
+    """
     from charsuite.io import read as _read
 
     return _read(path, format=format, lazy=lazy, **options)
 
 
 def info(path, *, format=None):
-    """Describe a file; see :func:`charsuite.io.info`."""
+    """Describe a file (format, technique, axes with units, metadata) without its data.
+
+    Parameters
+    ----------
+    path : str or Path
+        The instrument file.
+    format : str, optional
+        A name from ``charsuite.io.list_formats()``; default: detected.
+
+    Returns
+    -------
+    charsuite.io.FileInfo
+        With ``to_dict()`` (the JSON of ``charsuite info FILE --json -``).
+    """
     from charsuite.io import info as _info
 
     return _info(path, format=format)
 
 
 def write(obj, path, *, force=False):
-    """Write an xarray object to charsuite HDF5; see :func:`charsuite.io.write`."""
+    """Write an xarray object to charsuite HDF5 (lossless: units, metadata, history kept).
+
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.Dataset
+        Data as returned by :func:`read` or a processing step.
+    path : str or Path
+        Output ``.h5`` file, written atomically.
+    force : bool
+        Replace an existing file (otherwise :class:`~charsuite.exceptions.OutputExistsError`).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     from charsuite.io import write as _write
 
     return _write(obj, path, force=force)

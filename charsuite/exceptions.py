@@ -121,6 +121,7 @@ class ReaderError(CharsuiteError, OSError):
 
     # OSError.__init__ would otherwise reinterpret our arguments
     def __str__(self) -> str:
+        """Return the message (not ``OSError``'s ``[Errno]`` form)."""
         return Exception.__str__(self)
 
 
@@ -149,6 +150,7 @@ class OutputExistsError(CharsuiteError, FileExistsError):
     """An output file exists and ``force`` was not given."""
 
     def __str__(self) -> str:
+        """Return the message (not ``OSError``'s ``[Errno]`` form)."""
         return Exception.__str__(self)
 
 
@@ -156,6 +158,7 @@ class OutputError(CharsuiteError, OSError):
     """An output cannot be written (not a regular file, the input itself, no permission, disk full)."""
 
     def __str__(self) -> str:
+        """Return the message (not ``OSError``'s ``[Errno]`` form)."""
         return Exception.__str__(self)
 
 

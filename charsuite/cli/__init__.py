@@ -42,6 +42,7 @@ class FiniteFloat(click.ParamType):
         self.name = inner.name
 
     def convert(self, value, param, ctx):
+        """Convert with the wrapped type, then refuse a non-finite result."""
         import math
 
         number = self.inner.convert(value, param, ctx)
@@ -50,6 +51,7 @@ class FiniteFloat(click.ParamType):
         return number
 
     def get_metavar(self, *args, **kwargs):
+        """Show the wrapped type's metavar."""
         return self.inner.get_metavar(*args, **kwargs)
 
 
@@ -73,9 +75,11 @@ class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return the command names, without importing them."""
         return list(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command's module and return its ``cli``."""
         if cmd_name not in COMMANDS:
             return None
         module = importlib.import_module(COMMANDS[cmd_name][0])
@@ -83,6 +87,7 @@ class LazyGroup(click.Group):
         return module.cli
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands with their one-line help, without importing them."""
         rows = [(name, help_) for name, (_, help_) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)

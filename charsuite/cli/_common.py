@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -42,6 +43,43 @@ class Quantity(click.ParamType):
         return f"QTY[{self.unit.replace('**', '^')}]"
 
 
+def renamed_option(old: str, new: str, *, dest: str, type: click.ParamType) -> Callable:
+    """Keep ``old`` working as a hidden, deprecated spelling of the option ``new``.
+
+    The command receives the value under ``dest`` (the name of ``new``); using ``old`` prints a
+    one-line deprecation notice on stderr. Given both, ``new`` wins.
+
+    Parameters
+    ----------
+    old, new : str
+        The former and the current option names, e.g. ``"--film-thickness"``, ``"--thickness"``.
+    dest : str
+        Keyword argument of the command that ``new`` fills.
+    type : click.ParamType
+        The type of ``new`` (the same parsing applies to ``old``).
+
+    Returns
+    -------
+    callable
+        A decorator for the command function (place it with the command's options).
+    """
+    alias = "_renamed_" + old.lstrip("-").replace("-", "_")
+
+    def decorator(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            value = kwargs.pop(alias, None)
+            if value is not None:
+                click.echo(f"charsuite: warning: {old} is deprecated; use {new}", err=True)
+                if kwargs.get(dest) is None:
+                    kwargs[dest] = value
+            return func(*args, **kwargs)
+
+        return click.option(old, alias, type=type, default=None, hidden=True)(wrapper)
+
+    return decorator
+
+
 def json_option(func: Callable) -> Callable:
     """``--json PATH`` (``-`` for stdout) on a computing command."""
     return click.option(
@@ -77,10 +115,9 @@ def emit_json(data: Any, json_path: str | None, *, force: bool = False) -> None:
     if json_path is None:
         return
     from charsuite.io import write_text
+    from charsuite.model import jsonable
 
-    if hasattr(data, "to_dict"):
-        data = data.to_dict()
-    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    text = json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
     if json_path == "-":
         click.echo(text, file=JSON_STDOUT)
     else:

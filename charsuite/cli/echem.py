@@ -19,7 +19,7 @@ from charsuite.cli._common import (
 
 @click.group("echem")
 def cli() -> None:
-    """echem commands; see `charsuite echem --help`."""
+    """Echem commands; see `charsuite echem --help`."""
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:

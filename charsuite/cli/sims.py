@@ -19,7 +19,7 @@ from charsuite.cli._sims_tomogram import mva, tomogram
 
 @click.group("sims")
 def cli() -> None:
-    """sims commands; see `charsuite sims --help`."""
+    """Sims commands; see `charsuite sims --help`."""
 
 
 def _read_options(format_, tof):

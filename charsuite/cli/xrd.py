@@ -12,18 +12,21 @@ from charsuite.cli._common import (
     json_option,
     plot_option,
     progress,
+    renamed_option,
     status,
 )
 
 
 @click.group("xrd")
 def cli() -> None:
-    """xrd commands; see `charsuite xrd --help`."""
+    """Xrd commands; see `charsuite xrd --help`."""
 
 
 def _load(path, fmt, map_rows, read_opts=None):
-    """Read a scan (``read_opts``: e.g. ``range`` of a multi-range file); a 2D map is
-    collapsed by ``--map-rows`` (``sum`` or a row index)."""
+    """Read a scan (``read_opts``: e.g. ``range`` of a multi-range file).
+
+    A 2D map is collapsed by ``--map-rows`` (``sum`` or a row index).
+    """
     from charsuite.io import read
     from charsuite.xrd import integrate_rows
 
@@ -73,11 +76,13 @@ def _analyze_one(args):
     help="Fixed incidence angle ω (deg); default from the file.",
 )
 @click.option(
-    "--film-thickness",
+    "--thickness",
+    "film_thickness",
     type=Quantity("nm"),
     default=None,
     help="Film thickness (nm) for the absorption factor.",
 )
+@renamed_option("--film-thickness", "--thickness", dest="film_thickness", type=Quantity("nm"))
 @click.option(
     "--phases", default=None, help="Comma-separated library phases to search (default: all)."
 )
@@ -380,11 +385,13 @@ def _parse_texture(value):
     help="Fixed incidence angle ω (deg); default symmetric Bragg–Brentano.",
 )
 @click.option(
-    "--film-thickness",
+    "--thickness",
+    "film_thickness",
     type=Quantity("nm"),
     default=None,
     help="Film thickness (nm), GI absorption.",
 )
+@renamed_option("--film-thickness", "--thickness", dest="film_thickness", type=Quantity("nm"))
 @click.option("--radiation", type=click.Choice(["ka1", "ka12"]), default="ka12", show_default=True)
 @click.option(
     "--instrument",

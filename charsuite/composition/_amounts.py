@@ -18,7 +18,7 @@ from typing import Any
 
 from charsuite.composition._elements import atomic_mass, fold_isotope, is_element
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, history_record, provenance
 
 #: quantity name -> units written by the readers.
 QUANTITIES: dict[str, str] = {
@@ -36,8 +36,10 @@ MASS = ("wt_pct", "ppm_mass")
 
 
 def group_key(elements) -> str:
-    """Canonical key of an unresolved element group: ``["Co", "Ni", "Mn"]`` → ``"Ni+Mn+Co"``
-    (elements in the order given, duplicates removed)."""
+    """Canonical key of an unresolved element group.
+
+    ``["Co", "Ni", "Mn"]`` → ``"Ni+Mn+Co"`` (elements in the order given, duplicates removed).
+    """
     seen = []
     for e in elements:
         if e not in seen:
@@ -188,6 +190,7 @@ def _fold_key(key: str) -> str:
     return group_key(fold_isotope(p) for p in parts)
 
 
+@provenance("amounts")
 def amounts_from(
     obj: Any,
     *,
@@ -322,18 +325,6 @@ def amounts_from(
         out[key] = out[key] + u if key in out else u
     if not out:
         raise DataError(f"{source}: layer {layers[index]!r} has no finite {name} values")
-    record = history_record(
-        "amounts",
-        function="charsuite.composition.amounts_from",
-        parameters={
-            "technique": tech,
-            "layer": str(layers[index]),
-            "variable": name,
-            "relabel": dict(relabel or {}),
-            "include_below_lod": include_below_lod,
-        },
-        input_file=source,
-    )
     return ElementAmounts(
         values=out,
         quantity=var.attrs["quantity"],
@@ -341,7 +332,7 @@ def amounts_from(
         source_file=source,
         layer=str(layers[index]),
         notes=notes,
-        history=[*obj.attrs.get("history", []), record],
+        history=list(obj.attrs.get("history", [])),  # + this call's record (@provenance)
     )
 
 
@@ -350,7 +341,19 @@ def sources_from(
 ) -> dict[str, ElementAmounts]:
     """Every technique of a composition dataset (e.g. a multi-technique result sheet).
 
-    Returns ``{technique: ElementAmounts}`` ready for :func:`charsuite.composition.combine`.
+    Parameters
+    ----------
+    obj : xarray.Dataset or str or Path
+        A composition dataset or a file to read.
+    layer : int or str, optional
+        The layer to take (default: the only one; several layers need a choice).
+    include_below_lod : bool
+        Keep amounts flagged below the limit of detection.
+
+    Returns
+    -------
+    dict
+        ``{technique: ElementAmounts}``, ready for :func:`charsuite.composition.combine`.
 
     Raises
     ------
@@ -441,7 +444,19 @@ def require_composition(obj: Any) -> None:
 
 
 def amount_table(obj: Any) -> AmountTable:
-    """Tabulate a composition dataset (or file) for display and JSON export."""
+    """Tabulate a composition dataset (or file) for display and JSON export.
+
+    Parameters
+    ----------
+    obj : xarray.Dataset or str or Path
+        A composition dataset (``("layer", "element")``) or a file to read.
+
+    Returns
+    -------
+    AmountTable
+        Every amount variable by layer and element with its σ (``to_dict()`` is the JSON of
+        ``charsuite composition show``).
+    """
     import numpy as np
 
     if isinstance(obj, str | Path):

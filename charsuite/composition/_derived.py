@@ -21,7 +21,7 @@ from charsuite.composition._elements import (
     parse_formula,
 )
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, provenance
 from charsuite.model import parse_quantity as model_parse_quantity
 
 AVOGADRO_PER_MOL = 6.02214076e23
@@ -95,6 +95,11 @@ def capacity_mAh_g(molar_mass_g_mol: Any, *, electrons: float = 1.0) -> Any:
     electrons : float
         n, electrons (Li⁺) exchanged per formula unit.
 
+    Returns
+    -------
+    float or uncertainties number
+        Capacity in mAh/g.
+
     References
     ----------
     .. [1] 1 mAh = 3.6 C; F = 96485.33212 C/mol (SI 2019).
@@ -140,6 +145,7 @@ class CapacityResult(Result):
     history: list = dataclasses.field(default_factory=list)
 
 
+@provenance("capacity", exclude=("composition",))
 def theoretical_capacity(
     composition: Any,
     *,
@@ -173,11 +179,7 @@ def theoretical_capacity(
     275.5
     """
     amounts, unknown, label = _amounts_of(composition)
-    params = {"formula": label, "electrons": electrons, "oxygen": oxygen}
-    record = history_record(
-        "capacity", function="charsuite.composition.theoretical_capacity", parameters=params
-    )
-    history = [*getattr(composition, "history", []), record]
+    history = list(getattr(composition, "history", []))  # the record is appended by @provenance
     if oxygen is not None and not all(
         math.isfinite(float(v)) and float(v) >= 0
         for v in (oxygen if isinstance(oxygen, tuple | list) else (oxygen,))
@@ -295,6 +297,20 @@ def _atoms_per_gram(composition: Any) -> Any:
 def areal_density_from_thickness(thickness_nm: Any, *, density_g_cm3: Any, composition: Any) -> Any:
     """Areal density in 1e15 at/cm² = ρ·N_A·ν/M · t.
 
+    Parameters
+    ----------
+    thickness_nm : float or uncertainties number
+        Film thickness t (nm).
+    density_g_cm3 : float or uncertainties number
+        Mass density ρ (g/cm³).
+    composition : str, dict or ElementAmounts
+        Formula giving ν atoms per formula unit of molar mass M (oxygen must be stated).
+
+    Returns
+    -------
+    float or uncertainties number
+        Areal density in 1e15 at/cm².
+
     Examples
     --------
     >>> round(areal_density_from_thickness(600, density_g_cm3=3.8,
@@ -312,6 +328,26 @@ def thickness_from_areal_density(
 
     t = N / n_at with n_at = ρ·N_A·ν/M (ν atoms per formula unit of molar mass M).
     IBA thicknesses in nm always depend on this assumed density.
+
+    Parameters
+    ----------
+    areal_density_1e15_at_cm2 : float or uncertainties number
+        N (1e15 at/cm²).
+    density_g_cm3 : float or uncertainties number
+        Assumed mass density ρ (g/cm³).
+    composition : str, dict or ElementAmounts
+        The film's formula (oxygen stated).
+
+    Returns
+    -------
+    float or uncertainties number
+        Thickness in nm.
+
+    Examples
+    --------
+    >>> round(thickness_from_areal_density(5645.66, density_g_cm3=3.8,
+    ...     composition="LiNi0.8Mn0.1Co0.1O2"), 1)
+    600.0
     """
     n_at_cm3 = density_g_cm3 * AVOGADRO_PER_MOL * _atoms_per_gram(composition)
     return areal_density_1e15_at_cm2 * 1e15 / n_at_cm3 * 1e7
@@ -321,6 +357,16 @@ def areal_mass_ug_cm2(areal_densities_1e15_at_cm2: Mapping[str, Any]) -> Any:
     """Mass per area in µg/cm² from elemental areal densities: Σ Nᵢ·Mᵢ / N_A.
 
     No density is needed; this is the preferred route for IBA results.
+
+    Parameters
+    ----------
+    areal_densities_1e15_at_cm2 : dict
+        Element → areal density (1e15 at/cm²), every element of the film.
+
+    Returns
+    -------
+    float or uncertainties number
+        Mass per area in µg/cm².
 
     Examples
     --------
@@ -361,6 +407,7 @@ class LoadingResult(Result):
     history: list = dataclasses.field(default_factory=list)
 
 
+@provenance("loading")
 def film_loading(
     *,
     density_g_cm3: Any,
@@ -377,6 +424,11 @@ def film_loading(
     composition : str, dict or CompositionResult, optional
         Needed only for ``areal_density_1e15_at_cm2``.
 
+    Returns
+    -------
+    LoadingResult
+        ``mass_g``, ``loading_mg_cm2``, ``thickness_nm``, ``areal_density_1e15_at_cm2``.
+
     Examples
     --------
     >>> r = film_loading(density_g_cm3=3.8, thickness_nm=600, area_cm2=0.008)
@@ -389,7 +441,6 @@ def film_loading(
         areal = areal_density_from_thickness(
             thickness_nm, density_g_cm3=density_g_cm3, composition=composition
         )
-    label = composition if isinstance(composition, str) else getattr(composition, "formula", None)
     return LoadingResult(
         mass_g=mass,
         loading_mg_cm2=density_g_cm3 * thickness_nm * 1e-7 * 1e3,
@@ -398,21 +449,10 @@ def film_loading(
         area_cm2=area_cm2,
         density_g_cm3=density_g_cm3,
         method="density x thickness x area",
-        history=[
-            history_record(
-                "loading",
-                function="charsuite.composition.film_loading",
-                parameters={
-                    "density_g_cm3": density_g_cm3,
-                    "thickness_nm": thickness_nm,
-                    "area_cm2": area_cm2,
-                    "composition": label,
-                },
-            )
-        ],
     )
 
 
+@provenance("loading", exclude=("areal_densities_1e15_at_cm2",))
 def loading_from_areal_densities(
     areal_densities_1e15_at_cm2: Mapping[str, Any],
     *,
@@ -429,6 +469,11 @@ def loading_from_areal_densities(
         Electrode area; gives ``mass_g``.
     density_g_cm3 : optional
         Only to quote a thickness in nm.
+
+    Returns
+    -------
+    LoadingResult
+        ``loading_mg_cm2`` always; ``mass_g`` with an area, ``thickness_nm`` with a density.
     """
     loading_mg_cm2 = areal_mass_ug_cm2(areal_densities_1e15_at_cm2) * 1e-3
     total = sum(areal_densities_1e15_at_cm2.values())
@@ -443,16 +488,10 @@ def loading_from_areal_densities(
         area_cm2=area_cm2,
         density_g_cm3=density_g_cm3,
         method="areal densities (sum N_i M_i / N_A)",
-        history=[
-            history_record(
-                "loading",
-                function="charsuite.composition.loading_from_areal_densities",
-                parameters={"area_cm2": area_cm2, "density_g_cm3": density_g_cm3},
-            )
-        ],
     )
 
 
+@provenance("loading")
 def loading_from_areal_density(
     areal_density_1e15_at_cm2: Any,
     *,
@@ -464,6 +503,20 @@ def loading_from_areal_density(
 
     m/A = N · M / (ν · N_A) with ν atoms per formula unit of molar mass M; a density is
     only needed to quote a thickness.
+
+    Parameters
+    ----------
+    areal_density_1e15_at_cm2 : float or uncertainties number
+        Total areal density N of the film (1e15 at/cm²).
+    composition : str, dict or ElementAmounts
+        The film's formula (oxygen stated).
+    area_cm2, density_g_cm3 : optional
+        As in :func:`loading_from_areal_densities`.
+
+    Returns
+    -------
+    LoadingResult
+        As :func:`loading_from_areal_densities`.
 
     Examples
     --------
@@ -482,21 +535,7 @@ def loading_from_areal_density(
     nu = sum(amounts.values())
     split = {el: areal_density_1e15_at_cm2 * n / nu for el, n in amounts.items()}
     result = loading_from_areal_densities(split, area_cm2=area_cm2, density_g_cm3=density_g_cm3)
-    return dataclasses.replace(
-        result,
-        history=[
-            history_record(
-                "loading",
-                function="charsuite.composition.loading_from_areal_density",
-                parameters={
-                    "areal_density_1e15_at_cm2": areal_density_1e15_at_cm2,
-                    "composition": label,
-                    "area_cm2": area_cm2,
-                    "density_g_cm3": density_g_cm3,
-                },
-            )
-        ],
-    )
+    return dataclasses.replace(result, history=[])  # this call's record only (@provenance)
 
 
 # --- quantities with units (CLI and sheets) ----------------------------------------------
@@ -512,6 +551,18 @@ def parse_quantity(text: str | float, *, kind: str) -> float:
     Canonical units: density g/cm³, thickness nm, area cm². A bare number is taken in the
     canonical unit. The parsing is :func:`charsuite.model.parse_quantity` (pint).
 
+    Parameters
+    ----------
+    text : str or float
+        A number with or without a unit.
+    kind : {"density", "thickness", "area"}
+        What is measured.
+
+    Returns
+    -------
+    float
+        The value in the canonical unit of ``kind``.
+
     Raises
     ------
     ParameterError
@@ -519,7 +570,7 @@ def parse_quantity(text: str | float, *, kind: str) -> float:
 
     Examples
     --------
-    >>> parse_quantity("0.6um", kind="thickness")
+    >>> round(parse_quantity("0.6um", kind="thickness"), 9)  # float conversion µm → nm
     600.0
     """
     if kind not in _CANONICAL:

@@ -90,6 +90,11 @@ def parse_formula(formula: str) -> tuple[dict[str, float], set[str]]:
     {"O"})``. Parentheses multiply (``"Li(Ni0.8Mn0.1Co0.1)O2"``); an amount written as
     ``x``, ``y``, ``z`` or ``δ`` marks the element as *unknown* (it is not in the dict).
 
+    Parameters
+    ----------
+    formula : str
+        E.g. ``"Li1.6Ni0.8Mn0.1Co0.1Ox"``.
+
     Returns
     -------
     amounts : dict
@@ -156,8 +161,11 @@ def format_amount(value: float, decimals: int = 2) -> str:
 
 
 def cation_order(elements) -> list[str]:
-    """Order elements the battery-chemist way: alkali/alkaline earth first, then metals
-    in the given order, then anions (C, N, P, S, O, F, Cl) and H last."""
+    """Order elements the battery-chemist way.
+
+    Alkali/alkaline earth first, then metals in the given order, then anions (C, N, P, S, O, F, Cl)
+    and H last.
+    """
     first = [e for e in elements if e in ("Li", "Na", "K", "Mg", "Ca")]
     anions = [e for e in ("C", "N", "P", "S", "O", "F", "Cl", "H") if e in elements]
     middle = [e for e in elements if e not in first and e not in anions]

@@ -227,8 +227,11 @@ def write_idf(
 
 
 def write_rump_lcm(path: str | Path, layers: Sequence[tuple[str, Mapping[str, float]]]) -> Path:
-    """Write a RUMP ``.lcm``; ``layers``: (thickness with unit, e.g. ``"330 A"`` or
-    ``"1200 /CM2"``, {element: relative amount})."""
+    """Write a RUMP ``.lcm``.
+
+    ``layers``: (thickness with unit, e.g. ``"330 A"`` or ``"1200 /CM2"``, {element: relative
+    amount}).
+    """
     out = ["Sim Reset"]
     for i, (thick, comp) in enumerate(layers, start=1):
         out.append(f"Layer {i}" if i == 1 else "Next")

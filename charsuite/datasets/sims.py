@@ -94,6 +94,342 @@ def _attr(v):
     return np.array([v], dtype=np.float64)
 
 
+@dataclasses.dataclass(frozen=True)
+class _StackModel:
+    """Where each scan is in the stack and what each species gives there (no randomness)."""
+
+    species: list[tuple[str, float, str]]
+    rates: list[float]  # nm/scan per layer
+    bounds_nm: np.ndarray  # interfaces, depth
+    bounds_scan: np.ndarray  # interfaces, scan
+    depth: np.ndarray  # nm sampled by each scan
+    fractions: np.ndarray  # (scan, layer)
+    expected_mean: np.ndarray  # (scan, species), per pixel at unit modulation
+    pos: list[int]  # species in PeakData
+    neg: list[int]  # species in PeakData2
+
+    @property
+    def labels(self) -> list[str]:
+        return [s[0] for s in self.species]
+
+
+def _stack_model(
+    stack, *, n_scans, stack_fraction, interface_sigma_nm, extra_peaks, bipolar
+) -> _StackModel:
+    """Sputter rates, depth per scan, erf interfaces and expected levels of every species."""
+    finite = [lay for lay in stack if np.isfinite(lay.thickness_nm)]
+    # scans per unit relative rate: finite layers use stack_fraction of the scans
+    scans_needed = sum(lay.thickness_nm / lay.relative_rate for lay in finite)
+    scale = scans_needed / (stack_fraction * n_scans)  # nm/scan per unit relative rate
+    rates = [lay.relative_rate * scale for lay in stack]
+    bounds_nm = np.concatenate([[0.0], np.cumsum([lay.thickness_nm for lay in finite])])
+    bounds_scan = np.concatenate(
+        [[0.0], np.cumsum([lay.thickness_nm / r for lay, r in zip(finite, rates)])]
+    )
+    scans = np.arange(n_scans, dtype=float)
+    # depth sampled by each scan (piecewise linear, d(0) = 0)
+    depth = np.empty(n_scans)
+    for k in range(len(stack)):
+        s0 = bounds_scan[k] if k < len(bounds_scan) else bounds_scan[-1]
+        s1 = bounds_scan[k + 1] if k + 1 < len(bounds_scan) else np.inf
+        sel = (scans >= s0) & (scans < s1)
+        d0 = bounds_nm[min(k, len(bounds_nm) - 1)]
+        depth[sel] = d0 + (scans[sel] - s0) * rates[k]
+    species = list(BATTERY_SPECIES)
+    for j in range(extra_peaks):
+        m = 20.0 + 3.0 * j
+        species.append((f"m{m:.0f}", m, "positive"))
+    labels = [s[0] for s in species]
+    levels = np.full((len(stack), len(species)), BACKGROUND)
+    for k, lay in enumerate(stack):
+        for j, lab in enumerate(labels):
+            if lab in lay.levels:
+                levels[k, j] += lay.levels[lab]
+            elif j >= len(BATTERY_SPECIES):
+                levels[k, j] += 0.05 * (1 + (j % 5))
+    fractions = np.stack(
+        [
+            _erf_fraction(
+                depth,
+                bounds_nm[k] if k < len(bounds_nm) else np.inf,
+                bounds_nm[k + 1] if k + 1 < len(bounds_nm) else np.inf,
+                interface_sigma_nm,
+            )
+            for k in range(len(stack))
+        ],
+        axis=1,
+    )  # (scan, layer)
+    return _StackModel(
+        species=species,
+        rates=rates,
+        bounds_nm=bounds_nm,
+        bounds_scan=bounds_scan,
+        depth=depth,
+        fractions=fractions,
+        expected_mean=fractions @ levels,
+        pos=[j for j, s in enumerate(species) if s[2] == "positive" or not bipolar],
+        neg=[j for j, s in enumerate(species) if s[2] == "negative" and bipolar],
+    )
+
+
+# Mass calibration (TofDAQ mode 2, i = p1 m^p3 + p2) and timing of the synthetic instrument.
+_P1, _P2, _P3 = 1600.0, 50.0, 0.5
+_N_SAMPLES = int(_P1 * 200**_P3 + _P2)
+_SAMPLE_INTERVAL, _CLOCK_PERIOD = 1.0e-9, 0.25e-9
+_TOF_PERIOD_NS = 30000
+
+
+def _peak_table(species, idx) -> np.ndarray:
+    dt = np.dtype(
+        [
+            ("label", "S64"),
+            ("mass", "<f4"),
+            ("lower integration limit", "<f4"),
+            ("upper integration limit", "<f4"),
+        ]
+    )
+    rows = [
+        (species[j][0].encode(), species[j][1], species[j][1] - 0.3, species[j][1] + 0.3)
+        for j in idx
+    ]
+    return np.array(rows, dtype=dt)
+
+
+def _root_attributes(*, nx, ny, n_scans, n_extractions, n_peaks) -> dict[str, Any]:
+    ini = (
+        "[TOFParameter]\n"
+        f"NbrSegments={nx}\nNbrBufs={ny}\nNbrWrites={n_scans}\nNbrWaveforms={n_extractions}\n"
+        "Ch1Record=1\nCh2Record=0\nPoissonCorrect=0\n"
+    )
+    return {
+        "TofDAQ Version": 1.99,
+        "DAQ Hardware": "Cronologic xTDC4 (charsuite synthetic)",
+        "FiblysGUIVersion": "1.12.2.0",
+        "IonMode": "positive",
+        "HDF5 File Creation Time": "25.11.2026 12:00:00",
+        "Configuration File Contents": ini,
+        "NbrWrites": n_scans,
+        "NbrBufs": ny,
+        "NbrSegments": nx,
+        "NbrPeaks": n_peaks,
+        "NbrWaveforms": n_extractions,
+        "NbrBlocks": 1,
+        "NbrMemories": 1,
+        "NbrCubes": 1,
+        "NbrSamples": _N_SAMPLES,
+    }
+
+
+@dataclasses.dataclass
+class _Layout:
+    """The datasets of an open TofDAQ file that the scan loop fills."""
+
+    sat: Any
+    pd1: Any
+    pd2: Any
+    tof_sets: list  # (dataset, species indices)
+    ev: Any
+    chunk: int  # scans per PeakData write
+    cal_rows: np.ndarray  # (write, 3) mass calibration per scan
+
+
+def _write_layout(f, model: _StackModel, *, opts: dict[str, Any], rng, grain) -> _Layout:
+    """Create groups, attributes, peak tables, timing, FIB images and the empty datasets."""
+    import h5py
+
+    n_scans, (ny, nx) = opts["n_scans"], opts["shape"]
+    pos, neg, write_order = model.pos, model.neg, opts["write_order"]
+    comp = {"compression": opts["compression"]} if opts["compression"] else {}
+    root = _root_attributes(
+        nx=nx, ny=ny, n_scans=n_scans, n_extractions=opts["n_extractions"], n_peaks=len(pos)
+    )
+    for k, v in root.items():
+        f.attrs[k] = _attr(v)
+    fs = f.create_group("FullSpectra")
+    for k, v in {
+        "MassCalibMode": 2,
+        "MassCalibration nbrParameters": 3,
+        "MassCalibration p1": _P1,
+        "MassCalibration p2": _P2,
+        "MassCalibration p3": _P3,
+        "SampleInterval": _SAMPLE_INTERVAL,
+        "ClockPeriod": _CLOCK_PERIOD,
+        "Single Ion Signal": 1.0,
+    }.items():
+        fs.attrs[k] = _attr(float(v) if k.startswith("MassCalibration p") else v)
+    fs.create_dataset(
+        "MassAxis", data=((np.arange(_N_SAMPLES) - _P2) / _P1) ** (1 / _P3), dtype="f4"
+    )
+    drift = 0.8 if opts["recalibrate"] else 0.0
+    cal_rows = np.array([[_P1, _P2 + drift * w / n_scans, _P3] for w in range(n_scans)])
+    if opts["recalibrate"]:
+        fs.create_dataset("MassCalibration", data=cal_rows[write_order])
+    sat = fs.create_dataset("SaturationWarning", (n_scans, ny), dtype="u1")
+    pdg = f.create_group("PeakData")
+    pdg.create_dataset("PeakTable", data=_peak_table(model.species, pos))
+    chunk = min(opts["chunk_scans"], n_scans)
+    pd1 = pdg.create_dataset(
+        "PeakData",
+        (n_scans, ny, nx, len(pos)),
+        dtype="f4",
+        chunks=(chunk, ny, nx, len(pos)),
+        **comp,
+    )
+    pd2 = f2 = None
+    if neg:
+        f2 = f.create_group("FullSpectra2")
+        for k, v in fs.attrs.items():
+            f2.attrs[k] = v
+        pdg.create_dataset("PeakTable2", data=_peak_table(model.species, neg))
+        pd2 = pdg.create_dataset(
+            "PeakData2",
+            (n_scans, ny, nx, len(neg)),
+            dtype="f4",
+            chunks=(chunk, ny, nx, len(neg)),
+            **comp,
+        )
+    _write_timing_and_fib(f, opts=opts, rng=rng, grain=grain)
+    tof_sets = []
+    if opts["tofdata"]:
+        tof_sets = _tofdata_datasets(fs, f2, pos=pos, neg=neg, opts=opts, comp=comp)
+        if opts["recalibrate"] and neg:
+            f2.create_dataset("MassCalibration", data=cal_rows[write_order])
+    ev = None
+    if opts["eventlist"]:
+        eventlist = opts["eventlist"]
+        base = np.uint32 if eventlist == "u4" else np.uint8
+        ev = fs.create_dataset("EventList", (n_scans, ny, nx), dtype=h5py.vlen_dtype(base))
+        if eventlist != "u4":
+            ev.attrs["Compression"] = np.int32(257 if eventlist == "zlib" else 513)
+    return _Layout(sat, pd1, pd2, tof_sets, ev, chunk, cal_rows)
+
+
+def _write_timing_and_fib(f, *, opts, rng, grain) -> None:
+    """``TimingData/BufTimes``, ``FIBParams`` and three secondary-electron images."""
+    n_scans, (ny, nx), binning = opts["n_scans"], opts["shape"], opts["binning"]
+    line_time = nx * opts["n_extractions"] * _TOF_PERIOD_NS * 1e-9
+    td = f.create_group("TimingData")
+    td.attrs["TofPeriod"] = _attr(_TOF_PERIOD_NS)
+    times = (np.arange(n_scans)[:, None] * ny + np.arange(ny)[None, :]) * line_time
+    td.create_dataset("BufTimes", data=times[opts["write_order"]])
+    fib = f.create_group("FIBParams")
+    for k, v in {
+        "FibHardware": "Tescan",
+        "ViewField": opts["field_of_view_um"] / 1000.0,
+        "Voltage": 30000.0,
+        "Current": 112e-12,
+        "ScanSpeed": 12.0,
+    }.items():
+        fib.attrs[k] = v if isinstance(v, str) else np.float64(v)
+    imgs = f.create_group("FIBImages")
+    raster = (ny * binning, nx * binning)
+    for i in range(3):
+        se = (
+            0.5
+            + 0.1 * np.kron(grain, np.ones((binning, binning)))
+            + 0.02 * rng.standard_normal(raster)
+        )
+        imgs.create_group(f"Image{i:04d}").create_dataset("Data", data=se)
+
+
+def _tofdata_datasets(fs, f2, *, pos, neg, opts, comp) -> list:
+    """Empty ``TofData`` datasets (positive, then negative) with the species each holds."""
+    n_scans, (ny, nx) = opts["n_scans"], opts["shape"]
+    shape, chunks = (n_scans, ny, nx, _N_SAMPLES), (1, 1, nx, _N_SAMPLES)
+    sets = [(fs.create_dataset("TofData", shape, dtype="f4", chunks=chunks, **comp), pos)]
+    if neg:
+        f2.create_dataset("MassAxis", data=fs["MassAxis"][()])
+        sets.append((f2.create_dataset("TofData", shape, dtype="f4", chunks=chunks, **comp), neg))
+    return sets
+
+
+def _tof_spectra(measured, cal, species, idx, n_samples) -> np.ndarray:
+    """MV spectra: one Gaussian (σ = 2 samples, area = counts) per species at its flight time."""
+    ny, nx = measured.shape[:2]
+    offsets = np.arange(-12, 13)
+    spec = np.zeros((ny, nx, n_samples), dtype=np.float32)
+    for j in idx:
+        centre = cal[0] * species[j][1] ** cal[2] + cal[1]
+        i0 = int(np.rint(centre))
+        g = np.exp(-0.5 * ((i0 + offsets - centre) / 2.0) ** 2)
+        g /= g.sum()  # area 1 (SampleInterval 1 ns, SingleIonSignal 1 mV·ns)
+        spec[:, :, i0 - 12 : i0 + 13] += measured[:, :, j, None] * g.astype(np.float32)
+    return spec
+
+
+def _write_events(ev, w, measured, cal, species, pos, *, eventlist, rng) -> int:
+    """TDC events of one write (one word per ion, clock ticks); return the longest list."""
+    ny, nx = measured.shape[:2]
+    max_words = 0
+    for b in range(ny):
+        for x in range(nx):
+            words = []
+            for j in pos:
+                n_ev = int(measured[b, x, j])
+                centre = cal[0] * species[j][1] ** cal[2] + cal[1]
+                samp = np.rint(centre + rng.normal(0, 2.0, n_ev))
+                words.append(np.rint(samp * _SAMPLE_INTERVAL / _CLOCK_PERIOD))
+            word = np.sort(np.concatenate(words)).astype("<u4") if words else np.zeros(0, "<u4")
+            max_words = max(max_words, word.size)
+            if eventlist == "u4":
+                ev[w, b, x] = word
+            elif eventlist == "zlib":
+                ev[w, b, x] = np.frombuffer(zlib.compress(word.tobytes(), 1), np.uint8)
+            else:
+                import lz4.block
+
+                packed = lz4.block.compress(word.tobytes(), store_size=False)
+                ev[w, b, x] = np.frombuffer(packed, dtype=np.uint8)
+    return max_words
+
+
+def _flush_peakdata(out: _Layout, block, *, last, model, write_order, n_extractions, reverse):
+    """Write the scans in ``block`` (ending at scan ``last``) to PeakData/PeakData2."""
+    pos, neg = model.pos, model.neg
+    slab = np.stack(block) / np.float32(n_extractions)
+    first = last - len(block) + 1
+    if reverse:
+        for local, wi in enumerate(write_order[first : last + 1]):
+            out.pd1[wi] = slab[local][..., pos]
+            if out.pd2 is not None:
+                out.pd2[wi] = slab[local][..., neg]
+    else:
+        out.pd1[first : last + 1] = slab[..., pos]
+        if out.pd2 is not None:
+            out.pd2[first : last + 1] = slab[..., neg]
+
+
+def _stack_truth(model: _StackModel, stack, *, n_scans, interface_sigma_nm) -> dict[str, Any]:
+    """Layers (rates, scan ranges) and interfaces (scan, depth, widths) of the generated stack."""
+    bounds_scan, bounds_nm, rates = model.bounds_scan, model.bounds_nm, model.rates
+    layers = []
+    for k, lay in enumerate(stack):
+        layers.append(
+            {
+                "name": lay.name,
+                "thickness_nm": float(lay.thickness_nm) if np.isfinite(lay.thickness_nm) else None,
+                "sputter_rate_nm_per_scan": rates[k],
+                "start_scan": float(bounds_scan[k]) if k < len(bounds_scan) else None,
+                "end_scan": float(bounds_scan[k + 1])
+                if k + 1 < len(bounds_scan)
+                else float(n_scans - 1),
+            }
+        )
+    interfaces = []
+    sig = interface_sigma_nm
+    for k in range(len(bounds_nm) - 1):
+        interfaces.append(
+            {
+                "between": [stack[k].name, stack[k + 1].name],
+                "scan": float(bounds_scan[k + 1]),
+                "depth_nm": float(bounds_nm[k + 1]),
+                "width_nm": 2 * sig,
+                "width_scans": sig / rates[k] + sig / rates[k + 1],
+            }
+        )
+    return {"layers": layers, "interfaces": interfaces}
+
+
 def make_tofdaq_stack(
     path: str | Path,
     *,
@@ -189,204 +525,37 @@ def make_tofdaq_stack(
         raise ParameterError(f"eventlist={eventlist!r}; expected None, 'u4', 'zlib' or 'lz4'")
     rng = np.random.default_rng(seed)
     ny, nx = shape
-    finite = [lay for lay in stack if np.isfinite(lay.thickness_nm)]
-    # scans per unit relative rate: finite layers use stack_fraction of the scans
-    scans_needed = sum(lay.thickness_nm / lay.relative_rate for lay in finite)
-    scale = scans_needed / (stack_fraction * n_scans)  # nm/scan per unit relative rate
-    rates = [lay.relative_rate * scale for lay in stack]
-    bounds_nm = np.concatenate([[0.0], np.cumsum([lay.thickness_nm for lay in finite])])
-    bounds_scan = np.concatenate(
-        [[0.0], np.cumsum([lay.thickness_nm / r for lay, r in zip(finite, rates)])]
+    model = _stack_model(
+        stack,
+        n_scans=n_scans,
+        stack_fraction=stack_fraction,
+        interface_sigma_nm=interface_sigma_nm,
+        extra_peaks=extra_peaks,
+        bipolar=bipolar,
     )
-    scans = np.arange(n_scans, dtype=float)
-    # depth sampled by each scan (piecewise linear, d(0) = 0)
-    depth = np.empty(n_scans)
-    for k in range(len(stack)):
-        s0 = bounds_scan[k] if k < len(bounds_scan) else bounds_scan[-1]
-        s1 = bounds_scan[k + 1] if k + 1 < len(bounds_scan) else np.inf
-        sel = (scans >= s0) & (scans < s1)
-        d0 = bounds_nm[min(k, len(bounds_nm) - 1)]
-        depth[sel] = d0 + (scans[sel] - s0) * rates[k]
-    species = list(BATTERY_SPECIES)
-    for j in range(extra_peaks):
-        m = 20.0 + 3.0 * j
-        species.append((f"m{m:.0f}", m, "positive"))
-    labels = [s[0] for s in species]
-    n_sp = len(species)
-    levels = np.full((len(stack), n_sp), BACKGROUND)
-    for k, lay in enumerate(stack):
-        for j, lab in enumerate(labels):
-            if lab in lay.levels:
-                levels[k, j] += lay.levels[lab]
-            elif j >= len(BATTERY_SPECIES):
-                levels[k, j] += 0.05 * (1 + (j % 5))
-    fractions = np.stack(
-        [
-            _erf_fraction(
-                depth,
-                bounds_nm[k] if k < len(bounds_nm) else np.inf,
-                bounds_nm[k + 1] if k + 1 < len(bounds_nm) else np.inf,
-                interface_sigma_nm,
-            )
-            for k in range(len(stack))
-        ],
-        axis=1,
-    )  # (scan, layer)
-    expected_mean = fractions @ levels  # (scan, species), per pixel at unit modulation
+    labels, species = model.labels, model.species
     grain = 1.0 + grain_contrast * np.clip(_smooth_field(rng, shape, 2.5), -3, 3) / 3
     domains = np.tanh(2 * _smooth_field(rng, shape, 1.5))
     nmc = next((k for k, lay in enumerate(stack) if lay.name.upper().startswith("NMC")), None)
     i_mn, i_co = labels.index("MnO-"), labels.index("CoO-")
-    pos = [j for j, s in enumerate(species) if s[2] == "positive" or not bipolar]
-    neg = [j for j, s in enumerate(species) if s[2] == "negative" and bipolar]
-    # mass calibration (mode 2, i = p1 m^p3 + p2) and sample spacing
-    p1, p2, p3 = 1600.0, 50.0, 0.5
-    n_samples = int(p1 * 200**p3 + p2)
-    sample_interval, clock_period = 1.0e-9, 0.25e-9
-    tof_period_ns = 30000
-    line_time = nx * n_extractions * tof_period_ns * 1e-9
-
-    def peak_table(idx):
-        dt = np.dtype(
-            [
-                ("label", "S64"),
-                ("mass", "<f4"),
-                ("lower integration limit", "<f4"),
-                ("upper integration limit", "<f4"),
-            ]
-        )
-        rows = [
-            (species[j][0].encode(), species[j][1], species[j][1] - 0.3, species[j][1] + 0.3)
-            for j in idx
-        ]
-        return np.array(rows, dtype=dt)
-
-    ini = (
-        "[TOFParameter]\n"
-        f"NbrSegments={nx}\nNbrBufs={ny}\nNbrWrites={n_scans}\nNbrWaveforms={n_extractions}\n"
-        "Ch1Record=1\nCh2Record=0\nPoissonCorrect=0\n"
-    )
-    root = {
-        "TofDAQ Version": 1.99,
-        "DAQ Hardware": "Cronologic xTDC4 (charsuite synthetic)",
-        "FiblysGUIVersion": "1.12.2.0",
-        "IonMode": "positive",
-        "HDF5 File Creation Time": "25.11.2026 12:00:00",
-        "Configuration File Contents": ini,
-        "NbrWrites": n_scans,
-        "NbrBufs": ny,
-        "NbrSegments": nx,
-        "NbrPeaks": len(pos),
-        "NbrWaveforms": n_extractions,
-        "NbrBlocks": 1,
-        "NbrMemories": 1,
-        "NbrCubes": 1,
-        "NbrSamples": n_samples,
-    }
     saturation_level = 0.5 * n_extractions
-    truth_profile = np.zeros((n_scans, n_sp))
+    truth_profile = np.zeros((n_scans, len(species)))
     write_order = np.arange(n_scans)[::-1] if reverse_writes else np.arange(n_scans)
-    comp = {"compression": compression} if compression else {}
+    opts = {
+        "n_scans": n_scans,
+        "shape": shape,
+        "n_extractions": n_extractions,
+        "compression": compression,
+        "recalibrate": recalibrate,
+        "chunk_scans": chunk_scans,
+        "tofdata": tofdata,
+        "eventlist": eventlist,
+        "binning": binning,
+        "field_of_view_um": field_of_view_um,
+        "write_order": write_order,
+    }
     with atomic_path(Path(path), force=force) as tmp, h5py.File(tmp, "w") as f:
-        for k, v in root.items():
-            f.attrs[k] = _attr(v)
-        fs = f.create_group("FullSpectra")
-        for k, v in {
-            "MassCalibMode": 2,
-            "MassCalibration nbrParameters": 3,
-            "MassCalibration p1": p1,
-            "MassCalibration p2": p2,
-            "MassCalibration p3": p3,
-            "SampleInterval": sample_interval,
-            "ClockPeriod": clock_period,
-            "Single Ion Signal": 1.0,
-        }.items():
-            fs.attrs[k] = _attr(float(v) if k.startswith("MassCalibration p") else v)
-        fs.create_dataset(
-            "MassAxis", data=((np.arange(n_samples) - p2) / p1) ** (1 / p3), dtype="f4"
-        )
-        cal_rows = np.array(
-            [[p1, p2 + (0.8 * w / n_scans if recalibrate else 0.0), p3] for w in range(n_scans)]
-        )
-        if recalibrate:
-            fs.create_dataset("MassCalibration", data=cal_rows[write_order])
-        sat = fs.create_dataset("SaturationWarning", (n_scans, ny), dtype="u1")
-        pdg = f.create_group("PeakData")
-        pdg.create_dataset("PeakTable", data=peak_table(pos))
-        chunks = (min(chunk_scans, n_scans), ny, nx, len(pos))
-        pd1 = pdg.create_dataset(
-            "PeakData", (n_scans, ny, nx, len(pos)), dtype="f4", chunks=chunks, **comp
-        )
-        pd2 = None
-        if neg:
-            f2 = f.create_group("FullSpectra2")
-            for k, v in fs.attrs.items():
-                f2.attrs[k] = v
-            pdg.create_dataset("PeakTable2", data=peak_table(neg))
-            chunks2 = (min(chunk_scans, n_scans), ny, nx, len(neg))
-            pd2 = pdg.create_dataset(
-                "PeakData2", (n_scans, ny, nx, len(neg)), dtype="f4", chunks=chunks2, **comp
-            )
-        td = f.create_group("TimingData")
-        td.attrs["TofPeriod"] = _attr(tof_period_ns)
-        times = (np.arange(n_scans)[:, None] * ny + np.arange(ny)[None, :]) * line_time
-        td.create_dataset("BufTimes", data=times[write_order])
-        fib = f.create_group("FIBParams")
-        for k, v in {
-            "FibHardware": "Tescan",
-            "ViewField": field_of_view_um / 1000.0,
-            "Voltage": 30000.0,
-            "Current": 112e-12,
-            "ScanSpeed": 12.0,
-        }.items():
-            fib.attrs[k] = v if isinstance(v, str) else np.float64(v)
-        imgs = f.create_group("FIBImages")
-        raster = (ny * binning, nx * binning)
-        for i in range(3):
-            se = (
-                0.5
-                + 0.1 * np.kron(grain, np.ones((binning, binning)))
-                + 0.02 * rng.standard_normal(raster)
-            )
-            imgs.create_group(f"Image{i:04d}").create_dataset("Data", data=se)
-        tof_sets = []
-        if tofdata:
-            tof_sets.append(
-                (
-                    fs.create_dataset(
-                        "TofData",
-                        (n_scans, ny, nx, n_samples),
-                        dtype="f4",
-                        chunks=(1, 1, nx, n_samples),
-                        **comp,
-                    ),
-                    pos,
-                )
-            )
-            if neg:
-                f2.create_dataset("MassAxis", data=fs["MassAxis"][()])
-                tof_sets.append(
-                    (
-                        f2.create_dataset(
-                            "TofData",
-                            (n_scans, ny, nx, n_samples),
-                            dtype="f4",
-                            chunks=(1, 1, nx, n_samples),
-                            **comp,
-                        ),
-                        neg,
-                    )
-                )
-            if recalibrate and neg:
-                f2.create_dataset("MassCalibration", data=cal_rows[write_order])
-        ev = None
-        if eventlist:
-            import h5py as _h5
-
-            base = np.uint32 if eventlist == "u4" else np.uint8
-            ev = fs.create_dataset("EventList", (n_scans, ny, nx), dtype=_h5.vlen_dtype(base))
-            if eventlist != "u4":
-                ev.attrs["Compression"] = np.int32(257 if eventlist == "zlib" else 513)
+        out = _write_layout(f, model, opts=opts, rng=rng, grain=grain)
         max_words = 0
         block: list[np.ndarray] = []
         for s in range(n_scans):
@@ -395,9 +564,9 @@ def make_tofdaq_stack(
                 round(drift_px[1] * s / max(n_scans - 1, 1)),
             )
             g = np.roll(grain, shift, axis=(0, 1))
-            lam = expected_mean[s][None, None, :] * g[:, :, None]
+            lam = model.expected_mean[s][None, None, :] * g[:, :, None]
             if nmc is not None and segregation:
-                dom = np.roll(domains, shift, axis=(0, 1)) * fractions[s, nmc]
+                dom = np.roll(domains, shift, axis=(0, 1)) * model.fractions[s, nmc]
                 lam[:, :, i_mn] *= 1 + segregation * dom
                 lam[:, :, i_co] *= 1 - segregation * dom
             truth_profile[s] = lam.sum(axis=(0, 1))
@@ -408,95 +577,41 @@ def make_tofdaq_stack(
                 else (n_extractions * p).astype(np.float32)
             )
             w = int(np.nonzero(write_order == s)[0][0]) if reverse_writes else s
-            sat[w] = (measured.max(axis=(1, 2)) > saturation_level).astype(np.uint8)
+            out.sat[w] = (measured.max(axis=(1, 2)) > saturation_level).astype(np.uint8)
             block.append(measured)
-            if tof_sets:
-                cal = cal_rows[s]
-                offsets = np.arange(-12, 13)
-                for dset, idx in tof_sets:
-                    spec = np.zeros((ny, nx, n_samples), dtype=np.float32)
-                    for j in idx:
-                        centre = cal[0] * species[j][1] ** cal[2] + cal[1]
-                        i0 = int(np.rint(centre))
-                        g = np.exp(-0.5 * ((i0 + offsets - centre) / 2.0) ** 2)
-                        g /= g.sum()  # area 1 (SampleInterval 1 ns, SingleIonSignal 1 mV·ns)
-                        spec[:, :, i0 - 12 : i0 + 13] += measured[:, :, j, None] * g.astype(
-                            np.float32
-                        )
-                    dset[w] = spec
-            if ev is not None:
-                cal = cal_rows[s]
-                for b in range(ny):
-                    for x in range(nx):
-                        words = []
-                        for j in pos:
-                            n_ev = int(measured[b, x, j])
-                            centre = cal[0] * species[j][1] ** cal[2] + cal[1]
-                            samp = np.rint(centre + rng.normal(0, 2.0, n_ev))
-                            words.append(np.rint(samp * sample_interval / clock_period))
-                        word = (
-                            np.sort(np.concatenate(words)).astype("<u4")
-                            if words
-                            else np.zeros(0, "<u4")
-                        )
-                        max_words = max(max_words, word.size)
-                        if eventlist == "u4":
-                            ev[w, b, x] = word
-                        elif eventlist == "zlib":
-                            ev[w, b, x] = np.frombuffer(zlib.compress(word.tobytes(), 1), np.uint8)
-                        else:
-                            import lz4.block
-
-                            packed = lz4.block.compress(word.tobytes(), store_size=False)
-                            ev[w, b, x] = np.frombuffer(packed, dtype=np.uint8)
-            if len(block) == chunks[0] or s == n_scans - 1:
-                slab = np.stack(block) / np.float32(n_extractions)
-                first = s - len(block) + 1
-                idx = write_order[first : s + 1]
-                if reverse_writes:
-                    for local, wi in enumerate(idx):
-                        pd1[wi] = slab[local][..., pos]
-                        if pd2 is not None:
-                            pd2[wi] = slab[local][..., neg]
-                else:
-                    pd1[first : s + 1] = slab[..., pos]
-                    if pd2 is not None:
-                        pd2[first : s + 1] = slab[..., neg]
+            for dset, idx in out.tof_sets:
+                dset[w] = _tof_spectra(measured, out.cal_rows[s], species, idx, _N_SAMPLES)
+            if out.ev is not None:
+                words = _write_events(
+                    out.ev,
+                    w,
+                    measured,
+                    out.cal_rows[s],
+                    species,
+                    model.pos,
+                    eventlist=eventlist,
+                    rng=rng,
+                )
+                max_words = max(max_words, words)
+            if len(block) == out.chunk or s == n_scans - 1:
+                _flush_peakdata(
+                    out,
+                    block,
+                    last=s,
+                    model=model,
+                    write_order=write_order,
+                    n_extractions=n_extractions,
+                    reverse=reverse_writes,
+                )
                 block = []
-        if ev is not None:
-            ev.attrs["MaxElementLength"] = np.int32(max_words)
-    layers = []
-    for k, lay in enumerate(stack):
-        layers.append(
-            {
-                "name": lay.name,
-                "thickness_nm": float(lay.thickness_nm) if np.isfinite(lay.thickness_nm) else None,
-                "sputter_rate_nm_per_scan": rates[k],
-                "start_scan": float(bounds_scan[k]) if k < len(bounds_scan) else None,
-                "end_scan": float(bounds_scan[k + 1])
-                if k + 1 < len(bounds_scan)
-                else float(n_scans - 1),
-            }
-        )
-    interfaces = []
-    for k in range(len(finite)):
-        sig = interface_sigma_nm
-        interfaces.append(
-            {
-                "between": [stack[k].name, stack[k + 1].name],
-                "scan": float(bounds_scan[k + 1]),
-                "depth_nm": float(bounds_nm[k + 1]),
-                "width_nm": 2 * sig,
-                "width_scans": sig / rates[k] + sig / rates[k + 1],
-            }
-        )
+        if out.ev is not None:
+            out.ev.attrs["MaxElementLength"] = np.int32(max_words)
     truth = {
         "species": labels,
-        "positive_species": [labels[j] for j in pos],
-        "negative_species": [labels[j] for j in neg],
-        "layers": layers,
-        "interfaces": interfaces,
-        "depth_nm": depth.tolist(),
+        "positive_species": [labels[j] for j in model.pos],
+        "negative_species": [labels[j] for j in model.neg],
+        **_stack_truth(model, stack, n_scans=n_scans, interface_sigma_nm=interface_sigma_nm),
+        "depth_nm": model.depth.tolist(),
         "segregated": bool(segregation),
         "segregation": segregation,
         "pixel_size_um": field_of_view_um / nx,

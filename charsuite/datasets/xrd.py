@@ -427,8 +427,10 @@ def _strained_cell(cell, system, strain):
 
 
 def _march_dollase_family(struct, hkls, pole, r):
-    """March–Dollase weight of each pymatgen peak, averaged over the symmetry-equivalent
-    members of its families (fibre axis ∥ scattering vector, i.e. symmetric Bragg–Brentano).
+    """March–Dollase weight of each pymatgen peak.
+
+    Averaged over the symmetry-equivalent members of its families (fibre axis ∥ scattering
+    vector, i.e. symmetric Bragg–Brentano).
 
     W(φ) = (r² cos²φ + sin²φ / r)^(−3/2), φ the angle between the plane normal and the
     pole [1]_. Members are generated with the point-group operations of the structure
@@ -464,6 +466,64 @@ def _march_dollase_family(struct, hkls, pole, r):
             den += fam["multiplicity"]
         out[i] = num / den if den else 1.0
     return out
+
+
+def _phase_sticks(
+    name, cif, *, strain, texture, wavelength_angstrom, b_iso_angstrom2, two_theta_range
+) -> dict:
+    """Stick pattern of one (strained, textured) phase per unit volume, by pymatgen."""
+    import warnings
+
+    from pymatgen.analysis.diffraction.xrd import XRDCalculator
+    from pymatgen.core import Lattice
+
+    from charsuite.xrd import load_structure
+    from charsuite.xrd._library import _space_group, crystal_system
+
+    lo, hi = two_theta_range
+    struct = load_structure(cif)
+    system = crystal_system(_space_group(struct)[1])
+    cell0 = (*struct.lattice.abc, *struct.lattice.angles)
+    cell, eps = _strained_cell(cell0, system, strain)
+    struct.lattice = Lattice.from_parameters(*cell)
+    dw = {str(el): b_iso_angstrom2 for el in struct.composition.elements}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pat = XRDCalculator(wavelength=wavelength_angstrom, debye_waller_factors=dw).get_pattern(
+            struct, scaled=False, two_theta_range=(max(lo - 3, 1.0), min(hi + 3, 170.0))
+        )
+    tth = np.asarray(pat.x, float)
+    inten = np.asarray(pat.y, float) / struct.volume**2
+    # drop systematic absences that survive as rounding noise (|F|² ~ 1e-25): they
+    # would be scaled up to peak_counts in a range without allowed lines
+    th = np.radians(tth / 2)
+    lp = (1 + np.cos(2 * th) ** 2) / (np.sin(th) ** 2 * np.cos(th))
+    mult = np.array([sum(f["multiplicity"] for f in fams) for fams in pat.hkls], float)
+    electrons = sum(sp.Z * occ for site in struct for sp, occ in site.species.items())
+    allowed = np.asarray(pat.y, float) / (lp * mult) > 1e-6 * electrons**2
+    tth, inten = tth[allowed], inten[allowed]
+    pat_hkls = [h for h, ok in zip(pat.hkls, allowed) if ok]
+    pat_d = np.asarray(pat.d_hkls, float)[allowed]
+    tex = None
+    if texture and texture.get("phase") == name:
+        tw = _march_dollase_family(struct, pat_hkls, texture["pole"], float(texture["r"]))
+        inten = inten * tw
+        tex = {"pole": list(texture["pole"]), "r": float(texture["r"])}
+    hkl = [
+        tuple(int(k) for k in ((h[0], h[1], h[3]) if len(h) == 4 else h))
+        for h in (fams[0]["hkl"] for fams in pat_hkls)
+    ]
+    return {
+        "two_theta": tth,
+        "intensity": inten,
+        "hkl": hkl,
+        "d": pat_d,
+        "density": float(struct.density),
+        "cell": tuple(float(c) for c in cell),
+        "strain": eps,
+        "system": system,
+        "texture": tex,
+    }
 
 
 def simulate_powder_mixture(
@@ -555,13 +615,8 @@ def simulate_powder_mixture(
         including zero and displacement, hkl, d, net height in counts, height / √background
         as ``snr``).
     """
-    import warnings
-
-    from pymatgen.analysis.diffraction.xrd import XRDCalculator
-    from pymatgen.core import Lattice
-
     from charsuite.exceptions import ParameterError
-    from charsuite.xrd._library import _space_group, crystal_system, list_phases, load_structure
+    from charsuite.xrd import list_phases
 
     if not phases:
         raise ParameterError("phases is empty; give at least one library phase name → amount")
@@ -582,52 +637,18 @@ def simulate_powder_mixture(
     total_w = sum(amounts.values())
 
     # pass 1: stick patterns per phase (per unit volume)
-    sticks = {}
-    for name in amounts:
-        struct = load_structure(library[name])
-        system = crystal_system(_space_group(struct)[1])
-        strain = (cell_strain or {}).get(name, 0.0)
-        cell0 = (*struct.lattice.abc, *struct.lattice.angles)
-        cell, eps = _strained_cell(cell0, system, strain)
-        struct.lattice = Lattice.from_parameters(*cell)
-        dw = {str(el): b_iso_angstrom2 for el in struct.composition.elements}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pat = XRDCalculator(wavelength=lam1, debye_waller_factors=dw).get_pattern(
-                struct, scaled=False, two_theta_range=(max(lo - 3, 1.0), min(hi + 3, 170.0))
-            )
-        tth = np.asarray(pat.x, float)
-        inten = np.asarray(pat.y, float) / struct.volume**2
-        # drop systematic absences that survive as rounding noise (|F|² ~ 1e-25): they
-        # would be scaled up to peak_counts in a range without allowed lines
-        th = np.radians(tth / 2)
-        lp = (1 + np.cos(2 * th) ** 2) / (np.sin(th) ** 2 * np.cos(th))
-        mult = np.array([sum(f["multiplicity"] for f in fams) for fams in pat.hkls], float)
-        electrons = sum(sp.Z * occ for site in struct for sp, occ in site.species.items())
-        allowed = np.asarray(pat.y, float) / (lp * mult) > 1e-6 * electrons**2
-        tth, inten = tth[allowed], inten[allowed]
-        pat_hkls = [h for h, ok in zip(pat.hkls, allowed) if ok]
-        pat_d = np.asarray(pat.d_hkls, float)[allowed]
-        tex = None
-        if texture and texture.get("phase") == name:
-            tw = _march_dollase_family(struct, pat_hkls, texture["pole"], float(texture["r"]))
-            inten = inten * tw
-            tex = {"pole": list(texture["pole"]), "r": float(texture["r"])}
-        hkl = [
-            tuple(int(k) for k in ((h[0], h[1], h[3]) if len(h) == 4 else h))
-            for h in (fams[0]["hkl"] for fams in pat_hkls)
-        ]
-        sticks[name] = {
-            "two_theta": tth,
-            "intensity": inten,
-            "hkl": hkl,
-            "d": pat_d,
-            "density": float(struct.density),
-            "cell": tuple(float(c) for c in cell),
-            "strain": eps,
-            "system": system,
-            "texture": tex,
-        }
+    sticks = {
+        name: _phase_sticks(
+            name,
+            library[name],
+            strain=(cell_strain or {}).get(name, 0.0),
+            texture=texture,
+            wavelength_angstrom=lam1,
+            b_iso_angstrom2=b_iso_angstrom2,
+            two_theta_range=(lo, hi),
+        )
+        for name in amounts
+    }
     if quantity == "weight_fraction":
         vol = {n: amounts[n] / total_w / sticks[n]["density"] for n in amounts}
         vsum = sum(vol.values())
@@ -743,8 +764,10 @@ _G0N = float(np.sqrt(4 * np.log(2) / np.pi))
 
 
 def _pv(x, center, fwhm, area, eta):
-    """Area-normalised pseudo-Voigt × area (own copy: the generator shares no profile code
-    with the peak fitting it tests)."""
+    """Area-normalised pseudo-Voigt × area.
+
+    An own copy: the generator shares no profile code with the peak fitting it tests.
+    """
     dx = (x - center) / fwhm
     return area * (
         eta * 2 / (np.pi * fwhm) / (1 + 4 * dx * dx)
@@ -765,10 +788,11 @@ _RANGES = ((10.0, 80.0), (15.0, 90.0), (20.0, 80.0))
 
 
 def _library_symmetry() -> dict:
-    """name → (space-group number, (a, b, c)) of the built-in library (cached)."""
+    """Name → (space-group number, (a, b, c)) of the built-in library (cached)."""
     global _LIBSYM
     if _LIBSYM is None:
-        from charsuite.xrd._library import _space_group, list_phases, load_structure
+        from charsuite.xrd import list_phases, load_structure
+        from charsuite.xrd._library import _space_group
 
         _LIBSYM = {}
         for n, path in list_phases().items():
@@ -781,8 +805,11 @@ _LIBSYM = None
 
 
 def isostructural_siblings(tolerance: float = SIBLING_CELL_TOLERANCE) -> dict[str, set]:
-    """Library phase → library phases with its space group and all cell lengths within
-    ``tolerance`` (e.g. NMC811/LiNiO2/LiCoO2, the spinels, LiF/Al)."""
+    """Map each library phase to its isostructural siblings in the library.
+
+    Siblings have the same space group and all cell lengths within ``tolerance`` (e.g.
+    NMC811/LiNiO2/LiCoO2, the spinels, LiF/Al).
+    """
     info = _library_symmetry()
     out: dict[str, set] = {n: set() for n in info}
     for a, (sga, ca) in info.items():
@@ -857,8 +884,11 @@ def random_mixture_parameters(seed: int) -> dict:
 
 
 def phase_detectable(phase_truth: dict) -> bool:
-    """A phase of :func:`simulate_powder_mixture`'s truth is detectable when its strongest
-    line reaches 10 σ of the background and min(3, its lines in range) lines reach 5 σ."""
+    """Whether a phase of :func:`simulate_powder_mixture`'s truth is detectable.
+
+    It is when its strongest line reaches 10 σ of the background and min(3, its lines in
+    range) lines reach 5 σ.
+    """
     snr = [ln["snr"] for ln in phase_truth["lines"]]
     if not snr:
         return False

@@ -31,7 +31,7 @@ def _library_cif(name: str) -> Path:
 
 
 def _crystal_from_cif(name: str, b_iso: float):
-    """xrayutilities Crystal of a library CIF with every atom's B set to ``b_iso`` (Å²)."""
+    """Build the xrayutilities Crystal of a library CIF with every atom's B = ``b_iso`` (Å²)."""
     import xrayutilities as xu
 
     cr = xu.materials.Crystal.fromCIF(str(_library_cif(name)))
@@ -49,7 +49,7 @@ def _crystal_from_cif(name: str, b_iso: float):
 
 
 def layered_nmc811(*, x_exchange: float, truth: dict | None = None):
-    """xrayutilities Crystal of Li(Ni0.8Mn0.1Co0.1)O2 with x Ni on the Li site (3b).
+    """Build the xrayutilities Crystal of Li(Ni0.8Mn0.1Co0.1)O2 with x Ni on the Li site (3b).
 
     Exchange model: 3b = Li(1−x) Ni(x); 3a = Ni(0.8−x) Li(x) Mn0.1 Co0.1.
     """

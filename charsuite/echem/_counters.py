@@ -64,8 +64,10 @@ def _values(ds, name: str, scale: dict | None = None) -> np.ndarray | None:
 
 
 def _columns(ds, current: np.ndarray, *specs) -> list[np.ndarray] | None:
-    """The named variables (scaled to mAh where a scale table is given) and the current,
-    restricted to records where all are finite; None when one is absent or < 2 remain."""
+    """The named variables (scaled to mAh where a scale table is given) and the current.
+
+    Restricted to records where all are finite; None when one is absent or < 2 remain.
+    """
     cols = [_values(ds, name, scale) for name, scale in specs]
     if any(c is None for c in cols):
         return None

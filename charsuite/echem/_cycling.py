@@ -952,10 +952,14 @@ def cycle_summary(
 
     Examples
     --------
-    >>> from charsuite.datasets.echem import synthetic_gcd
-    >>> s = cycle_summary(synthetic_gcd(n_cycles=2), mass_g=1e-3)  # doctest: +SKIP
-    >>> s.cycles[0]["capacity_source"]  # doctest: +SKIP
-    'integrated'
+    >>> import tempfile
+    >>> from charsuite.datasets.echem import write_squidstat_cycling
+    >>> from charsuite.io import read
+    >>> truth = write_squidstat_cycling(tempfile.mkdtemp(), windows=((3.0, 4.3),),
+    ...     cycles_per_window=2)
+    >>> s = cycle_summary(read(truth["csv"]), mass_g=truth["mass_g"])
+    >>> len(s.cycles), s.cycles[0]["capacity_source"]  # Squidstat CSVs have no counters
+    (2, 'integrated')
     """
     arr = _arrays(ds)
     meta = dict(ds.attrs.get("metadata", {}))

@@ -17,6 +17,7 @@ from charsuite.io._atomic import (
 )
 from charsuite.io._contain import check_hdf5, check_regular
 from charsuite.io._read import FileInfo, info, list_formats, read, resolve_format
+from charsuite.io._registry import format_modules
 from charsuite.io._spec import FormatSpec
 from charsuite.io._write import write
 
@@ -29,6 +30,7 @@ __all__ = [
     "check_output",
     "check_regular",
     "cleanup_temporaries",
+    "format_modules",
     "guard_inputs",
     "hdf5_sink",
     "info",

@@ -136,7 +136,17 @@ _SINKS: dict[Path, HDF5Sink] = {}
 
 
 def hdf5_sink(tmp: Path) -> HDF5Sink:
-    """A :class:`HDF5Sink` over the temporary path yielded by :func:`atomic_path`."""
+    """A :class:`HDF5Sink` over the temporary path yielded by :func:`atomic_path`.
+
+    Parameters
+    ----------
+    tmp : Path
+        The temporary file of an :func:`atomic_path` block.
+
+    Returns
+    -------
+    HDF5Sink
+    """
     sink = HDF5Sink(Path(tmp))
     _SINKS[Path(tmp)] = sink
     return sink
@@ -156,6 +166,10 @@ def guard_inputs() -> Iterator[None]:
 
     The CLI runs every command inside it, so ``--json INPUT --force`` is refused. Library
     code outside it may rewrite a file it read (e.g. update a charsuite-h5 in a notebook).
+
+    Yields
+    ------
+    None
     """
     token = _INPUTS.set(set())
     try:
@@ -324,6 +338,10 @@ def cleanup_temporaries() -> None:
     """Remove the temporary outputs still being written in this process.
 
     Called by the CLI after SIGINT/SIGTERM, in case a writer's frame did not unwind.
+
+    Returns
+    -------
+    None
     """
     for p in list(LIVE_TEMPS):
         _remove(p)
@@ -431,6 +449,18 @@ def atomic_dir(path: str | Path, *, force: bool = False) -> Iterator[Path]:
     With ``force`` an existing directory is replaced: it is renamed aside, the new one
     renamed into place, and the old one removed — at every moment ``path`` is either the
     complete old or the complete new output.
+
+    Parameters
+    ----------
+    path : str or Path
+        The output directory (e.g. a ``.zarr`` store).
+    force : bool
+        Replace an existing directory.
+
+    Yields
+    ------
+    Path
+        The temporary directory to write into.
 
     Raises
     ------

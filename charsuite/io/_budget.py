@@ -217,7 +217,7 @@ def decompress_bounded(
 
 
 def _longest_line(raw: bytes, block: int = 1 << 24) -> int:
-    """Length of the longest line (``\n`` or ``\r`` ends), scanning 16 MiB at a time."""
+    r"""Length of the longest line (``\n`` or ``\r`` ends), scanning 16 MiB at a time."""
     import numpy as np
 
     a = np.frombuffer(raw, dtype=np.uint8)

@@ -40,6 +40,17 @@ def _kind(mode: int) -> str:
 def check_regular(path: str | Path, *, format: str | None = None) -> os.stat_result:
     """Return the input's ``stat`` if it is a regular file (after following symlinks).
 
+    Parameters
+    ----------
+    path : str or Path
+        The input file.
+    format : str, optional
+        Reader name, for the error message.
+
+    Returns
+    -------
+    os.stat_result
+
     Raises
     ------
     ReaderError

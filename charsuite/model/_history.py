@@ -81,7 +81,20 @@ def add_history(obj: Any, operation: str, *, function: str, parameters=None, inp
 def public_name(func: Any) -> str:
     """Return the public dotted name of ``func``: private module parts are dropped.
 
-    ``charsuite.xrd._lattice.refine_lattice`` → ``charsuite.xrd.refine_lattice``.
+    Parameters
+    ----------
+    func : callable
+        A function or method defined in charsuite.
+
+    Returns
+    -------
+    str
+        ``charsuite.xrd._lattice.refine_lattice`` → ``charsuite.xrd.refine_lattice``.
+
+    Examples
+    --------
+    >>> public_name(public_name)
+    'charsuite.model.public_name'
     """
     parts = [p for p in func.__module__.split(".") if not p.startswith("_")]
     return ".".join([*parts, func.__qualname__])
@@ -90,7 +103,9 @@ def public_name(func: Any) -> str:
 def _input_file(bound: Mapping[str, Any]) -> str | None:
     """The file the data came from: a path argument, else the newest one in a history."""
     for value in bound.values():
-        if isinstance(value, str | Path) and Path(value).suffix:
+        # a path argument names an input file only when it is one (a formula such as
+        # "LiNi0.8Mn0.1Co0.1O2" also has a "suffix")
+        if isinstance(value, str | Path) and Path(value).suffix and Path(value).is_file():
             return str(value)
     for value in bound.values():
         attrs = getattr(value, "attrs", None)

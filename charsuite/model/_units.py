@@ -8,7 +8,27 @@ from charsuite.exceptions import DataError
 
 
 def with_units(obj: Any, units: str, **attrs: Any) -> Any:
-    """Return a shallow copy of a DataArray with ``units`` (and other attrs) set."""
+    """Return a shallow copy of a DataArray with ``units`` (and other attrs) set.
+
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.Variable
+        Not modified.
+    units : str
+        UCUM-like unit text, e.g. ``"deg"``, ``"counts/s"``, ``"dimensionless"``.
+    **attrs
+        Further attributes to set.
+
+    Returns
+    -------
+    same type as ``obj``
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> with_units(xr.DataArray([1.0, 2.0], dims="two_theta"), "deg").attrs
+    {'units': 'deg'}
+    """
     out = obj.copy(deep=False)
     out.attrs = {**obj.attrs, "units": units, **attrs}
     return out
@@ -20,6 +40,11 @@ def check_units(obj: Any) -> None:
     Parameters
     ----------
     obj : xarray.DataArray or xarray.Dataset
+
+    Returns
+    -------
+    None
+        Nothing when every variable and coordinate has units.
 
     Raises
     ------

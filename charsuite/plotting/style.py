@@ -25,6 +25,25 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] =
 
     Uses :class:`matplotlib.figure.Figure` directly (no pyplot state), so figures are
     garbage-collected and safe in threads.
+
+    Parameters
+    ----------
+    nrows, ncols : int
+        Grid of axes.
+    figsize : (float, float)
+        Inches.
+    **kw
+        Passed to ``Figure.subplots``.
+
+    Returns
+    -------
+    (Figure, Axes or ndarray of Axes)
+
+    Examples
+    --------
+    >>> fig, ax = new_figure()
+    >>> type(fig).__name__
+    'Figure'
     """
     import matplotlib as mpl
     from matplotlib.figure import Figure
@@ -36,7 +55,22 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] =
 
 
 def save_figure(fig: Any, path: str | Path, *, force: bool = False) -> Path:
-    """Save ``fig`` atomically (temporary file + rename) and return the path."""
+    """Save ``fig`` atomically (temporary file + rename) and return the path.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or Path
+        Output file; the format follows the extension (``.png``, ``.pdf``, ``.svg``).
+    force : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
     import matplotlib as mpl
 
     from charsuite.io import atomic_path

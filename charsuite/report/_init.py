@@ -50,8 +50,10 @@ def _hidden(path: Path, root: str | Path) -> bool:
 
 
 def _kind(fi) -> str:
-    """The registry's technique (xrd, composition, sims, echem); echem split into impedance
-    (a frequency axis) and cycling."""
+    """The registry's technique (xrd, composition, sims, echem).
+
+    Echem is split into impedance (a frequency axis) and cycling.
+    """
     if fi.technique != "echem":
         return fi.technique
     names = {n.lower() for n in [*fi.variables, *fi.coords, *fi.dims]}

@@ -88,8 +88,10 @@ def _plan(spec: SampleSpec, outdir: Path) -> list[_Plan]:
 
 
 def _without_paths(value: Any) -> Any:
-    """Options with input paths replaced by a marker: inputs enter the key by content, so a
-    moved or copied folder keeps its cache."""
+    """Options with input paths replaced by a marker.
+
+    Inputs enter the key by content, so a moved or copied folder keeps its cache.
+    """
     from charsuite.report._spec import _PathStr
 
     if isinstance(value, dict):

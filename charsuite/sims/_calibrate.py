@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, provenance
 
 __all__ = [
     "DepthCalibration",
@@ -79,7 +79,17 @@ _LAYER_RE = re.compile(
 def parse_layers(layers) -> list[LayerSpec]:
     """Parse ``"LiPON:500nm,NMC811@NiO-:600nm,ITO:180nm"`` (or a list of LayerSpec/tuples).
 
-    Units: nm (default), um/µm, Å. Returns the layers top to bottom.
+    Units: nm (default), um/µm, Å.
+
+    Parameters
+    ----------
+    layers : str or list
+        ``NAME[@MARKER][:THICKNESS]`` entries, top to bottom, separated by commas.
+
+    Returns
+    -------
+    list of LayerSpec
+        The layers top to bottom (thickness in nm, None when not given).
 
     Raises
     ------
@@ -191,23 +201,16 @@ class DepthCalibration(Result):
         n = len(self.depth_nm)
         return _piecewise_depth(self.layers, s, n)
 
+    @provenance("apply depth calibration")
     def apply(self, obj):
         """Return ``obj`` (profile or cube) with a ``depth_nm`` coordinate along depth."""
-        from charsuite.model import add_history
-
         if self.depth_nm is None:
             raise DataError("no depth calibration (no thickness or rate given)")
         if obj.sizes["depth"] != len(self.depth_nm):
             raise DataError(
                 f"calibration has {len(self.depth_nm)} scans, the data have {obj.sizes['depth']}"
             )
-        out = obj.assign_coords(depth_nm=("depth", np.asarray(self.depth_nm), {"units": "nm"}))
-        return add_history(
-            out,
-            "apply depth calibration",
-            function="charsuite.sims.DepthCalibration.apply",
-            parameters={"layers": [lay.name for lay in self.layers]},
-        )
+        return obj.assign_coords(depth_nm=("depth", np.asarray(self.depth_nm), {"units": "nm"}))
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -567,6 +570,7 @@ def _piecewise_depth(layers: list[Layer], s: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+@provenance("calibrate_depth", exclude=("interfaces",))
 def calibrate_depth(
     profile,
     layers,
@@ -662,17 +666,7 @@ def calibrate_depth(
                 )
             )
         interfaces = new
-    hist = list(profile.attrs.get("history", []))
-    hist.append(
-        history_record(
-            "calibrate_depth",
-            function="charsuite.sims.calibrate_depth",
-            parameters={"layers": [dataclasses.asdict(s) for s in specs], "rate": rate},
-            input_file=next(
-                (r.get("input_file") for r in reversed(hist) if r.get("input_file")), None
-            ),
-        )
-    )
+    hist = list(profile.attrs.get("history", []))  # + this call's record (@provenance)
     return DepthCalibration(
         layers=layer_objs, interfaces=list(interfaces), depth_nm=depth, history=hist
     )

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, provenance
 from charsuite.sims._cube import iter_depth_slabs, open_cube, species_index
 
 __all__ = ["Colocalisation", "bin_map", "colocalise", "dispersion_test", "layer_maps"]
@@ -59,7 +59,26 @@ class Colocalisation(Result):
 
 
 def bin_map(maps: np.ndarray, b: int) -> np.ndarray:
-    """Sum (y, x, species) maps in b×b blocks (edges that do not fill a block are dropped)."""
+    """Sum (y, x, species) maps in b×b blocks (edges that do not fill a block are dropped).
+
+    Parameters
+    ----------
+    maps : ndarray
+        Counts, shape (y, x, species).
+    b : int
+        Block size in pixels.
+
+    Returns
+    -------
+    ndarray
+        Shape (y // b, x // b, species).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bin_map(np.ones((5, 4, 2)), 2).shape, float(bin_map(np.ones((5, 4, 2)), 2)[0, 0, 0])
+    ((2, 2, 2), 4.0)
+    """
     ny, nx = maps.shape[:2]
     ny2, nx2 = ny // b * b, nx // b * b
     if ny2 == 0 or nx2 == 0:
@@ -97,7 +116,22 @@ def dispersion_test(counts: np.ndarray) -> tuple[float, int, float]:
 
 
 def layer_maps(cube, species: Sequence[str], start: int, stop: int) -> np.ndarray:
-    """Counts summed over scans ``start..stop-1`` per pixel: (y, x, species), streamed."""
+    """Counts summed over scans ``start..stop-1`` per pixel: (y, x, species), streamed.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        ``(depth, y, x, species)`` counts, lazy or not.
+    species : list of str
+        Labels of the ``species`` axis.
+    start, stop : int
+        Scan range (stop excluded).
+
+    Returns
+    -------
+    ndarray
+        float64 counts, shape (y, x, len(species)).
+    """
     labels = [str(s) for s in cube.species.values]
     idx = [labels.index(s) for s in species]
     sub = cube.isel(depth=slice(start, stop))
@@ -107,6 +141,7 @@ def layer_maps(cube, species: Sequence[str], start: int, stop: int) -> np.ndarra
     return out
 
 
+@provenance("colocalise", exclude=("calibration",))
 def colocalise(
     source,
     *,
@@ -219,23 +254,7 @@ def colocalise(
         keep = bin_map(mk[..., None].astype(float), test_b).reshape(-1) == test_b * test_b
         cells = cells[keep]
     stat, dof, p = dispersion_test(cells)
-    hist = list(cube.attrs.get("history", []))
-    hist.append(
-        history_record(
-            "colocalise",
-            function="charsuite.sims._colocalise",
-            parameters={
-                "species": species,
-                "layer": layer,
-                "scans": [start, stop],
-                "binnings": list(binnings),
-                "alpha": alpha,
-            },
-            input_file=next(
-                (r.get("input_file") for r in reversed(hist) if r.get("input_file")), None
-            ),
-        )
-    )
+    hist = list(cube.attrs.get("history", []))  # + this call's record (@provenance)
     return Colocalisation(
         layer=layer,
         species=list(species),

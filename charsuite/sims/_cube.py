@@ -217,7 +217,7 @@ class _HDF5Slabs:
         return buf
 
     def read(self, w0: int, w1: int, buf: np.ndarray) -> np.ndarray:
-        """Writes ``w0:w1`` (stored values, float32 factor not applied) into ``buf``."""
+        """Read writes ``w0:w1`` (stored values, float32 factor not applied) into ``buf``."""
         m = w1 - w0
         if self.plan == "raw":
             self._pread(self.datasets[0], w0, w1, buf)

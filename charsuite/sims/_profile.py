@@ -133,7 +133,7 @@ def _roi_sum(slab: np.ndarray, roi, scale=None) -> np.ndarray:
     return out
 
 
-def depth_profile(
+def depth_profile(  # noqa: C901, PLR0912, PLR0915
     source,
     *,
     species: str | Sequence[str] | None = None,

@@ -49,7 +49,20 @@ class SimsInfo(Result):
 
 
 def sims_info(path, *, format: str | None = None) -> SimsInfo:
-    """Describe a SIMS file lazily: dims, species, masses, metadata."""
+    """Describe a SIMS file lazily: dims, species, masses, metadata.
+
+    Parameters
+    ----------
+    path : str or Path
+        A SIMS file.
+    format : str, optional
+        Reader name; default: detected.
+
+    Returns
+    -------
+    SimsInfo
+        With ``to_dict()`` (the JSON of ``sims info``).
+    """
     from charsuite.io import read
 
     obj = read(path, format=format, lazy=True)
@@ -202,7 +215,28 @@ def profile_report(
     read_options: dict | None = None,
     progress=None,
 ) -> ProfileReport:
-    """Read → depth profile (one pass) → interfaces and depth calibration (if ``layers``)."""
+    """Read → depth profile (one pass) → interfaces and depth calibration (if ``layers``).
+
+    Parameters
+    ----------
+    path : str or Path
+        A SIMS cube or depth-profile file.
+    species, normalize, roi, dead_time, smooth
+        As in :func:`depth_profile` (``roi`` as in :func:`parse_roi`).
+    layers : str, optional
+        Layer stack as in :func:`parse_layers`; gives interfaces and a depth scale.
+    rate : float, optional
+        Sputter rate (nm/scan) for layers without a thickness.
+    read_options : dict, optional
+        Passed to :func:`charsuite.io.read`.
+    progress : callable, optional
+        Called with the fraction done.
+
+    Returns
+    -------
+    ProfileReport
+        The profile, the calibration (or None) and ``to_json_dict()`` for the CLI.
+    """
     from charsuite.io import read
     from charsuite.sims._calibrate import calibrate_depth
     from charsuite.sims._profile import depth_profile
@@ -252,7 +286,30 @@ def correlate_report(
     alpha: float = 0.01,
     read_options: dict | None = None,
 ):
-    """Read → (calibrate layers) → co-localisation; returns (result, layer maps)."""
+    """Read → (calibrate layers) → co-localisation (the ``sims correlate`` command).
+
+    Parameters
+    ----------
+    path : str or Path
+        A SIMS cube file.
+    species : list of str
+        At least two species labels.
+    layer : str, optional
+        Layer to test (needs ``layers``); or give ``scans``.
+    layers : str, optional
+        Layer stack as in :func:`parse_layers`.
+    scans : (int, int), optional
+        Scan range to test instead of a layer.
+    binnings, alpha
+        As in :func:`colocalise`.
+    read_options : dict, optional
+        Passed to :func:`charsuite.io.read`.
+
+    Returns
+    -------
+    (Colocalisation, ndarray)
+        The result and the per-pixel maps (y, x, species) of the tested scans.
+    """
     from charsuite.exceptions import CharsuiteWarning
     from charsuite.io import read
     from charsuite.sims._calibrate import calibrate_depth

@@ -13,13 +13,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charsuite.exceptions import CharsuiteError, ReaderError
-from charsuite.io import read, resolve_format
-from charsuite.io._registry import format_modules
+from charsuite.io import format_modules, read, resolve_format
 from charsuite.model import check_units
 
 
 def file_digest(path: Path) -> tuple[str, int]:
-    """Return (sha256, mtime_ns) of a file, to prove readers leave inputs unchanged."""
+    """Return (sha256, mtime_ns) of a file, to prove readers leave inputs unchanged.
+
+    Parameters
+    ----------
+    path : Path
+        Any file.
+
+    Returns
+    -------
+    (str, int)
+        Hex digest and modification time in ns.
+    """
     data = Path(path).read_bytes()
     return hashlib.sha256(data).hexdigest(), Path(path).stat().st_mtime_ns
 
@@ -29,6 +39,16 @@ def shared_data_dir(technique: str) -> Path:
 
     The folder is searched relative to the project root (the parent of ``tests/``),
     then from ``$CHARSUITE_SHARED_DATA``.
+
+    Parameters
+    ----------
+    technique : str
+        Sub-folder, e.g. ``"xrd"``.
+
+    Returns
+    -------
+    Path
+        The folder (the test is skipped, or fails under ``CI=true``, when it is absent).
     """
     roots = []
     if os.environ.get("CHARSUITE_SHARED_DATA"):

@@ -54,9 +54,21 @@ def inject_nan(path, candidates, *, dtypes=("<f4", "<f8"), skip_bytes: int = 0) 
 def nan_in_text(path, *, line: int, field: int, sep: bytes, token: bytes = b"nan") -> Path:
     """Replace field ``field`` of line ``line`` (0-based, lines split at LF) with ``token``.
 
+    Parameters
+    ----------
+    path : str or Path
+        A text data file, modified in place (use a copy of a fixture).
+    line, field : int
+        0-based line and field.
+    sep : bytes
+        Field separator.
+    token : bytes
+        What to write instead (default ``b"nan"``).
+
     Returns
     -------
     Path
+        ``path``.
     """
     path = Path(path)
     lines = path.read_bytes().split(b"\n")

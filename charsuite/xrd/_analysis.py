@@ -756,8 +756,10 @@ def _phase_row(pm, names, fit, refine_zero, zero, pairs, n_matched, shift, alpha
 
 
 def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined:
-    """Stage "refine": cell of every shortlisted phase from its indexed peaks, the inputs of
-    the whole-pattern fits and the layered-phase readout."""
+    """Stage "refine": cell of every shortlisted phase from its indexed peaks.
+
+    Also the inputs of the whole-pattern fits and the layered-phase readout.
+    """
     from charsuite.xrd._lattice import two_theta_of
     from charsuite.xrd._wholepattern import LeBailPhase
 
@@ -883,9 +885,10 @@ def _candidate_rows(cands, decision):
 
 
 def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
-    """Stage "refine (Rietveld)": weight fractions of the accepted phases and the pattern's
-    Rwp from :func:`charsuite.xrd.refine` (radiation as decided; a failure is reported,
-    not raised)."""
+    """Stage "refine (Rietveld)": weight fractions of the accepted phases, the pattern's Rwp.
+
+    From :func:`charsuite.xrd.refine` (radiation as decided; a failure is reported, not raised).
+    """
     from charsuite.exceptions import CharsuiteError
     from charsuite.xrd._rietveld import refine
 

@@ -138,7 +138,7 @@ def _primitive_two_theta(cell, wavelength, lo, hi):
 
 
 def subset_test(cell, *, wavelength, zero, unexplained_x, unexplained_area, tol_deg, lo, hi):
-    """Test 2 for one phase: do the unexplained peaks index on its primitive lattice?"""
+    """Test 2 for one phase: whether the unexplained peaks index on its primitive lattice."""
     from scipy.stats import binom
 
     lines = _primitive_two_theta(cell, wavelength, lo, hi) + zero
@@ -167,9 +167,11 @@ def subset_test(cell, *, wavelength, zero, unexplained_x, unexplained_area, tol_
 
 
 def _bound_test(d: PhaseDecision, zeros: dict, bound: float) -> PhaseDecision:
-    """Test 3 (only when most of the intensity is unexplained): a phase aligned with its
-    zero offset at the search bound is rejected — a parameter at its bound is not a fitted
-    value, and with most peaks unexplained the alignment is a coincidence."""
+    """Test 3 (only when most of the intensity is unexplained): the zero offset's bound.
+
+    A phase aligned with its zero offset at the search bound is rejected — a parameter at its bound is not a fitted
+    value, and with most peaks unexplained the alignment is a coincidence.
+    """
     z = zeros.get(d.name)
     at_bound = z is not None and abs(z) >= 0.98 * bound
     tests = d.tests | {

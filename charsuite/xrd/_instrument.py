@@ -79,7 +79,7 @@ def load_instrument(path: str | Path) -> Instrument:
     Examples
     --------
     >>> inst = load_instrument("instrument.json")  # doctest: +SKIP
-    >>> inst.w
+    >>> inst.w  # doctest: +SKIP
     0.0031
     """
     path = Path(path)

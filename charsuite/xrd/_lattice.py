@@ -29,7 +29,7 @@ FREE = {
 
 
 def d_spacing(hkl, cell) -> np.ndarray:
-    """d (Å) of reflections ``hkl`` (N×3) for ``cell`` = (a, b, c, α, β, γ) (Å, deg)."""
+    """D (Å) of reflections ``hkl`` (N×3) for ``cell`` = (a, b, c, α, β, γ) (Å, deg)."""
     a, b, c, al, be, ga = cell
     al, be, ga = np.radians([al, be, ga])
     g = np.array(

@@ -205,7 +205,7 @@ def _structure(path_str: str, digest: str):
 
 
 def load_structure(path: str | Path):
-    """pymatgen Structure of a CIF (cached by content)."""
+    """Pymatgen Structure of a CIF (cached by content)."""
     return _structure(str(path), _digest(path)).copy()
 
 

@@ -452,7 +452,7 @@ def _joint(b, cols, miss):
     return k, float(rnorm**2)
 
 
-def match_phases(
+def match_phases(  # noqa: C901, PLR0912, PLR0915
     obs_two_theta,
     obs_intensity,
     references: dict,

@@ -196,8 +196,11 @@ def _chains(centers, widths, overlap):
 
 
 def _groups(centers, widths, overlap, max_size: int = 5):
-    """Chain peaks closer than ``overlap`` × (w₁ + w₂); split chains longer than ``max_size``
-    at their widest gap (keeps every least-squares problem small)."""
+    """Chain peaks closer than ``overlap`` × (w₁ + w₂).
+
+    Split chains longer than ``max_size`` at their widest gap (keeps every least-squares problem
+    small).
+    """
     out = []
     stack = _chains(centers, widths, overlap)[::-1]
     while stack:
@@ -280,7 +283,6 @@ def fit_peaks(
     ParameterError
         Unknown profile.
     """
-
     if resolve_snr is not None:
         return _fit_resolving(
             two_theta,
@@ -342,8 +344,10 @@ def _fit_core(
     overlap,
     window_fwhm,
 ):
-    """fit_peaks without residual search; also returns the fitted local linear
-    backgrounds as (group, lo, hi, b0, b1, xc) per window."""
+    """fit_peaks without residual search.
+
+    Also returns the fitted local linear backgrounds as (group, lo, hi, b0, b1, xc) per window.
+    """
     from charsuite.xrd._batchfit import fit_windows
 
     if profile not in PROFILES:
@@ -551,7 +555,7 @@ def residual_peaks(
     return x[idx], snr[idx]
 
 
-def _fit_resolving(
+def _fit_resolving(  # noqa: C901, PLR0915
     two_theta,
     intensity,
     positions,
@@ -595,8 +599,10 @@ def _fit_resolving(
     next_group = [1 + max((p.group for p in fits if p is not None), default=-1)]
 
     def chains_of(changed):
-        """Every line of the overlap chains holding a changed line (whole chains, so that
-        fitting the subset forms the same fit groups as fitting all lines)."""
+        """Every line of the overlap chains holding a changed line.
+
+        (whole chains, so that fitting the subset forms the same fit groups as fitting all lines).
+        """
         pa = np.array(pos)
         _, ext = _fit_extent(x, pa, np.array(w0), *group_opts)
         return sorted({i for c in _chains(pa, ext, opts["overlap"]) if set(c) & changed for i in c})
@@ -724,20 +730,24 @@ def _fit_resolving(
 
 
 def typical_fwhm(peaks):
-    """Median FWHM of the significant lines (area ≥ 3σ; all if none): the scan's line
-    width, not that of noise spikes."""
+    """Median FWHM of the significant lines (area ≥ 3σ; all if none).
+
+    The scan's line width, not that of noise spikes.
+    """
     ok = [p for p in peaks if np.isfinite(p.fwhm)]
     sig = [p.fwhm for p in ok if np.isfinite(p.area_err) and p.area >= 3 * p.area_err]
     return float(np.median(sig or [p.fwhm for p in ok] or [np.nan]))
 
 
 def _resolved(fits, i, opts):
-    """Is added line ``i`` established by the joint fit? Its area must reach
-    MIN_ADDED_SIGNIFICANCE standard errors (else the neighbour's profile absorbs it) and it
+    """Decide whether added line ``i`` is established by the joint fit.
+
+    Its area must reach MIN_ADDED_SIGNIFICANCE standard errors (else the neighbour's profile absorbs it) and it
     must stay MIN_RESOLVED_SEPARATION typical FWHMs (median of the scan) from every other
     line and Kα2 satellite (else the fit only reshapes the neighbour — asymmetry or tails —
     into two components). The scan's typical width, not the neighbour's, is the unit: a
-    neighbour fitted far too broad is itself an unresolved multiplet."""
+    neighbour fitted far too broad is itself an unresolved multiplet.
+    """
     p = fits[i]
     if p is None or not np.isfinite([p.two_theta, p.area, p.area_err, p.fwhm]).all():
         return False

@@ -36,7 +36,7 @@ def weight_fractions(scales, zmv, cov_scales):
     Examples
     --------
     >>> w, s = weight_fractions([1.0, 1.0], [1.0, 3.0], np.diag([1e-4, 1e-4]))
-    >>> [round(v, 3) for v in w]
+    >>> [round(float(v), 3) for v in w]
     [0.25, 0.75]
     """
     s = np.asarray(scales, float)

@@ -322,7 +322,7 @@ def line_strengths(ph: PhaseStructure, cell, sp: SiteParams, fmat, texture=None)
 
 
 def line_d(ph: PhaseStructure, cell) -> np.ndarray:
-    """d (Å) of every line."""
+    """Return d (Å) of every line."""
     inv_d2 = np.sum((ph.hkl @ reciprocal_matrix(cell)) ** 2, axis=1)
     first = np.zeros(ph.n_lines, int)
     first[ph.group[::-1]] = np.arange(len(ph.group))[::-1]

@@ -94,8 +94,11 @@ class _Profiles:
 
 
 def _layout(phases, zero_offset_deg, refine_zero):
-    """Parameter vector of the Le Bail fit with bounds: per phase [free cell params…, w0, w1],
-    then zero, η; returns (layout, p0, lower, upper, index of the zero)."""
+    """Parameter vector of the Le Bail fit with bounds.
+
+    Per phase [free cell params…, w0, w1], then zero, η; returns (layout, p0, lower, upper,
+    index of the zero).
+    """
     from charsuite.xrd._lattice import FREE
 
     # parameter vector: per phase [free cell params…, w0, w1], then zero, eta

@@ -219,6 +219,7 @@ MAX_STRAIN = {"LiMn2O4": 0.03}
 
 
 def main() -> None:
+    """Write the generated CIFs of the library next to this script."""
     from pymatgen.core import Lattice, Structure
     from pymatgen.io.cif import CifWriter
 

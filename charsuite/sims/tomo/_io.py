@@ -1,5 +1,7 @@
-"""Plumbing shared by the tomogram modules: dask schedulers, picklable HDF5 access,
-block-wise streaming of dask arrays, and the streaming charsuite-h5 writer.
+"""Plumbing shared by the tomogram modules.
+
+Dask schedulers, picklable HDF5 access, block-wise streaming of dask arrays, and the streaming
+charsuite-h5 writer.
 
 Every computation in :mod:`charsuite.sims.tomo._register`, ``zcorrect``, ``segment``, ``mva``
 and ``export`` goes through :func:`compute_context`, so the same call runs on the local

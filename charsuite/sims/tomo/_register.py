@@ -294,7 +294,7 @@ def _single_threaded_blas(func):
 
 
 @_single_threaded_blas
-def estimate_drift(
+def estimate_drift(  # noqa: C901, PLR0912, PLR0915
     cube,
     *,
     image: Any = "tic",

@@ -417,7 +417,7 @@ def _labels_block(v, m, plan, threshold, block_info=None):
     return plan["final"][lab].astype(np.int32)
 
 
-def find_regions(
+def find_regions(  # noqa: PLR0915
     tomogram,
     species: str,
     *,

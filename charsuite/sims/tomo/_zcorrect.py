@@ -142,7 +142,7 @@ def _first_crossing(f, start, stop, sustain=3):
     return None
 
 
-def detect_interfaces(
+def detect_interfaces(  # noqa: PLR0915
     cube,
     layers,
     *,

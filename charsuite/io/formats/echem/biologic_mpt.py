@@ -210,8 +210,10 @@ def _rows(body: list[str], columns: list[str], first_data_line: int, path: Path,
 
 
 def _column(name: str, col, fixed: list[str], line_no, path: Path, fmt: str):
-    """Floats of one column: numbers, '' → NaN, XXXX placeholders → NaN, or date-times
-    for ``time/s``. Returns (values, placeholders, time source or None)."""
+    """Floats of one column: numbers, '' → NaN, XXXX placeholders → NaN.
+
+    Or date-times for ``time/s``. Returns (values, placeholders, time source or None).
+    """
     if name == "time/s" and not _numeric(fixed[0]):
         parsed = timestamps_to_seconds(col)
         if parsed is not None:

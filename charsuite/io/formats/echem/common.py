@@ -46,8 +46,11 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def decode(raw: bytes) -> str:
-    """Decode vendor text: UTF-16 with a BOM (Windows "Unicode text" saves), UTF-8 (with
-    or without BOM), else cp1252/latin-1."""
+    """Decode vendor text.
+
+    UTF-16 with a BOM (Windows "Unicode text" saves), UTF-8 (with or without BOM), else
+    cp1252/latin-1.
+    """
     if raw.startswith(_UTF16_BOMS):
         # an odd trailing byte (file cut mid-character) is dropped, not fatal
         return raw[: len(raw) - (len(raw) % 2)].decode("utf-16", errors="replace")
@@ -302,8 +305,10 @@ def durations_to_seconds(values) -> np.ndarray | None:
 
 
 def numeric_column(series, label: str, *, path: Path, fmt: str, first_line: int = 2) -> np.ndarray:
-    """Floats from a pandas column ('' and 'nan' → NaN); a text value raises a ReaderError
-    naming its line (``first_line`` = file line of the first row)."""
+    """Floats from a pandas column ('' and 'nan' → NaN).
+
+    A text value raises a ReaderError naming its line (``first_line`` = file line of the first row).
+    """
     import pandas as pd
 
     if series.dtype.kind in "fiub":
@@ -329,8 +334,10 @@ _LABEL_UNIT = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 
 
 def split_label(label: str) -> tuple[str, str]:
-    """(lower-case base name, unit) of a column label like ``"Current (mA)"``; quotes and
-    repeated spaces are dropped, a label without ``(unit)`` gives unit ``""``."""
+    """(lower-case base name, unit) of a column label like ``"Current (mA)"``.
+
+    Quotes and repeated spaces are dropped, a label without ``(unit)`` gives unit ``""``.
+    """
     label = label.strip().strip('"').strip()
     m = _LABEL_UNIT.match(label)
     base, unit = (m.group(1), m.group(2)) if m else (label, "")
@@ -338,8 +345,10 @@ def split_label(label: str) -> tuple[str, str]:
 
 
 def unit_factor(unit: str, table: dict, *, column: str, what: str, path: Path, fmt: str) -> float:
-    """Conversion factor of ``unit`` (case-insensitive) from ``table``; a ReaderError
-    naming the column and the known units otherwise."""
+    """Conversion factor of ``unit`` (case-insensitive) from ``table``.
+
+    A ReaderError naming the column and the known units otherwise.
+    """
     key = unit.lower()
     if key not in table:
         raise ReaderError(
@@ -365,8 +374,10 @@ def companion_of(path: Path) -> Path | None:
 
 
 def companion_metadata(path: Path) -> dict | list | str | None:
-    """The ``<stem>_Metadata.csv`` (Arbin/BEEP) or ``<stem>_metadata.csv`` (Novonix
-    summary) beside a data file, as a dict (one row) or a list of dicts, or None.
+    """Read the metadata companion beside a data file.
+
+    The ``<stem>_Metadata.csv`` (Arbin/BEEP) or ``<stem>_metadata.csv`` (Novonix summary), as a
+    dict (one row) or a list of dicts, or None.
 
     A broken side file gives ``"unreadable"`` (it must not stop reading the data).
     """

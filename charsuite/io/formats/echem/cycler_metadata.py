@@ -49,7 +49,7 @@ def can_read(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, *, lazy: bool = False):
-    """Always raises: this file holds metadata of a cycling run, not its data.
+    """Refuse the file (always raises): it holds metadata of a cycling run, not its data.
 
     Raises
     ------

@@ -93,8 +93,11 @@ def _names(header: list[str], width: int) -> list[str]:
 
 
 def _columns(header: list[str] | None, width: int) -> tuple[int, int, int, bool, bool]:
-    """Indices of f, Z', Z'' (or |Z|, phase), whether the second is stored negated, and
-    whether the pair is polar."""
+    """Find the impedance columns.
+
+    Indices of f, Z', Z'' (or |Z|, phase), whether the second is stored negated, and whether
+    the pair is polar.
+    """
     if header is None:
         if width != 3:
             raise ValueError(f"{width} columns without a header; expected f, Z', Z''")
@@ -202,9 +205,11 @@ def _scales(names, fi: int, ri: int, ii: int, polar: bool, f: np.ndarray):
 
 
 def _real_sign(names, ri: int, polar: bool, zr: np.ndarray) -> str | None:
-    """How a real column named ``-Z'`` is read: Z′ of a passive cell is > 0, so a column
-    of mostly negative values is −Z′ (negated back); positive values are Z′ already (the
-    ``-`` of the header is a misnomer, recorded)."""
+    """How a real column named ``-Z'`` is read.
+
+    Z′ of a passive cell is > 0, so a column of mostly negative values is −Z′ (negated
+    back); positive values are Z′ already (the ``-`` of the header is a misnomer, recorded).
+    """
     if names is None or polar or not names[ri].lstrip().startswith("-"):
         return None
     if np.mean(zr[np.isfinite(zr)] < 0) > 0.5:

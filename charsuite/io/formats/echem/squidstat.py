@@ -109,8 +109,11 @@ def can_read(path: Path, head: bytes) -> bool:
 
 
 def _number(text: str, spath: Path, line: str):
-    """A settings value as float: None when empty, NaN kept (float('nan')), else an error
-    for the area/mass lines that capacities are normalised by."""
+    """A settings value as float.
+
+    None when empty, NaN kept (float('nan')), else an error for the area/mass lines that
+    capacities are normalised by.
+    """
     text = text.strip()
     low = line.lower()
     if not ("working electrode area" in low or "working electrode mass" in low):
@@ -169,8 +172,10 @@ def _settings(path: Path, option) -> tuple[dict, dict]:
 
 
 def _body_lines(lines: list[str], hdr_idx: int, *, path: Path, fmt: str):
-    """(header, data lines, their line numbers); a repeated header is skipped, a changed
-    one refused."""
+    """(header, data lines, their line numbers).
+
+    A repeated header is skipped, a changed one refused.
+    """
     header = [h.strip() for h in next(csv.reader([lines[hdr_idx]]))]
     body, line_no = [], []
     for k in range(hdr_idx + 1, len(lines)):

@@ -161,8 +161,19 @@ def is_element(symbol: str) -> bool:
 
 
 def fold_isotope(name: str) -> str:
-    """``"7Li"`` → ``"Li"``, ``"28Si"`` → ``"Si"``, ``"2D"``/``"D"`` → ``"H"``; also fixes
-    case (``"SI"`` → ``"Si"``).
+    """``"7Li"`` → ``"Li"``, ``"28Si"`` → ``"Si"``, ``"2D"``/``"D"`` → ``"H"``.
+
+    Also fixes case (``"SI"`` → ``"Si"``).
+
+    Parameters
+    ----------
+    name : str
+        An element symbol or isotope label.
+
+    Returns
+    -------
+    str
+        The element symbol.
 
     Raises
     ------

@@ -27,6 +27,7 @@ files carry none), ``layer_thickness`` and ``layer_roughness`` (1e15 at/cm²).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,138 @@ def molecule_fractions(name: str) -> dict[str, float]:
     return {k: v / total for k, v in out.items()}
 
 
+@dataclasses.dataclass(frozen=True)
+class _Layer:
+    """One ``<layer>``: thickness (1e15 at/cm²), roughness FWHM (NaN = none), element amounts."""
+
+    thickness: float
+    roughness: float
+    concentration: dict[str, float]
+
+
+def _layers_node(root, structure: str, *, path: Path):
+    """Find the ``<layers>`` element (fit results first when asked); return it and its source."""
+    fmt = SPEC.name
+    sample = _child(root, "sample")
+    if sample is None:
+        raise ReaderError("no <sample> element; nothing to read", path=path, format=fmt)
+    layers_node, source = None, "sample"
+    if structure == "fit":
+        for node in sample.iter():
+            if _local(node.tag) == "fitresults":
+                layers_node = _find_path(node, ["structure", "layeredstructure", "layers"])
+                if layers_node is not None:
+                    source = "ndf fit results"
+                    break
+    if layers_node is None:
+        layers_node = _find_path(sample, ["structure", "layeredstructure", "layers"])
+    if layers_node is None or not _children(layers_node, "layer"):
+        raise ReaderError(
+            "no sample/structure/layeredstructure/layers/layer elements; an IDF file without "
+            "a layered sample has no composition",
+            path=path,
+            format=fmt,
+        )
+    return layers_node, source
+
+
+def _layer_concentrations(layer, *, where: str, path: Path) -> dict[str, float]:
+    """Element amounts of one layer, molecules (``Li2CO3``) split into their elements."""
+    fmt = SPEC.name
+    elements_node = _child(layer, "layerelements")
+    entries = _children(elements_node, "layerelement") if elements_node is not None else []
+    if not entries:
+        raise ReaderError(f"{where}: no <layerelement> entries", path=path, format=fmt)
+    conc: dict[str, float] = {}
+    for entry in entries:
+        name = _text(_child(entry, "name"))
+        cnode = _child(entry, "concentration")
+        if not name or cnode is None or not _text(cnode):
+            raise ReaderError(
+                f"{where}: a <layerelement> lacks <name> or <concentration>",
+                path=path,
+                format=fmt,
+            )
+        c = number(_text(cnode), path=path, fmt=fmt, where=where, what=f"{name} concentration")
+        check_amounts([c], [name], path=path, fmt=fmt, where=where)
+        if _SINGLE.match(name):
+            parts = {element(name, path=path, fmt=fmt, where=where): 1.0}
+        else:
+            try:
+                parts = molecule_fractions(name)
+            except ValueError as err:
+                raise ReaderError(f"{where}: {err}", path=path, format=fmt) from None
+        for sym, frac in parts.items():
+            sym = element(sym, path=path, fmt=fmt, where=where)
+            conc[sym] = conc.get(sym, 0.0) + c * frac
+    return conc
+
+
+def _read_layer(layer, i: int, *, tolerance: float, path: Path) -> _Layer:
+    """Thickness, roughness and concentrations of the ``i``-th layer, checked."""
+    fmt = SPEC.name
+    where = f"layer {i}"
+    tnode = _child(layer, "layerthickness")
+    if tnode is None or not _text(tnode):
+        raise ReaderError(f"{where}: no <layerthickness>", path=path, format=fmt)
+    t = number(_text(tnode), path=path, fmt=fmt, where=where, what="thickness")
+    unit = tnode.get("units", "1e15at/cm2").replace(" ", "").lower()
+    if unit not in _AREAL_UNITS:
+        raise ReaderError(
+            f"{where}: thickness unit {tnode.get('units')!r} not understood; expected 1e15at/cm2",
+            path=path,
+            format=fmt,
+        )
+    t *= _AREAL_UNITS[unit]
+    check_amounts([t], ["thickness"], path=path, fmt=fmt, where=where)
+    rnode = _child(layer, "layeruniformity")
+    r = float("nan")
+    if rnode is not None and _text(rnode):
+        r = number(_text(rnode), path=path, fmt=fmt, where=where, what="roughness")
+    conc = _layer_concentrations(layer, where=where, path=path)
+    total = sum(conc.values())
+    if not (abs(total - 1) <= tolerance or abs(total - 100) <= 100 * tolerance):
+        raise ReaderError(
+            f"{where}: concentrations sum to {total:.6g}, neither 1 (fractions) nor 100 "
+            f"(percent) within {tolerance:.0%}; check the file or pass tolerance=",
+            path=path,
+            format=fmt,
+        )
+    return _Layer(thickness=t, roughness=r, concentration=conc)
+
+
+def _file_metadata(root) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Technique, curated metadata (versions, beam) and original metadata of the file."""
+    technique = "IBA"
+    meta: dict[str, Any] = {}
+    original: dict[str, Any] = {}
+    attributes = _child(root, "attributes")
+    if attributes is not None:
+        original["attributes"] = {_local(c.tag): _text(c) for c in attributes}
+        meta["idf_version"] = original["attributes"].get("idfversion")
+        if "simnraversionnr" in original["attributes"]:
+            meta["simnra_version"] = original["attributes"]["simnraversionnr"]
+    spectrum = _find_path(_child(root, "sample"), ["spectra", "spectrum"])
+    if spectrum is not None:
+        tech = _text(_find_path(spectrum, ["reactions", "technique"]))
+        if tech:
+            technique = tech.upper()
+        beam = _child(spectrum, "beam")
+        if beam is not None:
+            meta["beam_particle"] = _text(_child(beam, "beamparticle")) or None
+            energy = _child(beam, "beamenergy")
+            if energy is not None and _text(energy):
+                try:
+                    factor = {"kev": 1.0, "mev": 1e3}.get(energy.get("units", "keV").lower(), 1)
+                    meta["beam_energy_keV"] = float(_text(energy)) * factor
+                except ValueError:
+                    pass
+        geometry = _child(spectrum, "geometry")
+        if geometry is not None:
+            original["geometry"] = {_local(c.tag): _text(c) for c in geometry if _text(c)}
+    return technique, meta, original
+
+
 def read(
     path: Path,
     *,
@@ -154,119 +287,21 @@ def read(
         raise ReaderError(
             f"root element is <{_local(root.tag)}>, expected <idf>", path=path, format=fmt
         )
-    sample = _child(root, "sample")
-    if sample is None:
-        raise ReaderError("no <sample> element; nothing to read", path=path, format=fmt)
-    layers_node, source = None, "sample"
-    if structure == "fit":
-        for node in sample.iter():
-            if _local(node.tag) == "fitresults":
-                layers_node = _find_path(node, ["structure", "layeredstructure", "layers"])
-                if layers_node is not None:
-                    source = "ndf fit results"
-                    break
-    if layers_node is None:
-        layers_node = _find_path(sample, ["structure", "layeredstructure", "layers"])
-    if layers_node is None or not _children(layers_node, "layer"):
-        raise ReaderError(
-            "no sample/structure/layeredstructure/layers/layer elements; an IDF file without "
-            "a layered sample has no composition",
-            path=path,
-            format=fmt,
-        )
-    thickness, roughness, rows = [], [], []
-    for i, layer in enumerate(_children(layers_node, "layer"), start=1):
-        where = f"layer {i}"
-        tnode = _child(layer, "layerthickness")
-        if tnode is None or not _text(tnode):
-            raise ReaderError(f"{where}: no <layerthickness>", path=path, format=fmt)
-        t = number(_text(tnode), path=path, fmt=fmt, where=where, what="thickness")
-        unit = tnode.get("units", "1e15at/cm2").replace(" ", "").lower()
-        if unit not in _AREAL_UNITS:
-            raise ReaderError(
-                f"{where}: thickness unit {tnode.get('units')!r} not understood; expected "
-                "1e15at/cm2",
-                path=path,
-                format=fmt,
-            )
-        t *= _AREAL_UNITS[unit]
-        check_amounts([t], ["thickness"], path=path, fmt=fmt, where=where)
-        rnode = _child(layer, "layeruniformity")
-        r = float("nan")
-        if rnode is not None and _text(rnode):
-            r = number(_text(rnode), path=path, fmt=fmt, where=where, what="roughness")
-        elements_node = _child(layer, "layerelements")
-        entries = _children(elements_node, "layerelement") if elements_node is not None else []
-        if not entries:
-            raise ReaderError(f"{where}: no <layerelement> entries", path=path, format=fmt)
-        conc: dict[str, float] = {}
-        for entry in entries:
-            name = _text(_child(entry, "name"))
-            cnode = _child(entry, "concentration")
-            if not name or cnode is None or not _text(cnode):
-                raise ReaderError(
-                    f"{where}: a <layerelement> lacks <name> or <concentration>",
-                    path=path,
-                    format=fmt,
-                )
-            c = number(_text(cnode), path=path, fmt=fmt, where=where, what=f"{name} concentration")
-            check_amounts([c], [name], path=path, fmt=fmt, where=where)
-            if _SINGLE.match(name):
-                parts = {element(name, path=path, fmt=fmt, where=where): 1.0}
-            else:
-                try:
-                    parts = molecule_fractions(name)
-                except ValueError as err:
-                    raise ReaderError(f"{where}: {err}", path=path, format=fmt) from None
-            for sym, frac in parts.items():
-                sym = element(sym, path=path, fmt=fmt, where=where)
-                conc[sym] = conc.get(sym, 0.0) + c * frac
-        total = sum(conc.values())
-        if not (abs(total - 1) <= tolerance or abs(total - 100) <= 100 * tolerance):
-            raise ReaderError(
-                f"{where}: concentrations sum to {total:.6g}, neither 1 (fractions) nor 100 "
-                f"(percent) within {tolerance:.0%}; check the file or pass tolerance=",
-                path=path,
-                format=fmt,
-            )
-        rows.append(conc)
-        thickness.append(t)
-        roughness.append(r)
+    layers_node, source = _layers_node(root, structure, path=path)
+    rows = [
+        _read_layer(layer, i, tolerance=tolerance, path=path)
+        for i, layer in enumerate(_children(layers_node, "layer"), start=1)
+    ]
     elements: list[str] = []
     for row in rows:
-        elements += [e for e in row if e not in elements]
+        elements += [e for e in row.concentration if e not in elements]
     import numpy as np
 
-    frac = np.array([[row.get(e, np.nan) for e in elements] for row in rows])
+    frac = np.array([[row.concentration.get(e, np.nan) for e in elements] for row in rows])
     frac = frac / np.nansum(frac, axis=1, keepdims=True)  # NaN: element not in the layer
-    t_arr = np.asarray(thickness)
-    technique = "IBA"
-    meta: dict[str, Any] = {"structure_source": source, "n_layers": len(rows)}
-    original: dict[str, Any] = {}
-    attributes = _child(root, "attributes")
-    if attributes is not None:
-        original["attributes"] = {_local(c.tag): _text(c) for c in attributes}
-        meta["idf_version"] = original["attributes"].get("idfversion")
-        if "simnraversionnr" in original["attributes"]:
-            meta["simnra_version"] = original["attributes"]["simnraversionnr"]
-    spectrum = _find_path(sample, ["spectra", "spectrum"])
-    if spectrum is not None:
-        tech = _text(_find_path(spectrum, ["reactions", "technique"]))
-        if tech:
-            technique = tech.upper()
-        beam = _child(spectrum, "beam")
-        if beam is not None:
-            meta["beam_particle"] = _text(_child(beam, "beamparticle")) or None
-            energy = _child(beam, "beamenergy")
-            if energy is not None and _text(energy):
-                try:
-                    factor = {"kev": 1.0, "mev": 1e3}.get(energy.get("units", "keV").lower(), 1)
-                    meta["beam_energy_keV"] = float(_text(energy)) * factor
-                except ValueError:
-                    pass
-        geometry = _child(spectrum, "geometry")
-        if geometry is not None:
-            original["geometry"] = {_local(c.tag): _text(c) for c in geometry if _text(c)}
+    t_arr = np.asarray([row.thickness for row in rows])
+    technique, file_meta, original = _file_metadata(root)
+    meta: dict[str, Any] = {"structure_source": source, "n_layers": len(rows), **file_meta}
     return layer_dataset(
         elements=elements,
         layers=list(range(1, len(rows) + 1)),
@@ -279,7 +314,7 @@ def read(
         extra_coords={
             "layer_roughness": (
                 ("layer",),
-                np.asarray(roughness, dtype=float),
+                np.asarray([row.roughness for row in rows], dtype=float),
                 {"units": "1e15 at/cm2", "long_name": "roughness FWHM"},
             )
         },

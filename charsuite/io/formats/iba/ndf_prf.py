@@ -40,8 +40,10 @@ SPEC = FormatSpec(
 
 
 def can_read(path: Path, head: bytes) -> bool:
-    """Accept a layer count line followed by numeric rows and the ``molecules N`` footer
-    (or a ``.prf`` extension)."""
+    """Accept a layer count line followed by numeric rows and the ``molecules N`` footer.
+
+    (or a ``.prf`` extension).
+    """
     if b"\x00" in head:
         return False
     lines = [ln for ln in head.decode("latin-1").splitlines() if ln.strip()]

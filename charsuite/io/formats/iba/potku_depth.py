@@ -60,8 +60,10 @@ _ROW4 = re.compile(rf"^\s*(?:{_NUM}\s+){{3}}{_NUM}\s*$")
 
 
 def can_read(path: Path, head: bytes) -> bool:
-    """Accept ``depth.*`` files, or headerless 7-number rows with erd_depth's signature:
-    an evenly stepped increasing depth, fractions in [0, 1] and integer event counts."""
+    """Accept ``depth.*`` files, or headerless 7-number rows with erd_depth's signature.
+
+    An evenly stepped increasing depth, fractions in [0, 1] and integer event counts.
+    """
     if b"\x00" in head:
         return False
     lines = [ln for ln in head.decode("latin-1").splitlines()[:-1] if ln.strip()][:40]

@@ -25,6 +25,7 @@ given as a length has NaN areal values unless ``atomic_density_1e22_at_cm3`` is 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,57 @@ def read(
     import numpy as np
 
     fmt = SPEC.name
-    text = _strip_comments(decode(path, fmt))
+    layers, commands = _parse_commands(_strip_comments(decode(path, fmt)), path=path)
+    order, elements = _check_layers(layers, path=path)
+    raw = np.array([[layers[n]["comp"].get(e, np.nan) for e in elements] for n in order])
+    sums = np.nansum(raw, axis=1)  # NaN: element not in the layer
+    frac = raw / sums[:, None]
+    thick = _thicknesses(layers, order, sums, atomic_density_1e22_at_cm3)
+    t = np.asarray(thick.areal)
+    return layer_dataset(
+        elements=elements,
+        layers=order,
+        variables={
+            "at_pct": ("at_pct", frac * 100, None),
+            "areal_density": ("areal_density", frac * t[:, None], None),
+        },
+        technique="RBS",
+        thickness=t,
+        extra_coords={
+            "layer_thickness_nm": (("layer",), np.asarray(thick.nm), {"units": "nm"}),
+            "layer_thickness_unit": (("layer",), thick.units, {"units": "dimensionless"}),
+        },
+        metadata={"n_layers": len(order), "program": "RUMP"},
+        original_metadata={"commands": commands},
+    )
+
+
+def _thick_command(tokens: list[str], *, lineno: int, path: Path) -> tuple[float, str, int]:
+    """``Thick VALUE [UNIT]`` → (value, lower-case unit, line number), checked."""
+    fmt = SPEC.name
+    where = f"line {lineno}"
+    if len(tokens) < 2:
+        raise ReaderError(f"{where}: 'Thick' without a value", path=path, format=fmt)
+    value = number(tokens[1], path=path, fmt=fmt, where=where, what="thickness")
+    check_amounts([value], ["thickness"], path=path, fmt=fmt, where=where)
+    unit = tokens[2].lower() if len(tokens) > 2 else "/cm2"
+    if unit not in ("/cm2", "m/cm2") and unit not in _LENGTH_NM:
+        raise ReaderError(
+            f"{where}: thickness unit {tokens[2]!r} not understood; expected "
+            "/CM2, M/CM2, A, nm or um (compound names from density.tab are not "
+            "supported)",
+            path=path,
+            format=fmt,
+        )
+    return value, unit, lineno
+
+
+def _terminated(tokens: list[str]) -> bool:
+    return "/" in tokens or any(t.endswith("/") for t in tokens)
+
+
+def _parse_commands(text: str, *, path: Path) -> tuple[dict[int, dict[str, Any]], list[str]]:
+    """Layers ``{n: {"line", "thick", "comp"}}`` from the script, and its other commands."""
     layers: dict[int, dict[str, Any]] = {}
     current: int | None = None
     commands: list[str] = []
@@ -97,7 +148,7 @@ def read(
         tokens = line.split()
         if pending is not None and tokens and _CONTINUES.match(tokens[0]):
             pending += tokens
-            if "/" in pending or any(t.endswith("/") for t in pending):
+            if _terminated(pending):
                 _set_comp(layers[current], pending, path, pending_line)
                 pending = None
             continue
@@ -107,7 +158,6 @@ def read(
         if not tokens:
             continue
         word = tokens[0].lower()
-        where = f"line {lineno}"
         if word.startswith("lay") and len(tokens) >= 2 and tokens[1].isdigit():
             current = int(tokens[1])
             layers.setdefault(current, {"line": lineno})
@@ -119,29 +169,22 @@ def read(
                 current = 1
                 layers.setdefault(current, {"line": lineno})
             if word.startswith("thi"):
-                if len(tokens) < 2:
-                    raise ReaderError(f"{where}: 'Thick' without a value", path=path, format=fmt)
-                value = number(tokens[1], path=path, fmt=fmt, where=where, what="thickness")
-                check_amounts([value], ["thickness"], path=path, fmt=fmt, where=where)
-                unit = tokens[2].lower() if len(tokens) > 2 else "/cm2"
-                if unit not in ("/cm2", "m/cm2") and unit not in _LENGTH_NM:
-                    raise ReaderError(
-                        f"{where}: thickness unit {tokens[2]!r} not understood; expected "
-                        "/CM2, M/CM2, A, nm or um (compound names from density.tab are not "
-                        "supported)",
-                        path=path,
-                        format=fmt,
-                    )
-                layers[current]["thick"] = (value, unit, lineno)
+                layers[current]["thick"] = _thick_command(tokens, lineno=lineno, path=path)
             else:
                 pending, pending_line = tokens[1:], lineno
-                if "/" in pending or any(t.endswith("/") for t in pending):
+                if _terminated(pending):
                     _set_comp(layers[current], pending, path, lineno)
                     pending = None
         else:
             commands.append(line.strip())
     if pending is not None:
         _set_comp(layers[current], pending, path, pending_line)
+    return layers, commands
+
+
+def _check_layers(layers: dict[int, dict[str, Any]], *, path: Path) -> tuple[list[int], list[str]]:
+    """Layer numbers in order and the elements met, once every layer is complete."""
+    fmt = SPEC.name
     if not layers:
         raise ReaderError("no Layer/Thick/Composition commands found", path=path, format=fmt)
     order = sorted(layers)
@@ -155,9 +198,22 @@ def read(
         if "thick" not in lay:
             raise ReaderError(f"layer {n} (line {lay['line']}) has no Thick", path=path, format=fmt)
         elements += [e for e in lay["comp"] if e not in elements]
-    raw = np.array([[layers[n]["comp"].get(e, np.nan) for e in elements] for n in order])
-    sums = np.nansum(raw, axis=1)  # NaN: element not in the layer
-    frac = raw / sums[:, None]
+    return order, elements
+
+
+@dataclasses.dataclass(frozen=True)
+class _Thicknesses:
+    """Per layer: 1e15 at/cm² (NaN without a density), nm (NaN when areal), unit as given."""
+
+    areal: list[float]
+    nm: list[float]
+    units: list[str]
+
+
+def _thicknesses(layers, order, sums, density) -> _Thicknesses:
+    """Convert each ``Thick`` to 1e15 at/cm² (M/CM2 × amount sum; length × atomic density)."""
+    import numpy as np
+
     thickness, thickness_nm, units = [], [], []
     for i, n in enumerate(order):
         value, unit, _ = layers[n]["thick"]
@@ -171,27 +227,9 @@ def read(
         else:
             nm = value * _LENGTH_NM[unit]
             thickness_nm.append(nm)
-            dens = atomic_density_1e22_at_cm3
-            if isinstance(dens, dict):
-                dens = dens.get(n)
+            dens = density.get(n) if isinstance(density, dict) else density
             thickness.append(np.nan if dens is None else float(dens) * 1e22 * nm * 1e-7 / 1e15)
-    t = np.asarray(thickness)
-    return layer_dataset(
-        elements=elements,
-        layers=order,
-        variables={
-            "at_pct": ("at_pct", frac * 100, None),
-            "areal_density": ("areal_density", frac * t[:, None], None),
-        },
-        technique="RBS",
-        thickness=t,
-        extra_coords={
-            "layer_thickness_nm": (("layer",), np.asarray(thickness_nm), {"units": "nm"}),
-            "layer_thickness_unit": (("layer",), units, {"units": "dimensionless"}),
-        },
-        metadata={"n_layers": len(order), "program": "RUMP"},
-        original_metadata={"commands": commands},
-    )
+    return _Thicknesses(areal=thickness, nm=thickness_nm, units=units)
 
 
 def _set_comp(layer: dict, tokens: list[str], path: Path, lineno: int) -> None:

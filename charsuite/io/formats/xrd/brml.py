@@ -93,7 +93,7 @@ def _range_label(root, member: str) -> str:
     return member
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
+def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):  # noqa: C901, PLR0912, PLR0915
     """Read a Bruker BRML file (one data range).
 
     Parameters

@@ -40,8 +40,10 @@ def can_read(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
-    """Read one range of a UXD file (``range=i``, 0-based; default 0, with a warning naming
-    every range when the file has several).
+    """Read one range of a UXD file.
+
+    ``range=i`` is 0-based; default 0, with a warning naming every range when the file has
+    several.
 
     Raises
     ------

@@ -536,7 +536,7 @@ def _event_array(
     return da.from_array(integ, chunks=(k, *integ.shape[1:]), lock=True), integ
 
 
-def read(
+def read(  # noqa: C901, PLR0912, PLR0915
     path: Path,
     *,
     lazy: bool = False,
