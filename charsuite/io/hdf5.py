@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "CUBE_DIMS",
     "ChunkDecoder",
     "H5Array",
     "HDF5Source",
@@ -47,6 +48,11 @@ __all__ = [
     "open_file",
     "register",
 ]
+
+
+#: Dimension order of a SIMS cube (see :mod:`charsuite.model.schema`); the one definition,
+#: used by the readers and by :mod:`charsuite.sims`.
+CUBE_DIMS = ("depth", "y", "x", "species")
 
 
 def open_file(path: str | Path):

@@ -17,37 +17,59 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
-
-CUBE_DIMS = ("depth", "y", "x", "species")
+from charsuite.io.hdf5 import CUBE_DIMS
 
 __all__ = ["CUBE_DIMS", "iter_depth_slabs", "map_depth_slabs", "open_cube", "species_index"]
 
 
-def open_cube(source, *, lazy: bool = True, **options: Any):
-    """Return a cube DataArray from a path (read lazily through the registry) or a cube.
+def open_cube(source, *, lazy: bool = True, dask: bool = False, chunks: Any = None, **options: Any):
+    """Return a ``(depth, y, x, species)`` cube DataArray from a path or a cube: the one opener.
+
+    Every SIMS function (depth profiles, co-localisation, tomography) opens its input
+    here. Files are read through :func:`charsuite.io.read`, whose HDF5 readers open files
+    with :func:`charsuite.io.hdf5.open_file`.
 
     Parameters
     ----------
-    source : str, Path or xarray.DataArray
-        A file readable by :func:`charsuite.io.read` (``FILE.h5::/path`` allowed) or a cube.
+    source : str, Path, xarray.DataArray or xarray.Dataset
+        A file readable by :func:`charsuite.io.read` (``FILE.h5::/path`` allowed) or a cube
+        (a Dataset gives its first variable with the cube dimensions; permuted dimensions
+        are transposed).
     lazy : bool
-        Read through dask (default): nothing is loaded until streamed.
+        Read files lazily (default): nothing is loaded until streamed.
+    dask : bool
+        Return a dask-backed cube whatever the source (the tomography code maps dask
+        blocks): an in-memory cube is wrapped in blocks of whole scans of ~64 MB (or
+        ``chunks``). A charsuite-h5 file is then read through a picklable loader
+        (:class:`charsuite.io.hdf5.H5Array`), so dask.distributed workers can read it.
+    chunks : dict or tuple, optional
+        dask chunks (``{"depth": n}`` or a tuple in cube order); a dask-backed cube is
+        rechunked to them.
     **options
         Passed to :func:`charsuite.io.read` (``format=``, ``tof=``, ``units=``...).
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``CUBE_DIMS``.
 
     Raises
     ------
     DataError
-        If the object does not have the cube dimensions.
+        If the object is not a cube (other dimensions, empty, not an xarray object).
+
+    Examples
+    --------
+    >>> cube = open_cube("stack.h5")  # doctest: +SKIP
+    >>> cube.dims
+    ('depth', 'y', 'x', 'species')
     """
     import xarray as xr
 
     from charsuite.io import read
 
-    if isinstance(source, str | Path):
-        obj = read(source, lazy=lazy, **options)
-    else:
-        obj = source
+    path = Path(source) if isinstance(source, str | Path) else None
+    obj = read(path, lazy=lazy, **options) if path is not None else source
     if isinstance(obj, xr.Dataset):
         names = [n for n, v in obj.data_vars.items() if set(v.dims) == set(CUBE_DIMS)]
         if not names:
@@ -55,15 +77,67 @@ def open_cube(source, *, lazy: bool = True, **options: Any):
                 f"no variable with dims {CUBE_DIMS} in the dataset: {list(obj.data_vars)}"
             )
         obj = obj[names[0]]
+    obj = _check_cube(obj)
+    if dask:
+        obj = _as_dask(obj, path if lazy else None, chunks)
+    return obj
+
+
+def _check_cube(obj):
+    """``obj`` as a non-empty DataArray in ``CUBE_DIMS`` order, or a DataError saying why not."""
+    import xarray as xr
+
+    if not isinstance(obj, xr.DataArray):
+        raise DataError(
+            f"expected a SIMS cube (xarray.DataArray with dims {CUBE_DIMS}); got "
+            f"{type(obj).__name__}. Read files with charsuite.read(path, lazy=True)"
+        )
     if tuple(obj.dims) != CUBE_DIMS:
-        if set(obj.dims) == set(CUBE_DIMS):
-            obj = obj.transpose(*CUBE_DIMS)
-        else:
+        if set(obj.dims) != set(CUBE_DIMS):
             raise DataError(
                 f"expected a cube with dims {CUBE_DIMS}, got {tuple(obj.dims)}; "
                 "for a depth profile (depth, species) use charsuite.sims.depth_profile directly"
             )
+        obj = obj.transpose(*CUBE_DIMS)
+    if 0 in obj.shape:
+        raise DataError(f"the cube is empty (shape {obj.shape}); nothing to analyse")
     return obj
+
+
+def _default_chunks(cube, chunks):
+    """dask chunks in cube order: ``chunks`` as given, or whole scans in ~64 MB blocks."""
+    if chunks is not None:
+        if isinstance(chunks, dict):
+            return tuple(chunks.get(d, -1) for d in CUBE_DIMS)
+        return chunks
+    ny, nx, ns = cube.shape[1:]
+    per_scan = max(ny * nx * ns * getattr(cube.dtype, "itemsize", 4), 1)
+    return (int(max(1, min(cube.shape[0], (64 * 2**20) // per_scan))), -1, -1, -1)
+
+
+def _as_dask(cube, path: Path | None, chunks):
+    """The cube dask-backed (see :func:`open_cube`, ``dask=True``)."""
+    import dask.array as da
+
+    if path is not None and path.is_file():
+        from charsuite.io.hdf5 import H5Array, open_file
+
+        try:
+            with open_file(path) as f:
+                ours = f.attrs.get("charsuite_format") is not None
+                name = f.attrs.get("name", "__data__") if ours else None
+        except OSError:  # not HDF5 (e.g. a text export)
+            ours = False
+        if ours:
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            arr = H5Array(path, f"data_vars/{name}")
+            return cube.copy(data=da.from_array(arr, chunks=_default_chunks(cube, chunks)))
+    data = cube.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=_default_chunks(cube, chunks))
+    elif chunks is not None:
+        data = data.rechunk(_default_chunks(cube, chunks))
+    return cube.copy(data=data)
 
 
 def species_index(obj, species: str | Sequence[str] | None) -> list[str]:

@@ -1,5 +1,6 @@
-"""Plumbing shared by the tomogram modules: dask schedulers, picklable HDF5 access,
-block-wise streaming of dask arrays, and the streaming charsuite-h5 writer.
+"""Plumbing shared by the tomogram modules: dask schedulers, the dask-backed cube (through
+the one opener, :func:`charsuite.sims.open_cube`), block-wise streaming of dask arrays,
+and the streaming charsuite-h5 writer.
 
 Every computation in :mod:`charsuite.sims.tomo._register`, ``zcorrect``, ``segment``, ``mva``
 and ``export`` goes through :func:`compute_context`, so the same call runs on the local
@@ -16,9 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from charsuite.exceptions import DataError, ParameterError
+from charsuite.exceptions import ParameterError
+from charsuite.sims import open_cube as _open_cube
 
-CUBE_DIMS = ("depth", "y", "x", "species")
 _LOCAL = ("threads", "threading", "sync", "synchronous", "single-threaded", "processes")
 
 
@@ -68,104 +69,28 @@ def compute_context(scheduler: Any = None) -> Iterator[Any]:
         )
 
 
-class H5Array:
-    """A picklable, lazily opened HDF5 dataset (for ``dask.array.from_array``).
-
-    h5py objects cannot be sent to dask.distributed workers; this opens the file
-    read-only for each block read, so the graph holds only the path and dataset name.
-    """
-
-    def __init__(self, path: str | Path, name: str) -> None:
-        import h5py
-
-        self.path = str(path)
-        self.name = name
-        with h5py.File(self.path, "r") as f:
-            dset = f[name]
-            self.shape = tuple(dset.shape)
-            self.dtype = dset.dtype
-            self.chunks = dset.chunks
-        self.ndim = len(self.shape)
-
-    def __getitem__(self, key):
-        import h5py
-
-        with h5py.File(self.path, "r") as f:
-            return f[self.name][key]
-
-
-def _check_cube(cube) -> None:
-    import xarray as xr
-
-    if not isinstance(cube, xr.DataArray):
-        raise DataError(
-            f"expected a SIMS cube (xarray.DataArray with dims {CUBE_DIMS}); got "
-            f"{type(cube).__name__}. Read files with charsuite.read(path, lazy=True)"
-        )
-    if tuple(cube.dims) != CUBE_DIMS:
-        raise DataError(
-            f"expected a SIMS cube with dims {CUBE_DIMS}; got {tuple(cube.dims)}. "
-            "Transpose it with cube.transpose('depth', 'y', 'x', 'species')"
-        )
-    if 0 in cube.shape:
-        raise DataError(f"the cube is empty (shape {cube.shape}); nothing to reconstruct")
-
-
-def open_cube(source, *, chunks: Any = None):
+def open_cube(source, *, chunks: Any = None, **options: Any):
     """Return a SIMS cube as a dask-backed DataArray that can go to any scheduler.
+
+    :func:`charsuite.sims.open_cube` with ``dask=True`` (the one cube opener): charsuite-h5
+    files are read through a picklable loader so that distributed workers can read them;
+    in-memory cubes are wrapped in blocks of whole scans of ~64 MB.
 
     Parameters
     ----------
     source : str, Path or xarray.DataArray
-        A file readable by :func:`charsuite.read` (charsuite-h5 files are opened with a
-        picklable loader so that distributed workers can read them) or a DataArray.
+        A file readable by :func:`charsuite.read` or a cube.
     chunks : dict or tuple, optional
-        dask chunks; the default keeps whole scans (``{"depth": n}`` with n so that a
-        block is about 64 MB) and all species together.
+        dask chunks (default: whole scans, ~64 MB blocks, all species together).
+    **options
+        Passed to :func:`charsuite.io.read`.
 
     Returns
     -------
     xarray.DataArray
         dims ``("depth", "y", "x", "species")``, dask-backed.
     """
-    import dask.array as da
-    import h5py
-    import numpy as np
-
-    if isinstance(source, str | Path):
-        from charsuite.io import read
-
-        path = Path(source)
-        cube = read(path, lazy=True)
-        _check_cube(cube)
-        with h5py.File(path, "r") as f:
-            is_ours = f.attrs.get("charsuite_format") is not None
-            name = f.attrs.get("name", "__data__") if is_ours else None
-        if is_ours:
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            arr = H5Array(path, f"data_vars/{name}")
-            cube = cube.copy(data=da.from_array(arr, chunks=_default_chunks(cube, chunks)))
-    else:
-        cube = source
-    _check_cube(cube)
-    data = cube.data
-    if not isinstance(data, da.Array):
-        data = da.from_array(np.asarray(data), chunks=_default_chunks(cube, chunks))
-    elif chunks is not None:
-        data = data.rechunk(_default_chunks(cube, chunks))
-    return cube.copy(data=data)
-
-
-def _default_chunks(cube, chunks):
-    if chunks is not None:
-        if isinstance(chunks, dict):
-            return tuple(chunks.get(d, -1) for d in CUBE_DIMS)
-        return chunks
-    ny, nx, ns = cube.shape[1:]
-    itemsize = getattr(cube.dtype, "itemsize", 4)
-    per_scan = max(ny * nx * ns * itemsize, 1)
-    n = int(max(1, min(cube.shape[0], (64 * 2**20) // per_scan)))
-    return (n, -1, -1, -1)
+    return _open_cube(source, dask=True, chunks=chunks, **options)
 
 
 def iter_blocks(data, *, axis: int = 0, step: int | None = None) -> Iterator[tuple[int, Any]]:

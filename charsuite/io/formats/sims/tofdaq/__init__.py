@@ -53,6 +53,7 @@ import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
 from charsuite.io._spec import FormatSpec
+from charsuite.io.hdf5 import CUBE_DIMS, open_file
 
 SPEC = FormatSpec(
     name="tofdaq",
@@ -74,9 +75,7 @@ def can_read(path: Path, head: bytes) -> bool:
     """Accept HDF5 files with a ``TofDAQ Version`` root attribute and TofDAQ groups."""
     if not _is_hdf5_head(head):
         return False
-    import h5py
-
-    with h5py.File(path, "r") as f:
+    with open_file(path) as f:
         return "TofDAQ Version" in f.attrs and ("PeakData" in f or "FullSpectra" in f)
 
 
@@ -284,10 +283,8 @@ def unique_labels(labels) -> list[str]:
 
 
 def _open(path: Path):
-    import h5py
-
     try:
-        return h5py.File(path, "r")
+        return open_file(path)
     except OSError as err:
         raise ReaderError(
             f"not a readable HDF5 file ({err}); the file may be truncated or not TofDAQ output",
@@ -747,7 +744,7 @@ def read(
     name = "counts" if units == "counts" else "ions_per_extraction"
     cube = xr.DataArray(
         data,
-        dims=("depth", "y", "x", "species"),
+        dims=CUBE_DIMS,
         coords=coords,
         name=name,
         attrs={
