@@ -167,15 +167,20 @@ def write_h5_stream(
             chunk = tuple(max(c) for c in data.chunks)
         else:
             chunk = True if data.ndim else None
+        gzip = compression == "gzip" and data.ndim
         dset = gv.create_dataset(
             str(name),
             shape=data.shape,
             dtype=data.dtype,
             chunks=chunk,
             compression=compression if data.ndim else None,
+            # level 1: ~6x faster than h5py's default 4 for a ~9 % larger file
+            compression_opts=_GZIP_LEVEL if gzip else None,
         )
         if data.ndim == 0:
             dset[()] = np.asarray(data)
+        elif gzip and _whole_chunk_rows(data):
+            _write_deflated(dset, data, progress)
         else:
             for start, block in iter_blocks(data):
                 dset[start : start + block.shape[0]] = block
@@ -184,3 +189,59 @@ def write_h5_stream(
         dset.attrs["dims_json"] = _json(list(obj.dims))
         dset.attrs["attrs_json"] = _json(obj.attrs)
     return Path(path)
+
+
+_GZIP_LEVEL = 1
+
+
+def _whole_chunk_rows(data) -> bool:
+    """Each dask block along axis 0 is one HDF5 chunk row spanning the other axes."""
+    if not hasattr(data, "chunks") or any(len(c) != 1 for c in data.chunks[1:]):
+        return False
+    rows = data.chunks[0]
+    return all(c == rows[0] for c in rows[:-1]) and rows[-1] <= rows[0]
+
+
+def _write_deflated(dset, data, progress) -> None:
+    """Write each block as one deflate chunk, compressed in a thread while the next computes.
+
+    ``write_direct_chunk`` of bytes deflated by ISA-L (or zlib) at ``_GZIP_LEVEL``: the
+    file is an ordinary gzip-filtered HDF5 dataset, but compression (which h5py does in
+    the calling thread under its lock) overlaps with computing the next block, and ISA-L
+    deflates ~5x faster than zlib at the same level. Edge chunks are stored full size.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    try:
+        from isal import isal_zlib as deflate
+    except ImportError:  # pragma: no cover - isal comes with fastnda
+        import zlib as deflate
+
+    c0 = dset.chunks[0]
+
+    def encode(block):
+        if block.shape[0] < c0:  # the last chunk is stored full size
+            full = np.zeros((c0, *block.shape[1:]), block.dtype)
+            full[: block.shape[0]] = block
+            block = full
+        return deflate.compress(np.ascontiguousarray(block, dset.dtype).data, _GZIP_LEVEL)
+
+    pending: deque = deque()
+    zero = (0,) * (data.ndim - 1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for start, block in iter_blocks(data):
+            pending.append((start, block.shape[0], pool.submit(encode, block)))
+            while len(pending) > 1:
+                _flush(dset, pending.popleft(), zero, progress)
+        while pending:
+            _flush(dset, pending.popleft(), zero, progress)
+
+
+def _flush(dset, item, zero, progress) -> None:
+    start, n, future = item
+    dset.id.write_direct_chunk((start, *zero), future.result())
+    if progress:
+        progress(n)
