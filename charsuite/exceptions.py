@@ -15,11 +15,14 @@ from pathlib import Path
 
 __all__ = [
     "AmbiguousFormatError",
+    "BudgetError",
     "CharsuiteError",
     "CharsuiteWarning",
     "ConvergenceError",
     "DataError",
+    "Interrupted",
     "MissingDependencyError",
+    "OutputError",
     "OutputExistsError",
     "ParameterError",
     "ParameterWarning",
@@ -121,6 +124,15 @@ class ReaderError(CharsuiteError, OSError):
         return Exception.__str__(self)
 
 
+class BudgetError(ReaderError):
+    """Reading the file would allocate more than a safety limit allows.
+
+    Raised before the allocation: the message names the limit and the environment
+    variable (``CHARSUITE_MAX_MEMORY``, ``CHARSUITE_MAX_EXPANSION``, ``CHARSUITE_MAX_LINE``)
+    that raises it. See :mod:`charsuite.io._budget`.
+    """
+
+
 class DataError(CharsuiteError, ValueError):
     """The data are readable but unsuitable for the requested analysis."""
 
@@ -140,8 +152,38 @@ class OutputExistsError(CharsuiteError, FileExistsError):
         return Exception.__str__(self)
 
 
+class OutputError(CharsuiteError, OSError):
+    """An output cannot be written (not a regular file, the input itself, no permission, disk full)."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
 class MissingDependencyError(CharsuiteError, ImportError):
     """An optional package needed for a feature is not installed."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived (raised in the main thread by the CLI's signal handlers).
+
+    A ``BaseException`` like ``KeyboardInterrupt``, so ``except Exception`` blocks do not
+    swallow it and every ``finally`` (temporary outputs) still runs; code that catches
+    ``BaseException`` (Rust panics) must re-raise it.
+
+    Attributes
+    ----------
+    signum : int
+        The signal number (the CLI exits with ``128 + signum``).
+    name : str
+        ``"SIGINT"`` or ``"SIGTERM"``.
+    """
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.signum = signum
+        self.name = signal.Signals(signum).name
+        super().__init__(self.name)
 
 
 class CharsuiteWarning(UserWarning):

@@ -30,6 +30,41 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class FiniteFloat(click.ParamType):
+    """A float option that refuses ``nan`` and ``inf`` (wraps click's float types)."""
+
+    def __init__(self, inner: click.ParamType) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = self.inner.convert(value, param, ctx)
+        if isinstance(number, float) and not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+    def get_metavar(self, *args, **kwargs):
+        return self.inner.get_metavar(*args, **kwargs)
+
+
+def _finite_type(t: click.ParamType) -> click.ParamType:
+    if isinstance(t, click.types.FloatParamType):  # FLOAT and FloatRange
+        return FiniteFloat(t)
+    if isinstance(t, click.Tuple):
+        t.types = [_finite_type(x) for x in t.types]
+    return t
+
+
+def _finite_floats(command: click.Command) -> None:
+    """Make every float option of ``command`` (and its subcommands) refuse NaN and inf."""
+    for param in command.params:
+        param.type = _finite_type(param.type)
+    for sub in getattr(command, "commands", {}).values():
+        _finite_floats(sub)
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
@@ -40,6 +75,7 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module = importlib.import_module(COMMANDS[cmd_name][0])
+        _finite_floats(module.cli)
         return module.cli
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -87,33 +123,117 @@ def _json_on_stdout_only(args: Sequence[str]) -> Iterator[None]:
         _common.JSON_STDOUT = None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (0 ok, 2 charsuite or usage error, 1 bug).
+def _raise_interrupted(signum: int, frame) -> None:
+    from charsuite.exceptions import Interrupted
 
-    A :class:`~charsuite.exceptions.CharsuiteError` prints one line on stderr and
-    returns 2; ``--debug`` shows the traceback instead.
-    """
-    from charsuite.exceptions import CharsuiteError
+    raise Interrupted(signum)
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`~charsuite.exceptions.Interrupted` for the command's duration."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in saved:
+        signal.signal(s, _raise_interrupted)
     try:
-        with _json_on_stdout_only(args):
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the CLI: ``charsuite: warning: ...`` on one line."""
+    name = "" if issubclass(category, UserWarning) else f"{category.__name__}: "
+    with contextlib.suppress(OSError, ValueError):  # stderr closed
+        sys.stderr.write(f"charsuite: warning: {name}{_one_line(message)}\n")
+
+
+@contextlib.contextmanager
+def _quiet_diagnostics(debug: bool) -> Iterator[None]:
+    """One-line warnings; third-party logging silenced (unless ``--debug``)."""
+    import logging
+    import warnings
+
+    if debug:
+        yield
+        return
+    saved_show, saved_disable = warnings.showwarning, logging.root.manager.disable
+    warnings.showwarning = _show_warning
+    logging.disable(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        warnings.showwarning = saved_show
+        logging.disable(saved_disable)
+
+
+def _error(text: str) -> None:
+    click.echo(f"charsuite: error: {_one_line(text)}", err=True)
+
+
+def _run(args: list[str], debug: bool) -> int:
+    from charsuite.exceptions import CharsuiteError, Interrupted
+    from charsuite.io import guard_inputs
+
+    try:
+        with _signals(), _quiet_diagnostics(debug), _json_on_stdout_only(args), guard_inputs():
             cli.main(args=args, prog_name="charsuite", standalone_mode=False)
+    except Interrupted as sig:
+        from charsuite.io import cleanup_temporaries
+
+        cleanup_temporaries()
+        click.echo(
+            f"charsuite: interrupted by {sig.name}; unfinished outputs were removed", err=True
+        )
+        return 128 + sig.signum
     except CharsuiteError as err:
         if debug:
             raise
-        click.echo(f"charsuite: error: {err.one_line()}", err=True)
+        _error(err.one_line())
         return 2
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.ClickException as err:
-        err.show()
+        hint = ""
+        if isinstance(err, click.UsageError) and err.ctx is not None:
+            hint = f" (see: {err.ctx.command_path} --help)"
+        _error(err.format_message() + hint)
         return 2
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        _error("aborted")
         return 1
+    except MemoryError:
+        if debug:
+            raise
+        _error(
+            "ran out of memory; lower CHARSUITE_MAX_MEMORY so that inputs are refused before "
+            "they are loaded, or use a machine with more memory"
+        )
+        return 2
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status.
+
+    0 ok; 2 charsuite or usage error (one line on stderr; ``--debug`` shows the traceback
+    instead); 130 / 143 interrupted by SIGINT / SIGTERM (one line, temporary outputs
+    removed, previous outputs intact); 1 a bug. Warnings are printed as one line
+    ``charsuite: warning: ...`` and third-party logging is silenced unless ``--debug``.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    return _run(args, "--debug" in args)
 
 
 if __name__ == "__main__":  # pragma: no cover

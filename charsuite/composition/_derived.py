@@ -9,6 +9,7 @@ F = N_A·e = 96485.33212 C/mol; 1 mAh = 3.6 C. Atomic masses: see
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,6 +80,11 @@ def molar_mass(composition: Any) -> Any:
     return sum(n * atomic_mass(el) for el, n in amounts.items())
 
 
+def _nominal(value: Any) -> float:
+    """The nominal value of a float or an uncertainties number."""
+    return float(getattr(value, "nominal_value", value))
+
+
 def capacity_mAh_g(molar_mass_g_mol: Any, *, electrons: float = 1.0) -> Any:
     """Theoretical gravimetric capacity Q = n·F / (3.6·M) in mAh/g.
 
@@ -93,8 +99,13 @@ def capacity_mAh_g(molar_mass_g_mol: Any, *, electrons: float = 1.0) -> Any:
     ----------
     .. [1] 1 mAh = 3.6 C; F = 96485.33212 C/mol (SI 2019).
     """
-    if electrons <= 0:
-        raise ParameterError(f"electrons must be > 0, got {electrons}")
+    if not math.isfinite(float(electrons)) or electrons <= 0:
+        raise ParameterError(f"electrons must be a finite number > 0, got {electrons}")
+    if not _nominal(molar_mass_g_mol) > 0:
+        raise DataError(
+            f"molar mass {molar_mass_g_mol} g/mol: a capacity needs a formula with a "
+            "positive mass (every amount is zero?)"
+        )
     return electrons * FARADAY_C_PER_MOL / (COULOMB_PER_MAH * molar_mass_g_mol)
 
 
@@ -167,6 +178,11 @@ def theoretical_capacity(
         "capacity", function="charsuite.composition.theoretical_capacity", parameters=params
     )
     history = [*getattr(composition, "history", []), record]
+    if oxygen is not None and not all(
+        math.isfinite(float(v)) and float(v) >= 0
+        for v in (oxygen if isinstance(oxygen, tuple | list) else (oxygen,))
+    ):
+        raise ParameterError(f"oxygen={oxygen!r}: expected finite amounts ≥ 0 per formula unit")
     if oxygen is not None and "O" not in unknown:
         raise ParameterError(
             f"oxygen={oxygen!r} given but {label!r} already states its oxygen; drop one"

@@ -5,7 +5,17 @@
 True
 """
 
-from charsuite.io._atomic import atomic_path, check_output, write_bytes, write_text
+from charsuite.io._atomic import (
+    atomic_dir,
+    atomic_path,
+    check_output,
+    cleanup_temporaries,
+    guard_inputs,
+    hdf5_sink,
+    write_bytes,
+    write_text,
+)
+from charsuite.io._contain import check_hdf5, check_regular
 from charsuite.io._read import FileInfo, info, list_formats, read, resolve_format
 from charsuite.io._spec import FormatSpec
 from charsuite.io._write import write
@@ -13,8 +23,14 @@ from charsuite.io._write import write
 __all__ = [
     "FileInfo",
     "FormatSpec",
+    "atomic_dir",
     "atomic_path",
+    "check_hdf5",
     "check_output",
+    "check_regular",
+    "cleanup_temporaries",
+    "guard_inputs",
+    "hdf5_sink",
     "info",
     "list_formats",
     "read",

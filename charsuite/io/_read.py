@@ -12,6 +12,9 @@ from charsuite.exceptions import (
     ReaderError,
     UnknownFormatError,
 )
+from charsuite.io._atomic import register_input
+from charsuite.io._budget import TEXT_COST, check_bytes, human
+from charsuite.io._contain import check_regular
 from charsuite.io._registry import format_modules
 from charsuite.model import Result, add_history
 
@@ -39,12 +42,8 @@ def _split_node(path: str | Path) -> tuple[Path, str | None]:
 
 
 def _check_input(path: Path) -> bytes:
-    if not path.exists():
-        raise ReaderError("no such file; check the path", path=path)
-    if path.is_dir():
-        raise ReaderError(
-            "is a directory, expected a file; pass one of the files inside it", path=path
-        )
+    # stat before open: opening a FIFO blocks, /dev/zero never ends (io/_contain.py)
+    check_regular(path)
     try:
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
@@ -146,8 +145,14 @@ def read(path: str | Path, *, format: str | None = None, lazy: bool = False, **o
     file, node = _split_node(path)
     name = resolve_format(path, format=format)
     module = format_modules()[name]
+    register_input(file)  # outputs may never replace an input (io/_atomic.py)
     if node is not None:
         options["node"] = node
+    if not module.SPEC.lazy:  # eager readers hold the whole file and what it parses to
+        size = file.stat().st_size
+        check_bytes(
+            size * TEXT_COST, what=f"reading this {human(size)} file", path=file, format=name
+        )
     try:
         obj = module.read(file, lazy=lazy, **options)
     except CharsuiteError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from charsuite.io._atomic import atomic_path
+from charsuite.io._atomic import atomic_path, hdf5_sink
 from charsuite.model import jsonable
 
 
@@ -46,7 +46,7 @@ def write(obj, path: str | Path, *, force: bool = False, compression: str | None
         ds.attrs = dict(obj.attrs)
     else:
         name, ds = "", obj
-    with atomic_path(path, force=force) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path, force=force) as tmp, h5py.File(hdf5_sink(tmp), "w") as f:
         f.attrs["charsuite_format"] = "charsuite-h5"
         f.attrs["charsuite_version"] = __version__
         f.attrs["kind"] = kind

@@ -55,12 +55,21 @@ __all__ = [
 CUBE_DIMS = ("depth", "y", "x", "species")
 
 
-def open_file(path: str | Path):
+def open_file(path: str | Path, *, format: str | None = None, contained: bool = True):
     """Open an HDF5 file read-only: the one opener for cube files (readers and streaming).
+
+    The input must be a regular file (:func:`charsuite.io.check_regular`: a FIFO would
+    block h5py forever), and, unless ``contained=False`` (format sniffing, which reads
+    only root attributes), pass :func:`charsuite.io.check_hdf5` (no external links,
+    external storage or virtual datasets; declared sizes bounded by the stored bytes).
 
     Parameters
     ----------
     path : str or Path
+    format : str, optional
+        Reader name for the messages.
+    contained : bool
+        Run the containment checks (default).
 
     Returns
     -------
@@ -68,13 +77,19 @@ def open_file(path: str | Path):
 
     Raises
     ------
+    ReaderError, BudgetError
+        Refused input (see above).
     OSError
         As h5py raises it for unreadable files (callers turn it into a ``ReaderError``
         naming their format).
     """
     import h5py
 
-    return h5py.File(path, "r")
+    from charsuite.io._contain import check_hdf5, check_regular
+
+    check_regular(path, format=format)
+    f = h5py.File(path, "r")
+    return check_hdf5(f, path, format=format) if contained else f
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -45,6 +45,31 @@ def shared_data_dir(technique: str) -> Path:
     pytest.skip(message)
 
 
+def _mutate(data: bytearray, cut: int, flips: list, mode: str) -> bytearray:
+    """One hostile mutation of a good file (the classes of the red-team suite, issue 16).
+
+    ``truncate``/``corrupt``: damage; ``duplicate``: a stretch repeated (duplicated rows);
+    ``swap-lines``: two lines exchanged (rows out of order); ``extra-value``: one more
+    value inserted in a row (a shifted table); ``long-line``: 8 KB without a line break.
+    """
+    if mode == "truncate":
+        return data[:cut]
+    if mode == "corrupt":
+        for pos, value in flips:
+            data[pos] = value
+        return data
+    if mode == "duplicate":
+        return data[:cut] + data[cut : cut + 200] + data[cut:]
+    if mode == "swap-lines":
+        lines = bytes(data).split(b"\n")
+        i, j = (pos % len(lines) for pos, _ in ([*flips, (cut, 0), (cut // 2, 0)])[:2])
+        lines[i], lines[j] = lines[j], lines[i]
+        return bytearray(b"\n".join(lines))
+    if mode == "extra-value":
+        return data[:cut] + b"\t17 " + data[cut:]
+    return data[:cut] + b"9" * 8192 + data[cut:]  # long-line
+
+
 def _foreign_files(tmp: Path) -> list[Path]:
     """Small files of other kinds every sniffer must reject."""
     import xarray as xr
@@ -195,20 +220,26 @@ class ReaderContract:
                 st.tuples(st.integers(0, max(len(original) - 1, 0)), st.integers(0, 255)),
                 max_size=8,
             ),
-            mode=st.sampled_from(["truncate", "corrupt"]),
+            mode=st.sampled_from(
+                ["truncate", "corrupt", "duplicate", "swap-lines", "extra-value", "long-line"]
+            ),
         )
         def check(cut, flips, mode):
-            data = bytearray(original)
-            if mode == "truncate":
-                data = data[:cut]
-            else:
-                for pos, value in flips:
-                    data[pos] = value
+            data = _mutate(bytearray(original), cut, flips, mode)
             path = tmp_path / f"fuzz{next(counter)}{self.module.SPEC.extensions[0]}"
             path.write_bytes(bytes(data))
             # a clear CharsuiteError is the expected outcome for damaged files; anything
-            # else (IndexError, KeyError, ...) escapes and fails the test
-            with contextlib.suppress(CharsuiteError):
-                read(path, format=self.format_name)
+            # else (IndexError, KeyError, ...) escapes and fails the test. The line limit
+            # is lowered so that "long-line" exercises the budget without big files.
+            saved = os.environ.get("CHARSUITE_MAX_LINE")
+            os.environ["CHARSUITE_MAX_LINE"] = "4096"
+            try:
+                with contextlib.suppress(CharsuiteError):
+                    read(path, format=self.format_name)
+            finally:
+                if saved is None:
+                    os.environ.pop("CHARSUITE_MAX_LINE", None)
+                else:
+                    os.environ["CHARSUITE_MAX_LINE"] = saved
 
         check()

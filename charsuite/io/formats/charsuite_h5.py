@@ -79,10 +79,11 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None):
     node : str, optional
         Not used (the whole file is one object); accepted for ``FILE::/path`` syntax.
     """
-    import h5py
     import xarray as xr
 
-    f = h5py.File(path, "r")
+    from charsuite.io.hdf5 import open_file
+
+    f = open_file(path, format=SPEC.name)  # regular file, contained, bounded
     try:
         coords = {}
         for name, dset in f.get("coords", {}).items():

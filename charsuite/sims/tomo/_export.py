@@ -23,13 +23,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from charsuite.exceptions import CharsuiteError, OutputExistsError, ParameterError
+from charsuite.exceptions import CharsuiteError, ParameterError
 from charsuite.model import Result
 from charsuite.sims.tomo._io import compute_context, iter_blocks, open_cube, write_h5_stream
 
@@ -177,16 +174,10 @@ def _write_zarr(tomo, path: Path, *, force: bool, progress) -> Path:
     import numpy as np
     import zarr
 
+    from charsuite.io import atomic_dir
     from charsuite.model import jsonable
 
-    if path.exists() and not force:
-        raise OutputExistsError(
-            "output exists; choose another name or pass --force (force=True) to replace it",
-            path=path,
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
+    with atomic_dir(path, force=force) as tmp:  # written beside, swapped in atomically
         root = zarr.open_group(str(tmp), mode="w")
         chunks = tuple(max(c) for c in tomo.data.chunks) if hasattr(tomo.data, "chunks") else None
         arr = root.create_array(
@@ -214,12 +205,6 @@ def _write_zarr(tomo, path: Path, *, force: bool, progress) -> Path:
             arr[start : start + block.shape[0]] = block
             if progress:
                 progress(block.shape[0])
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

@@ -141,11 +141,11 @@ def write_h5_stream(
     import numpy as np
 
     from charsuite._version import __version__
-    from charsuite.io import atomic_path
+    from charsuite.io import atomic_path, hdf5_sink
 
     data = obj.data
     name = obj.name if obj.name is not None else "__data__"
-    with atomic_path(path, force=force) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path, force=force) as tmp, h5py.File(hdf5_sink(tmp), "w") as f:
         f.attrs["charsuite_format"] = "charsuite-h5"
         f.attrs["charsuite_version"] = __version__
         f.attrs["kind"] = "DataArray"

@@ -5,7 +5,7 @@ import tifffile
 
 import charsuite
 from charsuite.datasets.tomogram import tomogram
-from charsuite.exceptions import OutputExistsError, ParameterError
+from charsuite.exceptions import OutputError, OutputExistsError, ParameterError
 from charsuite.sims.tomo import export_tomogram, read_zarr
 
 
@@ -63,5 +63,5 @@ def test_bad_outputs(small, tmp_path):
         export_tomogram(small, tmp_path / "t.xyz")
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises((ParameterError, OutputExistsError)):
+    with pytest.raises((ParameterError, OutputExistsError, OutputError)):
         export_tomogram(small, blocker / "t.h5")

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from charsuite.exceptions import MissingDependencyError, ReaderError
+from charsuite.exceptions import Interrupted, MissingDependencyError, ReaderError
+from charsuite.io._budget import xlsx_dimensions
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.arbin_csv import _split_name, arbin_dataset
 from charsuite.io.formats.echem.common import (
@@ -51,7 +52,7 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 def _keep_interrupts(err: BaseException) -> None:
     """Re-raise Ctrl-C / exit; anything else from calamine is a damaged file."""
-    if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+    if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit, Interrupted)):
         raise err
 
 
@@ -166,6 +167,7 @@ def read(path: Path, *, lazy: bool = False, channel: int | None = None):
             f"{path}: reading Arbin Excel exports needs python-calamine: "
             "pip install 'python-calamine>=0.2'; or export CSV from MITS Pro"
         ) from err
+    xlsx_dimensions(path, format=fmt)  # calamine aborts the process on a far cell
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = list(wb.sheet_names)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 
 _UNIT_MAP = {
     "ohm": "ohm",
@@ -72,7 +73,7 @@ def head_text(head: bytes) -> str:
 
 def read_bytes(path: Path, fmt: str) -> bytes:
     """Read a file, refusing empty and NUL-containing text files with a clear error."""
-    raw = Path(path).read_bytes()
+    raw = read_bytes_bounded(path, format=fmt)  # size and line length within the budget
     if not raw.strip():
         raise ReaderError("file is empty; re-export it from the instrument", path=path, format=fmt)
     return raw

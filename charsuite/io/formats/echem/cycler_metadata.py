@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.common import companion_of, head_text
 
@@ -57,7 +58,7 @@ def read(path: Path, *, lazy: bool = False):
     """
     path = Path(path)
     fmt = SPEC.name
-    raw = path.read_bytes()
+    raw = read_bytes_bounded(path, format=fmt)
     if not raw.strip():
         raise ReaderError("file is empty", path=path, format=fmt)
     kind = _kind(raw[:4096]) or "cycler metadata companion"

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, MissingDependencyError, ReaderError
+from charsuite.io._budget import check_zip
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.common import check_time, cycling_dataset
 
@@ -134,6 +135,7 @@ def _ndax_version(path: Path, fmt: str) -> str:
 
     try:
         with zipfile.ZipFile(path) as zf:
+            check_zip(zf, path=path, format=fmt)  # fastnda inflates every member
             names = zf.namelist()
             if "data.ndc" not in names:
                 raise ReaderError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -46,7 +47,7 @@ def read(path: Path, *, lazy: bool = False):
     from charsuite.io.formats.echem.squidstat import _settings
 
     path = Path(path)
-    raw = path.read_bytes()
+    raw = read_bytes_bounded(path, format=SPEC.name)
     if not raw.strip():
         raise ReaderError("file is empty", path=path, format=SPEC.name)
     if b"\x00" in raw:

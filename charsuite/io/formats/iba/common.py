@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from charsuite.exceptions import ParameterError, ReaderError
+from charsuite.io._budget import read_bytes_bounded
 
 # Spelled out (not taken from pymatgen) so readers validate names without importing
 # pymatgen (about 0.5 s), keeping sniffing and reading cheap.
@@ -189,7 +190,7 @@ def fold_isotope(name: str) -> str:
 
 def decode(path: Path, fmt: str) -> str:
     """Read a text file (UTF-8, else Latin-1); refuse binary content."""
-    raw = Path(path).read_bytes()
+    raw = read_bytes_bounded(path, format=fmt)
     if not raw.strip():
         raise ReaderError("file is empty or blank; re-export it", path=path, format=fmt)
     if b"\x00" in raw:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from charsuite.exceptions import ParameterError, ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.iba.common import fold_isotope, layer_dataset
 
@@ -84,7 +85,7 @@ def can_read(path: Path, head: bytes) -> bool:
 
 def _records(path: Path) -> list[tuple[str, dict[str, Any]]]:
     fmt = SPEC.name
-    raw = Path(path).read_bytes()
+    raw = read_bytes_bounded(path, format=fmt)
     if not raw.strip():
         raise ReaderError("file is empty", path=path, format=fmt)
     if b"\x00" in raw:

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.iba.common import element, layer_dataset
 
@@ -83,7 +84,7 @@ def _parse(path: Path, ncols: int):
     import numpy as np
 
     fmt = SPEC.name
-    raw = Path(path).read_bytes()
+    raw = read_bytes_bounded(path, format=fmt)
     if not raw.strip():
         raise ReaderError("file is empty or blank; re-run the depth profile", path=path, format=fmt)
     if b"\x00" in raw:

@@ -48,7 +48,7 @@ def can_read(path: Path, head: bytes) -> bool:
     # the superblock follows an optional user block of 512 · 2^k bytes
     if not any(head[o : o + 8] == HDF5_MAGIC for o in (0, 512, 1024, 2048)):
         return False
-    with open_file(path) as f:
+    with open_file(path, contained=False) as f:
         if "TofDAQ Version" in f.attrs or "charsuite_format" in f.attrs:
             return False
         return _find(f) is not None
@@ -81,7 +81,7 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
     import xarray as xr
 
     try:
-        f = open_file(path)
+        f = open_file(path, format=SPEC.name)  # regular file, contained, bounded
     except OSError as err:
         raise ReaderError(f"not a readable HDF5 file ({err})", path=path, format=SPEC.name) from err
     try:

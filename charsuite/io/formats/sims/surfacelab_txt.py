@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -51,6 +52,35 @@ def _float(token: str) -> float:
     return float(t)
 
 
+def _check_order(data: np.ndarray, path: Path) -> None:
+    """Refuse rows not in acquisition order: data points and sputter times must increase.
+
+    SurfaceLab writes one row per cycle with ``Data Point #`` 1, 2, 3... and a growing
+    sputter time; reversed, shuffled or duplicated rows (an edited or concatenated file)
+    would silently reorder the depth axis.
+    """
+    for col, name in ((0, "Data Point #"), (1, "Sputter Time (s)")):
+        values = data[:, col]
+        finite = values[np.isfinite(values)]
+        steps = np.diff(finite)
+        if finite.size < values.size and col == 0:
+            bad = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise ReaderError(
+                f"data row {bad + 1} has no {name}; expected a number in every row",
+                path=path,
+                format=SPEC.name,
+            )
+        if steps.size and not np.all(steps > 0):
+            k = int(np.flatnonzero(steps <= 0)[0])
+            raise ReaderError(
+                f"rows are not in acquisition order: {name} goes from {finite[k]:g} to "
+                f"{finite[k + 1]:g} (data row {k + 2}); rows reversed, shuffled or duplicated. "
+                "Re-export the profile from SurfaceLab",
+                path=path,
+                format=SPEC.name,
+            )
+
+
 def read(path: Path, *, lazy: bool = False):
     """Read a SurfaceLab depth-profile TXT export.
 
@@ -67,7 +97,7 @@ def read(path: Path, *, lazy: bool = False):
     """
     import xarray as xr
 
-    text = Path(path).read_bytes().decode("latin-1")
+    text = read_bytes_bounded(path, format=SPEC.name).decode("latin-1")
     lines = text.splitlines()
     try:
         h = next(i for i, line in enumerate(lines[:50]) if line.startswith(_HEADER))
@@ -100,19 +130,21 @@ def read(path: Path, *, lazy: bool = False):
         if not line.strip():
             continue
         parts = line.rstrip("\t").split("\t")
-        if len(parts) < 4 + n_ch:
+        if len(parts) != 4 + n_ch:  # a missing or extra value shifts every later species
             raise ReaderError(
-                f"line {lineno} has {len(parts)} columns, expected {4 + n_ch}; the file is truncated",
+                f"line {lineno} has {len(parts)} columns, expected {4 + n_ch} as in the "
+                "column header; the file is truncated or damaged. Re-export it",
                 path=path,
                 format=SPEC.name,
             )
         try:
-            rows.append([_float(p) for p in parts[: 4 + n_ch]])
+            rows.append([_float(p) for p in parts])
         except ValueError as err:
             raise ReaderError(f"line {lineno}: {err}", path=path, format=SPEC.name) from err
     if not rows:
         raise ReaderError("no data rows after the header", path=path, format=SPEC.name)
     data = np.asarray(rows, dtype=float)
+    _check_order(data, path)
     mass = np.array([_float(m) if m.strip() else np.nan for m in (masses + [""] * n_ch)[:n_ch]])
     kind = [
         "ratio"

@@ -173,6 +173,9 @@ def parse_xml(data: bytes, *, path: Path, format: str, member: str = ""):
     """Parse XML bytes with ElementTree, mapping parse errors to ReaderError."""
     import xml.etree.ElementTree as ET
 
+    from charsuite.io._budget import check_xml
+
+    check_xml(data, path=path, format=format, member=member)  # no entities, bounded size
     try:
         return ET.fromstring(data)
     except ET.ParseError as err:
@@ -219,9 +222,13 @@ def open_zip(path: Path, *, format: str):
     """Open a zip container read-only, mapping damage to ReaderError."""
     import zipfile
 
+    from charsuite.io._budget import open_zip_bounded
+
     try:
-        return zipfile.ZipFile(path, "r")
+        return open_zip_bounded(path, format=format)  # members within the memory budget
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        if isinstance(err, ReaderError):
+            raise
         raise ReaderError(
             f"not a valid zip container ({err}); the file is truncated or corrupted",
             path=path,

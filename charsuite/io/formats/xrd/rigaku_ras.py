@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -125,7 +126,7 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
         Missing header/data markers, non-numeric rows, non-monotonic 2θ.
     """
     path = Path(path)
-    raw = path.read_bytes()
+    raw = read_bytes_bounded(path, format=SPEC.name)
     if b"\x00" in raw:
         raise ReaderError("contains NUL bytes; not a RAS text file", path=path, format=SPEC.name)
     lines = raw.decode("latin-1").splitlines()

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._budget import read_bytes_bounded
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -107,7 +108,7 @@ def read(path: Path, *, lazy: bool = False):
     """
     import numpy as np
 
-    raw = Path(path).read_bytes()
+    raw = read_bytes_bounded(path, format=SPEC.name)
     if b"\x00" in raw:
         raise ReaderError("contains NUL bytes, not a text file", path=path, format=SPEC.name)
     try:

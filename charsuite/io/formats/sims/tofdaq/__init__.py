@@ -75,7 +75,7 @@ def can_read(path: Path, head: bytes) -> bool:
     """Accept HDF5 files with a ``TofDAQ Version`` root attribute and TofDAQ groups."""
     if not _is_hdf5_head(head):
         return False
-    with open_file(path) as f:
+    with open_file(path, contained=False) as f:
         return "TofDAQ Version" in f.attrs and ("PeakData" in f or "FullSpectra" in f)
 
 
@@ -284,7 +284,7 @@ def unique_labels(labels) -> list[str]:
 
 def _open(path: Path):
     try:
-        return open_file(path)
+        return open_file(path, format=SPEC.name)  # regular file, contained, bounded
     except OSError as err:
         raise ReaderError(
             f"not a readable HDF5 file ({err}); the file may be truncated or not TofDAQ output",

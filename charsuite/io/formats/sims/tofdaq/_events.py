@@ -21,12 +21,12 @@ SingleIonSignal`` ions.
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 import numpy as np
 
 from charsuite.exceptions import DataError, MissingDependencyError, ReaderError
+from charsuite.io._budget import check_bytes, decompress_bounded
 
 __all__ = ["EventListIntegrator", "decode_event_list", "decompress_words"]
 
@@ -36,7 +36,7 @@ def decompress_words(raw: np.ndarray, compression: int, max_words: int | None) -
     method = (compression >> 8) & 0xFF
     data = np.asarray(raw, dtype=np.uint8).tobytes()
     if method == 1:
-        return np.frombuffer(zlib.decompress(data), dtype="<u4")
+        return np.frombuffer(decompress_bounded(data, what="an EventList element"), dtype="<u4")
     if method == 2:
         try:
             import lz4.block
@@ -45,6 +45,7 @@ def decompress_words(raw: np.ndarray, compression: int, max_words: int | None) -
                 "LZ4-compressed EventList needs the 'lz4' package (pip install lz4)"
             ) from err
         size = (max_words or max(len(data) * 255, 64)) * 4
+        check_bytes(size, what="an LZ4 EventList element")
         return np.frombuffer(lz4.block.decompress(data, uncompressed_size=size), dtype="<u4")
     if method == 0:
         return np.frombuffer(data, dtype="<u4")
