@@ -499,6 +499,20 @@ class SlabReader:
                 raise OSError(f"{d.file.filename}: short read at byte {offset + done}")
             done += got
 
+    def _whole_chunk(self, w0: int, w1: int) -> np.ndarray | None:
+        """The decoded chunk itself (read-only) when writes ``w0:w1`` are exactly one chunk
+        spanning whole scans of the only dataset: saves copying it into the buffer."""
+        d = self.datasets[0]
+        c = d.chunks
+        if len(self.datasets) > 1 or d.dtype != self.dtype or tuple(c[1:]) != d.shape[1:]:
+            return None
+        if w0 % c[0] or w1 - w0 != c[0]:
+            return None
+        stored = self.rows._stored(d, (w0, 0, 0, 0))
+        if stored is None:
+            return None
+        return self.rows.decoders[0].decode(stored[1], stored[0])
+
     def buffer(self) -> np.ndarray:
         """This thread's reused buffer (``max_len`` writes)."""
         buf = getattr(self.local, "buf", None)
@@ -507,11 +521,15 @@ class SlabReader:
         return buf
 
     def read(self, w0: int, w1: int, buf: np.ndarray) -> np.ndarray:
-        """Writes ``w0:w1`` (stored values, float32 factor not applied) into ``buf``."""
+        """Writes ``w0:w1`` (stored values, float32 factor not applied), in ``buf`` or, for a
+        whole decoded chunk, in a read-only array of its own."""
         m = w1 - w0
         if self.plan == "raw":
             self._pread(self.datasets[0], w0, w1, buf)
         elif self.plan == "chunks":
+            whole = self._whole_chunk(w0, w1)
+            if whole is not None:
+                return whole
             self.rows.read(w0, w1, buf)
         elif len(self.datasets) == 1:
             self.datasets[0].read_direct(buf, np.s_[w0:w1], np.s_[0:m])

@@ -321,7 +321,10 @@ def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
         if scale is not None:
             # same float32 product as the lazy cube (so results equal the dask path bit for
             # bit, and integer counts sum exactly); cheap on a cache-resident piece
-            np.multiply(slab, scale, out=slab)
+            if slab.flags.writeable:
+                np.multiply(slab, scale, out=slab)
+            else:  # a decoded chunk handed over as it is
+                slab = slab * scale
         return _detach(func(slab), buf)
 
     def run_hdf5(task):
