@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "sims": ("charsuite.cli.sims", "ToF-SIMS: depth profiles, interfaces, co-localisation."),
     "echem": ("charsuite.cli.echem", "Electrochemistry: capacity, dQ/dV, retention, impedance."),
+    "report": (
+        "charsuite.cli.report",
+        "A sample TOML naming its files -> every analysis, index.html and summary.json.",
+    ),
     "demo": ("charsuite.cli.demo", "Generate an example NMC811 sample and run every module on it."),
 }
 

@@ -222,7 +222,12 @@ def lattice(
 
 @cli.command("calibrate")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--standard", default="Si", show_default=True, help="Library phase of the standard.")
+@click.option(
+    "--standard",
+    default="Si",
+    show_default=True,
+    help="Standard: Si, LaB6 or Al2O3 (library phase).",
+)
 @click.option("--incidence-angle", type=Quantity("deg"), default=None)
 @click.option(
     "--max-offset",
@@ -243,18 +248,43 @@ def lattice(
     show_default=True,
     help="Goniometer radius (mm).",
 )
+@click.option(
+    "-o",
+    "--instrument-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also fit U, V, W, X, Y by Rietveld on the standard and write this instrument file (JSON).",
+)
+@click.option("--radiation", type=click.Choice(["ka1", "ka12"]), default="ka12", show_default=True)
+@click.option(
+    "--texture", default=None, help="March–Dollase axis h,k,l of the standard (e.g. 0,0,1)."
+)
 @format_option
 @json_option
 @force_option
 def calibrate(
-    file, standard, incidence_angle, max_offset, displacement, radius, format_, json_path, force
+    file,
+    standard,
+    incidence_angle,
+    max_offset,
+    displacement,
+    radius,
+    instrument_out,
+    radiation,
+    texture,
+    format_,
+    json_path,
+    force,
 ):
-    """Zero offset from a standard scan (use it as --zero-offset for film scans)."""
-    from charsuite.io import read
+    """Zero offset from a standard scan; with -o also the instrument profile file."""
+    from charsuite.io import check_output, read
     from charsuite.xrd import calibrate_zero
 
+    if instrument_out:
+        check_output(instrument_out, force=force)
+    da = read(file, format=format_)
     res = calibrate_zero(
-        read(file, format=format_),
+        da,
         standard=standard,
         incidence_angle_deg=incidence_angle,
         max_zero_offset_deg=max_offset,
@@ -265,6 +295,130 @@ def calibrate(
         f"{standard}: zero offset {res.zero_offset_deg:+.4f} ± {res.zero_offset_err_deg:.4f}° "
         f"(refraction {res.refraction_shift_deg:.4f}° removed)"
     )
+    out = res.to_dict()
+    if instrument_out:
+        axis = _parse_texture([f"{standard}:{texture}"])[standard] if texture else None
+        out["instrument"] = _write_instrument(
+            da, standard, radiation, incidence_angle, axis, instrument_out, force
+        )
+    emit_json(out, json_path, force=force)
+
+
+def _write_instrument(da, standard, radiation, incidence_angle, axis, path, force):
+    from charsuite.xrd import calibrate_instrument, save_instrument
+
+    inst, fit = calibrate_instrument(
+        da,
+        standard=standard,
+        radiation=radiation,
+        incidence_angle_deg=incidence_angle,
+        preferred_orientation=axis,
+    )
+    save_instrument(inst, path, force=force)
+    status(
+        f"instrument: U {inst.u:.5f}, V {inst.v:.5f}, W {inst.w:.5f} deg², X {inst.x:.4f}, "
+        f"Y {inst.y:.4f} deg, zero {inst.zero_deg:+.4f}° (Rwp {100 * fit.rwp:.2f}%, "
+        f"GoF {fit.gof:.2f}) → {path}"
+    )
+    return inst.to_dict()
+
+
+def _parse_texture(value):
+    """``PHASE:h,k,l`` (repeatable) → {phase: (h, k, l)}."""
+    out = {}
+    for item in value or ():
+        name, _, hkl = item.partition(":")
+        try:
+            out[name] = tuple(int(v) for v in hkl.split(","))
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: expected PHASE:h,k,l, e.g. NMC811:0,0,1") from None
+        if len(out[name]) != 3 or not any(out[name]):
+            raise click.BadParameter(f"{item!r}: expected three Miller indices, not all zero")
+    return out
+
+
+@cli.command("refine")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--phases", required=True, help="Comma-separated library phases to refine.")
+@click.option(
+    "--incidence-angle",
+    type=Quantity("deg"),
+    default=None,
+    help="Fixed incidence angle ω (deg); default symmetric Bragg–Brentano.",
+)
+@click.option(
+    "--film-thickness",
+    type=Quantity("nm"),
+    default=None,
+    help="Film thickness (nm), GI absorption.",
+)
+@click.option("--radiation", type=click.Choice(["ka1", "ka12"]), default="ka12", show_default=True)
+@click.option(
+    "--instrument",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Instrument file from `xrd calibrate -o` (fixes U, V, W, X, Y).",
+)
+@click.option("--texture", multiple=True, help="March–Dollase axis PHASE:h,k,l (repeatable).")
+@click.option("--no-mixing", is_flag=True, help="Do not refine Li/Ni exchange of layered phases.")
+@click.option(
+    "--library", multiple=True, type=click.Path(exists=True), help="Extra CIF file or folder."
+)
+@plot_option("Write the Rietveld figure (PNG).")
+@format_option
+@json_option
+@force_option
+def refine_cmd(
+    file,
+    phases,
+    incidence_angle,
+    film_thickness,
+    radiation,
+    instrument,
+    texture,
+    no_mixing,
+    library,
+    plot_path,
+    format_,
+    json_path,
+    force,
+):
+    """Rietveld refinement: weight fractions, cells, Li/Ni exchange, Rwp/GoF."""
+    from charsuite.io import read
+    from charsuite.xrd import load_instrument, refine
+
+    inst = load_instrument(instrument) if instrument else None
+    res = refine(
+        read(file, format=format_),
+        phases=[p.strip() for p in phases.split(",") if p.strip()],
+        radiation=radiation,
+        incidence_angle_deg=incidence_angle,
+        film_thickness_nm=film_thickness,
+        instrument=inst,
+        preferred_orientation=_parse_texture(texture) or None,
+        cation_mixing=not no_mixing,
+        library=list(library) or None,
+    )
+    for ph in res.phases:
+        cell = ", ".join(
+            f"{k} {v['value']:.5f}({v['uncertainty']:.5f})" for k, v in ph.cell.items()
+        )
+        status(
+            f"{ph.name}: {100 * ph.weight_fraction:.2f} ± {100 * ph.weight_fraction_esd:.2f} wt%, "
+            f"{cell}, R_Bragg {100 * ph.bragg_r:.2f}%"
+        )
+    for name, why in res.skipped_phases.items():
+        status(f"{name}: skipped ({why})")
+    for note in res.notes:
+        status(f"note: {note}")
+    status(
+        f"Rwp {100 * res.rwp:.2f}%, Rexp {100 * res.rexp:.2f}%, GoF {res.gof:.2f}; "
+        + ("converged" if res.converged else res.message)
+    )
+    if plot_path:
+        from charsuite.plotting.xrd import plot_rietveld
+
+        plot_rietveld(res, path=plot_path, force=force)
     emit_json(res, json_path, force=force)
 
 

@@ -1,10 +1,10 @@
-"""``charsuite demo``: generate one NMC811 thin-film sample and run every module on it.
+"""``charsuite demo``: generate one NMC811 thin-film sample, then run ``charsuite report`` on it.
 
-Each technique contributes one step module listed in :data:`STEPS`. A step module
-defines ``TITLE`` and ``run(ctx: DemoContext) -> Section``: it generates its instrument
-files with :mod:`charsuite.datasets` into ``ctx.data_dir``, analyses them with the public
-API, and writes figures and JSON into ``ctx.outdir``. The ``files`` step runs last and
-lists every generated input file with the format charsuite detected for it.
+One code path: each technique module in :data:`GENERATORS` writes its instrument files with
+:mod:`charsuite.datasets` into ``OUT/data`` and returns its sample-TOML tables and ground
+truth; :func:`run_demo` writes ``OUT/data/sample.toml`` and calls
+:func:`charsuite.report.build_report` on it, exactly as a user would with real files. The
+ground truth is shown next to each number in the page.
 """
 
 from __future__ import annotations
@@ -12,75 +12,76 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-from collections.abc import Callable
+import re
 from pathlib import Path
 from typing import Any
 
 from charsuite.datasets import DEMO_SAMPLE, DemoSample
 from charsuite.model import Result
 
-#: Step modules, in report order. Add a technique's step here.
-STEPS: tuple[str, ...] = (
+#: File generators, in report order. Each defines ``generate(data, sample, *, force)``.
+GENERATORS: tuple[str, ...] = (
     "charsuite.demo.xrd",
     "charsuite.demo.composition",
     "charsuite.demo.sims",
     "charsuite.demo.tomogram",
     "charsuite.demo.echem",
-    "charsuite.demo.files",
 )
 
 
 @dataclasses.dataclass(frozen=True)
-class Section(Result):
-    """One report section.
+class DemoResult(Result):
+    """Where the demo wrote its outputs.
 
     Attributes
     ----------
-    title, summary : str
-    figures : list of (relative path, caption)
-    tables : dict of caption -> {name: value}
-    files : list of (relative path, description)
-    results : dict
-        JSON-ready numbers of the step (also written to ``<step>.json``).
+    outdir, index_html, summary_json, toml : str
+    steps : dict
+        Step name -> status (``ok``, ``cached``, ``failed``).
+    failed : dict
+        Step name -> one-line reason.
     """
-
-    title: str
-    summary: str
-    figures: list = dataclasses.field(default_factory=list)
-    tables: dict = dataclasses.field(default_factory=dict)
-    files: list = dataclasses.field(default_factory=list)
-    results: dict = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass
-class DemoContext:
-    """What a step gets: output folders, the sample, and overwrite permission."""
-
-    outdir: Path
-    sample: DemoSample
-    force: bool = False
-    progress: Callable[..., None] | None = None
-
-    @property
-    def data_dir(self) -> Path:
-        """Folder of the generated instrument files."""
-        path = self.outdir / "data"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def rel(self, path: Path) -> str:
-        """Path relative to the output folder (for the report)."""
-        return Path(path).resolve().relative_to(self.outdir.resolve()).as_posix()
-
-
-@dataclasses.dataclass(frozen=True)
-class DemoResult(Result):
-    """Where the demo wrote its outputs."""
 
     outdir: str
     index_html: str
     summary_json: str
-    sections: list
+    toml: str
+    steps: dict
+    failed: dict
+
+
+def write_sample(
+    data: str | Path, *, sample: DemoSample = DEMO_SAMPLE, force: bool = False
+) -> tuple[Path, dict]:
+    """Generate the demo sample's instrument files and its ``sample.toml`` in ``data``.
+
+    Returns
+    -------
+    (Path, dict)
+        The TOML path and the ground truth ``{step: {number key: value}}``.
+    """
+    from charsuite.io import write_text
+
+    data = Path(data)
+    data.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, Any] = {
+        "sample": {
+            "name": sample.name,
+            "stack": [f"{n}:{t:g} nm" for n, t in sample.stack[:-1]] + [sample.stack[-1][0]],
+            "film_thickness": f"{sample.film_thickness_nm:g} nm",
+            "density": f"{sample.film_density_g_cm3:g} g/cm^3",
+            "area": f"{sample.electrode_area_cm2:g} cm^2",
+            "target": sample.target_formula,
+        }
+    }
+    truth: dict[str, dict] = {}
+    for modname in GENERATORS:
+        part, known = importlib.import_module(modname).generate(data, sample, force=force)
+        tables.update(part)
+        truth.update(known)
+    header = f"# Demo sample written by `charsuite demo` (ground truth: {sample.film_formula})\n"
+    path = write_text(data / "sample.toml", header + dumps_toml(tables), force=force)
+    return path, truth
 
 
 def run_demo(
@@ -88,65 +89,116 @@ def run_demo(
     *,
     force: bool = False,
     sample: DemoSample = DEMO_SAMPLE,
-    progress: Callable[..., None] | None = None,
+    jobs: int = 1,
+    progress: bool = False,
 ) -> DemoResult:
-    """Generate the demo sample's files, analyse them, write figures, JSON and index.html.
+    """Generate the demo sample's files and TOML, then build its report.
 
     Parameters
     ----------
     outdir : str or Path
-        Output folder (created). Existing outputs are replaced only with ``force``.
+        Output folder; instrument files and ``sample.toml`` go to ``outdir/data``.
     force : bool
+        Replace existing outputs.
     sample : DemoSample
         Ground truth of the generated sample.
-    progress : callable, optional
-        ``progress(advance=1, total=None, description=None)``.
+    jobs : int
+        Worker processes for the report steps.
+    progress : bool
+        Progress rows on stderr.
 
     Returns
     -------
     DemoResult
+
+    Examples
+    --------
+    >>> run_demo("charsuite-demo").failed  # doctest: +SKIP
+    {}
     """
-    from charsuite.io import check_output, write_text
-    from charsuite.plotting.report import render_report
+    from charsuite.io import check_output
+    from charsuite.report import build_report
 
     outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    index = check_output(outdir / "index.html", force=force)
-    ctx = DemoContext(outdir=outdir, sample=sample, force=force, progress=progress)
-    sections = []
-    if progress:
-        progress(0, total=len(STEPS))
-    for modname in STEPS:
-        module = importlib.import_module(modname)
-        if progress:
-            progress(0, description=module.TITLE)
-        section = module.run(ctx)
-        step = modname.rsplit(".", 1)[-1]
-        write_text(
-            outdir / f"{step}.json", json.dumps(section.results, indent=2) + "\n", force=force
-        )
-        sections.append(section)
-        if progress:
-            progress(1)
-    summary: dict[str, Any] = {
-        "sample": sample.to_dict(),
-        "sections": {s.title: s.results for s in sections},
-    }
-    summary_path = write_text(
-        outdir / "summary.json", json.dumps(summary, indent=2) + "\n", force=force
-    )
+    check_output(outdir / "index.html", force=force)
+    toml, truth = _sample_files(outdir / "data", sample=sample, force=force)
     intro = (
         f"charsuite generated instrument files for one thin-film cathode ({sample.film_formula} "
-        f"from a {sample.target_formula} target, {sample.film_thickness_nm:g} nm, "
-        f"stack {' / '.join(n for n, _ in sample.stack)}) into data/, read them with the "
-        "format registry and ran each analysis module. Figures (PNG) and numbers (JSON) are "
-        "next to this page; summary.json collects all numbers with their provenance."
+        f"from a {sample.target_formula} target, {sample.film_thickness_nm:g} nm, stack "
+        f"{' / '.join(n for n, _ in sample.stack)}) and the sample file data/sample.toml, then "
+        "ran `charsuite report data/sample.toml` on them. The ground truth of the generator "
+        "is shown next to each number it fixes."
     )
-    page = render_report(sections, title="charsuite demo report", intro=intro, outdir=outdir)
-    write_text(index, page, force=force)
+    res = build_report(toml, outdir, force=force, jobs=jobs, progress=progress,
+                       title="charsuite demo report", intro=intro, truth=truth)  # fmt: skip
     return DemoResult(
-        outdir=str(outdir.resolve()),
-        index_html=str(index.resolve()),
-        summary_json=str(summary_path.resolve()),
-        sections=[s.title for s in sections],
-    )
+        outdir=res.outdir, index_html=res.index_html, summary_json=res.summary_json,
+        toml=str(toml.resolve()), steps=res.steps, failed=res.failed,
+    )  # fmt: skip
+
+
+def _sample_files(data: Path, *, sample: DemoSample, force: bool) -> tuple[Path, dict]:
+    """Reuse ``data`` when it holds this sample from this charsuite version, else generate.
+
+    The generators are deterministic but stamp their history with the time, so
+    regenerating would change the files' SHA-256 and defeat the report cache; the ground
+    truth is kept next to the files in ``truth.json``.
+    """
+    from charsuite import __version__
+    from charsuite.io import write_text
+    from charsuite.model import jsonable
+
+    stamp = data / "truth.json"
+    identity = {"charsuite_version": __version__, "sample": jsonable(sample.to_dict())}
+    try:
+        saved = json.loads(stamp.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        saved = {}
+    if (data / "sample.toml").is_file() and {k: saved.get(k) for k in identity} == identity:
+        return data / "sample.toml", saved["truth"]
+    toml, truth = write_sample(data, sample=sample, force=force)
+    text = json.dumps({**identity, "truth": jsonable(truth)}, indent=1)
+    write_text(stamp, text + "\n", force=True)
+    return toml, json.loads(text)["truth"]
+
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _key(key: str) -> str:
+    return key if _BARE.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+
+
+def dumps_toml(tables: dict[str, dict]) -> str:
+    """Write the sample tables as TOML (no writer in the standard library; this subset suffices).
+
+    Lists of tables become ``[[table.key]]``, tables under ``echem`` become ``[echem.key]``,
+    other nested tables are inline.
+    """
+    lines: list[str] = []
+    for name, table in tables.items():
+        subs = {k: v for k, v in table.items() if name == "echem" and isinstance(v, dict | list)}
+        subs = {
+            k: v for k, v in subs.items() if isinstance(v, dict) or (v and isinstance(v[0], dict))
+        }
+        lines.append(f"[{name}]")
+        lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items() if k not in subs]
+        for key, value in subs.items():
+            for item in value if isinstance(value, list) else [value]:
+                bracket = ("[[", "]]") if isinstance(value, list) else ("[", "]")
+                lines += ["", f"{bracket[0]}{name}.{key}{bracket[1]}"]
+                lines += [f"{_key(k)} = {_value(v)}" for k, v in item.items()]
+        lines.append("")
+    return "\n".join(lines)

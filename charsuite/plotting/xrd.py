@@ -136,3 +136,57 @@ def plot_identification(
     if path is not None:
         save_figure(fig, path, force=force)
     return fig
+
+
+def plot_rietveld(result, *, path=None, force: bool = False, title: str | None = None):
+    """Profex-style Rietveld plot: observed, calculated, background, difference, ticks.
+
+    Parameters
+    ----------
+    result : RietveldResult
+        From :func:`charsuite.xrd.refine` (holds the arrays; its JSON does not).
+    path : str or Path, optional
+        Save as PNG (atomic; ``force`` to overwrite).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from charsuite.plotting.style import PALETTE, new_figure, save_figure
+
+    x, yo, yc = result.two_theta, result.observed, result.calculated
+    n = max(len(result.ticks), 1)
+    fig, (ax, axt, axd) = new_figure(
+        3,
+        1,
+        figsize=(7.5, 5.2),
+        sharex=True,
+        gridspec_kw={"height_ratios": [4, 0.25 * n + 0.2, 1.2]},
+    )
+    ax.plot(x, yo, ".", color="black", ms=1.5, label="observed")
+    ax.plot(x, yc, color="red", lw=0.8, label="calculated")
+    ax.plot(x, result.background, color="0.5", lw=0.7, label="background")
+    for k, ph in enumerate(result.phases):
+        color = PALETTE[k % len(PALETTE)]
+        ticks = result.ticks.get(ph.name, [])
+        axt.vlines(ticks, n - 1 - k, n - 0.2 - k, color=color, lw=0.8)
+        label = f"{ph.name} {100 * ph.weight_fraction:.1f}({100 * ph.weight_fraction_esd:.1f}) wt%"
+        ax.plot([], [], color=color, lw=2, label=f"{label}, R_B {100 * ph.bragg_r:.1f}%")
+    axd.plot(x, yo - yc, color="blue", lw=0.6)
+    axd.axhline(0, color="0.6", lw=0.5)
+    axt.set_yticks([])
+    axt.set_ylim(-0.1, n)
+    axd.set_xlabel("2θ (deg)")
+    axd.set_ylabel("obs − calc")
+    ax.set_ylabel("intensity (counts)")
+    status = "" if result.converged else " (NOT converged)"
+    ax.set_title(
+        title or f"Rietveld: Rwp {100 * result.rwp:.2f}%, GoF {result.gof:.2f}{status}",
+        fontsize=10,
+    )
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_xlim(float(x[0]), float(x[-1]))
+    if path is not None:
+        save_figure(fig, path, force=force)
+    return fig

@@ -9,6 +9,8 @@ Public API (heavy dependencies are imported inside the functions):
 * :func:`subtract_background`, :func:`strip_ka2`, :func:`smooth`, :func:`normalize`,
   :func:`correct_zero`, :func:`correct_displacement` — reduction steps (each records its value in ``attrs["corrections"]``).
 * :mod:`charsuite.xrd._gi` — refraction shift, information depth, absorption factor, GI texture.
+* :func:`refine` — Rietveld refinement (weight fractions, cells, Li/Ni exchange);
+  :func:`load_instrument` — instrument profile file of ``xrd calibrate -o``.
 * :func:`reference_pattern`, :func:`list_phases` — the CIF library and cached patterns.
 """
 
@@ -21,6 +23,7 @@ from charsuite.xrd._analysis import (
 )
 from charsuite.xrd._batchfit import fit_windows
 from charsuite.xrd._gi import absorption_factor, optical_constants, refraction_shift, texture_factor
+from charsuite.xrd._instrument import Instrument, load_instrument, save_instrument
 from charsuite.xrd._lattice import LatticeFit, d_spacing, refine_lattice, two_theta_of
 from charsuite.xrd._library import (
     clear_cache,
@@ -39,6 +42,7 @@ from charsuite.xrd._peaks import (
     pseudo_voigt,
     residual_peaks,
 )
+from charsuite.xrd._qpa import weight_fractions
 from charsuite.xrd._reduce import (
     check_scan,
     correct_displacement,
@@ -49,14 +53,26 @@ from charsuite.xrd._reduce import (
     strip_ka2,
     subtract_background,
 )
+from charsuite.xrd._rietveld import (
+    CERTIFIED_CELLS,
+    PhaseRefinement,
+    RietveldResult,
+    calibrate_instrument,
+    refine,
+)
 
 __all__ = [
     "ACCEPT_THRESHOLD",
+    "CERTIFIED_CELLS",
+    "Instrument",
     "LatticeFit",
+    "PhaseRefinement",
+    "RietveldResult",
     "XRDAnalysis",
     "ZeroCalibration",
     "absorption_factor",
     "analyze",
+    "calibrate_instrument",
     "calibrate_zero",
     "check_scan",
     "clear_cache",
@@ -70,6 +86,7 @@ __all__ = [
     "ka2_position",
     "lattice_of",
     "list_phases",
+    "load_instrument",
     "load_structure",
     "match_phases",
     "normalize",
@@ -79,12 +96,15 @@ __all__ = [
     "phase_max_strain",
     "pseudo_voigt",
     "reference_pattern",
+    "refine",
     "refine_lattice",
     "refraction_shift",
     "residual_peaks",
+    "save_instrument",
     "smooth",
     "strip_ka2",
     "subtract_background",
     "texture_factor",
     "two_theta_of",
+    "weight_fractions",
 ]

@@ -1,0 +1,137 @@
+"""Rietveld stage 4: least squares (variable projection) and the covariance of everything.
+
+The nonlinear parameters go to :func:`scipy.optimize.least_squares` (``trf``, bounds,
+2-point Jacobian on parameters scaled to their typical step); the phase scales and the
+background are solved inside every residual (``_rietveld_model.solve_linear``). At the end
+one full Jacobian (nonlinear by finite differences at fixed linear coefficients, linear
+analytically = the design matrix) gives Cov = (JᵀWJ)⁻¹ χ²_ν for every parameter.
+lmfit is not used: it adds nothing here (no ``expr`` ties are needed) and its wrapper
+cannot solve the linear block inside the residual.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from charsuite.xrd import _rietveld_model as rm
+
+
+@dataclasses.dataclass(frozen=True)
+class FitState:
+    """Outcome of the least-squares stages."""
+
+    values: dict
+    coef: np.ndarray
+    calc: np.ndarray
+    lines: list
+    converged: bool
+    message: str
+    nfev: int
+
+
+class Problem:
+    """Data, weights, phases, geometry and the parameter list of one refinement."""
+
+    def __init__(self, x, y, wt, phases, geom, n_bkg, specs, fixed):
+        self.x, self.y, self.wt = x, y, wt
+        self.phases, self.geom, self.n_bkg = phases, geom, n_bkg
+        self.specs = list(specs)
+        self.fixed = dict(fixed)
+
+    def values(self, p, names) -> dict:
+        out = dict(self.fixed)
+        out.update({s.name: s.value for s in self.specs})
+        by = {s.name: s for s in self.specs}
+        for n, v in zip(names, p):
+            out[n] = by[n].value + v * by[n].step
+        return out
+
+    def model(self, values):
+        a, lines = rm.design_matrix(self.x, self.phases, values, self.geom, self.n_bkg)
+        coef = rm.solve_linear(a, self.y, self.wt, len(self.phases))
+        return a, coef, lines
+
+    def residual(self, p, names):
+        a, coef, _ = self.model(self.values(p, names))
+        return (self.y - a @ coef) * self.wt
+
+    def commit(self, p, names):
+        """Write the fitted values of ``names`` back as new starting values."""
+        vals = self.values(p, names)
+        self.specs = [dataclasses.replace(s, value=vals[s.name]) for s in self.specs]
+
+
+def _bounds(prob: Problem, names):
+    by = {s.name: s for s in prob.specs}
+    lo = np.array([(by[n].lower - by[n].value) / by[n].step for n in names])
+    hi = np.array([(by[n].upper - by[n].value) / by[n].step for n in names])
+    return np.minimum(lo, -1e-12), np.maximum(hi, 1e-12)
+
+
+def run_stage(prob: Problem, names, max_nfev: int):
+    """One least-squares stage over the parameters ``names``; returns (ok, message, nfev)."""
+    from scipy.optimize import least_squares
+
+    names = [n for n in names if any(s.name == n for s in prob.specs)]
+    if not names:
+        return True, "no free parameters", 0
+    lo, hi = _bounds(prob, names)
+    res = least_squares(
+        prob.residual,
+        np.zeros(len(names)),
+        bounds=(lo, hi),
+        args=(names,),
+        method="trf",
+        diff_step=1e-3,
+        x_scale=1.0,
+        max_nfev=max_nfev,
+        xtol=1e-8,
+        ftol=1e-8,
+    )
+    prob.commit(res.x, names)
+    return res.status > 0, str(res.message), int(res.nfev)
+
+
+def fit(prob: Problem, stages, max_nfev: int) -> FitState:
+    """Run the stages in order; the last one decides convergence."""
+    ok, msg, nfev = True, "", 0
+    for names in stages:
+        ok, msg, n = run_stage(prob, names, max_nfev)
+        nfev += n
+    vals = prob.values(np.zeros(0), [])
+    a, coef, lines = prob.model(vals)
+    if not ok:
+        msg = f"not converged after {nfev} evaluations ({msg}); the last state is returned"
+    return FitState(vals, coef, a @ coef, lines, ok, msg, nfev)
+
+
+def full_covariance(prob: Problem, state: FitState):
+    """(names, covariance) of all nonlinear parameters and all linear coefficients.
+
+    Cov = (JᵀWJ)⁻¹·χ²_ν with J the full Jacobian at the solution (linear coefficients
+    fixed for the nonlinear columns; the design matrix for the linear ones).
+    """
+    names = [s.name for s in prob.specs]
+    steps = {s.name: s.step for s in prob.specs}
+    a, _ = rm.design_matrix(prob.x, prob.phases, state.values, prob.geom, prob.n_bkg)
+    base = a @ state.coef
+    cols = []
+    for n in names:
+        h = steps[n] * 1e-3
+        v = dict(state.values)
+        v[n] = v[n] + h
+        an, _ = rm.design_matrix(prob.x, prob.phases, v, prob.geom, prob.n_bkg)
+        cols.append((an @ state.coef - base) / h)
+    lin = [f"scale.{ph.name}" for ph in prob.phases] + [f"bkg_{k}" for k in range(prob.n_bkg)]
+    jac = np.column_stack([*cols, a]) * prob.wt[:, None]
+    keep = np.any(jac != 0, axis=0)
+    dof = max(len(prob.y) - int(keep.sum()), 1)
+    chi2 = float(np.sum(((prob.y - base) * prob.wt) ** 2)) / dof
+    cov = np.full((jac.shape[1],) * 2, np.nan)
+    jk = jac[:, keep]
+    norm = np.linalg.norm(jk, axis=0)
+    inner = np.linalg.pinv((jk / norm).T @ (jk / norm), rcond=1e-13)
+    cov[np.ix_(keep, keep)] = inner / np.outer(norm, norm) * chi2
+    return names + lin, cov, dof
