@@ -1,6 +1,10 @@
 """Generality of the XRD phase identification on random powder mixtures (red-team harness).
 
-``PYTHONPATH=. python -m benchmarks.xrd_generality --n 60 --seed 0 [--json out.json]``
+``PYTHONPATH=. python -m benchmarks.xrd_generality --n 60 --seed 0 [--json out.json] [--absent 30]``
+
+``--absent N`` adds N cases whose main phase is not in the library (xrayutilities
+materials, :data:`ABSENT_MATERIALS`, with a library phase at 10–40 wt % in half of them):
+it counts the library phases wrongly accepted (target 0) and the reported library gaps.
 
 Every case draws 1–3 phases from the built-in library (weight fractions 10–90 %) and
 random, realistic lab conditions (strain ±0.5 % isotropic or anisotropic, zero ±0.1°,
@@ -86,6 +90,82 @@ def run_case(case_seed: int, workdir: Path) -> dict:
         truth=truth,
     )
     return out
+
+
+#: xrayutilities materials that are not in the charsuite library (nor its CIF files):
+#: perovskites, B2 alloys, fluorites, LaB6, diamond/zinc-blende semiconductors, quartz,
+#: wurtzite GaN, fcc/bcc metals and rock salts of other cells. Several share a lattice
+#: (or a subset of its lines) with a library phase — the cases a search–match gets wrong.
+ABSENT_MATERIALS = (
+    "SrTiO3", "BaTiO3", "CaTiO3", "CoGa", "FeRh", "CaF2", "BaF2", "SrF2", "LaB6", "Ge",
+    "GaAs", "InP", "CdTe", "SiO2", "Co3O4", "GaN", "Cu", "Au", "Ag", "Mo", "W", "Nb",
+    "TiN", "MgO", "CoO", "Cr", "V", "Rh", "PbTe", "NaCl",
+)  # fmt: skip
+
+
+def run_absent_case(case_seed: int, workdir: Path) -> dict:
+    """A phase absent from the library (± a library phase at 10–40 wt %), simulated by
+    xrayutilities (PowderModel, fundamental parameters; the library phase from its CIF);
+    counts the library phases wrongly accepted and whether the library gap is reported."""
+    import xrayutilities as xu
+    from xrayutilities.simpack import Powder, PowderModel
+
+    from charsuite.exceptions import CharsuiteError
+    from charsuite.io import read
+    from charsuite.xrd import analyze, list_phases
+
+    rng = np.random.default_rng(case_seed)
+    absent = ABSENT_MATERIALS[case_seed % len(ABSENT_MATERIALS)]
+    lib = list_phases()
+    extra = str(rng.choice(sorted(lib))) if rng.random() < 0.5 else None
+    tt = np.arange(10.0, 80.0, 0.01)
+    powders = [
+        Powder(
+            getattr(xu.materials, absent), 1.0, crystallite_size_gauss=rng.uniform(40, 200) * 1e-9
+        )
+    ]
+    if extra:
+        mat = xu.materials.Crystal.fromCIF(str(lib[extra]))
+        powders.append(Powder(mat, rng.uniform(0.1, 0.4), crystallite_size_gauss=100e-9))
+    pm = PowderModel(*powders, I0=1.0)
+    try:
+        y = pm.simulate(tt)
+    finally:
+        pm.close()
+    counts = rng.uniform(2e3, 3e4)
+    y = rng.poisson(y / y.max() * counts + rng.uniform(30, 300)).astype(float)
+    path = workdir / f"absent{case_seed}.xy"
+    np.savetxt(path, np.c_[tt, y], fmt="%.6g")
+    t0 = time.perf_counter()
+    try:
+        res = analyze(read(path), whole_pattern=False)
+        reported, gap = [p["name"] for p in res.phases], res.library_gap or {}
+    except CharsuiteError as err:
+        reported, gap = [], {"error": str(err)}
+    return {
+        "seed": case_seed,
+        "absent": absent,
+        "library_phase": extra,
+        "reported": reported,
+        "wrong": [n for n in reported if n != extra],
+        "library_phase_found": extra in reported if extra else None,
+        "gap_reported": bool(gap.get("main_phase_not_in_library")),
+        "hint": gap.get("closest_library_phase"),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def summarize_absent(results: list) -> dict:
+    """How often a wrong library phase is accepted when the main phase is not in the library."""
+    with_extra = [r for r in results if r["library_phase"]]
+    return {
+        "n_cases": len(results),
+        "cases_with_wrong_phase": sum(bool(r["wrong"]) for r in results),
+        "wrong_phases_reported": sum(len(r["wrong"]) for r in results),
+        "gap_reported": sum(r["gap_reported"] for r in results),
+        "library_phase_found": f"{sum(r['library_phase_found'] for r in with_extra)}/{len(with_extra)}",
+        "wrong": {f"{r['absent']}+{r['library_phase']}": r["wrong"] for r in results if r["wrong"]},
+    }
 
 
 def summarize(results: list) -> dict:
@@ -221,7 +301,25 @@ def main(argv=None) -> int:
         action="store_true",
         help="for failing cases, list each unfound phase's true lines with the nearest fitted peak",
     )
+    ap.add_argument(
+        "--absent",
+        type=int,
+        default=0,
+        help="also run N cases whose main phase is not in the library (xrayutilities)",
+    )
     args = ap.parse_args(argv)
+    if args.absent:
+        with tempfile.TemporaryDirectory() as tmp:
+            res_abs = [
+                run_absent_case(args.seed * 100000 + i, Path(tmp)) for i in range(args.absent)
+            ]
+        summ_abs = summarize_absent(res_abs)
+        for k, v in summ_abs.items():
+            print(f"absent: {k:<22}{v}")
+        if args.json:
+            args.json.with_suffix(".absent.json").write_text(json.dumps(res_abs, indent=1))
+        if args.n == 0 and not args.cases:
+            return 0
     seeds = (
         [int(s) for s in args.cases.split(",")]
         if args.cases

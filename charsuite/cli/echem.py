@@ -40,6 +40,55 @@ def _read(file: str, format_: str | None):
     return read(file, format=format_)
 
 
+def _check_kind(ds, file: str, want: str) -> None:
+    """Refuse data of another kind or technique in one line (a CharsuiteError)."""
+    from charsuite.exceptions import DataError
+
+    technique = ds.attrs.get("technique")
+    if technique not in (None, "echem"):
+        raise DataError(
+            f"{file}: holds {technique} data, not electrochemistry; use the "
+            f"'charsuite {technique}' commands"
+        )
+    kind = "impedance" if "frequency" in ds.dims else "time series"
+    if want == "cycling" and kind == "impedance":
+        raise DataError(
+            f"{file}: holds an impedance spectrum, not cycling data; use 'charsuite echem eis'"
+        )
+    if want == "impedance" and kind != "impedance" and "z_real" not in ds.variables:
+        raise DataError(
+            f"{file}: holds a time series without impedance points, not an impedance "
+            "spectrum; use 'charsuite echem cycles'"
+        )
+
+
+def _cycling(file: str, format_: str | None):
+    ds = _read(file, format_)
+    _check_kind(ds, file, "cycling")
+    return ds
+
+
+def _spectrum(file: str, format_: str | None, sweep: int | None):
+    """The impedance spectrum of FILE (sweep number ``sweep`` when it holds several)."""
+    from charsuite.echem import select_sweep, split_sweeps
+    from charsuite.exceptions import DataError
+
+    ds = _read(file, format_)
+    _check_kind(ds, file, "impedance")
+    if sweep is not None:
+        return select_sweep(ds, sweep)
+    if "record" in ds.dims:  # time series with impedance blocks
+        parts = split_sweeps(ds)
+        if len(parts) > 1:
+            numbers = [int(p["sweep"].values[0]) for p in parts]
+            raise DataError(
+                f"{file}: mixed-technique file with {len(parts)} impedance sweeps "
+                f"(numbers {numbers[0]}…{numbers[-1]}); choose one with --sweep N"
+            )
+        return parts[0]
+    return ds
+
+
 @cli.command("cycles")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--mass", "mass_mg", type=Quantity("mg"), default=None, help="Active mass (mg).")
@@ -84,20 +133,28 @@ def cycles_cmd(
 
     if mass_mg is not None and density is not None:
         raise ParameterError("give either --mass or --density/--thickness/--area, not both")
-    ds = _read(file, format_)
-    result = cycle_summary(
-        ds,
-        mass_g=mass_mg * 1e-3 if mass_mg is not None else None,
-        density_g_cm3=density,
-        thickness_nm=thickness,
-        area_cm2=area,
-        first_direction=first_direction,
-        reference_cycle=reference_cycle,
-        persistence=persistence,
-        window_groups=window_groups,
-        one_c_uA_cm2=one_c_uA_cm2,
-        nominal_capacity_mAh=capacity_mAh,
-    )
+    import warnings
+
+    from charsuite.exceptions import CharsuiteWarning
+
+    ds = _cycling(file, format_)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CharsuiteWarning)  # printed below, one line each
+        result = cycle_summary(
+            ds,
+            mass_g=mass_mg * 1e-3 if mass_mg is not None else None,
+            density_g_cm3=density,
+            thickness_nm=thickness,
+            area_cm2=area,
+            first_direction=first_direction,
+            reference_cycle=reference_cycle,
+            persistence=persistence,
+            window_groups=window_groups,
+            one_c_uA_cm2=one_c_uA_cm2,
+            nominal_capacity_mAh=capacity_mAh,
+        )
+    for note in result.warnings:
+        status(f"warning: {note}")
     if plot_path:
         from charsuite.plotting import save_figure
         from charsuite.plotting.echem import plot_capacity_vs_cycle
@@ -165,7 +222,7 @@ def dqdv_cmd(
     """dQ/dV of one cycle of FILE (interpolate → smooth in volts → differentiate), with peaks."""
     from charsuite.echem import dqdv, voltage_curves
 
-    ds = _read(file, format_)
+    ds = _cycling(file, format_)
     mass_g = mass_mg * 1e-3 if mass_mg is not None else None
     dirs = ("charge", "discharge") if direction == "both" else (direction,)
     results = [
@@ -216,25 +273,28 @@ def dqdv_cmd(
 @click.option("--no-kk", is_flag=True, help="Skip the lin-KK validity check.")
 @click.option("--kk-valid-only", is_flag=True, help="Fit only points passing lin-KK (1 %).")
 @click.option("--starts", type=int, default=1, show_default=True, help="Multi-start fits.")
-@click.option("--sweep", type=int, default=None, help="Sweep index when the file holds several.")
+@click.option(
+    "--sweep",
+    type=int,
+    default=None,
+    help="Sweep number when the file holds several (the instrument's numbering).",
+)
+@click.option("--fmin", type=Quantity("Hz"), default=None, help="Lowest frequency fitted (Hz).")
+@click.option("--fmax", type=Quantity("Hz"), default=None, help="Highest frequency fitted (Hz).")
+@click.option("--drop-inductive", is_flag=True, help="Leave out points with Z'' > 0.")
 @plot_option()
 @format_option
 @json_option
 @force_option
 def eis_cmd(
     file, circuit, area, fix, bound, guess, weighting, capacitance, no_kk, kk_valid_only, starts,
-    sweep, plot_path, format_, json_path, force,
+    sweep, fmin, fmax, drop_inductive, plot_path, format_, json_path, force,
 ) -> None:  # fmt: skip
     """Fit an equivalent circuit to the impedance spectrum in FILE (Nyquist plot optional)."""
-    from charsuite.echem import fit_circuit, split_sweeps
+    from charsuite.echem import fit_circuit
     from charsuite.exceptions import ParameterError
 
-    ds = _read(file, format_)
-    if sweep is not None:
-        parts = split_sweeps(ds)
-        if not 0 <= sweep < len(parts):
-            raise ParameterError(f"--sweep {sweep}: the file holds sweeps 0…{len(parts) - 1}")
-        ds = parts[sweep]
+    ds = _spectrum(file, format_, sweep)
     try:
         constants = {k: float(v) for k, v in _pairs(fix, "--fix").items()}
         guesses = {k: float(v) for k, v in _pairs(guess, "--guess").items()}
@@ -256,6 +316,9 @@ def eis_cmd(
         check_kk=not no_kk,
         kk_valid_only=kk_valid_only,
         n_starts=starts,
+        f_min=fmin,
+        f_max=fmax,
+        drop_inductive=drop_inductive,
     )
     if plot_path:
         from charsuite.plotting import save_figure
@@ -292,22 +355,21 @@ def eis_cmd(
 @click.option(
     "--weighting", type=click.Choice(["unit", "modulus"]), default="unit", show_default=True
 )
-@click.option("--sweep", type=int, default=None, help="Sweep index when the file holds several.")
+@click.option(
+    "--sweep",
+    type=int,
+    default=None,
+    help="Sweep number when the file holds several (the instrument's numbering).",
+)
 @plot_option()
 @format_option
 @json_option
 @force_option
 def drt_cmd(file, lam, weighting, sweep, plot_path, format_, json_path, force):
     """Distribution of relaxation times of the spectrum in FILE (Tikhonov + NNLS)."""
-    from charsuite.echem import drt, split_sweeps
-    from charsuite.exceptions import ParameterError
+    from charsuite.echem import drt
 
-    ds = _read(file, format_)
-    if sweep is not None:
-        parts = split_sweeps(ds)
-        if not 0 <= sweep < len(parts):
-            raise ParameterError(f"--sweep {sweep}: the file holds sweeps 0…{len(parts) - 1}")
-        ds = parts[sweep]
+    ds = _spectrum(file, format_, sweep)
     result = drt(ds, lam=lam, weighting=weighting)
     if plot_path:
         from charsuite.plotting import save_figure

@@ -47,6 +47,16 @@ map_rows_option = click.option(
 )
 
 
+radiation_option = click.option(
+    "--radiation",
+    type=click.Choice(["auto", "ka1", "ka12"]),
+    default="auto",
+    show_default=True,
+    help="Kα1 only (ka1) or Kα1+Kα2 doublet (ka12); auto decides from the data, then the "
+    "file's statement, else assumes the doublet (reported under 'radiation').",
+)
+
+
 def _analyze_one(args):
     from charsuite.xrd import analyze
 
@@ -110,6 +120,14 @@ def _analyze_one(args):
     default=None,
     help="Data range of multi-range files (.raw/.brml/.xrdml/.uxd), 0-based; default 0 with a warning.",
 )
+@radiation_option
+@click.option(
+    "--refine/--no-refine",
+    "do_refine",
+    default=True,
+    show_default=True,
+    help="Rietveld refinement of the accepted phases: weight fractions and the pattern's Rwp.",
+)
 @map_rows_option
 @plot_option("Write the pattern figure (PNG; first file).")
 @format_option
@@ -128,6 +146,8 @@ def identify(
     jobs,
     whole_pattern,
     range_,
+    radiation,
+    do_refine,
     map_rows,
     plot_path,
     format_,
@@ -145,6 +165,8 @@ def identify(
         "refraction": not no_refraction,
         "instrument_fwhm_deg": instrument_fwhm,
         "whole_pattern": {"pawley": True, "lebail": "lebail", "none": False}[whole_pattern],
+        "radiation": radiation,
+        "refine": do_refine,
     }
     read_opts = {} if range_ is None else {"range": range_}
     results = []
@@ -195,12 +217,22 @@ def identify(
     help="Known zero offset (deg); otherwise refined.",
 )
 @click.option("--library", multiple=True, type=click.Path(exists=True))
+@radiation_option
 @map_rows_option
 @format_option
 @json_option
 @force_option
 def lattice(
-    file, phase, incidence_angle, zero_offset, library, map_rows, format_, json_path, force
+    file,
+    phase,
+    incidence_angle,
+    zero_offset,
+    library,
+    radiation,
+    map_rows,
+    format_,
+    json_path,
+    force,
 ):
     """Refine the cell of one phase in FILE."""
     from charsuite.xrd import lattice_of
@@ -211,6 +243,7 @@ def lattice(
         incidence_angle_deg=incidence_angle,
         zero_offset_deg=zero_offset,
         library=list(library) or None,
+        radiation=radiation,
     )
     lat = res["lattice"]
     status(

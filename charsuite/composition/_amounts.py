@@ -245,6 +245,7 @@ def amounts_from(
         raise ParameterError(
             f"expected a composition Dataset, a file path or ElementAmounts, got {type(obj)}"
         )
+    require_composition(obj)
     source = obj.attrs.get("source_file")
     candidates = [
         name
@@ -413,6 +414,32 @@ class AmountTable(Result):
     history: list = dataclasses.field(default_factory=list)
 
 
+def require_composition(obj: Any) -> None:
+    """Refuse data that are not a composition table (layer × element) in one line.
+
+    Raises
+    ------
+    DataError
+        ``obj`` is another technique's data (an XRD pattern, a cycling record, a
+        two-column spectrum read as XRD): the message names what it holds.
+    """
+    import xarray as xr
+
+    from charsuite.exceptions import DataError
+
+    dims = set(getattr(obj, "dims", ()))
+    if isinstance(obj, xr.Dataset | xr.DataArray) and {"layer", "element"} <= dims:
+        return
+    attrs = getattr(obj, "attrs", {}) or {}
+    technique = attrs.get("technique") or "unknown"
+    fmt = attrs.get("format") or "?"
+    raise DataError(
+        f"{attrs.get('source_file') or 'the data'}: read as {technique} data (format {fmt}, "
+        f"dims {sorted(map(str, dims))}), not a composition table with layer and element; "
+        "give an ion-beam or composition file (or pass --format)"
+    )
+
+
 def amount_table(obj: Any) -> AmountTable:
     """Tabulate a composition dataset (or file) for display and JSON export."""
     import numpy as np
@@ -421,6 +448,7 @@ def amount_table(obj: Any) -> AmountTable:
         from charsuite.io import read
 
         obj = read(obj)
+    require_composition(obj)
     variables = {}
     layers = [str(v) for v in obj["layer"].values]
     elements = [str(e) for e in obj["element"].values]

@@ -32,14 +32,16 @@ from typing import Any
 from charsuite.composition._amounts import ElementAmounts, amounts_from, group_key, split_key
 from charsuite.composition._derived import molar_mass, theoretical_capacity
 from charsuite.composition._elements import (
+    Z,
     cation_order,
+    fold_isotope,
     format_amount,
     is_element,
     mass_table_version,
     parse_formula,
 )
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, provenance
 
 #: Oxidation states used by ``oxygen="charge-balance"`` unless overridden. Ni is taken as
 #: 2+ (as in the reference paper's discussion); pass ``oxidation_states={"Ni": 3}`` to change.
@@ -484,6 +486,236 @@ def _coerce_sources(sources: Any) -> dict[str, ElementAmounts]:
     return out
 
 
+# Elements never chosen as an inferred basis: light elements whose amounts ERDA/NRA give
+# with the largest uncertainty, and which are not the framework of a cathode.
+_NOT_BASIS = frozenset({"H", "D", "Li", "Be", "B", "C", "N", "O", "F", "Na"})
+
+
+def _transition_metal(el: str) -> bool:
+    z = Z.get(fold_isotope(el), 0)
+    return 21 <= z <= 30 or 39 <= z <= 48 or 72 <= z <= 80
+
+
+def _measures(a: Mapping[str, Any], elements: Sequence[str]) -> bool:
+    b = _group_total(a, elements)
+    return b is not None and _nominal(b) > 0
+
+
+def _infer_basis(atoms: dict, requested: tuple[str, ...], value: float, notes: list):
+    """The requested basis when some technique measures it, else an inferred one.
+
+    Inferred: the transition metals that one technique measures all of (the largest such
+    group), else its other elements heavier than Na; sums given as keys (``"Ni+Mn+Co"``)
+    count as measured groups. Refuses (DataError naming what was measured and suggesting
+    ``basis=``/``--basis``) when no technique measures such elements.
+    """
+    if any(_measures(a, requested) for a in atoms.values()):
+        return requested, value
+    measured = sorted({e for a in atoms.values() for k in a for e in split_key(k)})
+    best: tuple[str, ...] = ()
+    for a in atoms.values():
+        present = [e for k in a for e in split_key(k) if _measures(a, split_key(k))]
+        metals = [e for e in present if _transition_metal(e)]
+        group = tuple(dict.fromkeys(metals or [e for e in present if e not in _NOT_BASIS]))
+        if len(group) > len(best) and _measures(a, group):
+            best = group
+    if not best:
+        raise DataError(
+            f"no technique measures the basis {'+'.join(requested)} (measured: "
+            f"{', '.join(measured) or 'nothing'}), and none measures a metal to normalise "
+            "to; give a basis the data support, e.g. basis='O=2' with oxygen='measured' "
+            "(CLI: --basis)"
+        )
+    notes.append(
+        f"basis {'+'.join(requested)}={value:g} is not measured by any technique (measured: "
+        f"{', '.join(measured)}); normalised to {'+'.join(best)}=1 instead (choose another "
+        "with basis=/--basis)"
+    )
+    return best, 1.0
+
+
+@dataclasses.dataclass
+class _Merge:
+    """Stage 2 of :func:`combine`: per-element amounts on the basis, with their sources."""
+
+    srcs: dict
+    atoms: dict
+    parsed: list
+    basis_elements: tuple[str, ...]
+    basis_value: float
+    agreement_sigma: float
+    on_disagreement: str
+    notes: list
+    basis_total: dict = dataclasses.field(default_factory=dict)
+    group_totals: dict = dataclasses.field(default_factory=dict)
+    amounts: dict = dataclasses.field(default_factory=dict)
+    how: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        for t, a in self.atoms.items():
+            if _measures(a, self.basis_elements):
+                self.basis_total[t] = _group_total(a, self.basis_elements)
+        self.ratio_rules = [r for r in self.parsed if r.kind == "ratios"]
+
+    def relative(self, t: str, elements: Sequence[str]):
+        """Amount of ``elements`` from technique ``t`` per formula unit."""
+        if t not in self.basis_total:
+            raise DataError(
+                f"{t} ({self.srcs[t].source_file or 'values'}) does not measure the basis "
+                f"{'+'.join(self.basis_elements)} (keys: {', '.join(self.atoms[t])}), so its "
+                f"{'+'.join(elements)} cannot be put on that basis; give the basis group "
+                "as a key such as 'Ni+Mn+Co' or change the rules"
+            )
+        val = _group_total(self.atoms[t], elements)
+        if val is None:
+            raise DataError(f"{t} has no amount for {'+'.join(elements)}")
+        return self.basis_value * val / self.basis_total[t]
+
+    def mean(self, label: str, vals: dict):
+        return _iv_mean(
+            label,
+            vals,
+            agreement_sigma=self.agreement_sigma,
+            on_disagreement=self.on_disagreement,
+            notes=self.notes,
+        )
+
+    def total_of(self, group: tuple[str, ...]):
+        """Amount of a group per formula unit (basis-normalised) and how it was found."""
+        if set(group) == set(self.basis_elements):
+            return self.basis_value, f"basis {'+'.join(self.basis_elements)}={self.basis_value:g}"
+        if group in self.group_totals:
+            return self.group_totals[group]
+        rules = [r for r in self.parsed if r.kind == "total" and set(r.elements) == set(group)]
+        techs = [r.technique for r in rules] or [
+            t
+            for t in self.atoms
+            if t in self.basis_total and _group_total(self.atoms[t], group) is not None
+        ]
+        if not techs:
+            raise DataError(f"no technique gives the total of {'+'.join(group)} on the basis")
+        vals = {t: self.relative(t, group) for t in techs}
+        self.group_totals[group] = (
+            self.mean("+".join(group), vals),
+            "total from " + "+".join(vals),
+        )
+        return self.group_totals[group]
+
+    def from_ratio(self, el: str, ratio: Rule) -> None:
+        a = self.atoms[ratio.technique]
+        if el not in a:
+            raise DataError(f"rule {ratio.text!r}: {ratio.technique} has no {el}")
+        inside = _group_total(a, ratio.elements)
+        if inside is None or _nominal(inside) <= 0:
+            raise DataError(f"rule {ratio.text!r}: {ratio.technique} lacks the group")
+        total, total_how = self.total_of(ratio.elements)
+        self.amounts[el] = a[el] / inside * total
+        self.how[el] = f"{ratio.technique} ratio within {'+'.join(ratio.elements)} × {total_how}"
+
+    def techniques_for(self, el: str) -> list[str] | None:
+        """Techniques that give ``el`` on the basis (rules first); None when left out."""
+        from_rules = [r for r in self.parsed if r.kind == "from" and el in r.elements]
+        if from_rules:
+            techs = [r.technique for r in from_rules]
+            missing = [t for t in techs if el not in self.atoms[t]]
+            if missing:
+                raise DataError(f"rule for {el}: {', '.join(missing)} gives no {el}")
+            return techs
+        techs = [t for t in self.atoms if el in self.atoms[t] and t in self.basis_total]
+        if techs:
+            return techs
+        have = [t for t in self.atoms if el in self.atoms[t]]
+        basis = "+".join(self.basis_elements)
+        if have:
+            self.notes.append(
+                f"{el} measured by {', '.join(have)} only, which does not measure the "
+                f"basis {basis}: left out"
+            )
+        else:
+            self.notes.append(f"{el}: not measured by any technique: left out")
+        return None
+
+    def element(self, el: str) -> None:
+        if el in self.basis_elements and len(self.basis_elements) == 1:
+            self.amounts[el], self.how[el] = self.basis_value, "basis"
+            return
+        ratio = next((r for r in self.ratio_rules if el in r.elements), None)
+        if ratio is not None:
+            self.from_ratio(el, ratio)
+            return
+        techs = self.techniques_for(el)
+        if techs is None:
+            return
+        vals = {t: self.relative(t, [el]) for t in techs}
+        if all(_nominal(v) == 0 and _sigma(v) == 0 for v in vals.values()):
+            self.notes.append(f"{el}: 0 in {', '.join(techs)} (not present), left out")
+            return
+        self.amounts[el] = self.mean(el, vals)
+        self.how[el] = (
+            techs[0] if len(techs) == 1 else "inverse-variance mean of " + ", ".join(techs)
+        )
+
+
+def _element_order(merge: _Merge, policy: str) -> list[str]:
+    order: list[str] = list(merge.basis_elements)
+    for r in merge.parsed:
+        order += [e for e in r.elements if e not in order]
+    for a in merge.atoms.values():
+        order += [k for k in a if "+" not in k and k not in order]
+    if policy != "measured":
+        ignored = [t for t, a in merge.atoms.items() if "O" in a]
+        if ignored:
+            merge.notes.append(
+                f"oxygen from {', '.join(ignored)} not used (oxygen policy: {policy})"
+            )
+        order = [e for e in order if e != "O"]
+    return order
+
+
+def _apply_oxygen(merge: _Merge, policy: str, fixed_o, oxidation_states) -> str:
+    """Stage 3: oxygen by the stated policy; returns the policy in words."""
+    amounts, how = merge.amounts, merge.how
+    if policy == "unknown":
+        return "unknown (formula prints Ox; mass-based results refused or given as a range)"
+    if policy == "fixed":
+        amounts["O"], how["O"] = fixed_o, f"fixed O = {fixed_o:g} (assumption)"
+        return f"fixed O = {fixed_o:g} per formula unit (assumption)"
+    if policy == "charge-balance":
+        states = {**DEFAULT_OXIDATION_STATES, **dict(oxidation_states or {})}
+        missing = [e for e in amounts if e not in states]
+        if missing:
+            raise ParameterError(
+                f"charge balance needs oxidation states of {', '.join(missing)}; pass "
+                "oxidation_states={...} (CLI: --oxidation-states El=N,...)"
+            )
+        amounts["O"] = sum(states[e] * n for e, n in amounts.items()) / 2
+        used = " ".join(f"{e}{states[e]:+g}" for e in cation_order(list(amounts)) if e != "O")
+        how["O"] = "charge balance"
+        return f"charge-balance ({used}; O-2)"
+    if "O" not in amounts:
+        raise DataError(
+            "oxygen policy 'measured' but no technique with the basis measures O; "
+            "use oxygen='unknown', a value, or 'charge-balance'"
+        )
+    return policy
+
+
+def _prepare_rules(srcs: dict, rules: Sequence[str], basis_elements) -> list:
+    parsed = [r if isinstance(r, Rule) else parse_rule(r) for r in rules]
+    for rule in parsed:
+        if rule.technique not in srcs:
+            raise ParameterError(
+                f"rule {rule.text!r} names {rule.technique}, but the sources are {', '.join(srcs)}"
+            )
+    ratio_rules = [r for r in parsed if r.kind == "ratios"]
+    metal = ratio_rules[0].elements if ratio_rules else basis_elements
+    return [
+        dataclasses.replace(r, elements=metal) if r.kind == "total" and not r.elements else r
+        for r in parsed
+    ]
+
+
+@provenance("combine", exclude=("sources",))
 def combine(
     sources: Mapping[str, Any] | Sequence[Any],
     *,
@@ -508,7 +740,10 @@ def combine(
         See :func:`parse_rule`, e.g. ``["Li from ERDA", "Ni,Mn,Co ratios from PIXE",
         "metal total from RBS"]``. ``metal`` means the ratio group, else the basis group.
     basis : str
-        ``"Ni+Mn+Co=1"`` (default) or e.g. ``"O=2"`` (then oxygen must be measured).
+        ``"Ni+Mn+Co=1"`` (default) or e.g. ``"O=2"`` (then oxygen must be measured). When
+        no technique measures the requested basis, the transition metals one technique
+        measures (else its elements heavier than Na) become the basis ``=1``, with a note;
+        when there are none, a DataError suggests a basis.
     oxygen : {"unknown", "measured", "charge-balance"} or float
         Oxygen policy. A number fixes O per formula unit.
     oxidation_states : mapping, optional
@@ -532,7 +767,8 @@ def combine(
     ParameterError
         Bad rule, basis or policy; a rule naming a technique that was not given.
     DataError
-        A rule's technique lacks the element or the basis; basis total zero.
+        A rule's technique lacks the element or the basis; basis total zero; no measured
+        element to normalise to.
 
     Warns
     -----
@@ -558,196 +794,43 @@ def combine(
         raise ParameterError(
             f"on_disagreement={on_disagreement!r}; use 'warn', 'inflate' or 'error'"
         )
+    if not (math.isfinite(agreement_sigma) and agreement_sigma > 0):
+        raise ParameterError(f"agreement_sigma={agreement_sigma!r}: expected a finite number > 0")
     srcs = _coerce_sources(sources)
     atoms = {t: s.atomic() for t, s in srcs.items()}
-    basis_elements, basis_value = parse_basis(basis)
-    parsed = [r if isinstance(r, Rule) else parse_rule(r) for r in rules]
-    for rule in parsed:
-        if rule.technique not in srcs:
-            raise ParameterError(
-                f"rule {rule.text!r} names {rule.technique}, but the sources are {', '.join(srcs)}"
-            )
-    ratio_rules = [r for r in parsed if r.kind == "ratios"]
-    metal = ratio_rules[0].elements if ratio_rules else basis_elements
-    parsed = [
-        dataclasses.replace(r, elements=metal) if r.kind == "total" and not r.elements else r
-        for r in parsed
-    ]
+    notes: list[str] = []
+    basis_elements, basis_value = _infer_basis(atoms, *parse_basis(basis), notes)
+    parsed = _prepare_rules(srcs, rules, basis_elements)
     policy, fixed_o = _oxygen_policy(oxygen)
     if "O" in basis_elements and policy != "measured":
         raise ParameterError(
             f"basis {basis!r} uses oxygen but the oxygen policy is {policy!r}; "
             "normalise to the metals (e.g. 'Ni+Mn+Co=1') or use oxygen='measured'"
         )
-
-    notes: list[str] = []
-    basis_total = {}
-    for t, a in atoms.items():
-        b = _group_total(a, basis_elements)
-        if b is not None and _nominal(b) > 0:
-            basis_total[t] = b
-
-    def relative(t: str, elements: Sequence[str]):
-        if t not in basis_total:
-            raise DataError(
-                f"{t} ({srcs[t].source_file or 'values'}) does not measure the basis "
-                f"{'+'.join(basis_elements)} (keys: {', '.join(atoms[t])}), so its "
-                f"{'+'.join(elements)} cannot be put on that basis; give the basis group "
-                "as a key such as 'Ni+Mn+Co' or change the rules"
-            )
-        val = _group_total(atoms[t], elements)
-        if val is None:
-            raise DataError(f"{t} has no amount for {'+'.join(elements)}")
-        return basis_value * val / basis_total[t]
-
-    # which elements appear
-    order: list[str] = list(basis_elements)
-    for r in parsed:
-        order += [e for e in r.elements if e not in order]
-    for a in atoms.values():
-        order += [k for k in a if "+" not in k and k not in order]
-    if policy != "measured":
-        ignored = [t for t, a in atoms.items() if "O" in a]
-        if ignored:
-            notes.append(f"oxygen from {', '.join(ignored)} not used (oxygen policy: {policy})")
-        order = [e for e in order if e != "O"]
-
-    amounts: dict[str, Any] = {}
-    how: dict[str, str] = {}
-    group_totals: dict[tuple[str, ...], Any] = {}
-
-    def total_of(group: tuple[str, ...]):
-        """Amount of a group per formula unit (basis-normalised)."""
-        if set(group) == set(basis_elements):
-            return basis_value, f"basis {'+'.join(basis_elements)}={basis_value:g}"
-        if group in group_totals:
-            return group_totals[group]
-        total_rules = [r for r in parsed if r.kind == "total" and set(r.elements) == set(group)]
-        techs = [r.technique for r in total_rules] or [
-            t for t in atoms if t in basis_total and _group_total(atoms[t], group) is not None
-        ]
-        if not techs:
-            raise DataError(f"no technique gives the total of {'+'.join(group)} on the basis")
-        vals = {t: relative(t, group) for t in techs}
-        mean = _iv_mean(
-            "+".join(group),
-            vals,
-            agreement_sigma=agreement_sigma,
-            on_disagreement=on_disagreement,
-            notes=notes,
-        )
-        group_totals[group] = (mean, "total from " + "+".join(vals))
-        return group_totals[group]
-
-    for el in order:
-        if el in basis_elements and len(basis_elements) == 1:
-            amounts[el], how[el] = basis_value, "basis"
-            continue
-        ratio = next((r for r in ratio_rules if el in r.elements), None)
-        from_rules = [r for r in parsed if r.kind == "from" and el in r.elements]
-        if ratio is not None:
-            a = atoms[ratio.technique]
-            if el not in a:
-                raise DataError(f"rule {ratio.text!r}: {ratio.technique} has no {el}")
-            inside = _group_total(a, ratio.elements)
-            if inside is None or _nominal(inside) <= 0:
-                raise DataError(f"rule {ratio.text!r}: {ratio.technique} lacks the group")
-            total, total_how = total_of(ratio.elements)
-            amounts[el] = a[el] / inside * total
-            how[el] = f"{ratio.technique} ratio within {'+'.join(ratio.elements)} × {total_how}"
-            continue
-        if from_rules:
-            techs = [r.technique for r in from_rules]
-            missing = [t for t in techs if el not in atoms[t]]
-            if missing:
-                raise DataError(f"rule for {el}: {', '.join(missing)} gives no {el}")
-        else:
-            techs = [t for t in atoms if el in atoms[t] and t in basis_total]
-            if not techs:
-                have = [t for t in atoms if el in atoms[t]]
-                notes.append(
-                    f"{el} measured by {', '.join(have)} only, which does not measure the "
-                    f"basis {'+'.join(basis_elements)}: left out"
-                )
-                continue
-        vals = {t: relative(t, [el]) for t in techs}
-        if all(_nominal(v) == 0 and _sigma(v) == 0 for v in vals.values()):
-            notes.append(f"{el}: 0 in {', '.join(techs)} (not present), left out")
-            continue
-        amounts[el] = _iv_mean(
-            el, vals, agreement_sigma=agreement_sigma, on_disagreement=on_disagreement, notes=notes
-        )
-        how[el] = techs[0] if len(techs) == 1 else "inverse-variance mean of " + ", ".join(techs)
-
-    oxygen_unknown = False
-    if policy == "unknown":
-        oxygen_unknown = True
-    elif policy == "fixed":
-        amounts["O"], how["O"] = fixed_o, f"fixed O = {fixed_o:g} (assumption)"
-    elif policy == "charge-balance":
-        states = {**DEFAULT_OXIDATION_STATES, **dict(oxidation_states or {})}
-        missing = [e for e in amounts if e not in states]
-        if missing:
-            raise ParameterError(
-                f"charge balance needs oxidation states of {', '.join(missing)}; pass "
-                "oxidation_states={...} (CLI: --oxidation-states El=N,...)"
-            )
-        charge = sum(states[e] * n for e, n in amounts.items())
-        amounts["O"] = charge / 2
-        used = " ".join(f"{e}{states[e]:+g}" for e in cation_order(list(amounts)) if e != "O")
-        policy = f"charge-balance ({used}; O-2)"
-        how["O"] = "charge balance"
-    elif "O" not in amounts:
-        raise DataError(
-            "oxygen policy 'measured' but no technique with the basis measures O; "
-            "use oxygen='unknown', a value, or 'charge-balance'"
-        )
-    if policy == "unknown":
-        policy = "unknown (formula prints Ox; mass-based results refused or given as a range)"
-    elif policy == "fixed":
-        policy = f"fixed O = {fixed_o:g} per formula unit (assumption)"
-
-    printed = cation_order(list(amounts))
-    amounts = {e: amounts[e] for e in printed}
-    unknown = ["O"] if oxygen_unknown else []
-    formula = format_formula(amounts, unknown=unknown, decimals=decimals)
-    formula_u = format_formula(amounts, unknown=unknown, uncertainty=True)
-
+    merge = _Merge(
+        srcs, atoms, parsed, basis_elements, basis_value, agreement_sigma, on_disagreement, notes
+    )
+    for el in _element_order(merge, policy):
+        merge.element(el)
+    policy_text = _apply_oxygen(merge, policy, fixed_o, oxidation_states)
+    amounts = {e: merge.amounts[e] for e in cation_order(list(merge.amounts))}
+    unknown = ["O"] if policy == "unknown" else []
     areal = _absolute_scale(
-        parsed, srcs, atoms, amounts, basis_total, basis_elements, total_of, notes
+        parsed, srcs, atoms, amounts, merge.basis_total, basis_elements, merge.total_of, notes
     )
     target_cmp = _compare_target(target, amounts, basis_elements, basis_value) if target else None
-
-    history = []
-    for s in srcs.values():
-        history += s.history
-    history.append(
-        history_record(
-            "combine",
-            function="charsuite.composition.combine",
-            parameters={
-                "sources": {t: s.source_file for t, s in srcs.items()},
-                "rules": [r.text for r in parsed],
-                "basis": basis,
-                "oxygen": oxygen,
-                "oxidation_states": dict(oxidation_states or {}),
-                "target": target,
-                "agreement_sigma": agreement_sigma,
-                "on_disagreement": on_disagreement,
-            },
-        )
-    )
+    history = [r for s in srcs.values() for r in s.history]
     for s in srcs.values():
         notes += [f"{s.technique} {k}: {v}" for k, v in s.notes.items()]
     return CompositionResult(
-        formula=formula,
-        formula_with_uncertainty=formula_u,
+        formula=format_formula(amounts, unknown=unknown, decimals=decimals),
+        formula_with_uncertainty=format_formula(amounts, unknown=unknown, uncertainty=True),
         basis=f"{'+'.join(basis_elements)}={basis_value:g}",
-        oxygen_policy=policy,
+        oxygen_policy=policy_text,
         amounts=amounts,
-        sources=how,
+        sources=merge.how,
         areal_densities_1e15_at_cm2=areal,
-        oxygen_unknown=oxygen_unknown,
+        oxygen_unknown=policy == "unknown",
         target=target_cmp,
         warnings=notes,
         mass_table=mass_table_version(),

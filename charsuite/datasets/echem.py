@@ -44,6 +44,7 @@ __all__ = [
     "write_arbin_xlsx",
     "write_maccor_eis",
     "write_neware_csv",
+    "write_neware_regular_csv",
     "write_novonix_csv",
     "write_pec_csv",
     "write_squidstat_cycling",
@@ -615,6 +616,50 @@ def write_neware_csv(path: str | Path, truth: dict[str, Any], *, mass_mg: float 
             f"{cap * 1e-3:.10f},{cap / (mass_mg * 1e-3):.4f},{chg * 1e-3:.10f},"
             f"{dchg * 1e-3:.10f},{start + _dt.timedelta(seconds=t):%Y-%m-%d %H:%M:%S}"
         )
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return Path(path)
+
+
+def write_neware_regular_csv(path: str | Path, truth: dict[str, Any]) -> Path:
+    """Neware BTSDA "regular export": cycle, step and record layers nested in one CSV.
+
+    Cycle rows (``Cycle ID``, charge/discharge capacity of the cycle), step rows after one
+    empty field (``Step ID``, ``Step Name``, step capacity), record rows after two
+    (``Record ID``, time in step, V, mA, step capacity in mAh, ``Realtime``). The current
+    is unsigned, as BTSDA writes it; the step name says discharge.
+    """
+    names = {"rest": "Rest", "cc_chg": "CC_Chg", "cv_chg": "CV_Chg", "cc_dchg": "CC_DChg"}
+    lines = [
+        "Cycle ID,Cap_Chg(mAh),Cap_DChg(mAh),Charge/Discharge Efficiency(%)",
+        ",Step ID,Step Name,Step Time(h:min:s.ms),Capacity(mAh)",
+        ",,Record ID,Time(h:min:s.ms),Voltage(V),Current(mA),Capacity(mAh),Realtime",
+    ]
+    start = _dt.datetime(2026, 3, 2, 9, 30, 0)
+    cyc, step = np.asarray(truth["cycle"]), np.asarray(truth["step"])
+    cap, t_all = np.asarray(truth["step_cap_mAh"]), np.asarray(truth["time_s"])
+    cur = np.asarray(truth["current_mA"])
+    record = 0
+    for c in dict.fromkeys(cyc.tolist()):
+        in_c = cyc == c
+        steps = list(dict.fromkeys(step[in_c].tolist()))
+        q_step = {s: float(cap[in_c & (step == s)].max()) for s in steps}
+        sign = {s: float(np.sign(cur[in_c & (step == s)].mean())) for s in steps}
+        q_ch = sum(q for s, q in q_step.items() if sign[s] > 0)
+        q_di = sum(q for s, q in q_step.items() if sign[s] < 0)
+        eff = q_di / q_ch * 100 if q_ch else 0.0
+        lines.append(f"{c},{q_ch:.6f},{q_di:.6f},{eff:.3f}")
+        for s in steps:
+            idx = np.flatnonzero(in_c & (step == s))
+            t0 = float(t_all[idx[0]]) - truth["dt_s"]
+            kind = names[truth["kind"][idx[0]]]
+            lines.append(f",{s},{kind},{_hms(float(t_all[idx[-1]]) - t0)},{q_step[s]:.6f}")
+            for k in idx:
+                record += 1
+                t = float(t_all[k])
+                lines.append(
+                    f",,{record},{_hms(t - t0)},{truth['voltage_V'][k]:.4f},{abs(cur[k]):.6f},"
+                    f"{cap[k]:.6f},{start + _dt.timedelta(seconds=t):%Y-%m-%d %H:%M:%S.%f}"
+                )
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return Path(path)
 

@@ -6,7 +6,7 @@ cycle_summary, segment, c_rate, voltage_curves, concat_runs
     Galvanostatic cycling (:mod:`charsuite.echem._cycling`).
 dqdv
     Incremental capacity (:mod:`charsuite.echem._dqdv`).
-fit_circuit, fit_spectra, lin_kk, cpe_capacitance, parse_circuit, split_sweeps, drt
+fit_circuit, fit_spectra, lin_kk, cpe_capacitance, parse_circuit, split_sweeps, select_sweep, drt
     Impedance (:mod:`charsuite.echem._eis`, :mod:`charsuite.echem._circuits`).
 """
 
@@ -29,6 +29,7 @@ from charsuite.echem._eis import (
     fit_circuit,
     fit_spectra,
     lin_kk,
+    select_sweep,
     split_sweeps,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "lin_kk",
     "parse_circuit",
     "segment",
+    "select_sweep",
     "split_sweeps",
     "voltage_curves",
 ]

@@ -33,14 +33,16 @@ Conventions (recorded in every result's ``definitions``)
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from charsuite.composition import film_mass
-from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, add_history, history_record
+from charsuite.echem._counters import instrument_capacities
+from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError
+from charsuite.model import Result, add_history, provenance
 
 __all__ = [
     "CycleSummary",
@@ -126,6 +128,87 @@ def _check_choice(name: str, value: Any, allowed: tuple) -> None:
         raise ParameterError(f"{name}={value!r}: expected one of {allowed}")
 
 
+def _charge_per_record(arr, integration: str, sign: np.ndarray) -> tuple[np.ndarray, str, int]:
+    """Charge (mAh, signed) passed in the interval ending at each record.
+
+    A cumulative charge column that restarts (EC-Lab ``(Q-Qo)`` at a loop or technique
+    change, a counter reset by the cycler) falls back towards 0 against the current; such a
+    record's charge is the column's new value (counted from the restart), not the jump.
+    ``sign`` is the current's direction (+1, −1, 0) in charge terms × charge_sign.
+    """
+    t, i = arr["time"], arr["current"]
+    if integration in ("auto", "charge_column") and arr["charge"] is not None:
+        q = arr["charge"]
+        dq = np.diff(q, prepend=q[0])
+        prev = np.concatenate([[q[0]], q[:-1]])
+        reset = (sign != 0) & (np.sign(dq) == -sign) & (np.abs(dq) > 0.5 * np.abs(prev))
+        reset[0] = False
+        dq[reset] = q[reset]
+        used = "differences of the instrument's cumulative charge column"
+        if reset.any():
+            used += f" ({int(reset.sum())} counter restarts: the new value counts from 0)"
+        return dq, used, int(reset.sum())
+    if integration == "charge_column":
+        raise DataError(
+            "integration='charge_column' but the data have no cumulative 'charge' variable; "
+            "use integration='rectangle' or 'trapezoid'"
+        )
+    if integration == "trapezoid":
+        dq = np.concatenate([[0.0], 0.5 * (i[1:] + i[:-1]) * np.diff(t)]) / 3600.0
+        return dq, "trapezoidal integral of the current over time", 0
+    dq = np.concatenate([[0.0], i[1:] * np.diff(t)]) / 3600.0
+    return dq, "I_k·(t_k − t_{k−1}) (current = average over the preceding interval)", 0
+
+
+_VOLTAGE_WINDOW_V = (-10.0, 10.0)  # a single cell; outside it the column or its unit is wrong
+
+
+def plausibility_warnings(arr: dict[str, Any], seg: dict[str, Any]) -> list[str]:
+    """Loud checks of cycling data that would give plausible-looking wrong numbers.
+
+    * voltages all zero, or outside ±10 V (a single cell; ×10³/×10⁶ unit slips);
+    * the integrated current and the file's cumulative charge column disagree in sign or
+      by more than a factor 2 in total charge passed (wrong current unit or sign).
+
+    Returns the messages (each names the suspect column).
+    """
+    out = []
+    v = arr["voltage"]
+    if np.all(v == 0):
+        out.append("column 'voltage' is 0 V in every record; the voltage was not recorded")
+    elif np.nanmin(v) < _VOLTAGE_WINDOW_V[0] or np.nanmax(v) > _VOLTAGE_WINDOW_V[1]:
+        out.append(
+            f"column 'voltage' spans {np.nanmin(v):.4g}…{np.nanmax(v):.4g} V, outside the "
+            f"physical window of one cell ({_VOLTAGE_WINDOW_V[0]:g}…{_VOLTAGE_WINDOW_V[1]:g} V); "
+            "check its unit (mV, µV?)"
+        )
+    q = arr["charge"]
+    if q is None:
+        return out
+    t, i = arr["time"], arr["current"]
+    dt = np.diff(t, prepend=t[0])
+    # records after a gap in the recording (a wait between loops) are left out: their
+    # I·Δt is not charge the cell passed
+    steady = dt <= 10 * max(float(np.median(dt[1:])), 0.0)
+    dq_i = np.where(steady, i * dt, 0.0) / 3600.0
+    dq_col = np.where(steady, seg["dq"], 0.0)
+    a, b = float(np.sum(np.abs(dq_i))), float(np.sum(np.abs(dq_col)))
+    if a > 0 and b > 0:
+        ratio = b / a
+        agree = float(np.sum(dq_i * dq_col))
+        if agree < 0:
+            out.append(
+                "columns 'current' and 'charge' disagree in sign (the file's charge falls "
+                "while the current is positive); check the current's sign convention"
+            )
+        elif not 0.5 < ratio < 2.0:
+            out.append(
+                f"the file's 'charge' column passes {ratio:.3g}× the charge of the integrated "
+                "'current'; one of them is in the wrong unit"
+            )
+    return out
+
+
 def _segment_arrays(
     arr: dict[str, Any],
     *,
@@ -143,21 +226,7 @@ def _segment_arrays(
     t, i = arr["time"], arr["current"]
     band = _dead_band(i, dead_band_mA)
     direction = np.where(i * charge_sign > band, 1, np.where(i * charge_sign < -band, -1, 0))
-    # charge passed in the interval ending at each record
-    if integration in ("auto", "charge_column") and arr["charge"] is not None:
-        dq = np.diff(arr["charge"], prepend=arr["charge"][0])
-        used = "differences of the instrument's cumulative charge column"
-    elif integration == "charge_column":
-        raise DataError(
-            "integration='charge_column' but the data have no cumulative 'charge' variable; "
-            "use integration='rectangle' or 'trapezoid'"
-        )
-    elif integration == "trapezoid":
-        dq = np.concatenate([[0.0], 0.5 * (i[1:] + i[:-1]) * np.diff(t)]) / 3600.0
-        used = "trapezoidal integral of the current over time"
-    else:
-        dq = np.concatenate([[0.0], i[1:] * np.diff(t)]) / 3600.0
-        used = "I_k·(t_k − t_{k−1}) (current = average over the preceding interval)"
+    dq, used, n_resets = _charge_per_record(arr, integration, direction * charge_sign)
     # half cycles: runs of equal non-zero direction (rests do not break a run)
     active = np.flatnonzero(direction != 0)
     half = np.full(t.size, -1, dtype=int)
@@ -199,7 +268,7 @@ def _segment_arrays(
     first = 1 if first_direction == "charge" else -1
     if use_instrument:
         half_cycle_no = instrument[starts].astype(int)
-        numbering = "instrument cycle column"
+        numbering = _INSTRUMENT_NUMBERING
     else:
         half_cycle_no = np.empty(n_half, dtype=int)
         cyc = 0 if half_dir[0] != first else 1
@@ -231,6 +300,7 @@ def _segment_arrays(
         "dead_band_mA": band,
         "dropped_runs": n_dropped,
         "integration": used,
+        "counter_resets": n_resets,
         "numbering": numbering,
     }
 
@@ -348,6 +418,9 @@ class CycleSummary(Result):
     definitions : dict
         Every convention used, in words.
     history : list
+    warnings : list of str
+        Checks that failed (instrument vs integrated capacities above 0.5 %, implausible
+        voltages, a charge column disagreeing with the current); also issued as warnings.
     """
 
     file: str | None
@@ -360,6 +433,7 @@ class CycleSummary(Result):
     windows: list
     definitions: dict
     history: list
+    warnings: list = dataclasses.field(default_factory=list)
 
     def column(self, key: str) -> np.ndarray:
         """Return one per-cycle quantity as a float array (NaN where undefined)."""
@@ -442,6 +516,353 @@ def _retention_block(
     return block, life, retention
 
 
+@dataclasses.dataclass(frozen=True)
+class _Normalisation:
+    """Stage 1 of :func:`cycle_summary`: mass, area and 1C current, with their sources."""
+
+    mass_g: float | None
+    mass_source: str
+    area_cm2: float | None
+    one_c_mA: float | None
+
+
+def _positive(name: str, value: float | None) -> None:
+    if value is not None and not (np.isfinite(value) and value > 0):
+        raise ParameterError(f"{name}={value!r}: expected a positive, finite number")
+
+
+def _normalisation(
+    meta: dict,
+    *,
+    mass_g,
+    density_g_cm3,
+    thickness_nm,
+    area_cm2,
+    one_c_mA,
+    one_c_uA_cm2,
+    nominal_capacity_mAh,
+) -> _Normalisation:
+    for name, value in (
+        ("density_g_cm3", density_g_cm3),
+        ("thickness_nm", thickness_nm),
+        ("one_c_mA", one_c_mA),
+        ("one_c_uA_cm2", one_c_uA_cm2),
+        ("nominal_capacity_mAh", nominal_capacity_mAh),
+    ):
+        _positive(name, value)
+    if area_cm2 is None and (meta.get("electrode_area_cm2") or 0) > 0:
+        area_cm2 = float(meta["electrode_area_cm2"])
+    if area_cm2 is not None and not (np.isfinite(area_cm2) and area_cm2 > 0):
+        raise ParameterError(f"area_cm2={area_cm2!r}: expected a positive area (cm²)")
+    mass_source = "given"
+    if mass_g is None and density_g_cm3 is not None:
+        if thickness_nm is None or area_cm2 is None:
+            raise ParameterError(
+                "density_g_cm3 given but thickness_nm or area_cm2 missing; the mass is "
+                "density × thickness × area"
+            )
+        mass_g = float(
+            film_mass(density_g_cm3=density_g_cm3, thickness_nm=thickness_nm, area_cm2=area_cm2)
+        )
+        mass_source = "density × thickness × area"
+    elif mass_g is None and (meta.get("active_mass_mg") or 0) > 0:
+        mass_g = float(meta["active_mass_mg"]) * 1e-3
+        mass_source = "file metadata active_mass_mg"
+    if mass_g is not None and not (np.isfinite(mass_g) and mass_g > 0):
+        raise ParameterError(
+            f"mass_g={mass_g!r}: expected a positive mass in g (0.790 mg = 0.00079 g); "
+            "a zero mass cannot normalise capacities"
+        )
+    if one_c_mA is None and nominal_capacity_mAh is not None:
+        one_c_mA = float(nominal_capacity_mAh)  # mAh delivered in 1 h
+    if one_c_mA is None and one_c_uA_cm2 is not None:
+        if area_cm2 is None:
+            raise ParameterError("one_c_uA_cm2 needs area_cm2 (or the file's electrode area)")
+        one_c_mA = one_c_uA_cm2 * 1e-3 * area_cm2
+    return _Normalisation(mass_g, mass_source, area_cm2, one_c_mA)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CycleTotals:
+    """Stage 2 of :func:`cycle_summary`: integrated per-cycle sums (one entry per cycle)."""
+
+    cycle: list
+    n_ch: list
+    n_di: list
+    q_ch: list
+    q_di: list
+    e_ch: list
+    e_di: list
+    i_ch: list
+    i_di: list
+    v_lo: list
+    v_hi: list
+
+
+def _cycle_totals(arr: dict[str, Any], seg: dict[str, Any]) -> _CycleTotals:
+    half, dq, v, i = seg["half"], seg["dq"], arr["voltage"], arr["current"]
+    n_half = seg["half_dir"].size
+    on = half >= 0
+    hq = seg["half_q"]
+    onq = hq >= 0
+    q_half = np.abs(np.bincount(hq[onq], weights=dq[onq], minlength=n_half))
+    # energy per half cycle: Σ V·|dq| (V × mAh = mWh)
+    e_half = np.bincount(hq[onq], weights=v[onq] * np.abs(dq[onq]), minlength=n_half)
+    cnt = np.bincount(half[on], minlength=n_half)
+    i_half = np.bincount(half[on], weights=np.abs(i[on]), minlength=n_half) / np.maximum(cnt, 1)
+    vmin = np.full(n_half, np.inf)
+    vmax = np.full(n_half, -np.inf)
+    np.minimum.at(vmin, half[on], v[on])
+    np.maximum.at(vmax, half[on], v[on])
+    cyc_ids, inv = np.unique(seg["half_cycle"], return_inverse=True)
+    n_cyc = cyc_ids.size
+    is_ch, is_di = seg["half_dir"] == 1, seg["half_dir"] == -1
+
+    def per_cycle(values, mask):
+        return np.bincount(inv[mask], weights=values[mask], minlength=n_cyc)
+
+    w = cnt.astype(float)
+    lo_all = np.full(n_cyc, np.inf)
+    hi_all = np.full(n_cyc, -np.inf)
+    np.minimum.at(lo_all, inv, vmin)
+    np.maximum.at(hi_all, inv, vmax)
+    # plain lists: the per-cycle rows are built in Python, and list indexing is ~10× faster
+    # than numpy scalar access
+    return _CycleTotals(
+        cycle=cyc_ids.astype(int).tolist(),
+        n_ch=np.bincount(inv[is_ch], minlength=n_cyc).tolist(),
+        n_di=np.bincount(inv[is_di], minlength=n_cyc).tolist(),
+        q_ch=per_cycle(q_half, is_ch).tolist(),
+        q_di=per_cycle(q_half, is_di).tolist(),
+        e_ch=per_cycle(e_half, is_ch).tolist(),
+        e_di=per_cycle(e_half, is_di).tolist(),
+        i_ch=(per_cycle(i_half * w, is_ch) / np.maximum(per_cycle(w, is_ch), 1)).tolist(),
+        i_di=(per_cycle(i_half * w, is_di) / np.maximum(per_cycle(w, is_di), 1)).tolist(),
+        v_lo=lo_all.tolist(),
+        v_hi=hi_all.tolist(),
+    )
+
+
+def _base_row(tot: _CycleTotals, k: int, window_resolution_V: float) -> dict[str, Any]:
+    """Integrated numbers of cycle ``k`` (capacities decided later)."""
+
+    def opt(values, present):
+        return values[k] if present[k] else None
+
+    lo, hi = tot.v_lo[k], tot.v_hi[k]
+    q_ch, q_di = opt(tot.q_ch, tot.n_ch), opt(tot.q_di, tot.n_di)
+    return {
+        "cycle": tot.cycle[k],
+        "charge_mAh": q_ch,
+        "discharge_mAh": q_di,
+        "charge_mAh_integrated": q_ch,
+        "discharge_mAh_integrated": q_di,
+        "capacity_source": "integrated",
+        "voltage_window": _window_label(lo, hi, window_resolution_V),
+        "v_min_V": lo,
+        "v_max_V": hi,
+        "charge_energy_mWh": opt(tot.e_ch, tot.n_ch),
+        "discharge_energy_mWh": opt(tot.e_di, tot.n_di),
+        "charge_current_mA": opt(tot.i_ch, tot.n_ch),
+        "discharge_current_mA": opt(tot.i_di, tot.n_di),
+    }
+
+
+def _g(x: float | None) -> str:
+    return "none" if x is None else f"{x:.6g}"
+
+
+def _rel_diff(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None:
+        return None if a is None and b is None else float("inf")
+    scale = max(abs(a), abs(b))
+    return 0.0 if scale == 0 else abs(a - b) / scale
+
+
+def _apply_instrument(rows: list, inst, tolerance: float) -> list[str]:
+    """Stage 3: replace capacities by the instrument's where it has them; return warnings."""
+    if inst is None:
+        return []
+    notes = []
+    known = {r["cycle"] for r in rows}
+    for c in sorted((set(inst.charge) | set(inst.discharge)) - known):
+        notes.append(
+            f"cycle {c}: the instrument counts capacity ({inst.columns}) where the current "
+            "shows no half cycle; not reported"
+        )
+    for r in rows:
+        c = r["cycle"]
+        if c not in inst.charge and c not in inst.discharge:
+            continue
+        r["charge_mAh"] = inst.charge.get(c)
+        r["discharge_mAh"] = inst.discharge.get(c)
+        r["capacity_source"] = "instrument"
+        diffs = [
+            d
+            for d in (
+                _rel_diff(r["charge_mAh"], r["charge_mAh_integrated"]),
+                _rel_diff(r["discharge_mAh"], r["discharge_mAh_integrated"]),
+            )
+            if d is not None
+        ]
+        worst = max(diffs) if diffs else None
+        r["instrument_vs_integrated_pct"] = (
+            None if worst is None or not np.isfinite(worst) else worst * 100
+        )
+        if worst is not None and worst > tolerance:
+            notes.append(
+                f"cycle {c}: instrument capacities ({inst.columns}) charge "
+                f"{_g(r['charge_mAh'])}, discharge {_g(r['discharge_mAh'])} mAh differ from "
+                f"the integrated current ({_g(r['charge_mAh_integrated'])}, "
+                f"{_g(r['discharge_mAh_integrated'])} mAh) by more than {tolerance * 100:g} %"
+            )
+    return notes
+
+
+def _derived(row: dict, norm: _Normalisation, thickness_nm, first_direction: str) -> None:
+    """Stage 4: CE, average voltages, energy efficiency and specific quantities of a row."""
+    q_ch, q_di = row["charge_mAh"], row["discharge_mAh"]
+    ce = None
+    if q_ch and q_di and q_ch > 0 and q_di > 0:
+        ce = q_di / q_ch * 100 if first_direction == "charge" else q_ch / q_di * 100
+    row["coulombic_efficiency_pct"] = ce
+    q_ch_int, q_di_int = row["charge_mAh_integrated"], row["discharge_mAh_integrated"]
+    e_ch, e_di = row["charge_energy_mWh"], row["discharge_energy_mWh"]
+    row["average_charge_voltage_V"] = e_ch / q_ch_int if (e_ch is not None and q_ch_int) else None
+    row["average_discharge_voltage_V"] = (
+        e_di / q_di_int if (e_di is not None and q_di_int) else None
+    )
+    if row["average_charge_voltage_V"] and row["average_discharge_voltage_V"]:
+        row["voltage_hysteresis_V"] = (
+            row["average_charge_voltage_V"] - row["average_discharge_voltage_V"]
+        )
+        e_in, e_out = (e_ch, e_di) if first_direction == "charge" else (e_di, e_ch)
+        row["energy_efficiency_pct"] = e_out / e_in * 100
+    else:
+        row["voltage_hysteresis_V"] = row["energy_efficiency_pct"] = None
+    mass_g, area = norm.mass_g, norm.area_cm2
+    for key in ("charge", "discharge"):
+        e = row[f"{key}_energy_mWh"]
+        row[f"{key}_energy_Wh_kg"] = e / mass_g * 1e-3 if (e is not None and mass_g) else None
+        q = row[f"{key}_mAh"]
+        row[f"{key}_mAh_g"] = q / mass_g if (q is not None and mass_g) else None
+        row[f"{key}_uAh_cm2"] = q * 1e3 / area if (q is not None and area) else None
+        per_area = row[f"{key}_uAh_cm2"]
+        row[f"{key}_uAh_cm2_um"] = (
+            per_area / (thickness_nm * 1e-3) if (per_area is not None and thickness_nm) else None
+        )
+        cur = row[f"{key}_current_mA"]
+        row[f"{key}_c_rate"] = cur / norm.one_c_mA if (cur is not None and norm.one_c_mA) else None
+
+
+def _cumulative_ce(rows: list) -> None:
+    # cumulative CE: product of the per-cycle efficiencies (fraction of charge kept so far)
+    running = 1.0
+    for r in rows:
+        if r["coulombic_efficiency_pct"] is not None:
+            running *= r["coulombic_efficiency_pct"] / 100
+        r["cumulative_coulombic_efficiency_pct"] = running * 100
+
+
+def _window_blocks(rows, cyc_no, q_dis, *, reference_cycle, threshold, persistence) -> list:
+    labels = [r["voltage_window"] for r in rows]
+    windows = []
+    for label in dict.fromkeys(labels):
+        idx = np.array([k for k, lab in enumerate(labels) if lab == label])
+        ref = reference_cycle if reference_cycle in cyc_no[idx] else None
+        block, wlife, wret = _retention_block(
+            cyc_no[idx],
+            q_dis[idx],
+            reference_cycle=ref,
+            threshold=threshold,
+            persistence=persistence,
+        )
+        ces = np.array(
+            [
+                np.nan
+                if rows[k]["coulombic_efficiency_pct"] is None
+                else rows[k]["coulombic_efficiency_pct"]
+                for k in idx
+            ]
+        )
+        for k, value in zip(idx, wret):
+            rows[k]["window_retention_pct"] = float(value) if np.isfinite(value) else None
+        windows.append(
+            {
+                "voltage_window": label,
+                "cycles": cyc_no[idx].tolist(),
+                "mean_coulombic_efficiency_pct": float(np.nanmean(ces))
+                if np.isfinite(ces).any()
+                else None,
+                **block,
+                "cycle_life_80": wlife,
+            }
+        )
+    return windows
+
+
+def _definitions(seg, inst, norm, opts: dict, reference) -> dict:
+    first_direction = opts["first_direction"]
+    threshold, persistence = opts["threshold"], opts["persistence"]
+    return {
+        "current_sign": f"current × {opts['charge_sign']} > 0 is charge (oxidation of the "
+        "working electrode)",
+        "dead_band_mA": seg["dead_band_mA"],
+        "half_cycle": (
+            "maximal run of records with the same current sign outside the dead band; runs "
+            f"passing < {100 * opts['min_half_cycle_fraction']:g} % of the median run's "
+            f"charge are rest ({seg['dropped_runs']} found)"
+        ),
+        "cycle_numbering": seg["numbering"],
+        "charge_per_record": seg["integration"],
+        "capacity_source": (
+            f"instrument: {inst.columns}"
+            + (f" ({inst.ignored} counter restarts ignored)" if inst.ignored else "")
+            + "; checked against the integrated current (charge_mAh_integrated); "
+            "'integrated' where the instrument has no number"
+            if inst is not None
+            else "integrated (the data carry no per-cycle capacity counters)"
+        ),
+        "low_current_tail": (
+            "records inside the dead band after a half cycle, with current in its direction, "
+            f"count towards its capacity ({seg['n_tail_records']} records)"
+        ),
+        "coulombic_efficiency": (
+            "Q_discharge / Q_charge × 100 % of the same cycle (charge first)"
+            if first_direction == "charge"
+            else "Q_charge / Q_discharge × 100 % of the same cycle (discharge first)"
+        ),
+        "retention": "Q_discharge,n / Q_discharge,ref × 100 %",
+        "reference_cycle": reference,
+        "cycle_life": (
+            f"first cycle after the reference with retention < {threshold * 100:g} % that "
+            f"stays below for {persistence} consecutive cycle(s); null if not reached"
+        ),
+        "average_loss_per_cycle": "(1 − Q_dis,last/Q_dis,ref)/(n_last − n_ref) × 100 % (linear)",
+        "cumulative_coulombic_efficiency": "product of the per-cycle CE up to and including the cycle",
+        "first_cycle_irreversible": "|Q_charge − Q_discharge| of the first complete cycle",
+        "energy": "Σ V_k·|dq_k| over the half cycle (mWh), integrated; average voltage = "
+        "energy / integrated capacity; energy efficiency = output / input energy × 100 %; "
+        "hysteresis = ⟨V_ch⟩ − ⟨V_dis⟩",
+        "mass": norm.mass_source
+        if norm.mass_g is not None
+        else "not given (no specific capacities)",
+        "voltage_window": f"cycle min/max voltage rounded to {opts['window_resolution_V']:g} V",
+        "c_rate": (
+            f"mean |I| of the half cycle / {norm.one_c_mA:.6g} mA (1C)"
+            if norm.one_c_mA
+            else "not computed (give one_c_mA or one_c_uA_cm2)"
+        ),
+        "specific_units": "mAh/g (per active mass), µAh/cm² (per electrode area), "
+        "µAh/(cm²·µm) (per area and film thickness)",
+    }
+
+
+_INSTRUMENT_NUMBERING = "instrument cycle column"
+_INSTRUMENT_TOLERANCE = 0.005  # relative; instrument vs integrated capacities
+
+
+@provenance("cycle_summary")
 def cycle_summary(
     ds,
     *,
@@ -463,8 +884,16 @@ def cycle_summary(
     one_c_mA: float | None = None,
     one_c_uA_cm2: float | None = None,
     nominal_capacity_mAh: float | None = None,
+    capacities: str = "auto",
 ) -> CycleSummary:
     """Per-cycle charge/discharge capacity, CE, retention and cycle life.
+
+    Capacities come from the instrument's own counters where the file has them
+    (EC-Lab ``Q charge/discharge`` per ``half cycle``, Arbin ``Charge_Capacity`` /
+    ``Discharge_Capacity`` per ``Cycle_Index``, Neware/Novonix step capacities; see
+    :mod:`charsuite.echem._counters`), else from the integrated current. Each cycle says
+    which (``capacity_source``) and carries the integrated numbers too
+    (``charge_mAh_integrated``); a difference above 0.5 % is a warning.
 
     Parameters
     ----------
@@ -495,6 +924,9 @@ def cycle_summary(
     nominal_capacity_mAh : float, optional
         Stated reference capacity (mAh): 1C = this capacity in one hour (used when no 1C
         current is given).
+    capacities : {"auto", "integrated"}
+        ``"auto"``: the instrument's counters where present; ``"integrated"``: always the
+        integrated current.
 
     Returns
     -------
@@ -505,12 +937,25 @@ def cycle_summary(
     DataError
         Missing columns, NaN, non-monotonic time, no current-carrying records.
     ParameterError
-        Zero or negative mass/geometry, bad options.
+        Zero, negative or non-finite mass/geometry, bad options.
+
+    Warns
+    -----
+    CharsuiteWarning
+        Instrument and integrated capacities differ by more than 0.5 %; implausible
+        voltages; a charge column that disagrees with the current in sign or scale.
 
     References
     ----------
     .. [1] BEEP ``get_cycle_life`` (TRI-AMDD) for the cycles-to-80 % idea (here with an
        explicit reference cycle and persistence rule instead of a median of 40 cycles).
+
+    Examples
+    --------
+    >>> from charsuite.datasets.echem import synthetic_gcd
+    >>> s = cycle_summary(synthetic_gcd(n_cycles=2), mass_g=1e-3)  # doctest: +SKIP
+    >>> s.cycles[0]["capacity_source"]  # doctest: +SKIP
+    'integrated'
     """
     arr = _arrays(ds)
     meta = dict(ds.attrs.get("metadata", {}))
@@ -518,37 +963,18 @@ def cycle_summary(
         raise ParameterError(f"persistence={persistence!r}: expected an integer ≥ 1")
     if not 0 < threshold < 1:
         raise ParameterError(f"threshold={threshold!r}: expected a fraction in (0, 1)")
-    if area_cm2 is None and (meta.get("electrode_area_cm2") or 0) > 0:
-        area_cm2 = float(meta["electrode_area_cm2"])
-    if area_cm2 is not None and not area_cm2 > 0:
-        raise ParameterError(f"area_cm2={area_cm2!r}: expected a positive area (cm²)")
-    mass_source = "given"
-    if mass_g is None and density_g_cm3 is not None:
-        if thickness_nm is None or area_cm2 is None:
-            raise ParameterError(
-                "density_g_cm3 given but thickness_nm or area_cm2 missing; the mass is "
-                "density × thickness × area"
-            )
-        mass_g = float(
-            film_mass(density_g_cm3=density_g_cm3, thickness_nm=thickness_nm, area_cm2=area_cm2)
-        )
-        mass_source = "density × thickness × area"
-    elif mass_g is None and (meta.get("active_mass_mg") or 0) > 0:
-        mass_g = float(meta["active_mass_mg"]) * 1e-3
-        mass_source = "file metadata active_mass_mg"
-    if mass_g is not None and not (np.isfinite(mass_g) and mass_g > 0):
-        raise ParameterError(
-            f"mass_g={mass_g!r}: expected a positive mass in g (0.790 mg = 0.00079 g); "
-            "a zero mass cannot normalise capacities"
-        )
-    if one_c_mA is None and nominal_capacity_mAh is not None:
-        if not nominal_capacity_mAh > 0:
-            raise ParameterError(f"nominal_capacity_mAh={nominal_capacity_mAh!r}: expected > 0")
-        one_c_mA = float(nominal_capacity_mAh)  # mAh delivered in 1 h
-    if one_c_mA is None and one_c_uA_cm2 is not None:
-        if area_cm2 is None:
-            raise ParameterError("one_c_uA_cm2 needs area_cm2 (or the file's electrode area)")
-        one_c_mA = one_c_uA_cm2 * 1e-3 * area_cm2
+    _check_choice("capacities", capacities, ("auto", "integrated"))
+    _positive("window_resolution_V", window_resolution_V)
+    norm = _normalisation(
+        meta,
+        mass_g=mass_g,
+        density_g_cm3=density_g_cm3,
+        thickness_nm=thickness_nm,
+        area_cm2=area_cm2,
+        one_c_mA=one_c_mA,
+        one_c_uA_cm2=one_c_uA_cm2,
+        nominal_capacity_mAh=nominal_capacity_mAh,
+    )
     seg = _segment_arrays(
         arr,
         first_direction=first_direction,
@@ -558,88 +984,20 @@ def cycle_summary(
         integration=integration,
         min_half_fraction=min_half_cycle_fraction,
     )
-    half, dq, v, i = seg["half"], seg["dq"], arr["voltage"], arr["current"]
-    n_half = seg["half_dir"].size
-    on = half >= 0
-    hq = seg["half_q"]
-    onq = hq >= 0
-    q_half = np.abs(np.bincount(hq[onq], weights=dq[onq], minlength=n_half))
-    # energy per half cycle: Σ V·|dq| (V × mAh = mWh)
-    e_half = np.bincount(hq[onq], weights=v[onq] * np.abs(dq[onq]), minlength=n_half)
-    cnt = np.bincount(half[on], minlength=n_half)
-    i_half = np.bincount(half[on], weights=np.abs(i[on]), minlength=n_half) / np.maximum(cnt, 1)
-    vmin = np.full(n_half, np.inf)
-    vmax = np.full(n_half, -np.inf)
-    np.minimum.at(vmin, half[on], v[on])
-    np.maximum.at(vmax, half[on], v[on])
-    cyc_ids, inv = np.unique(seg["half_cycle"], return_inverse=True)
-    n_cyc = cyc_ids.size
-    is_ch, is_di = seg["half_dir"] == 1, seg["half_dir"] == -1
-
-    def per_cycle(values, mask):
-        return np.bincount(inv[mask], weights=values[mask], minlength=n_cyc)
-
-    q_ch_all, q_di_all = per_cycle(q_half, is_ch), per_cycle(q_half, is_di)
-    e_ch_all, e_di_all = per_cycle(e_half, is_ch), per_cycle(e_half, is_di)
-    n_ch = np.bincount(inv[is_ch], minlength=n_cyc)
-    n_di = np.bincount(inv[is_di], minlength=n_cyc)
-    w = cnt.astype(float)
-    i_ch = per_cycle(i_half * w, is_ch) / np.maximum(per_cycle(w, is_ch), 1)
-    i_di = per_cycle(i_half * w, is_di) / np.maximum(per_cycle(w, is_di), 1)
-    lo_all = np.full(n_cyc, np.inf)
-    hi_all = np.full(n_cyc, -np.inf)
-    np.minimum.at(lo_all, inv, vmin)
-    np.maximum.at(hi_all, inv, vmax)
-    rows = []
-    for k, c in enumerate(cyc_ids):
-        q_ch = float(q_ch_all[k]) if n_ch[k] else None
-        q_di = float(q_di_all[k]) if n_di[k] else None
-        if q_ch is not None and q_di is not None and q_ch > 0 and q_di > 0:
-            ce = q_di / q_ch * 100 if first_direction == "charge" else q_ch / q_di * 100
-        else:
-            ce = None
-        lo, hi = float(lo_all[k]), float(hi_all[k])
-        row: dict[str, Any] = {
-            "cycle": int(c),
-            "charge_mAh": q_ch,
-            "discharge_mAh": q_di,
-            "coulombic_efficiency_pct": ce,
-            "voltage_window": _window_label(lo, hi, window_resolution_V),
-            "v_min_V": lo,
-            "v_max_V": hi,
-            "charge_energy_mWh": float(e_ch_all[k]) if n_ch[k] else None,
-            "discharge_energy_mWh": float(e_di_all[k]) if n_di[k] else None,
-            "average_charge_voltage_V": float(e_ch_all[k] / q_ch) if q_ch else None,
-            "average_discharge_voltage_V": float(e_di_all[k] / q_di) if q_di else None,
-            "charge_current_mA": float(i_ch[k]) if n_ch[k] else None,
-            "discharge_current_mA": float(i_di[k]) if n_di[k] else None,
-        }
-        if row["average_charge_voltage_V"] and row["average_discharge_voltage_V"]:
-            row["voltage_hysteresis_V"] = (
-                row["average_charge_voltage_V"] - row["average_discharge_voltage_V"]
-            )
-            e_in, e_out = (
-                (row["charge_energy_mWh"], row["discharge_energy_mWh"])
-                if first_direction == "charge"
-                else (row["discharge_energy_mWh"], row["charge_energy_mWh"])
-            )
-            row["energy_efficiency_pct"] = e_out / e_in * 100
-        else:
-            row["voltage_hysteresis_V"] = row["energy_efficiency_pct"] = None
-        for key in ("charge", "discharge"):
-            e = row[f"{key}_energy_mWh"]
-            row[f"{key}_energy_Wh_kg"] = e / mass_g * 1e-3 if (e is not None and mass_g) else None
-            q = row[f"{key}_mAh"]
-            row[f"{key}_mAh_g"] = q / mass_g if (q is not None and mass_g) else None
-            row[f"{key}_uAh_cm2"] = q * 1e3 / area_cm2 if (q is not None and area_cm2) else None
-            row[f"{key}_uAh_cm2_um"] = (
-                row[f"{key}_uAh_cm2"] / (thickness_nm * 1e-3)
-                if (row[f"{key}_uAh_cm2"] is not None and thickness_nm)
-                else None
-            )
-            cur = row[f"{key}_current_mA"]
-            row[f"{key}_c_rate"] = cur / one_c_mA if (cur is not None and one_c_mA) else None
-        rows.append(row)
+    tot = _cycle_totals(arr, seg)
+    rows = [_base_row(tot, k, window_resolution_V) for k in range(len(tot.cycle))]
+    inst = None
+    # the counters are per instrument cycle: they apply when the cycles are numbered so
+    if capacities == "auto" and seg["numbering"] == _INSTRUMENT_NUMBERING:
+        inst = instrument_capacities(
+            ds, arr["current"], charge_sign=charge_sign, dead_band_mA=seg["dead_band_mA"]
+        )
+    notes = [
+        *plausibility_warnings(arr, seg),
+        *_apply_instrument(rows, inst, _INSTRUMENT_TOLERANCE),
+    ]
+    for r in rows:
+        _derived(r, norm, thickness_nm, first_direction)
     cyc_no = np.array([r["cycle"] for r in rows])
     q_dis = np.array([np.nan if r["discharge_mAh"] is None else r["discharge_mAh"] for r in rows])
     retention, life, ret = _retention_block(
@@ -647,12 +1005,7 @@ def cycle_summary(
     )
     for r, value in zip(rows, ret):
         r["retention_pct"] = float(value) if np.isfinite(value) else None
-    # cumulative CE: product of the per-cycle efficiencies (fraction of charge kept so far)
-    running = 1.0
-    for r in rows:
-        if r["coulombic_efficiency_pct"] is not None:
-            running *= r["coulombic_efficiency_pct"] / 100
-        r["cumulative_coulombic_efficiency_pct"] = running * 100
+    _cumulative_ce(rows)
     first = next((r for r in rows if r["charge_mAh"] and r["discharge_mAh"]), None)
     if first is not None:
         retention["first_cycle_irreversible_mAh"] = abs(
@@ -660,116 +1013,36 @@ def cycle_summary(
         )
     windows = []
     if window_groups:
-        labels = [r["voltage_window"] for r in rows]
-        for label in dict.fromkeys(labels):
-            idx = np.array([k for k, lab in enumerate(labels) if lab == label])
-            ref = reference_cycle if reference_cycle in cyc_no[idx] else None
-            block, wlife, wret = _retention_block(
-                cyc_no[idx],
-                q_dis[idx],
-                reference_cycle=ref,
-                threshold=threshold,
-                persistence=persistence,
-            )
-            ces = np.array(
-                [
-                    np.nan
-                    if rows[k]["coulombic_efficiency_pct"] is None
-                    else rows[k]["coulombic_efficiency_pct"]
-                    for k in idx
-                ]
-            )
-            for k, value in zip(idx, wret):
-                rows[k]["window_retention_pct"] = float(value) if np.isfinite(value) else None
-            windows.append(
-                {
-                    "voltage_window": label,
-                    "cycles": cyc_no[idx].tolist(),
-                    "mean_coulombic_efficiency_pct": float(np.nanmean(ces))
-                    if np.isfinite(ces).any()
-                    else None,
-                    **block,
-                    "cycle_life_80": wlife,
-                }
-            )
-    definitions = {
-        "current_sign": f"current × {charge_sign} > 0 is charge (oxidation of the working electrode)",
-        "dead_band_mA": seg["dead_band_mA"],
-        "half_cycle": (
-            "maximal run of records with the same current sign outside the dead band; runs "
-            f"passing < {100 * min_half_cycle_fraction:g} % of the median run's charge are rest ({seg['dropped_runs']} found)"
-        ),
-        "cycle_numbering": seg["numbering"],
-        "charge_per_record": seg["integration"],
-        "low_current_tail": (
-            "records inside the dead band after a half cycle, with current in its direction, "
-            f"count towards its capacity ({seg['n_tail_records']} records)"
-        ),
-        "coulombic_efficiency": (
-            "Q_discharge / Q_charge × 100 % of the same cycle (charge first)"
-            if first_direction == "charge"
-            else "Q_charge / Q_discharge × 100 % of the same cycle (discharge first)"
-        ),
-        "retention": "Q_discharge,n / Q_discharge,ref × 100 %",
-        "reference_cycle": retention["reference_cycle"],
-        "cycle_life": (
-            f"first cycle after the reference with retention < {threshold * 100:g} % that "
-            f"stays below for {persistence} consecutive cycle(s); null if not reached"
-        ),
-        "average_loss_per_cycle": "(1 − Q_dis,last/Q_dis,ref)/(n_last − n_ref) × 100 % (linear)",
-        "cumulative_coulombic_efficiency": "product of the per-cycle CE up to and including the cycle",
-        "first_cycle_irreversible": "|Q_charge − Q_discharge| of the first complete cycle",
-        "energy": "Σ V_k·|dq_k| over the half cycle (mWh); average voltage = energy / capacity; "
-        "energy efficiency = output / input energy × 100 %; hysteresis = ⟨V_ch⟩ − ⟨V_dis⟩",
-        "mass": mass_source if mass_g is not None else "not given (no specific capacities)",
-        "voltage_window": f"cycle min/max voltage rounded to {window_resolution_V:g} V",
-        "c_rate": (
-            f"mean |I| of the half cycle / {one_c_mA:.6g} mA (1C)"
-            if one_c_mA
-            else "not computed (give one_c_mA or one_c_uA_cm2)"
-        ),
-        "specific_units": "mAh/g (per active mass), µAh/cm² (per electrode area), "
-        "µAh/(cm²·µm) (per area and film thickness)",
-    }
-    params = {
-        "mass_g": mass_g,
-        "density_g_cm3": density_g_cm3,
-        "thickness_nm": thickness_nm,
-        "area_cm2": area_cm2,
+        windows = _window_blocks(
+            rows,
+            cyc_no,
+            q_dis,
+            reference_cycle=reference_cycle,
+            threshold=threshold,
+            persistence=persistence,
+        )
+    opts = {
         "first_direction": first_direction,
         "charge_sign": charge_sign,
-        "dead_band_mA": seg["dead_band_mA"],
-        "cycles": cycles,
-        "integration": integration,
-        "reference_cycle": reference_cycle,
         "threshold": threshold,
         "persistence": persistence,
-        "window_groups": window_groups,
         "min_half_cycle_fraction": min_half_cycle_fraction,
-        "one_c_mA": one_c_mA,
-        "nominal_capacity_mAh": nominal_capacity_mAh,
+        "window_resolution_V": window_resolution_V,
     }
-    source = ds.attrs.get("source_file")
-    history = [
-        *list(ds.attrs.get("history", [])),
-        history_record(
-            "cycle_summary",
-            function="charsuite.echem.cycle_summary",
-            parameters=params,
-            input_file=source,
-        ),
-    ]
+    for note in notes:
+        warnings.warn(note, CharsuiteWarning, stacklevel=3)
     return CycleSummary(
-        file=source,
-        mass_g=mass_g,
-        area_cm2=area_cm2,
+        file=ds.attrs.get("source_file"),
+        mass_g=norm.mass_g,
+        area_cm2=norm.area_cm2,
         thickness_nm=thickness_nm,
         cycles=rows,
         retention=retention,
         cycle_life_80=life,
         windows=windows,
-        definitions=definitions,
-        history=history,
+        definitions=_definitions(seg, inst, norm, opts, retention["reference_cycle"]),
+        history=[],
+        warnings=notes,
     )
 
 

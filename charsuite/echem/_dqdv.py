@@ -73,6 +73,10 @@ class DqdvResult(Result):
     history: list
 
 
+MAX_GRID_POINTS = 10_000_000
+"""Largest voltage grid :func:`dqdv` builds (points); a finer ``step_V`` is refused."""
+
+
 def dqdv(
     ds,
     *,
@@ -99,7 +103,8 @@ def dqdv(
     smooth_V : float
         FWHM of the Gaussian smoothing (V); 0 disables smoothing.
     step_V : float
-        Voltage grid spacing (V); keep it ≤ smooth_V / 5.
+        Voltage grid spacing (V); keep it ≤ smooth_V / 5. The grid may hold at most
+        ``MAX_GRID_POINTS`` (10⁷) points.
     mass_g : float, optional
         Active mass (g) for mAh g⁻¹ V⁻¹.
     peak_prominence : float
@@ -115,14 +120,21 @@ def dqdv(
     ------
     DataError
         The cycle/direction does not exist or spans less than 5 grid steps.
+    ParameterError
+        Non-finite or non-positive step/smoothing, or a grid above ``MAX_GRID_POINTS``.
     """
     from scipy.ndimage import gaussian_filter1d
     from scipy.signal import find_peaks
 
     if direction not in ("charge", "discharge"):
         raise ParameterError(f"direction={direction!r}: expected 'charge' or 'discharge'")
-    if not (step_V > 0 and smooth_V >= 0):
-        raise ParameterError(f"step_V={step_V!r} must be > 0 and smooth_V={smooth_V!r} ≥ 0 (V)")
+    if not (np.isfinite(step_V) and np.isfinite(smooth_V) and step_V > 0 and smooth_V >= 0):
+        raise ParameterError(
+            f"step_V={step_V!r} must be a finite number > 0 and smooth_V={smooth_V!r} a "
+            "finite number ≥ 0 (V)"
+        )
+    if not (np.isfinite(peak_prominence) and 0 <= peak_prominence < 1):
+        raise ParameterError(f"peak_prominence={peak_prominence!r}: expected a fraction in [0, 1)")
     arr = _arrays(ds)
     seg = _segment_arrays(
         arr,
@@ -157,6 +169,13 @@ def dqdv(
         )
     sigma_V = smooth_V / (2 * np.sqrt(2 * np.log(2)))
     pad = 4 * sigma_V + 2 * step_V
+    n_grid = (span + 2 * pad) / step_V
+    if n_grid > MAX_GRID_POINTS:
+        raise ParameterError(
+            f"step_V={step_V:g} V over {span + 2 * pad:.4g} V makes {n_grid:.3g} grid points, "
+            f"more than the limit of {MAX_GRID_POINTS:.0e}; use a larger step_V (e.g. "
+            f"{(span + 2 * pad) / 1e4:.2g} V) or a smaller smooth_V"
+        )
     grid = np.arange(uniq[0] - pad, uniq[-1] + pad + step_V / 2, step_V)
     # beyond the swept range Q is 0 before the start and the total after the end
     ends = (0.0, float(q[-1])) if want == 1 else (float(q[-1]), 0.0)

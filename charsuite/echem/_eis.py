@@ -24,7 +24,7 @@ import numpy as np
 
 from charsuite.echem._circuits import Circuit, parse_circuit
 from charsuite.exceptions import ConvergenceError, DataError, ParameterError
-from charsuite.model import Result, history_record
+from charsuite.model import Result, provenance
 
 __all__ = [
     "EisFit",
@@ -33,32 +33,90 @@ __all__ = [
     "fit_circuit",
     "fit_spectra",
     "lin_kk",
+    "select_sweep",
     "split_sweeps",
 ]
 
 
-def split_sweeps(ds) -> list:
-    """Split an impedance Dataset holding several frequency sweeps into one per sweep.
+def _series_spectra(ds) -> list:
+    """Spectra of the impedance rows of a time series (EC-Lab mixed-technique files)."""
+    import xarray as xr
 
-    A sweep ends where the frequency turns back (readers store the index in ``sweep``).
-    Each part keeps the attributes and gains a history record.
+    sweep = np.asarray(ds["sweep"].values)
+    out = []
+    for k in np.unique(sweep[sweep >= 0]):
+        rows = np.flatnonzero(sweep == k)
+        part = ds.isel(record=rows)
+        data_vars = {
+            name: ("frequency", part[name].values, dict(part[name].attrs))
+            for name in part.data_vars
+            if name not in ("frequency", "technique") and part[name].dtype.kind in "fiub"
+        }
+        data_vars["time"] = ("frequency", part["time"].values, dict(part["time"].attrs))
+        spec = xr.Dataset(
+            data_vars,
+            coords={"frequency": ("frequency", part["frequency"].values, {"units": "Hz"})},
+            attrs={
+                **ds.attrs,
+                "metadata": {**ds.attrs.get("metadata", {}), "measurement": "impedance"},
+            },
+        )
+        out.append(spec)
+    return out
+
+
+def split_sweeps(ds) -> list:
+    """Split impedance data holding several frequency sweeps into one Dataset per sweep.
+
+    Works on an impedance Dataset (dim ``frequency``; the readers store the sweep number in
+    ``sweep``) and on a time series with impedance blocks (EC-Lab Modulo Bat, GCPL with
+    PEIS: dim ``record`` with ``frequency``, ``z_real``, ``z_imag`` and ``sweep`` = −1 off
+    impedance), whose rows that are not impedance points are never part of a spectrum.
+    Parts are in sweep order; each keeps the attributes and gains a history record.
     """
     from charsuite.model import add_history
 
-    if "sweep" not in ds.variables:
+    if "record" in ds.dims and "z_real" in ds.variables and "sweep" in ds.variables:
+        parts = _series_spectra(ds)
+        if not parts:
+            raise DataError("the time series holds no impedance points (f > 0)")
+    elif "sweep" not in ds.variables:
         return [ds]
-    out = []
-    for k in np.unique(ds["sweep"].values):
-        part = ds.isel(frequency=np.flatnonzero(ds["sweep"].values == k))
-        out.append(
-            add_history(
-                part,
-                "split_sweeps",
-                function="charsuite.echem.split_sweeps",
-                parameters={"sweep": int(k)},
-            )
+    else:
+        parts = [
+            ds.isel(frequency=np.flatnonzero(ds["sweep"].values == k))
+            for k in np.unique(ds["sweep"].values)
+        ]
+    return [
+        add_history(
+            part,
+            "split_sweeps",
+            function="charsuite.echem.split_sweeps",
+            parameters={"sweep": int(part["sweep"].values[0])},
         )
-    return out
+        for part in parts
+    ]
+
+
+def select_sweep(ds, number: int):
+    """The spectrum whose sweep number is ``number`` (the instrument's numbering).
+
+    EC-Lab files number sweeps as EC-Lab does (``cycle number`` of PEIS/GEIS from 1,
+    ``z cycle`` of Modulo Bat from 0); other files count from 0 where the frequency turns
+    back (``metadata["sweep_numbering"]``).
+
+    Raises
+    ------
+    ParameterError
+        No sweep has that number; the message lists the numbers there are.
+    """
+    parts = split_sweeps(ds)
+    numbers = [int(p["sweep"].values[0]) if "sweep" in p.variables else 0 for p in parts]
+    if number not in numbers:
+        how = ds.attrs.get("metadata", {}).get("sweep_numbering", "counted from 0")
+        shown = ", ".join(map(str, numbers[:8])) + (" …" if len(numbers) > 8 else "")
+        raise ParameterError(f"sweep {number}: the data hold sweeps {shown} (numbering: {how})")
+    return parts[numbers.index(number)]
 
 
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -69,6 +127,13 @@ def _spectrum(data, z=None) -> tuple[np.ndarray, np.ndarray, Any]:
     import xarray as xr
 
     if isinstance(data, xr.Dataset):
+        if "record" in data.dims:
+            raise DataError(
+                "these are time-series data"
+                + (" with impedance blocks" if "z_real" in data.variables else "")
+                + ", not one impedance spectrum; pick a spectrum with "
+                "charsuite.echem.select_sweep(ds, N) (CLI: --sweep N)"
+            )
         missing = [v for v in ("frequency", "z_real", "z_imag") if v not in data.variables]
         if missing:
             raise DataError(
@@ -284,6 +349,238 @@ def _as_dict(value, names: Sequence[str], what: str) -> dict[str, float]:
     raise ParameterError(f"{what}: expected a dict {{name: value}}")
 
 
+def _select_points(f, zz, *, f_min, f_max, drop_inductive, kk_valid_only):
+    """Stage 1 of :func:`fit_circuit`: the points fitted, and how many lin-KK dropped."""
+    for name, value in (("f_min", f_min), ("f_max", f_max)):
+        if value is not None and not (np.isfinite(value) and value > 0):
+            raise ParameterError(f"{name}={value!r}: expected a positive, finite frequency (Hz)")
+    keep = np.ones(f.size, dtype=bool)
+    if f_min is not None:
+        keep &= f >= f_min
+    if f_max is not None:
+        keep &= f <= f_max
+    if drop_inductive:
+        keep &= zz.imag < 0
+    f, zz = f[keep], zz[keep]
+    if f.size < 3:
+        raise DataError(
+            f"only {f.size} points left after f_min/f_max/drop_inductive; widen the window"
+        )
+    n_kk_dropped = 0
+    if kk_valid_only:
+        kk_all = lin_kk(f, zz)
+        ok = (np.abs(kk_all.residuals_real) < kk_all.residual_limit) & (
+            np.abs(kk_all.residuals_imag) < kk_all.residual_limit
+        )
+        n_kk_dropped = int((~ok).sum())
+        f, zz = f[ok], zz[ok]
+    return f, zz, n_kk_dropped
+
+
+@dataclasses.dataclass
+class _Problem:
+    """Stage 2 of :func:`fit_circuit`: the CNLS problem (free parameters, start, bounds)."""
+
+    model: Circuit
+    names: list
+    free: list
+    const: dict
+    auto: dict
+    p0: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    f: np.ndarray
+    zz: np.ndarray
+    sigma: np.ndarray
+
+    def full(self, p) -> np.ndarray:
+        values = dict(self.const)
+        values.update(zip(self.free, p))
+        return np.array([values[n] for n in self.names])
+
+    def resid(self, p) -> np.ndarray:
+        zm = self.model.impedance(self.f, self.full(p))
+        r = np.concatenate(
+            [(zm.real - self.zz.real) / self.sigma, (zm.imag - self.zz.imag) / self.sigma]
+        )
+        return np.where(np.isfinite(r), r, 1e10)
+
+    def solve(self, start, max_nfev=100000):
+        from scipy.optimize import least_squares
+
+        return least_squares(
+            self.resid,
+            start,
+            bounds=(self.lo, self.hi),
+            method="trf",
+            # parameters span 1e-9 F … 1e3 Ω: scale each by its start value; tolerances as
+            # impedance.py (curve_fit ftol=1e-13, default xtol/gtol)
+            x_scale=np.maximum(np.abs(start), 1e-300),
+            ftol=1e-13,
+            max_nfev=max_nfev,
+        )
+
+
+def _start_values(model, names, free, auto, initial_guess) -> np.ndarray:
+    if initial_guess is None:
+        return np.array([auto[n] for n in free])
+    if isinstance(initial_guess, Mapping):
+        g = _as_dict(initial_guess, names, "initial_guess")
+        return np.array([g.get(n, auto[n]) for n in free])
+    p0 = np.asarray(initial_guess, dtype=float)
+    if p0.size != len(free):
+        raise ParameterError(
+            f"initial_guess has {p0.size} values; free parameters are {free} ({len(free)})"
+        )
+    return p0
+
+
+def _problem(circuit, f, zz, *, constants, initial_guess, bounds, weighting) -> _Problem:
+    model = parse_circuit(circuit)
+    names = list(model.parameter_names)
+    const = _as_dict(constants, names, "constants")
+    free = [n for n in names if n not in const]
+    if len(free) == 0:
+        raise ParameterError("every parameter is fixed; nothing to fit")
+    if 2 * f.size <= len(free):
+        raise DataError(f"{f.size} frequencies cannot determine {len(free)} free parameters")
+    auto = _initial_guess(model, f, zz)
+    p0 = _start_values(model, names, free, auto, initial_guess)
+    if not np.all(np.isfinite(p0)):
+        raise ParameterError(f"initial_guess holds NaN/inf ({p0.tolist()})")
+    lo_all, hi_all = model.default_bounds()
+    lo = np.array([lo_all[names.index(n)] for n in free])
+    hi = np.array([hi_all[names.index(n)] for n in free])
+    for name, (a, b) in (bounds or {}).items():
+        if name not in names:
+            raise ParameterError(f"bounds: unknown parameter {name!r}; circuit has {names}")
+        if np.isnan(a) or np.isnan(b):
+            raise ParameterError(f"bounds of {name}: NaN is not a bound")
+        if name in free:
+            lo[free.index(name)], hi[free.index(name)] = float(a), float(b)
+    if np.any(lo >= hi):
+        raise ParameterError("a lower bound is not below its upper bound")
+    p0 = np.clip(p0, lo + 1e-12 * np.abs(lo), hi)
+    p0 = np.where((p0 <= lo) & np.isfinite(lo), lo + np.maximum(1e-12, np.abs(lo) * 1e-6), p0)
+    sigma = np.abs(zz) if weighting == "modulus" else np.ones(f.size)
+    return _Problem(model, names, free, const, auto, p0, lo, hi, f, zz, sigma)
+
+
+def _multi_start(pr: _Problem, *, n_starts: int, user_start: bool):
+    """Stage 3: the fit from the start values, then seeded multi-starts keeping the best.
+
+    Multi-start: log-uniform perturbations (×0.1 … ×10, exponents ±0.1) of the start —
+    a cheap guard against a poor initial guess.
+    """
+    sol = pr.solve(pr.p0)
+    rng = np.random.default_rng(0)
+    lo, hi, p0 = pr.lo, pr.hi, pr.p0
+    auto_start = np.clip(np.array([pr.auto[n] for n in pr.free]), lo, hi)
+    bases = [p0, auto_start] if user_start else [p0]
+    exps = [k for k, n in enumerate(pr.free) if n.endswith("_1") and hi[k] == 1.0]
+    for k in range(max(int(n_starts), 1) - 1):
+        base = bases[k % len(bases)]
+        if k == 0 and len(bases) == 2:
+            start = auto_start.copy()  # the data-driven guess first
+        else:
+            start = np.clip(base * 10 ** rng.uniform(-1, 1, p0.size), lo, hi)
+            start[exps] = np.clip(base[exps] + rng.uniform(-0.1, 0.1, len(exps)), lo[exps], 1.0)
+        start = np.where(start <= lo, lo + np.maximum(np.abs(base), 1e-12) * 1e-3, start)
+        trial = pr.solve(start, max_nfev=50 * p0.size)  # short exploratory run
+        if np.all(np.isfinite(trial.x)) and trial.cost < sol.cost:
+            polished = pr.solve(trial.x)
+            if np.all(np.isfinite(polished.x)) and polished.cost < sol.cost:
+                sol = polished
+    return sol
+
+
+def _errors(pr: _Problem, sol) -> tuple[np.ndarray, list]:
+    """Stage 4: standard errors and the parameters at a bound."""
+    dof = max(2 * pr.f.size - len(pr.free), 1)
+    chi2 = float(np.sum(sol.fun**2))
+    # covariance in parameters scaled by their values (the raw JᵀJ spans ~30 decades when
+    # capacitances and resistances are fitted together, and pinv would truncate it)
+    scale = np.maximum(np.abs(sol.x), 1e-300)
+    js = sol.jac * scale[None, :]
+    try:
+        cov = np.linalg.pinv(js.T @ js) * chi2 / dof * np.outer(scale, scale)
+        err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    except np.linalg.LinAlgError:  # pragma: no cover - pinv rarely fails
+        err = np.full(len(pr.free), np.nan)
+    at_bound = [
+        n
+        for n, x, x0, a, b in zip(pr.free, sol.x, pr.p0, pr.lo, pr.hi)
+        if (np.isfinite(a) and x <= a + 1e-5 * max(abs(x0), abs(a)))
+        or (np.isfinite(b) and x >= b - 1e-5 * max(abs(x0), abs(b)))
+    ]
+    return err, at_bound
+
+
+def _block_quantities(model, blocks, values, capacitance_method) -> tuple[dict, dict]:
+    """Effective capacitances and time constants of the parallel blocks."""
+    top = model.tree.children if model.tree.kind == "series" else (model.tree,)
+    # series resistance for Brug: resistors directly in the top-level series
+    r_series = sum(values[c.name] for c in top if c.kind == "element" and c.etype == "R")
+    caps, taus = {}, {}
+    for k, block in enumerate(blocks, start=1):
+        kinds = {dict(model.elements)[n]: n for n in block}
+        tau = _block_tau(model, block, values)
+        if tau is not None:
+            taus[f"block{k}"] = tau
+        if set(kinds) == {"R", "CPE"} and len(block) == 2:
+            q, a = values[kinds["CPE"] + "_0"], values[kinds["CPE"] + "_1"]
+            try:
+                caps[kinds["CPE"]] = cpe_capacitance(
+                    q, a, values[kinds["R"]], method=capacitance_method, r_series=r_series
+                )
+            except ParameterError:
+                caps[kinds["CPE"]] = None
+        elif set(kinds) == {"R", "C"} and len(block) == 2:
+            caps[kinds["C"]] = values[kinds["C"]]
+    return caps, taus
+
+
+def _area_normalised(model, values, caps, area_cm2) -> dict:
+    norm: dict = {}
+    if not area_cm2:
+        return norm
+    for name, etype in model.elements:
+        if etype == "R":
+            norm[f"{name}_ohm_cm2"] = values[name] * area_cm2
+        elif etype == "C":
+            norm[f"{name}_F_cm2"] = values[name] / area_cm2
+        elif etype == "CPE":
+            norm[f"{name}_0_F_s(a-1)_cm2"] = values[name + "_0"] / area_cm2
+        elif etype in ("Wo", "Ws", "Zarc"):
+            norm[f"{name}_0_ohm_cm2"] = values[name + "_0"] * area_cm2
+        elif etype == "W":
+            norm[f"{name}_ohm_cm2_s-0.5"] = values[name] * area_cm2
+    for name, c in caps.items():
+        norm[f"{name}_C_eff_F_cm2"] = c / area_cm2 if c is not None else None
+    return norm
+
+
+def _fit_definitions(weighting, capacitance_method, order_time_constants, pr, n_kk) -> dict:
+    return {
+        "sign": "Z = Z' + jZ''; Z'' < 0 is capacitive",
+        "residual": f"[ΔRe, ΔIm] / σ with σ = {'|Z|' if weighting == 'modulus' else '1'}",
+        "errors": "sqrt(diag((JᵀJ)⁻¹) · χ²/(2N − p)); 0 for fixed parameters",
+        "capacitance": (
+            "Hsu–Mansfeld C = Q^(1/α) R^((1−α)/α)"
+            if capacitance_method == "hsu-mansfeld"
+            else "Brug C = Q^(1/α) (1/R_s + 1/R)^((α−1)/α), R_s = series resistors"
+        ),
+        "time_constant": "R‖CPE: (R·Q)^(1/α); R‖C: R·C",
+        "ordering": "parallel blocks of the same structure relabelled by ascending τ"
+        if order_time_constants
+        else "as fitted",
+        "points_fitted": int(pr.f.size),
+        "kk_points_dropped": n_kk,
+        "start_values": dict(zip(pr.free, pr.p0.tolist())),
+    }
+
+
+@provenance("fit_circuit", exclude=("z",))
 def fit_circuit(
     data,
     z=None,
@@ -351,111 +648,28 @@ def fit_circuit(
     ------
     ParameterError, DataError, ConvergenceError
     """
-    from scipy.optimize import least_squares
-
     f, zz, src = _spectrum(data, z)
-    keep = np.ones(f.size, dtype=bool)
-    if f_min is not None:
-        keep &= f >= f_min
-    if f_max is not None:
-        keep &= f <= f_max
-    if drop_inductive:
-        keep &= zz.imag < 0
-    f, zz = f[keep], zz[keep]
-    n_kk_dropped = 0
-    if kk_valid_only:
-        kk_all = lin_kk(f, zz)
-        ok = (np.abs(kk_all.residuals_real) < kk_all.residual_limit) & (
-            np.abs(kk_all.residuals_imag) < kk_all.residual_limit
-        )
-        n_kk_dropped = int((~ok).sum())
-        f, zz = f[ok], zz[ok]
-        check_kk = True
+    if weighting not in ("modulus", "unit"):
+        raise ParameterError(f"weighting={weighting!r}: expected 'modulus' or 'unit'")
+    f, zz, n_kk_dropped = _select_points(
+        f, zz, f_min=f_min, f_max=f_max, drop_inductive=drop_inductive, kk_valid_only=kk_valid_only
+    )
     meta = dict(src.attrs.get("metadata", {})) if src is not None else {}
     if area_cm2 is None and meta.get("electrode_area_cm2") is not None:
         area_cm2 = float(meta["electrode_area_cm2"])
-    if area_cm2 is not None and not area_cm2 > 0:
+    if area_cm2 is not None and not (np.isfinite(area_cm2) and area_cm2 > 0):
         raise ParameterError(f"area_cm2={area_cm2!r}: expected a positive area (cm²)")
-    if weighting not in ("modulus", "unit"):
-        raise ParameterError(f"weighting={weighting!r}: expected 'modulus' or 'unit'")
-    model = parse_circuit(circuit)
-    names = list(model.parameter_names)
-    const = _as_dict(constants, names, "constants")
-    free = [n for n in names if n not in const]
-    if len(free) == 0:
-        raise ParameterError("every parameter is fixed; nothing to fit")
-    if 2 * f.size <= len(free):
-        raise DataError(f"{f.size} frequencies cannot determine {len(free)} free parameters")
-    auto = _initial_guess(model, f, zz)
-    if initial_guess is None:
-        p0 = np.array([auto[n] for n in free])
-    elif isinstance(initial_guess, Mapping):
-        g = _as_dict(initial_guess, names, "initial_guess")
-        p0 = np.array([g.get(n, auto[n]) for n in free])
-    else:
-        p0 = np.asarray(initial_guess, dtype=float)
-        if p0.size != len(free):
-            raise ParameterError(
-                f"initial_guess has {p0.size} values; free parameters are {free} ({len(free)})"
-            )
-    lo_all, hi_all = model.default_bounds()
-    lo = np.array([lo_all[names.index(n)] for n in free])
-    hi = np.array([hi_all[names.index(n)] for n in free])
-    for name, (a, b) in (bounds or {}).items():
-        if name not in names:
-            raise ParameterError(f"bounds: unknown parameter {name!r}; circuit has {names}")
-        if name in free:
-            lo[free.index(name)], hi[free.index(name)] = float(a), float(b)
-    if np.any(lo >= hi):
-        raise ParameterError("a lower bound is not below its upper bound")
-    p0 = np.clip(p0, lo + 1e-12 * np.abs(lo), hi)
-    p0 = np.where((p0 <= lo) & np.isfinite(lo), lo + np.maximum(1e-12, np.abs(lo) * 1e-6), p0)
-    sigma = np.abs(zz) if weighting == "modulus" else np.ones(f.size)
-
-    def full(p):
-        values = dict(const)
-        values.update(zip(free, p))
-        return np.array([values[n] for n in names])
-
-    def resid(p):
-        zm = model.impedance(f, full(p))
-        r = np.concatenate([(zm.real - zz.real) / sigma, (zm.imag - zz.imag) / sigma])
-        return np.where(np.isfinite(r), r, 1e10)
-
-    def solve(start, max_nfev=100000):
-        return least_squares(
-            resid,
-            start,
-            bounds=(lo, hi),
-            method="trf",
-            # parameters span 1e-9 F … 1e3 Ω: scale each by its start value; tolerances as
-            # impedance.py (curve_fit ftol=1e-13, default xtol/gtol)
-            x_scale=np.maximum(np.abs(start), 1e-300),
-            ftol=1e-13,
-            max_nfev=max_nfev,
-        )
-
+    pr = _problem(
+        circuit,
+        f,
+        zz,
+        constants=constants,
+        initial_guess=initial_guess,
+        bounds=bounds,
+        weighting=weighting,
+    )
     try:
-        sol = solve(p0)
-        # multi-start: log-uniform perturbations (×0.1 … ×10, exponents ±0.1) of the start,
-        # seeded, keeping the lowest χ² — a cheap guard against a poor initial guess
-        rng = np.random.default_rng(0)
-        auto_start = np.clip(np.array([auto[n] for n in free]), lo, hi)
-        bases = [p0] if initial_guess is None else [p0, auto_start]
-        exps = [k for k, n in enumerate(free) if n.endswith("_1") and hi[k] == 1.0]
-        for k in range(max(int(n_starts), 1) - 1):
-            base = bases[k % len(bases)]
-            if k == 0 and len(bases) == 2:
-                start = auto_start.copy()  # the data-driven guess first
-            else:
-                start = np.clip(base * 10 ** rng.uniform(-1, 1, p0.size), lo, hi)
-                start[exps] = np.clip(base[exps] + rng.uniform(-0.1, 0.1, len(exps)), lo[exps], 1.0)
-            start = np.where(start <= lo, lo + np.maximum(np.abs(base), 1e-12) * 1e-3, start)
-            trial = solve(start, max_nfev=50 * p0.size)  # short exploratory run
-            if np.all(np.isfinite(trial.x)) and trial.cost < sol.cost:
-                polished = solve(trial.x)
-                if np.all(np.isfinite(polished.x)) and polished.cost < sol.cost:
-                    sol = polished
+        sol = _multi_start(pr, n_starts=n_starts, user_start=initial_guess is not None)
     except ValueError as err:
         raise ConvergenceError(f"circuit fit failed to start: {err}") from err
     if not np.all(np.isfinite(sol.x)) or sol.status < 0:
@@ -463,128 +677,36 @@ def fit_circuit(
             f"circuit fit of {circuit!r} did not converge ({sol.message}); give an "
             "initial_guess, bounds or fewer free parameters"
         )
-    dof = max(2 * f.size - len(free), 1)
-    chi2 = float(np.sum(sol.fun**2))
-    # covariance in parameters scaled by their values (the raw JᵀJ spans ~30 decades when
-    # capacitances and resistances are fitted together, and pinv would truncate it)
-    scale = np.maximum(np.abs(sol.x), 1e-300)
-    js = sol.jac * scale[None, :]
-    try:
-        cov = np.linalg.pinv(js.T @ js) * chi2 / dof * np.outer(scale, scale)
-        err = np.sqrt(np.clip(np.diag(cov), 0, None))
-    except np.linalg.LinAlgError:  # pragma: no cover - pinv rarely fails
-        err = np.full(len(free), np.nan)
-    at_bound = [
-        n
-        for n, x, x0, a, b in zip(free, sol.x, p0, lo, hi)
-        if (np.isfinite(a) and x <= a + 1e-5 * max(abs(x0), abs(a)))
-        or (np.isfinite(b) and x >= b - 1e-5 * max(abs(x0), abs(b)))
-    ]
-    values = dict(zip(names, full(sol.x)))
+    err, at_bound = _errors(pr, sol)
+    model, names = pr.model, pr.names
+    values = dict(zip(names, pr.full(sol.x)))
     errors = {n: 0.0 for n in names}
-    errors.update(zip(free, err))
+    errors.update(zip(pr.free, err))
     blocks = _parallel_blocks(model)
     if order_time_constants:
-        values, errors = _order_blocks(model, blocks, values, errors, const)
-    units = dict(zip(names, model.parameter_units))
+        values, errors = _order_blocks(model, blocks, values, errors, pr.const)
     zfit = model.impedance(f, [values[n] for n in names])
-    rmse = float(np.sqrt(np.mean(np.abs(zfit - zz) ** 2)))
-    # series resistance for Brug: resistors directly in the top-level series
-    top = model.tree.children if model.tree.kind == "series" else (model.tree,)
-    r_series = sum(values[c.name] for c in top if c.kind == "element" and c.etype == "R")
-    caps, taus = {}, {}
-    for k, block in enumerate(blocks, start=1):
-        kinds = {dict(model.elements)[n]: n for n in block}
-        tau = _block_tau(model, block, values)
-        if tau is not None:
-            taus[f"block{k}"] = tau
-        if set(kinds) == {"R", "CPE"} and len(block) == 2:
-            q, a = values[kinds["CPE"] + "_0"], values[kinds["CPE"] + "_1"]
-            r = values[kinds["R"]]
-            try:
-                caps[kinds["CPE"]] = cpe_capacitance(
-                    q, a, r, method=capacitance_method, r_series=r_series
-                )
-            except ParameterError:
-                caps[kinds["CPE"]] = None
-        elif set(kinds) == {"R", "C"} and len(block) == 2:
-            caps[kinds["C"]] = values[kinds["C"]]
-    norm = {}
-    if area_cm2:
-        for name, etype in model.elements:
-            if etype in ("R",):
-                norm[f"{name}_ohm_cm2"] = values[name] * area_cm2
-            elif etype == "C":
-                norm[f"{name}_F_cm2"] = values[name] / area_cm2
-            elif etype == "CPE":
-                norm[f"{name}_0_F_s(a-1)_cm2"] = values[name + "_0"] / area_cm2
-            elif etype in ("Wo", "Ws", "Zarc"):
-                norm[f"{name}_0_ohm_cm2"] = values[name + "_0"] * area_cm2
-            elif etype == "W":
-                norm[f"{name}_ohm_cm2_s-0.5"] = values[name] * area_cm2
-        for name, c in caps.items():
-            norm[f"{name}_C_eff_F_cm2"] = c / area_cm2 if c is not None else None
-    kk = None
-    if check_kk:
-        kk = lin_kk(f, zz).summary()
-    params = {
-        "circuit": model.string,
-        "initial_guess": dict(zip(free, p0.tolist())),
-        "constants": const,
-        "bounds": {k: list(v) for k, v in (bounds or {}).items()},
-        "weighting": weighting,
-        "area_cm2": area_cm2,
-        "order_time_constants": order_time_constants,
-        "capacitance_method": capacitance_method,
-        "f_min": f_min,
-        "f_max": f_max,
-        "drop_inductive": drop_inductive,
-        "kk_valid_only": kk_valid_only,
-        "kk_points_dropped": n_kk_dropped,
-        "n_starts": n_starts,
-        "n_points": int(f.size),
-    }
-    history = list(src.attrs.get("history", [])) if src is not None else []
-    source = src.attrs.get("source_file") if src is not None else None
-    history.append(
-        history_record(
-            "fit_circuit",
-            function="charsuite.echem.fit_circuit",
-            parameters=params,
-            input_file=source,
-        )
-    )
+    caps, taus = _block_quantities(model, blocks, values, capacitance_method)
     return EisFit(
-        file=source,
+        file=src.attrs.get("source_file") if src is not None else None,
         circuit=model.string,
         parameters=values,
         parameters_err=errors,
-        units=units,
-        fixed=sorted(const),
+        units=dict(zip(names, model.parameter_units)),
+        fixed=sorted(pr.const),
         at_bounds=at_bound,
         area_cm2=area_cm2,
-        area_normalized=norm,
+        area_normalized=_area_normalised(model, values, caps, area_cm2),
         capacitances_F=caps,
         time_constants_s=taus,
-        chi2=chi2,
-        rmse_ohm=rmse,
+        chi2=float(np.sum(sol.fun**2)),
+        rmse_ohm=float(np.sqrt(np.mean(np.abs(zfit - zz) ** 2))),
         weighting=weighting,
-        lin_kk=kk,
-        definitions={
-            "sign": "Z = Z' + jZ''; Z'' < 0 is capacitive",
-            "residual": f"[ΔRe, ΔIm] / σ with σ = {'|Z|' if weighting == 'modulus' else '1'}",
-            "errors": "sqrt(diag((JᵀJ)⁻¹) · χ²/(2N − p)); 0 for fixed parameters",
-            "capacitance": (
-                "Hsu–Mansfeld C = Q^(1/α) R^((1−α)/α)"
-                if capacitance_method == "hsu-mansfeld"
-                else "Brug C = Q^(1/α) (1/R_s + 1/R)^((α−1)/α), R_s = series resistors"
-            ),
-            "time_constant": "R‖CPE: (R·Q)^(1/α); R‖C: R·C",
-            "ordering": "parallel blocks of the same structure relabelled by ascending τ"
-            if order_time_constants
-            else "as fitted",
-        },
-        history=history,
+        lin_kk=lin_kk(f, zz).summary() if (check_kk or kk_valid_only) else None,
+        definitions=_fit_definitions(
+            weighting, capacitance_method, order_time_constants, pr, n_kk_dropped
+        ),
+        history=[],
     )
 
 
@@ -698,6 +820,7 @@ class LinKKResult(Result):
         }
 
 
+@provenance("lin_kk", exclude=("z",))
 def lin_kk(
     data,
     z=None,
@@ -732,7 +855,7 @@ def lin_kk(
     ----------
     .. [1] M. Schönleber, D. Klotz, E. Ivers-Tiffée, Electrochim. Acta 131 (2014) 20.
     """
-    f, zz, src = _spectrum(data, z)
+    f, zz, _ = _spectrum(data, z)
     if fit_type not in ("complex", "real", "imag"):
         raise ParameterError(f"fit_type={fit_type!r}: expected 'complex', 'real' or 'imag'")
     w = 2 * np.pi * f
@@ -765,15 +888,7 @@ def lin_kk(
         add_cap=add_cap,
         valid=max_res < residual_limit,
         residual_limit=residual_limit,
-        history=[
-            *(list(src.attrs.get("history", [])) if src is not None else []),
-            history_record(
-                "lin_kk",
-                function="charsuite.echem.lin_kk",
-                parameters={"c": c, "max_M": max_M, "fit_type": fit_type, "add_cap": add_cap},
-                input_file=src.attrs.get("source_file") if src is not None else None,
-            ),
-        ],
+        history=[],
     )
 
 

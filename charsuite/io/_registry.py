@@ -22,6 +22,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     # xrd
     "charsuite.io.formats.xrd.brml",
     "charsuite.io.formats.xrd.bruker_raw",
+    "charsuite.io.formats.xrd.rigaku_asc",
     "charsuite.io.formats.xrd.rigaku_ras",
     "charsuite.io.formats.xrd.rigaku_rasx",
     "charsuite.io.formats.xrd.uxd",

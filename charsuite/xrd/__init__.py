@@ -4,6 +4,7 @@ Public API (heavy dependencies are imported inside the functions):
 
 * :func:`analyze` — identify phases in a scan and refine them (JSON: ``XRDAnalysis.to_dict()``).
 * :func:`calibrate_zero` — zero offset from a standard measured in the same geometry.
+* :func:`decide_radiation`, :func:`doublet_test` — Kα1 only or Kα1 + Kα2, from the file and the data.
 * :func:`refine_lattice` — least-squares cell refinement from indexed peaks.
 * :func:`find_peaks`, :func:`fit_peaks` — detection and pseudo-Voigt / Pearson VII fits.
 * :func:`subtract_background`, :func:`strip_ka2`, :func:`smooth`, :func:`normalize`,
@@ -43,10 +44,12 @@ from charsuite.xrd._peaks import (
     residual_peaks,
 )
 from charsuite.xrd._qpa import weight_fractions
+from charsuite.xrd._radiation import Radiation, decide_radiation, doublet_test
 from charsuite.xrd._reduce import (
     check_scan,
     correct_displacement,
     correct_zero,
+    estimate_sigma,
     integrate_rows,
     normalize,
     smooth,
@@ -67,6 +70,7 @@ __all__ = [
     "Instrument",
     "LatticeFit",
     "PhaseRefinement",
+    "Radiation",
     "RietveldResult",
     "XRDAnalysis",
     "ZeroCalibration",
@@ -79,6 +83,9 @@ __all__ = [
     "correct_displacement",
     "correct_zero",
     "d_spacing",
+    "decide_radiation",
+    "doublet_test",
+    "estimate_sigma",
     "find_peaks",
     "fit_peaks",
     "fit_windows",

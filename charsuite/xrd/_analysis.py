@@ -24,8 +24,7 @@ import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
 from charsuite.model import Result, history_record
-
-CU_KA1, CU_KA2 = 1.540598, 1.544426
+from charsuite.xrd._radiation import decide_radiation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +47,15 @@ class XRDAnalysis(Result):
     unidentified_peaks : list of dict
     corrections : dict
         Each correction applied with its value.
+    radiation : dict
+        ``lines`` ("ka1" | "ka12"), ``ka2_ratio``, ``source`` ("file" | "data" | "option" |
+        "assumed") and ``evidence`` (:func:`charsuite.xrd._radiation.decide_radiation`).
+    rietveld : dict or None
+        With ``refine=True``: rwp, gof, converged, message, notes.
+    library_gap : dict
+        ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
+        peak intensity and ``closest_library_phase`` (a hint) from the decide stage
+        (:mod:`charsuite.xrd._decide`).
     whole_pattern : dict
         Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
         cells, zero, profile widths; :func:`charsuite.xrd._wholepattern.le_bail`).
@@ -66,6 +74,9 @@ class XRDAnalysis(Result):
     corrections: dict
     whole_pattern: dict
     history: list
+    radiation: dict | None = None
+    library_gap: dict | None = None
+    rietveld: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,22 +108,10 @@ class ZeroCalibration(Result):
     goniometer_radius_mm: float | None = None
 
 
-def _wavelengths(da, wavelength_angstrom=None):
-    md = da.attrs.get("metadata", {})
-    l1 = wavelength_angstrom or md.get("wavelength_angstrom")
-    source = "argument" if wavelength_angstrom else "file"
-    if not l1:
-        l1, source = CU_KA1, "assumed Cu Kα1 (file states no wavelength)"
-    l2 = md.get("wavelength_ka2_angstrom")
-    ratio = md.get("ka2_ratio")
-    intended = str(md.get("wavelength_intended", "")).lower()
-    if "1" in intended and "alpha" in intended and "2" not in intended:
-        pass  # 'K-Alpha 1' intended: the scan may still contain Kα2 (no monochromator)
-    if l2 is None:
-        l2 = l1 * CU_KA2 / CU_KA1
-    if ratio is None:
-        ratio = 0.5 if abs(l1 - CU_KA1) < 0.01 else 0.0
-    return float(l1), float(l2), float(ratio), source
+def _wavelengths(da, wavelength_angstrom=None, radiation="auto"):
+    """(λ₁, λ₂, Kα2 ratio, wavelength source) as decided by :func:`decide_radiation`."""
+    rad = decide_radiation(da, mode=radiation, wavelength_angstrom=wavelength_angstrom)
+    return rad.wavelength_ka1_angstrom, rad.wavelength_ka2_angstrom, rad.ka2_ratio, rad.source
 
 
 def _peaks(da, *, l1, l2, ratio, min_snr, profile, resolve_snr=None):
@@ -198,6 +197,7 @@ def calibrate_zero(
     max_zero_offset_deg: float = 1.0,
     min_snr: float = 4.0,
     displacement: bool = False,
+    radiation: str = "auto",
     goniometer_radius_mm: float = 240.0,
 ) -> ZeroCalibration:
     """Zero offset from a scan of a standard (e.g. the Si GI reference) with a known cell.
@@ -221,14 +221,16 @@ def calibrate_zero(
     """
     from charsuite.xrd._lattice import refine_lattice
     from charsuite.xrd._library import reference_pattern
-    from charsuite.xrd._reduce import check_scan
+    from charsuite.xrd._reduce import check_scan, estimate_sigma
 
     check_scan(da, purpose="zero calibration")
+    da = estimate_sigma(da)
     md = da.attrs.get("metadata", {})
     alpha = (
         incidence_angle_deg if incidence_angle_deg is not None else md.get("incidence_angle_deg")
     )
-    l1, l2, ratio, _ = _wavelengths(da, wavelength_angstrom)
+    rad = decide_radiation(da, mode=radiation, wavelength_angstrom=wavelength_angstrom)
+    l1, l2, ratio = rad.wavelength_ka1_angstrom, rad.wavelength_ka2_angstrom, rad.ka2_ratio
     x = da.two_theta.values
     ref = reference_pattern(
         standard,
@@ -424,6 +426,59 @@ def _texture(peaks_of_phase, ref, cell, *, alpha, weights):
     }
 
 
+def _net(da, bg):
+    """2θ, background-subtracted intensity and its σ (Poisson when the scan has none)."""
+    s = (
+        da.intensity_sigma.values
+        if "intensity_sigma" in da.coords
+        else np.sqrt(np.maximum(da.values, 1))
+    )
+    return da.two_theta.values, np.asarray(da.values, float) - bg, s
+
+
+def _pawley_calc(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
+    """Calculated pattern of the Pawley-type NNLS fit (the decide stage's default ``fit``)."""
+    return _pawley(x, y_net, sigma, phases_for_fit, l1=l1, l2=l2, ratio=ratio).get(
+        "calc", np.zeros_like(y_net)
+    )
+
+
+def _decide(
+    da, bg, peaks, phase_out, pawley_input, cands, unexplained, *, rad, tol_deg,
+    max_zero_offset_deg, systems,
+):  # fmt: skip
+    """Stage "decide" (:mod:`charsuite.xrd._decide`) on the Pawley-type whole-pattern fit."""
+    import functools
+
+    from charsuite.xrd._decide import decide_phases
+
+    x, y, s = _net(da, bg)
+    cells = {
+        ph["name"]: (
+            tuple(ph["lattice"][k] for k in ("a", "b", "c", "alpha", "beta", "gamma"))
+            if ph["lattice"]
+            else None,
+            ph["zero_offset_deg"] or 0.0,
+        )
+        for ph in phase_out
+    }
+    fit = functools.partial(
+        _pawley_calc, l1=rad.wavelength_ka1_angstrom, l2=rad.wavelength_ka2_angstrom,
+        ratio=rad.ka2_ratio,
+    )  # fmt: skip
+    # the hint for a library gap: the best-scoring phase the shortlist did not accept
+    best = max((c for c in cands if not c.accepted), key=lambda c: c.score, default=None)
+    return decide_phases(
+        x, y, np.maximum(s, 1e-12), pawley_input, fit=fit,
+        fwhm_deg=float(np.median([p.fwhm for p in peaks])), cells=cells,
+        wavelength=rad.wavelength_ka1_angstrom, peaks=peaks, unexplained=list(unexplained),
+        tol_deg=tol_deg, hint=best.name if best is not None else None,
+        alignment_zero={c.name: c.zero_offset_deg for c in cands},
+        systems={ph["name"]: systems.get(ph["reference"]) for ph in phase_out},
+        max_zero_offset_deg=max_zero_offset_deg,
+    )  # fmt: skip
+
+
 def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
     """Pawley-type confirmation: fixed cells/profiles, free non-negative intensities (NNLS)."""
     from scipy.optimize import nnls
@@ -472,6 +527,411 @@ def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
     }
 
 
+@dataclasses.dataclass
+class _Options:
+    """The analysis options shared by the stages (the keyword arguments of :func:`analyze`)."""
+
+    phases: Any
+    library: Any
+    expected: tuple
+    alpha: float | None
+    film_thickness_nm: float | None
+    film_phase: str | None
+    refraction: bool
+    zero_offset_deg: float | None
+    instrument_fwhm_deg: float | None
+    min_snr: float
+    profile: str
+    tol_deg: float | None
+    max_strain: float
+    max_zero_offset_deg: float | None
+    threshold: float | None
+    whole_pattern: bool | str
+
+
+@dataclasses.dataclass
+class _Shortlist:
+    """Stage "shortlist": the search–match result and what the later stages need of it."""
+
+    names: dict
+    refs: dict
+    weights: dict
+    shifts: dict
+    accepted: list
+    candidates: list
+    unexplained: list
+    tol_deg: float
+
+
+@dataclasses.dataclass
+class _Refined:
+    """Stage "refine": per-phase cells (peak refinement) and the whole-pattern inputs."""
+
+    phases: list
+    pawley_input: list
+    lebail_input: list
+    peak_phase: dict
+    owner: dict
+    layered: dict | None
+
+
+def _reduce_stage(da, opts: _Options, rad, corrections):
+    """Stage "reduce": external zero, background and peaks (with the search settings)."""
+    from charsuite.xrd import _peaks as _pk
+
+    if opts.zero_offset_deg:
+        from charsuite.xrd._reduce import correct_zero
+
+        da = correct_zero(da, offset_deg=opts.zero_offset_deg, source="external standard / user")
+        corrections["zero_offset"] = {
+            "value_deg": opts.zero_offset_deg,
+            "source": "external standard / user",
+            "refined": False,
+        }
+    bg, peaks = _peaks(
+        da, l1=rad.wavelength_ka1_angstrom, l2=rad.wavelength_ka2_angstrom,
+        ratio=rad.ka2_ratio, min_snr=opts.min_snr, profile=opts.profile,
+        resolve_snr=opts.min_snr,
+    )  # fmt: skip
+    corrections["background"] = {
+        "method": "snip (pybaselines)",
+        "max_half_window_deg": 1.5,
+        "mean_counts": float(np.mean(bg)),
+    }
+    corrections["peak_search"] = {
+        "profile": opts.profile,
+        "min_snr": opts.min_snr,
+        "residual_search": "Ricker matched filter on the fit residual (charsuite.xrd._peaks)",
+        "profile_model_error": _pk.PROFILE_MODEL_ERROR,
+        "min_resolved_separation_fwhm": _pk.MIN_RESOLVED_SEPARATION,
+        "min_added_significance": _pk.MIN_ADDED_SIGNIFICANCE,
+        "lines_added_from_residual": sum(p.from_residual for p in peaks),
+    }
+    if len(peaks) < 2:
+        raise DataError(
+            f"{len(peaks)} peak(s) found above {opts.min_snr}σ; nothing to identify",
+            path=da.attrs.get("source_file"),
+        )
+    return da, bg, peaks
+
+
+def _references(opts: _Options, l1, lo, hi, corrections):
+    """Library patterns in range, with GI weights and refraction shifts per phase."""
+    from charsuite.xrd._library import reference_pattern, select_phases
+
+    names = select_phases(opts.phases, opts.library)
+    refs = {
+        n: reference_pattern(
+            p, wavelength_angstrom=l1, two_theta_range=(max(lo - 3, 1.0), min(hi + 3, 170.0))
+        )
+        for n, p in names.items()
+    }
+    # a phase without a reflection inside the scanned range cannot be tested: skip and list it
+    skipped = sorted(
+        n for n, r in refs.items() if not np.any((r.two_theta >= lo) & (r.two_theta <= hi))
+    )
+    refs = {n: r for n, r in refs.items() if n not in skipped}
+    corrections["phases_skipped"] = {"no_reflection_in_range": skipped, "range_deg": [lo, hi]}
+    weights, shifts = {}, {}
+    if opts.alpha is not None:
+        for n, ref in refs.items():
+            film = (ref.role == "film") if opts.film_phase is None else n == opts.film_phase
+            weights[n], shifts[n], _ = _gi_factors(
+                ref, alpha=opts.alpha, film_thickness_nm=opts.film_thickness_nm,
+                wavelength=l1, refraction=opts.refraction, film_phase=film,
+            )  # fmt: skip
+        corrections["grazing_incidence"] = {
+            "incidence_angle_deg": opts.alpha,
+            "refraction_removed": opts.refraction,
+            "absorption_factor": "A(α, 2θ−α) of each phase (film thickness %s)"
+            % (f"{opts.film_thickness_nm} nm" if opts.film_thickness_nm else "infinite"),
+        }
+    return names, refs, weights, shifts
+
+
+def _shortlist_stage(peaks, opts: _Options, l1, lo, hi, corrections) -> _Shortlist:
+    """Stage "shortlist": peak search–match against the library (:mod:`charsuite.xrd._match`)."""
+    from charsuite.xrd._library import fault_broadened_lines, phase_max_strain
+    from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
+
+    names, refs, weights, shifts = _references(opts, l1, lo, hi, corrections)
+    max_zero = opts.max_zero_offset_deg
+    if max_zero is None:
+        # fixed-incidence scans carry larger alignment/height offsets than Bragg–Brentano
+        max_zero = 1.0 if opts.alpha is not None else 0.5
+    max_zero = 0.0 if opts.zero_offset_deg else max_zero
+    tol_deg = opts.tol_deg
+    if tol_deg is None:
+        # match tolerance follows the measured peak width: sharp lab patterns get a tight
+        # window (fewer coincidences in crowded patterns), broad film peaks a wider one
+        tol_deg = float(np.clip(np.median([p.fwhm for p in peaks]), 0.05, 0.12))
+    corrections["search_match"] = {
+        "tolerance_deg": tol_deg,
+        "max_strain": opts.max_strain,
+        "max_zero_offset_deg": max_zero,
+    }
+    accepted, cands, unexplained = match_phases(
+        np.array([p.two_theta for p in peaks]),
+        np.array([p.area for p in peaks]),
+        refs,
+        two_theta_range=(lo, hi),
+        tol_deg=tol_deg,
+        max_strain=opts.max_strain,
+        max_zero_offset_deg=max_zero,
+        threshold=opts.threshold or ACCEPT_THRESHOLD,
+        expected=tuple(opts.expected),
+        weights=weights or None,
+        shifts=shifts or None,
+        significance=[p.area / max(p.area_err, 1e-12) for p in peaks],
+        obs_fwhm=[p.fwhm for p in peaks],
+        strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
+        optional={
+            n: m for n, ref in refs.items() if (m := fault_broadened_lines(n, ref.hkl)).any()
+        },
+    )
+    return _Shortlist(names, refs, weights, shifts, accepted, cands, list(unexplained), tol_deg)
+
+
+def _pairs(pm, ref, peaks, owner, peak_phase):
+    """(peak, line) pairs usable for the cell; labels the peaks the phase owns.
+
+    One observed peak per reference line; peaks under two strong lines of the phase are
+    labelled (overlapped) but not used for the refinement.
+    """
+    by_obs: dict[int, list] = {}
+    for li, oi, _ in pm.matched:
+        by_obs.setdefault(oi, []).append(li)
+    pairs = []
+    for oi, lis in by_obs.items():
+        lis = sorted(lis, key=lambda i: ref.intensity[i], reverse=True)
+        mine = owner.get(oi) == pm.name
+        ambiguous = len(lis) > 1 and ref.intensity[lis[1]] > 0.25 * ref.intensity[lis[0]]
+        if mine:
+            peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], ambiguous))
+        if not ambiguous:
+            pairs.append((peaks[oi], lis[0]))
+    return pairs, len(by_obs)
+
+
+def _refine_cell(pm, ref, pairs, shift, *, l1, zero_offset_deg, src):
+    """Least-squares cell (and zero, when enough lines) of one phase; None if it fails."""
+    from charsuite.xrd._lattice import refine_lattice
+    from charsuite.xrd._match import _N_CELL_PARAMS
+
+    obs = np.array([p.two_theta - shift[li] for p, li in pairs])
+    sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])
+    refine_zero = not zero_offset_deg and obs.size >= _N_CELL_PARAMS.get(ref.crystal_system, 6) + 2
+    start_zero = 0.0 if (zero_offset_deg or refine_zero) else pm.zero_offset_deg
+    try:
+        fit = refine_lattice(
+            obs, [ref.hkl[li] for _, li in pairs], cell=ref.cell,
+            crystal_system=ref.crystal_system, wavelength_angstrom=l1, sigma=sig,
+            refine_zero=refine_zero, zero_offset_deg=start_zero, phase=pm.name, input_file=src,
+        )  # fmt: skip
+    except DataError:
+        return None, False
+    return fit, refine_zero
+
+
+def _phase_row(pm, names, fit, refine_zero, zero, pairs, n_matched, shift, alpha):
+    return {
+        "name": pm.name,
+        "reference": pm.reference or pm.name,
+        "cif": str(names[pm.reference or pm.name]),
+        "role": pm.role,
+        "score": pm.score,
+        "alternatives": [{"name": n, "score": sc} for n, sc in (pm.alternatives or [])],
+        "matched_peaks": n_matched,
+        "rwp": None,
+        "lattice": fit.lattice if fit else {},
+        "zero_offset_deg": zero,
+        "zero_offset_err_deg": fit.zero_offset_err_deg if fit else None,
+        "zero_refined": bool(fit and refine_zero),
+        "peaks_used": len(pairs),
+        "rms_residual_deg": fit.rms_residual_deg if fit else None,
+        "refraction_shift_deg": float(np.mean(shift[[li for _, li in pairs]]))
+        if pairs and alpha is not None
+        else 0.0,
+    }
+
+
+def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined:
+    """Stage "refine": cell of every shortlisted phase from its indexed peaks, the inputs of
+    the whole-pattern fits and the layered-phase readout."""
+    from charsuite.xrd._lattice import two_theta_of
+    from charsuite.xrd._wholepattern import LeBailPhase
+
+    # peaks are labelled with the phase that explains them best in the joint fit
+    owner = {oi: pm.name for pm in short.accepted for oi in (pm.owned or [])}
+    out = _Refined([], [], [], {}, owner, None)
+    for pm in short.accepted:
+        key = pm.reference or pm.name
+        ref = short.refs[key]
+        pairs, n_matched = _pairs(pm, ref, peaks, owner, out.peak_phase)
+        shift = short.shifts.get(key, np.zeros_like(ref.two_theta))
+        fit, refine_zero = _refine_cell(
+            pm, ref, pairs, shift, l1=l1, zero_offset_deg=opts.zero_offset_deg, src=src
+        )
+        lat = fit.lattice if fit else {}
+        cell = tuple(lat[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")) if fit else ref.cell
+        zero = fit.zero_offset_deg if fit else pm.zero_offset_deg
+        fwhm = float(np.median([p.fwhm for p, _ in pairs])) if pairs else 0.1
+        pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + zero + shift
+        out.pawley_input.append((pm.name, pos[np.isfinite(pos)], fwhm))
+        # reflections ≥ 0.5 % of the phase's strongest: the rest cannot be told from the
+        # background and only slow the Le Bail fit down
+        strong = ref.intensity >= 0.5
+        out.lebail_input.append((
+            LeBailPhase(
+                name=pm.name, hkl=np.array(ref.hkl, float)[strong], cell=tuple(cell),
+                system=ref.crystal_system, shift=np.asarray(shift, float)[strong], fwhm=fwhm,
+            ),
+            zero,
+        ))  # fmt: skip
+        out.phases.append(
+            _phase_row(pm, short.names, fit, refine_zero, zero, pairs, n_matched, shift, opts.alpha)
+        )
+        is_layered = ref.space_group.replace(" ", "") == "R-3m" and (
+            ref.role == "film" or pm.name == opts.film_phase
+        )
+        if out.layered is None and is_layered and fit is not None:
+            out.layered = _layered(
+                pm, ref, pairs, fit, cell, zero, shift, alpha=opts.alpha, l1=l1,
+                weights=short.weights.get(key, np.ones_like(ref.two_theta)),
+                instrument_fwhm_deg=opts.instrument_fwhm_deg,
+            )  # fmt: skip
+    return out
+
+
+def _apply_decision(refined: _Refined, short: _Shortlist, rejected: dict):
+    """Drop the phases the decide stage rejected; their peaks become unexplained."""
+    if not rejected:
+        return
+    keep = [i for i, ph in enumerate(refined.phases) if ph["name"] not in rejected]
+    refined.phases = [refined.phases[i] for i in keep]
+    refined.pawley_input = [refined.pawley_input[i] for i in keep]
+    refined.lebail_input = [refined.lebail_input[i] for i in keep]
+    for i in [i for i, v in refined.peak_phase.items() if v[0] in rejected]:
+        del refined.peak_phase[i]
+    freed = {i for i, n in refined.owner.items() if n in rejected}
+    short.unexplained = sorted(set(short.unexplained) | freed)
+    if refined.layered is not None and refined.layered["phase"] in rejected:
+        refined.layered = None
+
+
+def _whole_pattern_stage(da, bg, refined: _Refined, opts: _Options, rad):
+    """Whole-pattern confirmation of the accepted phases: Pawley-type NNLS or Le Bail."""
+    from charsuite.xrd._wholepattern import le_bail
+
+    wp = {"method": None, "rwp": None}
+    if not (opts.whole_pattern and refined.pawley_input):
+        return wp
+    x, y, s = _net(da, bg)
+    l1, l2, ratio = rad.wavelength_ka1_angstrom, rad.wavelength_ka2_angstrom, rad.ka2_ratio
+    try:
+        if opts.whole_pattern != "lebail":
+            raise ValueError("Pawley-type check requested")
+        wp = le_bail(
+            x, y, s, [ph for ph, _ in refined.lebail_input], wavelength_ka1=l1,
+            wavelength_ka2=l2, ka2_ratio=ratio,
+            zero_offset_deg=0.0 if opts.zero_offset_deg else float(refined.lebail_input[0][1]),
+            refine_zero=not opts.zero_offset_deg,
+        )  # fmt: skip
+        wp["cells"] = {k: list(v) for k, v in wp["cells"].items()}
+        wp["fwhm_w0_w1"] = {k: list(v) for k, v in wp["fwhm_w0_w1"].items()}
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+        # default, or Le Bail failed: the Pawley-type NNLS check needs no refinement
+        wp = _pawley(x, y, s, refined.pawley_input, l1=l1, l2=l2, ratio=ratio)
+    wp.pop("calc", None)
+    for ph in refined.phases:
+        ph["rwp"] = wp["per_phase_rwp"].get(ph["name"])
+    return wp
+
+
+def _peak_rows(peaks, peak_phase, *, l1, zero_offset_deg):
+    rows = []
+    for i, p in enumerate(peaks):
+        name, hkl, ambiguous = peak_phase.get(i, (None, None, False))
+        d = l1 / (2 * np.sin(np.radians((p.two_theta - (zero_offset_deg or 0)) / 2)))
+        rows.append({
+            "two_theta": p.two_theta, "two_theta_err": p.two_theta_err, "d": float(d),
+            "fwhm": p.fwhm, "fwhm_err": p.fwhm_err, "area": p.area, "area_err": p.area_err,
+            "height": p.height, "phase": name, "hkl": list(hkl) if hkl is not None else None,
+            "overlapped": ambiguous, "from_residual": p.from_residual,
+        })  # fmt: skip
+    return rows
+
+
+_CANDIDATE_KEYS = (
+    "name", "role", "score", "coverage", "position_agreement", "intensity_agreement",
+    "chance_probability", "unique_fraction", "explained_fraction", "scale", "zero_offset_deg",
+)  # fmt: skip
+
+
+def _candidate_rows(cands, decision):
+    tests = {d.name: d.tests for d in decision.phases}
+    rejected = decision.rejected()
+    return [
+        {k: getattr(c, k) for k in _CANDIDATE_KEYS}
+        | {
+            "accepted": c.accepted and c.name not in rejected,
+            "reason": rejected.get(c.name, c.reason),
+            "decision": tests.get(c.name),
+        }
+        for c in cands
+    ]
+
+
+def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
+    """Stage "refine (Rietveld)": weight fractions of the accepted phases and the pattern's
+    Rwp from :func:`charsuite.xrd.refine` (radiation as decided; a failure is reported,
+    not raised)."""
+    from charsuite.exceptions import CharsuiteError
+    from charsuite.xrd._rietveld import refine
+
+    names = list(dict.fromkeys(ph["reference"] for ph in refined.phases))
+    if not names:
+        return {"rwp": None, "message": "no accepted phase"}
+    try:
+        res = refine(
+            da, phases=names, radiation=rad.lines, incidence_angle_deg=opts.alpha,
+            film_thickness_nm=opts.film_thickness_nm, library=opts.library,
+        )  # fmt: skip
+    except (CharsuiteError, ValueError, np.linalg.LinAlgError) as err:
+        return {"rwp": None, "message": f"Rietveld refinement failed: {err}"}
+    wf = {
+        p.name: {"value": p.weight_fraction, "uncertainty": p.weight_fraction_esd}
+        for p in res.phases
+    }
+    for ph in refined.phases:
+        ph["weight_fraction"] = wf.get(ph["reference"])
+    return {
+        "rwp": res.rwp,
+        "gof": res.gof,
+        "converged": res.converged,
+        "message": res.message,
+        "notes": list(res.notes),
+    }
+
+
+def _radiation_stage(da, radiation, wavelength_angstrom):
+    """Stage "read radiation": Kα1 / Kα1+Kα2 (:mod:`charsuite.xrd._radiation`) and its record."""
+    rad = decide_radiation(da, mode=radiation, wavelength_angstrom=wavelength_angstrom)
+    corrections: dict[str, Any] = {
+        "wavelength": {
+            "ka1_angstrom": rad.wavelength_ka1_angstrom,
+            "ka2_angstrom": rad.wavelength_ka2_angstrom,
+            "ka2_ratio": rad.ka2_ratio,
+            "source": rad.wavelength_source,
+            "ka2_handling": "fitted as doublet" if rad.ka2_ratio > 0 else "none (Kα1 only)",
+            "ka2_decided_by": rad.source,
+        },
+    }
+    if "estimate_sigma" in da.attrs.get("corrections", {}):
+        corrections["estimate_sigma"] = da.attrs["corrections"]["estimate_sigma"]
+    return rad, corrections
+
+
 def analyze(
     da,
     *,
@@ -492,6 +952,8 @@ def analyze(
     max_zero_offset_deg: float | None = None,
     threshold: float | None = None,
     whole_pattern: bool | str = True,
+    radiation: str = "auto",
+    refine: bool = False,
 ) -> XRDAnalysis:
     """Identify phases in a 1D scan and refine them; see the module docstring for conventions.
 
@@ -531,6 +993,13 @@ def analyze(
         and widths of the peak refinement (fast, default); ``"lebail"`` — Le Bail fit that
         also refines cells, zero and profile widths (:mod:`charsuite.xrd._wholepattern`,
         seconds per scan; falls back to Pawley-type if it fails); False — none.
+    radiation : {"auto", "ka1", "ka12"}
+        Kα1 only or Kα1 + Kα2: ``"auto"`` decides from the data, then the file's statement,
+        else assumes the doublet (:func:`charsuite.xrd._radiation.decide_radiation`).
+    refine : bool
+        Rietveld refinement of the accepted phases (:func:`charsuite.xrd.refine`): each
+        phase gains ``weight_fraction`` {value, uncertainty}; ``rietveld`` holds the
+        pattern's Rwp, GoF and convergence.
 
     Returns
     -------
@@ -541,17 +1010,10 @@ def analyze(
     DataError
         Not a diffraction scan (reflectivity, rocking curve, 2D map), empty or NaN data.
     """
-    from charsuite.xrd._lattice import refine_lattice, two_theta_of
-    from charsuite.xrd._library import (
-        fault_broadened_lines,
-        phase_max_strain,
-        reference_pattern,
-        select_phases,
-    )
-    from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
-    from charsuite.xrd._reduce import check_scan
+    from charsuite.xrd._reduce import check_scan, estimate_sigma
 
     check_scan(da)
+    da = estimate_sigma(da)
     md = da.attrs.get("metadata", {})
     src = da.attrs.get("source_file")
     alpha = (
@@ -559,313 +1021,63 @@ def analyze(
     )
     if alpha is not None and not 0 < alpha < 45:
         raise ParameterError(f"incidence angle {alpha}° must be in (0, 45)")
-    l1, l2, ratio, wl_source = _wavelengths(da, wavelength_angstrom)
-    corrections: dict[str, Any] = {
-        "wavelength": {
-            "ka1_angstrom": l1,
-            "ka2_angstrom": l2,
-            "ka2_ratio": ratio,
-            "source": wl_source,
-            "ka2_handling": "fitted as doublet" if ratio > 0 else "none (Kα1 only)",
-        },
-    }
-    if zero_offset_deg:
-        from charsuite.xrd._reduce import correct_zero
-
-        da = correct_zero(da, offset_deg=zero_offset_deg, source="external standard / user")
-        corrections["zero_offset"] = {
-            "value_deg": zero_offset_deg,
-            "source": "external standard / user",
-            "refined": False,
-        }
-    x = da.two_theta.values
-    lo, hi = float(x[0]), float(x[-1])
-    bg, peaks = _peaks(
-        da, l1=l1, l2=l2, ratio=ratio, min_snr=min_snr, profile=profile, resolve_snr=min_snr
-    )
-    corrections["background"] = {
-        "method": "snip (pybaselines)",
-        "max_half_window_deg": 1.5,
-        "mean_counts": float(np.mean(bg)),
-    }
-    from charsuite.xrd import _peaks as _pk
-
-    corrections["peak_search"] = {
-        "profile": profile,
-        "min_snr": min_snr,
-        "residual_search": "Ricker matched filter on the fit residual (charsuite.xrd._peaks)",
-        "profile_model_error": _pk.PROFILE_MODEL_ERROR,
-        "min_resolved_separation_fwhm": _pk.MIN_RESOLVED_SEPARATION,
-        "min_added_significance": _pk.MIN_ADDED_SIGNIFICANCE,
-        "lines_added_from_residual": sum(p.from_residual for p in peaks),
-    }
-    names = select_phases(phases, library)
-    refs = {
-        n: reference_pattern(
-            p, wavelength_angstrom=l1, two_theta_range=(max(lo - 3, 1.0), min(hi + 3, 170.0))
-        )
-        for n, p in names.items()
-    }
-    weights, shifts, optics = {}, {}, {}
-    for n, ref in refs.items():
-        if alpha is not None:
-            w, s, oc = _gi_factors(
-                ref,
-                alpha=alpha,
-                film_thickness_nm=film_thickness_nm,
-                wavelength=l1,
-                refraction=refraction,
-                film_phase=(ref.role == "film") if film_phase is None else n == film_phase,
-            )
-            weights[n], shifts[n], optics[n] = w, s, oc
-    if alpha is not None:
-        corrections["grazing_incidence"] = {
-            "incidence_angle_deg": alpha,
-            "refraction_removed": refraction,
-            "absorption_factor": "A(α, 2θ−α) of each phase (film thickness %s)"
-            % (f"{film_thickness_nm} nm" if film_thickness_nm else "infinite"),
-        }
-    obs_x = np.array([p.two_theta for p in peaks])
-    obs_a = np.array([p.area for p in peaks])
-    if obs_x.size < 2:
-        raise DataError(
-            f"{obs_x.size} peak(s) found above {min_snr}σ; nothing to identify", path=src
-        )
-    if max_zero_offset_deg is None:
-        # fixed-incidence scans carry larger alignment/height offsets than Bragg–Brentano
-        max_zero_offset_deg = 1.0 if alpha is not None else 0.5
-    if tol_deg is None:
-        # match tolerance follows the measured peak width: sharp lab patterns get a tight
-        # window (fewer coincidences in crowded patterns), broad film peaks a wider one
-        tol_deg = float(np.clip(np.median([p.fwhm for p in peaks]), 0.05, 0.12))
-    corrections["search_match"] = {
-        "tolerance_deg": tol_deg,
-        "max_strain": max_strain,
-        "max_zero_offset_deg": 0.0 if zero_offset_deg else max_zero_offset_deg,
-    }
-    accepted, cands, unexplained = match_phases(
-        obs_x,
-        obs_a,
-        refs,
-        two_theta_range=(lo, hi),
-        tol_deg=tol_deg,
-        max_strain=max_strain,
-        max_zero_offset_deg=0.0 if zero_offset_deg else max_zero_offset_deg,
-        threshold=threshold or ACCEPT_THRESHOLD,
-        expected=tuple(expected),
-        weights=weights or None,
-        shifts=shifts or None,
-        significance=[p.area / max(p.area_err, 1e-12) for p in peaks],
-        obs_fwhm=[p.fwhm for p in peaks],
-        strain={n: v for n in refs if (v := phase_max_strain(n)) is not None},
-        optional={
-            n: m for n, ref in refs.items() if (m := fault_broadened_lines(n, ref.hkl)).any()
-        },
-    )
-    peak_phase: dict[int, tuple] = {}
-    # peaks are labelled with the phase that explains them best in the joint fit
-    owner = {oi: pm.name for pm in accepted for oi in (pm.owned or [])}
-    from charsuite.xrd._wholepattern import LeBailPhase, le_bail
-
-    phase_out, pawley_input, lebail_input, layered = [], [], [], None
-    for pm in accepted:
-        ref = refs[pm.reference or pm.name]
-        # one observed peak per reference line; ambiguous peaks (two strong lines) skipped for refinement
-        by_obs: dict[int, list] = {}
-        for li, oi, _ in pm.matched:
-            by_obs.setdefault(oi, []).append(li)
-        pairs = []
-        for oi, lis in by_obs.items():
-            lis = sorted(lis, key=lambda i: ref.intensity[i], reverse=True)
-            mine = owner.get(oi) == pm.name
-            if len(lis) > 1 and ref.intensity[lis[1]] > 0.25 * ref.intensity[lis[0]]:
-                if mine:
-                    peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], True))
-                continue
-            pairs.append((peaks[oi], lis[0]))
-            if mine:
-                peak_phase.setdefault(oi, (pm.name, ref.hkl[lis[0]], False))
-        shift = shifts.get(pm.reference or pm.name, np.zeros_like(ref.two_theta))
-        obs = np.array([p.two_theta - shift[li] for p, li in pairs])
-        sig = np.array([max(p.two_theta_err, 2e-4) for p, li in pairs])
-        hkls = [ref.hkl[li] for _, li in pairs]
-        fit = None
-        from charsuite.xrd._match import _N_CELL_PARAMS
-
-        n_free = _N_CELL_PARAMS.get(ref.crystal_system, 6)
-        refine_zero = not zero_offset_deg
-        if refine_zero and obs.size < n_free + 2:
-            refine_zero = False
-        try:
-            fit = refine_lattice(
-                obs,
-                hkls,
-                cell=ref.cell,
-                crystal_system=ref.crystal_system,
-                wavelength_angstrom=l1,
-                sigma=sig,
-                refine_zero=refine_zero,
-                zero_offset_deg=0.0
-                if zero_offset_deg
-                else (pm.zero_offset_deg if not refine_zero else 0.0),
-                phase=pm.name,
-                input_file=src,
-            )
-        except DataError:
-            fit = None
-        lat = fit.lattice if fit else {}
-        cell = tuple(lat[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")) if fit else ref.cell
-        zero = fit.zero_offset_deg if fit else pm.zero_offset_deg
-        fwhm = float(np.median([p.fwhm for p, _ in pairs])) if pairs else 0.1
-        pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + zero + shift
-        pawley_input.append((pm.name, pos[np.isfinite(pos)], fwhm))
-        lebail_input.append(
-            (
-                LeBailPhase(
-                    name=pm.name,
-                    # reflections ≥ 0.5 % of the phase's strongest: the rest cannot be told
-                    # from the background and only slow the fit down
-                    hkl=np.array(ref.hkl, float)[ref.intensity >= 0.5],
-                    cell=tuple(cell),
-                    system=ref.crystal_system,
-                    shift=np.asarray(shift, float)[ref.intensity >= 0.5],
-                    fwhm=fwhm,
-                ),
-                zero,
-            )
-        )
-        phase_out.append(
-            {
-                "name": pm.name,
-                "reference": pm.reference or pm.name,
-                "cif": str(names[pm.reference or pm.name]),
-                "role": pm.role,
-                "score": pm.score,
-                "alternatives": [{"name": n, "score": sc} for n, sc in (pm.alternatives or [])],
-                "matched_peaks": len(by_obs),
-                "rwp": None,
-                "lattice": lat,
-                "zero_offset_deg": zero,
-                "zero_offset_err_deg": fit.zero_offset_err_deg if fit else None,
-                "zero_refined": bool(fit and refine_zero),
-                "peaks_used": len(pairs),
-                "rms_residual_deg": fit.rms_residual_deg if fit else None,
-                "refraction_shift_deg": float(np.mean(shift[[li for _, li in pairs]]))
-                if pairs and alpha is not None
-                else 0.0,
-            }
-        )
-        is_layered = ref.space_group.replace(" ", "") == "R-3m" and (
-            ref.role == "film" or pm.name == film_phase
-        )
-        if layered is None and is_layered and fit is not None:
-            layered = _layered(
-                pm,
-                ref,
-                pairs,
-                fit,
-                cell,
-                zero,
-                shift,
-                alpha=alpha,
-                l1=l1,
-                weights=weights.get(pm.reference or pm.name, np.ones_like(ref.two_theta)),
-                instrument_fwhm_deg=instrument_fwhm_deg,
-            )
-    wp = {"method": None, "rwp": None}
     if whole_pattern not in (True, False, "pawley", "lebail"):
         raise ParameterError(
             f"whole_pattern={whole_pattern!r}; use True/'pawley', 'lebail' or False"
         )
-    if whole_pattern and pawley_input:
-        y = np.asarray(da.values, float) - bg
-        s = (
-            da.intensity_sigma.values
-            if "intensity_sigma" in da.coords
-            else np.sqrt(np.maximum(da.values, 1))
-        )
-        try:
-            if whole_pattern != "lebail":
-                raise ValueError("Pawley-type check requested")
-            wp = le_bail(
-                x,
-                y,
-                s,
-                [ph for ph, _ in lebail_input],
-                wavelength_ka1=l1,
-                wavelength_ka2=l2,
-                ka2_ratio=ratio,
-                zero_offset_deg=0.0 if zero_offset_deg else float(lebail_input[0][1]),
-                refine_zero=not zero_offset_deg,
-            )
-            wp["cells"] = {k: list(v) for k, v in wp["cells"].items()}
-            wp["fwhm_w0_w1"] = {k: list(v) for k, v in wp["fwhm_w0_w1"].items()}
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
-            # default, or Le Bail failed: the Pawley-type NNLS check needs no refinement
-            wp = _pawley(x, y, s, pawley_input, l1=l1, l2=l2, ratio=ratio)
-        wp.pop("calc", None)
-        for ph in phase_out:
-            ph["rwp"] = wp["per_phase_rwp"].get(ph["name"])
-    peak_rows = []
-    for i, p in enumerate(peaks):
-        name, hkl, ambiguous = peak_phase.get(i, (None, None, False))
-        d = l1 / (2 * np.sin(np.radians((p.two_theta - (zero_offset_deg or 0)) / 2)))
-        peak_rows.append(
-            {
-                "two_theta": p.two_theta,
-                "two_theta_err": p.two_theta_err,
-                "d": float(d),
-                "fwhm": p.fwhm,
-                "fwhm_err": p.fwhm_err,
-                "area": p.area,
-                "area_err": p.area_err,
-                "height": p.height,
-                "phase": name,
-                "hkl": list(hkl) if hkl is not None else None,
-                "overlapped": ambiguous,
-                "from_residual": p.from_residual,
-            }
-        )
+    opts = _Options(
+        phases, library, tuple(expected), alpha, film_thickness_nm, film_phase, refraction,
+        zero_offset_deg, instrument_fwhm_deg, min_snr, profile, tol_deg, max_strain,
+        max_zero_offset_deg, threshold, whole_pattern,
+    )  # fmt: skip
+    rad, corrections = _radiation_stage(da, radiation, wavelength_angstrom)
+    l1 = rad.wavelength_ka1_angstrom
+    da, bg, peaks = _reduce_stage(da, opts, rad, corrections)
+    lo, hi = float(da.two_theta[0]), float(da.two_theta[-1])
+    short = _shortlist_stage(peaks, opts, l1, lo, hi, corrections)
+    refined = _refine_stage(short, peaks, opts, l1, src)
+    decision = _decide(
+        da, bg, peaks, refined.phases, refined.pawley_input, short.candidates,
+        short.unexplained, rad=rad, tol_deg=short.tol_deg,
+        max_zero_offset_deg=corrections["search_match"]["max_zero_offset_deg"],
+        systems={n: r.crystal_system for n, r in short.refs.items()},
+    )  # fmt: skip
+    _apply_decision(refined, short, decision.rejected())
+    wp = _whole_pattern_stage(da, bg, refined, opts, rad)
+    rietveld = _rietveld_stage(da, refined, opts, rad) if refine else None
+    peak_rows = _peak_rows(peaks, refined.peak_phase, l1=l1, zero_offset_deg=zero_offset_deg)
     # unidentified = unexplained *and* significant (fitted area ≥ 3σ); weaker bumps are noise
     unid = [
         peak_rows[i] | {"index": int(i)}
-        for i in unexplained
+        for i in short.unexplained
         if peak_rows[i]["area"] >= 3 * (peak_rows[i]["area_err"] or 0.0)
     ]
-    if layered is not None:
+    if refined.layered is not None:
+        size = refined.layered["crystallite_size_nm"]
         corrections["instrument_broadening"] = {
-            "fwhm_deg": layered["crystallite_size_nm"]["instrument_fwhm_deg"],
-            "source": layered["crystallite_size_nm"]["instrument_fwhm_source"],
+            "fwhm_deg": size["instrument_fwhm_deg"],
+            "source": size["instrument_fwhm_source"],
         }
     return XRDAnalysis(
         file=str(src) if src else "",
         format=str(da.attrs.get("format", "")),
         wavelength_angstrom=l1,
         incidence_angle_deg=alpha,
-        phases=phase_out,
-        candidates=[
-            {
-                "name": c.name,
-                "role": c.role,
-                "score": c.score,
-                "accepted": c.accepted,
-                "reason": c.reason,
-                "coverage": c.coverage,
-                "position_agreement": c.position_agreement,
-                "intensity_agreement": c.intensity_agreement,
-                "chance_probability": c.chance_probability,
-                "unique_fraction": c.unique_fraction,
-                "explained_fraction": c.explained_fraction,
-                "scale": c.scale,
-                "zero_offset_deg": c.zero_offset_deg,
-            }
-            for c in cands
-        ],
+        phases=refined.phases,
+        candidates=_candidate_rows(short.candidates, decision),
         peaks=peak_rows,
-        layered=layered,
+        layered=refined.layered,
         unidentified_peaks=unid,
         corrections=corrections,
         whole_pattern=wp,
+        library_gap=decision.library_gap,
+        rietveld=rietveld,
+        radiation={
+            "lines": rad.lines,
+            "ka2_ratio": rad.ka2_ratio,
+            "source": rad.source,
+            "evidence": rad.evidence,
+        },
         history=[
             *da.attrs.get("history", []),
             history_record(
@@ -881,9 +1093,10 @@ def analyze(
                     "zero_offset_deg": zero_offset_deg,
                     "min_snr": min_snr,
                     "profile": profile,
-                    "tol_deg": tol_deg,
+                    "tol_deg": short.tol_deg,
                     "max_strain": max_strain,
-                    "max_zero_offset_deg": max_zero_offset_deg,
+                    "max_zero_offset_deg": corrections["search_match"]["max_zero_offset_deg"],
+                    "radiation": radiation,
                 },
             ),
         ],
@@ -1028,5 +1241,6 @@ def lattice_of(da, *, phase: str, **kwargs) -> dict:
         "zero_offset_err_deg": ph["zero_offset_err_deg"],
         "peaks_used": ph["peaks_used"],
         "rms_residual_deg": ph["rms_residual_deg"],
+        "radiation": res.radiation,
         "history": res.history,
     }

@@ -145,9 +145,8 @@ def fit_windows(
     return out
 
 
-def _fit_bucket(
-    windows, *, profile, ka2_ratio, wavelength_ka1, wavelength_ka2, ftol, xtol, max_iter
-):
+def _pack(windows, profile):
+    """Pad the windows of one bucket to common arrays (points, parameters, bounds)."""
     nwin = len(windows)
     n = max((len(wd["p0"]) - 2) // 4 for wd in windows)
     kmax = max(len(wd["x"]) for wd in windows)
@@ -174,6 +173,13 @@ def _fit_bucket(
         p[i, pad] = np.tile([x[i, 0], 1.0, 0.0, 0.5 if profile == "pseudo_voigt" else 2.0], n - m)
         lb[i, pad] = ub[i, pad] = p[i, pad]
         dof[i] = max(k - len(wd["p0"]), 1)
+    return nwin, n, npar, x, y, wgt, p, lb, ub, used, xc, dof
+
+
+def _fit_bucket(
+    windows, *, profile, ka2_ratio, wavelength_ka1, wavelength_ka2, ftol, xtol, max_iter
+):
+    nwin, n, npar, x, y, wgt, p, lb, ub, used, xc, dof = _pack(windows, profile)
     kw = dict(profile=profile, ka2_ratio=ka2_ratio, l1=wavelength_ka1, l2=wavelength_ka2, n=n)
     with np.errstate(all="ignore"):
         res, jac = _evaluate(p, x, xc, wgt, y, **kw)

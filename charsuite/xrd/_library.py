@@ -251,6 +251,10 @@ def _dispersion_factor(struct, hkls, two_theta, wavelength):
     return np.where(a0 > 1e-9 * a0.max(), ad / np.maximum(a0, 1e-30), 1.0)
 
 
+#: unscaled pymatgen intensity (|F|² × LP × multiplicity, e²) below which a line is absent
+MIN_ABSOLUTE_INTENSITY = 1e-6
+
+
 @lru_cache(maxsize=512)
 def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, anomalous=True):
     seeded = _seeded.get(
@@ -259,6 +263,7 @@ def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, a
     if seeded is not None:
         return seeded
     import warnings
+    from types import SimpleNamespace
 
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
     from pymatgen.core import Lattice
@@ -270,7 +275,19 @@ def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, a
         struct.lattice = Lattice.from_parameters(*cell_override)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pat = XRDCalculator(wavelength=wavelength).get_pattern(struct, two_theta_range=(lo, hi))
+        try:
+            pat = XRDCalculator(wavelength=wavelength).get_pattern(
+                struct, two_theta_range=(lo, hi), scaled=False
+            )
+        except (ZeroDivisionError, ValueError):
+            # pymatgen normalises by the strongest line and unpacks the first one: it fails
+            # when no reflection falls in the range; that is an empty pattern, not an error
+            pat = None
+    raw = np.zeros(0) if pat is None else np.asarray(pat.y, float)
+    if raw.size == 0 or not np.all(np.isfinite(raw)) or raw.max() < MIN_ABSOLUTE_INTENSITY:
+        # no line, or only systematically absent ones (|F|² ~ 1e-28 from rounding, which
+        # pymatgen's scaling to 100 would turn into a strong line): an empty pattern
+        pat, raw = SimpleNamespace(x=[], y=[], d_hkls=[], hkls=[]), np.zeros(0)
     hkls = []
     mult = []
     rhombo = sg_symbol.startswith("R")
@@ -279,7 +296,7 @@ def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, a
         hkl = (h[0], h[1], h[3]) if len(h) == 4 else tuple(h)
         hkls.append(_obverse(hkl) if rhombo else tuple(int(v) for v in hkl))
         mult.append(sum(f["multiplicity"] for f in fam))
-    intens = np.asarray(pat.y, dtype=float)
+    intens = 100.0 * raw / raw.max() if raw.size else raw  # pymatgen's scaled intensities
     if anomalous and len(hkls):
         intens = intens * _dispersion_factor(struct, hkls, np.asarray(pat.x, float), wavelength)
         intens = 100.0 * intens / intens.max()
@@ -390,7 +407,7 @@ def reference_pattern(
 
 
 #: Bump when the simulation or hkl labelling changes (invalidates the disk cache).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 _memo_keys: set = set()
 _seeded: dict = {}
 

@@ -40,9 +40,8 @@ F  false-match probability: with p = min(1, Σ 2·tol_j/Δ2θ) the chance that o
 
 A phase is *compatible* if FoM ≥ ``threshold`` (default :data:`ACCEPT_THRESHOLD`; phases
 declared ``expected``, e.g. a known substrate, use ``expected_threshold``), at least
-two strong lines match, and — for phases with fewer than three matched strong lines that
-are not expected — one of them sits on one of the three strongest observed peaks (by area
-or by significance). All phases share one zero offset: the compatible phase explaining
+two strong lines match (whether two lines are enough is decided on the whole pattern, by
+:mod:`charsuite.xrd._decide`). All phases share one zero offset: the compatible phase explaining
 most of the observed intensity fixes it, and the others are re-aligned within ± 0.05°.
 
 Stage 2 — joint explanation (which compatible phases are needed)
@@ -547,7 +546,6 @@ def match_phases(
     if zeros_all.size == 0:
         zeros_all = np.zeros(1)
     expected_l = {e.lower() for e in expected}
-    top3 = set(np.argsort(sig)[::-1][:3].tolist()) | set(np.argsort(obs_i)[::-1][:3].tolist())
 
     phases: dict[str, _Phase] = {}
     for name, ref in references.items():
@@ -629,11 +627,6 @@ def match_phases(
                     "no superstructure line on a ≥ 3σ peak of its own: without one the "
                     "phase cannot be told from its subcell"
                 )
-        if r["n_matched_strong"] < 3 and not exp and not (set(r["hit_obs"].tolist()) & top3):
-            return False, (
-                f"only {r['n_matched_strong']} strong lines matched and none on the three "
-                "strongest observed peaks"
-            )
         return True, ""
 
     # common zero offset: fixed by the compatible phase explaining most observed intensity

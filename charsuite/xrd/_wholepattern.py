@@ -93,6 +93,34 @@ class _Profiles:
         return np.bincount(self.cols, weights=self.vals * v[self.rows], minlength=self.n_cols)
 
 
+def _layout(phases, zero_offset_deg, refine_zero):
+    """Parameter vector of the Le Bail fit with bounds: per phase [free cell params…, w0, w1],
+    then zero, η; returns (layout, p0, lower, upper, index of the zero)."""
+    from charsuite.xrd._lattice import FREE
+
+    # parameter vector: per phase [free cell params…, w0, w1], then zero, eta
+    layout, p0, lo_b, hi_b = [], [], [], []
+    keys = {"a": 0, "b": 1, "c": 2, "alpha": 3, "beta": 4, "gamma": 5}
+    for ph in phases:
+        names = FREE.get(ph.system, FREE["triclinic"])
+        start = len(p0)
+        for n in names:
+            v = ph.cell[keys[n]]
+            p0.append(v)
+            lo_b.append(v * 0.98)
+            hi_b.append(v * 1.02)
+        p0 += [max(ph.fwhm, 0.01), 0.0]
+        lo_b += [0.003, -0.5]
+        hi_b += [2.0, 0.5]
+        layout.append((ph, names, start))
+    iz = len(p0)
+    p0 += [zero_offset_deg, 0.5]
+    lo_b += [zero_offset_deg - 0.2 if refine_zero else zero_offset_deg - 1e-9, 0.0]
+    hi_b += [zero_offset_deg + 0.2 if refine_zero else zero_offset_deg + 1e-9, 1.0]
+    p0 = np.clip(np.asarray(p0, float), lo_b, hi_b)
+    return layout, p0, lo_b, hi_b, iz
+
+
 def le_bail(
     x,
     y_net,
@@ -132,32 +160,13 @@ def le_bail(
     """
     from scipy.optimize import least_squares
 
-    from charsuite.xrd._lattice import FREE, _expand, two_theta_of
+    from charsuite.xrd._lattice import _expand, two_theta_of
 
     x = np.asarray(x, float)
     y = np.asarray(y_net, float)
     w = 1 / np.maximum(np.asarray(sigma, float), 1e-9) ** 2
     lam1 = wavelength_ka1
-    # parameter vector: per phase [free cell params…, w0, w1], then zero, eta
-    layout, p0, lo_b, hi_b = [], [], [], []
-    keys = {"a": 0, "b": 1, "c": 2, "alpha": 3, "beta": 4, "gamma": 5}
-    for ph in phases:
-        names = FREE.get(ph.system, FREE["triclinic"])
-        start = len(p0)
-        for n in names:
-            v = ph.cell[keys[n]]
-            p0.append(v)
-            lo_b.append(v * 0.98)
-            hi_b.append(v * 1.02)
-        p0 += [max(ph.fwhm, 0.01), 0.0]
-        lo_b += [0.003, -0.5]
-        hi_b += [2.0, 0.5]
-        layout.append((ph, names, start))
-    iz = len(p0)
-    p0 += [zero_offset_deg, 0.5]
-    lo_b += [zero_offset_deg - 0.2 if refine_zero else zero_offset_deg - 1e-9, 0.0]
-    hi_b += [zero_offset_deg + 0.2 if refine_zero else zero_offset_deg + 1e-9, 1.0]
-    p0 = np.clip(np.asarray(p0, float), lo_b, hi_b)
+    layout, p0, lo_b, hi_b, iz = _layout(phases, zero_offset_deg, refine_zero)
 
     n_refl = [len(ph.hkl) for ph in phases]
     offsets = np.cumsum([0, *n_refl])

@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -21,20 +20,16 @@ def test_help_lists_all_groups(capsys):
         assert group in out
 
 
-def test_help_is_fast_and_lazy():
+def test_help_is_lazy():
+    """``charsuite --help`` imports no heavy library (its speed is measured in benchmarks, io)."""
     code = (
-        "import sys, time; t=time.perf_counter(); from charsuite.cli import main; "
+        "import sys; from charsuite.cli import main; "
         "import contextlib, io\n"
         "with contextlib.redirect_stdout(io.StringIO()): main(['--help'])\n"
-        "print(time.perf_counter()-t); "
-        "print(any(m in sys.modules for m in ('xarray','matplotlib','pymatgen','dask')))"
+        "print(sorted(m for m in ('xarray','matplotlib','pymatgen','dask','pint') if m in sys.modules))"
     )
-    t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - t0
-    elapsed, heavy = out.stdout.split()
-    assert heavy == "False", "charsuite --help imported a heavy library"
-    assert float(elapsed) < 1.0, (elapsed, wall)
+    assert out.stdout.strip() == "[]", "charsuite --help imported a heavy library: " + out.stdout
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory", "empty", "random"])

@@ -84,3 +84,34 @@ def test_eis(files, tmp_path, capsys):
     assert main(args) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["history"][-1]["parameters"]["n_starts"] == 3
+
+
+def test_commands_refuse_other_kinds_of_data_in_one_line(files, capsys):
+    cyc, eis = files
+    for args in (
+        ["echem", "eis", str(cyc["csv"])],
+        ["echem", "drt", str(cyc["csv"])],
+        ["echem", "cycles", str(eis["csv"])],
+        ["echem", "dqdv", str(eis["csv"]), "--cycle", "1"],
+    ):
+        assert main(args) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "not" in err[0], (args, err)
+
+
+def test_eis_frequency_window_and_inductive_options(files, tmp_path):
+    _, eis = files
+    out = tmp_path / "e.json"
+    args = ["echem", "eis", str(eis["csv"]), "--fmin", "1", "--fmax", "1e4", "--drop-inductive"]
+    assert main([*args, "--json", str(out)]) == 0
+    d = json.loads(out.read_text())
+    params = d["history"][-1]["parameters"]
+    assert params["f_min"] == 1.0 and params["f_max"] == 1e4 and params["drop_inductive"]
+
+
+def test_dqdv_step_bounded_and_finite(files, capsys):
+    cyc, _ = files
+    base = ["echem", "dqdv", str(cyc["csv"]), "--cycle", "1"]
+    assert main([*base, "--step", "1e-12"]) == 2
+    assert "limit of 1e+07" in capsys.readouterr().err
+    assert main([*base, "--step", "nan"]) == 2

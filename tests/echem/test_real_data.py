@@ -112,7 +112,6 @@ def test_eclab_gcpl_capacities_and_efficiency(echem):
 
 
 def test_eclab_mpr_equals_mpt_summary(echem):
-    pytest.importorskip("galvani")
     root = echem / "dgbowl_yadg/tests/test_x_eclab"
     a = cycle_summary(read(root / "gcpl.issue_211.mpt"))
     b = cycle_summary(read(root / "gcpl.issue_211.mpr"), mass_g=0.790e-3)
@@ -123,7 +122,6 @@ def test_eclab_mpr_equals_mpt_summary(echem):
 
 
 def test_navani_cycle_summary_means(echem):
-    pytest.importorskip("galvani")
     path = (
         echem
         / "the-grey-group_navani/Example_data/jdb11-1_c3_gcpl_5cycles_2V-3p8V_C-24_data_C09.mpr"

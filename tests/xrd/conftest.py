@@ -43,4 +43,6 @@ def identify_json_keys():
         "unidentified_peaks",
         "corrections",
         "history",
+        "radiation",
+        "library_gap",
     )

@@ -137,3 +137,35 @@ def test_identify_range_option(gi_film, tmp_path):
     assert code == 0
     d = json.loads(out.read_text())
     assert "NMC811" in {p["name"] for p in d["phases"]}
+
+
+@pytest.mark.parametrize("mode,lines,source", [("ka1", "ka1", "option"), ("auto", "ka12", "data")])
+def test_identify_radiation_option(gi_film, tmp_path, mode, lines, source):
+    paths, _ = gi_film
+    out = tmp_path / "id.json"
+    code = main(
+        ["--quiet", "xrd", "identify", str(paths[0]), "--radiation", mode, "--json", str(out)]
+    )
+    assert code == 0
+    rad = json.loads(out.read_text())["radiation"]
+    assert (rad["lines"], rad["source"]) == (lines, source)
+    assert rad["ka2_ratio"] == (0.0 if lines == "ka1" else 0.5)
+    assert rad["evidence"]["data"]["verdict"] == "ka12"  # the generated film has Kα2
+
+
+def test_identify_map_without_map_rows_is_refused(tmp_path, capsys):
+    import zipfile
+
+    import numpy as np
+
+    x = np.linspace(20, 40, 300)
+    path = tmp_path / "map.rasx"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(2):
+            y = 100 + 1e4 * np.exp(-((x - 28.44) ** 2) / 0.01)
+            zf.writestr(
+                f"Data0/Profile{i}.txt", "\r\n".join(f"{a:.4f}\t{b:.1f}\t1" for a, b in zip(x, y))
+            )
+        zf.writestr("root.xml", "<root/>")
+    assert main(["--quiet", "xrd", "identify", str(path), "--json", str(tmp_path / "o.json")]) == 2
+    assert "map-rows" in capsys.readouterr().err

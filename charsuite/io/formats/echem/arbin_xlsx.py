@@ -137,6 +137,111 @@ def _global_info(rows: list[list]) -> dict:
     return out
 
 
+def _channel_sheets(names: list, channel, *, path: Path, fmt: str):
+    """(channel, its Channel_<n>_<k> sheets in order)."""
+    channels: dict[int, list[tuple[int, str]]] = {}
+    for name in names:
+        m = _CHANNEL_SHEET.match(name)
+        if m:
+            channels.setdefault(int(m.group(1)), []).append((int(m.group(2) or 1), name))
+    if not channels:
+        raise ReaderError(
+            f"no Channel_<n>_<k> data sheet (sheets: {names[:10]}); export the channel data "
+            "from MITS Pro",
+            path=path,
+            format=fmt,
+        )
+    if channel is None and len(channels) > 1:
+        raise ReaderError(
+            f"the workbook holds channels {sorted(channels)}; pass channel=N to choose one",
+            path=path,
+            format=fmt,
+        )
+    chan = channel if channel is not None else next(iter(channels))
+    if chan not in channels:
+        raise ReaderError(
+            f"channel={chan!r} is not in the workbook (channels {sorted(channels)})",
+            path=path,
+            format=fmt,
+        )
+    return chan, [name for _, name in sorted(channels[chan])]
+
+
+def _sheet_rows(wb, sheets: list, *, path: Path, fmt: str):
+    """Header and data rows of the channel's sheets (continuation sheets appended)."""
+    header: list[str] | None = None
+    body: list[list] = []
+    try:
+        for name in sheets:
+            rows = wb.get_sheet_by_name(name).to_python()
+            if not rows:
+                continue
+            first = [str(c).strip() for c in rows[0]]
+            if header is None:
+                header = first
+            elif first != header:  # a continuation sheet repeats the header, or not
+                body.extend(rows)
+                continue
+            body.extend(rows[1:])
+    except BaseException as err:
+        _keep_interrupts(err)
+        raise ReaderError(
+            f"a data sheet could not be read ({type(err).__name__}: {err})",
+            path=path,
+            format=fmt,
+        ) from None
+    if header is None or not body:
+        raise ReaderError("the Channel sheet holds no data rows", path=path, format=fmt)
+    return header, body
+
+
+def _columns(header: list, body: list, meta: dict, *, path: Path, fmt: str):
+    """Numeric columns by Arbin base name, their units, and the time from Date_Time."""
+    cols: dict[str, np.ndarray] = {}
+    units: dict[str, str] = {}
+    date_col = None
+    for label, values in zip(header, zip(*body)):
+        base, unit = _split_name(label)
+        if base in cols or not label:
+            continue
+        if base == "Date_Time":
+            date_col = list(values)
+            continue
+        if base in ("Test_Time", "Current", "Voltage") or all(
+            isinstance(v, (int, float)) or v in ("", None) for v in values
+        ):
+            cols[base] = _numeric(list(values), label, path=path, fmt=fmt)
+            units[base] = unit
+    if "Test_Time" not in cols and date_col is not None:
+        t = _seconds(date_col)
+        source = "Date_Time (Excel dates), seconds since row 1"
+        if t is None:  # dates stored as text
+            parsed = timestamps_to_seconds(["" if v is None else str(v) for v in date_col])
+            t, source = (None, "") if parsed is None else (parsed[0], f"Date_Time ({parsed[1]})")
+        if t is not None:
+            cols["Test_Time"], units["Test_Time"] = t, "s"
+            meta["time_source"] = source
+    if "Test_Time" in cols:
+        check_time(path, fmt, cols["Test_Time"])
+    return cols, units
+
+
+def _global_metadata(wb, names: list, meta: dict, original: dict) -> None:
+    try:
+        if "Global_Info" in names:
+            info = _global_info(wb.get_sheet_by_name("Global_Info").to_python())
+            original["global_info"] = info
+            if info.get("Software Version"):
+                meta["software"] = str(info["Software Version"])
+            if info.get("Start DateTime"):
+                meta["start_time"] = str(info["Start DateTime"])
+            if info.get("test_name"):
+                meta["sample"] = str(info["test_name"])
+    except BaseException as err:  # a damaged info sheet must not stop reading the data
+        _keep_interrupts(err)
+        original["global_info"] = "unreadable"
+
+
 def read(path: Path, *, lazy: bool = False, channel: int | None = None):
     """Read an Arbin Excel export (see the module docstring).
 
@@ -178,102 +283,18 @@ def read(path: Path, *, lazy: bool = False, channel: int | None = None):
             path=path,
             format=fmt,
         ) from None
-    channels: dict[int, list[tuple[int, str]]] = {}
-    for name in names:
-        m = _CHANNEL_SHEET.match(name)
-        if m:
-            channels.setdefault(int(m.group(1)), []).append((int(m.group(2) or 1), name))
-    if not channels:
-        raise ReaderError(
-            f"no Channel_<n>_<k> data sheet (sheets: {names[:10]}); export the channel data "
-            "from MITS Pro",
-            path=path,
-            format=fmt,
-        )
-    if channel is None and len(channels) > 1:
-        raise ReaderError(
-            f"the workbook holds channels {sorted(channels)}; pass channel=N to choose one",
-            path=path,
-            format=fmt,
-        )
-    chan = channel if channel is not None else next(iter(channels))
-    if chan not in channels:
-        raise ReaderError(
-            f"channel={chan!r} is not in the workbook (channels {sorted(channels)})",
-            path=path,
-            format=fmt,
-        )
-    header: list[str] | None = None
-    body: list[list] = []
-    try:
-        for _, name in sorted(channels[chan]):
-            rows = wb.get_sheet_by_name(name).to_python()
-            if not rows:
-                continue
-            first = [str(c).strip() for c in rows[0]]
-            if header is None:
-                header = first
-            elif first != header:  # a continuation sheet repeats the header, or not
-                body.extend(rows)
-                continue
-            body.extend(rows[1:])
-    except BaseException as err:
-        _keep_interrupts(err)
-        raise ReaderError(
-            f"a data sheet could not be read ({type(err).__name__}: {err})",
-            path=path,
-            format=fmt,
-        ) from None
-    if header is None or not body:
-        raise ReaderError("the Channel sheet holds no data rows", path=path, format=fmt)
+    chan, sheets = _channel_sheets(names, channel, path=path, fmt=fmt)
+    header, body = _sheet_rows(wb, sheets, path=path, fmt=fmt)
     while header and not header[-1]:
         header.pop()
     width = len(header)
     body = [list(r[:width]) + [""] * (width - len(r)) for r in body if any(c != "" for c in r)]
     if not body:
         raise ReaderError("the Channel sheet holds no data rows", path=path, format=fmt)
-    columns = list(zip(*body))
-    cols: dict[str, np.ndarray] = {}
-    units: dict[str, str] = {}
     meta: dict = {"channel": chan}
-    date_col = None
-    for label, values in zip(header, columns):
-        base, unit = _split_name(label)
-        if base in cols or not label:
-            continue
-        if base == "Date_Time":
-            date_col = list(values)
-            continue
-        if base in ("Test_Time", "Current", "Voltage") or all(
-            isinstance(v, (int, float)) or v in ("", None) for v in values
-        ):
-            cols[base] = _numeric(list(values), label, path=path, fmt=fmt)
-            units[base] = unit
-    if "Test_Time" not in cols and date_col is not None:
-        t = _seconds(date_col)
-        source = "Date_Time (Excel dates), seconds since row 1"
-        if t is None:  # dates stored as text
-            parsed = timestamps_to_seconds(["" if v is None else str(v) for v in date_col])
-            t, source = (None, "") if parsed is None else (parsed[0], f"Date_Time ({parsed[1]})")
-        if t is not None:
-            cols["Test_Time"], units["Test_Time"] = t, "s"
-            meta["time_source"] = source
-    if "Test_Time" in cols:
-        check_time(path, fmt, cols["Test_Time"])
+    cols, units = _columns(header, body, meta, path=path, fmt=fmt)
     original: dict = {"columns": header, "sheets": names}
-    try:
-        if "Global_Info" in names:
-            info = _global_info(wb.get_sheet_by_name("Global_Info").to_python())
-            original["global_info"] = info
-            if info.get("Software Version"):
-                meta["software"] = str(info["Software Version"])
-            if info.get("Start DateTime"):
-                meta["start_time"] = str(info["Start DateTime"])
-            if info.get("test_name"):
-                meta["sample"] = str(info["test_name"])
-    except BaseException as err:  # a damaged info sheet must not stop reading the data
-        _keep_interrupts(err)
-        original["global_info"] = "unreadable"
+    _global_metadata(wb, names, meta, original)
     with contextlib.suppress(Exception):
         wb.close()
     side = companion_metadata(path)

@@ -49,15 +49,12 @@ import numpy as np
 from charsuite.exceptions import ReaderError
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.common import (
-    add_extra_columns,
-    check_time,
-    cycling_dataset,
     decode,
-    eis_dataset,
     head_text,
     read_bytes,
     timestamps_to_seconds,
 )
+from charsuite.io.formats.echem.eclab_common import ctrl_types, eclab_dataset
 
 SPEC = FormatSpec(
     name="biologic-mpt",
@@ -144,53 +141,151 @@ def _find_column_line(lines: list[str], stated: int) -> int | None:
     return None
 
 
+def _layout(lines: list[str], path: Path, fmt: str):
+    """Stage 1: (header lines, column names, data lines, first data line no., stated count)."""
+    if not (lines and _BANNER.match(lines[0])):
+        return [], lines[0] if lines else "", lines[1:], 2, None
+    m = re.match(r"Nb header lines\s*:\s*(\d+)", lines[1] if len(lines) > 1 else "")
+    if not m:
+        raise ReaderError(
+            "line 2 should read 'Nb header lines : N'; the header is damaged",
+            path=path,
+            format=fmt,
+        )
+    n_header = int(m.group(1))
+    if n_header < 2 or n_header > len(lines):
+        raise ReaderError(
+            f"header claims {n_header} lines but the file has {len(lines)}; truncated?",
+            path=path,
+            format=fmt,
+        )
+    stated = None
+    if not _is_column_line(lines[n_header - 1]):
+        found = _find_column_line(lines, n_header)
+        if found is None:
+            raise ReaderError(
+                f"'Nb header lines : {n_header}' points to line {n_header}, which is not "
+                f"a column line ({lines[n_header - 1][:60]!r}), and no line nearby lists "
+                "columns like 'time/s' or 'freq/Hz'; re-export the file from EC-Lab",
+                path=path,
+                format=fmt,
+            )
+        stated, n_header = n_header, found + 1
+    return lines[: n_header - 1], lines[n_header - 1], lines[n_header:], n_header + 1, stated
+
+
+def _rows(body: list[str], columns: list[str], first_data_line: int, path: Path, fmt: str):
+    """Stage 2: split data lines into fields.
+
+    EC-Lab writes rows with fewer tab fields than the column line (columns that have no
+    value for that row, e.g. impedance columns of a wait step): the missing trailing fields
+    are empty (NaN). A row with more fields than names is refused.
+    """
+    rows, line_no = [], []
+    width = len(columns)
+    for k, line in enumerate(body):
+        if not line.strip():
+            continue
+        parts = line.rstrip("\t").split("\t")
+        if len(parts) > width:
+            hint = (
+                " (one more field than column names: a column name is missing from the "
+                "column line, e.g. freq/Hz)"
+                if len(parts) == width + 1
+                else ""
+            )
+            raise ReaderError(
+                f"line {first_data_line + k} has {len(parts)} fields but the column line names "
+                f"only {width} (columns {columns[:4]}...){hint}; re-export the file",
+                path=path,
+                format=fmt,
+            )
+        if len(parts) < width:
+            parts = parts + [""] * (width - len(parts))
+        rows.append(parts)
+        line_no.append(first_data_line + k)
+    if not rows:
+        raise ReaderError("no data rows after the column line", path=path, format=fmt)
+    return rows, line_no
+
+
+def _column(name: str, col, fixed: list[str], line_no, path: Path, fmt: str):
+    """Floats of one column: numbers, '' → NaN, XXXX placeholders → NaN, or date-times
+    for ``time/s``. Returns (values, placeholders, time source or None)."""
+    if name == "time/s" and not _numeric(fixed[0]):
+        parsed = timestamps_to_seconds(col)
+        if parsed is not None:
+            src = f"time/s as date-time strings ({parsed[1]}), seconds since row 1"
+            return parsed[0], 0, src
+    out = np.empty(len(fixed))
+    n_placeholder = 0
+    for k, x in enumerate(fixed):
+        x = x.strip()
+        if not x or _PLACEHOLDER.match(x):  # old EC-Lab writes XXXX where no value exists
+            out[k] = np.nan
+            n_placeholder += bool(x)
+            continue
+        try:
+            out[k] = float(x)
+        except ValueError:
+            raise ReaderError(
+                f"line {line_no[k]}: column {name!r} holds {col[k][:30]!r}, not a number"
+                + ("" if name != "time/s" else " nor a date-time this reader knows")
+                + "; fix that row or re-export the data",
+                path=path,
+                format=fmt,
+            ) from None
+    return out, n_placeholder, None
+
+
+def _numeric(x: str) -> bool:
+    try:
+        float(x.strip().replace(",", ".") or "0")
+    except ValueError:
+        return False
+    return True
+
+
+def _values(columns, rows, line_no, path: Path, fmt: str) -> tuple[dict, dict]:
+    """Stage 3: column name → floats, and what the parsing found (metadata)."""
+    # decimal comma (some locales): judged on the first rows together, since a row of
+    # integers alone (0, 1, ...) says nothing
+    sample = [p for r in rows[:50] for p in r]
+    decimal_comma = any("," in p for p in sample) and not any("." in p for p in sample)
+    table = np.array(rows, dtype=object).T
+    values: dict[str, np.ndarray] = {}
+    found: dict = {"decimal_comma": bool(decimal_comma)}
+    n_placeholder = 0
+    for name, col in zip(columns, table):
+        fixed = [x.replace(",", ".") for x in col] if decimal_comma else list(col)
+        try:
+            values[name] = np.array(fixed, dtype=float)
+            continue
+        except ValueError:
+            pass
+        values[name], n, time_source = _column(name, col, fixed, line_no, path, fmt)
+        n_placeholder += n
+        if time_source:
+            found["time_source"] = time_source
+    if n_placeholder:
+        found["placeholder_values"] = n_placeholder
+    return values, found
+
+
 def read(path: Path, *, lazy: bool = False):
     """Read an EC-Lab ``.mpt`` text export (see the module docstring).
 
     Raises
     ------
     ReaderError
-        Unreadable header count, no column line, a row of the wrong width or a
-        non-numeric value (line named), missing time/voltage/current (cycling) or
-        frequency/Re(Z)/−Im(Z) (impedance) columns, time running backwards.
+        Unreadable header count, no column line, a row with more fields than column
+        names or a non-numeric value (line named), missing time/voltage/current (cycling)
+        or impedance columns, time running backwards.
     """
     path = Path(path)
     fmt = SPEC.name
     text = decode(read_bytes(path, fmt))
-    lines = text.splitlines()
-    stated = None
-    if lines and _BANNER.match(lines[0]):
-        m = re.match(r"Nb header lines\s*:\s*(\d+)", lines[1] if len(lines) > 1 else "")
-        if not m:
-            raise ReaderError(
-                "line 2 should read 'Nb header lines : N'; the header is damaged",
-                path=path,
-                format=fmt,
-            )
-        n_header = int(m.group(1))
-        if n_header < 2 or n_header > len(lines):
-            raise ReaderError(
-                f"header claims {n_header} lines but the file has {len(lines)}; truncated?",
-                path=path,
-                format=fmt,
-            )
-        if not _is_column_line(lines[n_header - 1]):
-            found = _find_column_line(lines, n_header)
-            if found is None:
-                raise ReaderError(
-                    f"'Nb header lines : {n_header}' points to line {n_header}, which is not "
-                    f"a column line ({lines[n_header - 1][:60]!r}), and no line nearby lists "
-                    "columns like 'time/s' or 'freq/Hz'; re-export the file from EC-Lab",
-                    path=path,
-                    format=fmt,
-                )
-            stated, n_header = n_header, found + 1
-        header_lines = lines[: n_header - 1]
-        col_line = lines[n_header - 1]
-        body = lines[n_header:]
-        first_data_line = n_header + 1
-    else:
-        header_lines, col_line, body, first_data_line = [], lines[0], lines[1:], 2
+    header_lines, col_line, body, first_data_line, stated = _layout(text.splitlines(), path, fmt)
     columns = [c.strip() for c in col_line.rstrip("\t").split("\t")]
     if len(columns) < 2 or not any("/" in c for c in columns):
         raise ReaderError(
@@ -199,163 +294,24 @@ def read(path: Path, *, lazy: bool = False):
             path=path,
             format=fmt,
         )
-    rows, line_no = [], []
-    for k, line in enumerate(body):
-        if not line.strip():
-            continue
-        parts = line.rstrip("\t").split("\t")
-        if len(parts) != len(columns):
-            hint = (
-                " (one more field than column names: a column name is missing from the "
-                "column line, e.g. freq/Hz)"
-                if len(parts) == len(columns) + 1
-                else ""
-            )
-            raise ReaderError(
-                f"line {first_data_line + k} has {len(parts)} fields, expected "
-                f"{len(columns)} (columns {columns[:4]}...){hint}; the file is truncated or "
-                "damaged — re-export it",
-                path=path,
-                format=fmt,
-            )
-        rows.append(parts)
-        line_no.append(first_data_line + k)
-    if not rows:
-        raise ReaderError("no data rows after the column line", path=path, format=fmt)
-    # decimal comma (some locales): judged on the first rows together, since a row of
-    # integers alone (0, 1, ...) says nothing
-    sample = [p for r in rows[:50] for p in r]
-    decimal_comma = any("," in p for p in sample) and not any("." in p for p in sample)
-    table = np.array(rows, dtype=object).T
-    values: dict[str, np.ndarray] = {}
-    n_placeholder = 0
-    time_source = None
-    for name, col in zip(columns, table):
-        fixed = [x.replace(",", ".") for x in col] if decimal_comma else list(col)
-        try:
-            values[name] = np.array([float(x) for x in fixed])
-            continue
-        except ValueError:
-            pass
-        if name == "time/s":  # EC-Lab "absolute time" export: date-time strings
-            parsed = timestamps_to_seconds(col)
-            if parsed is not None:
-                values[name], stamp_fmt = parsed
-                time_source = f"time/s as date-time strings ({stamp_fmt}), seconds since row 1"
-                continue
-        out = np.empty(len(fixed))
-        for k, x in enumerate(fixed):
-            x = x.strip()
-            if _PLACEHOLDER.match(x):  # old EC-Lab writes XXXX where no value exists
-                out[k] = np.nan
-                n_placeholder += 1
-                continue
-            try:
-                out[k] = float(x)
-            except ValueError:
-                raise ReaderError(
-                    f"line {line_no[k]}: column {name!r} holds {col[k][:30]!r}, not a number"
-                    + ("" if name != "time/s" else " nor a date-time this reader knows")
-                    + "; fix that row or re-export the data",
-                    path=path,
-                    format=fmt,
-                ) from None
-        values[name] = out
-    meta = _meta(header_lines)
-    meta["decimal_comma"] = bool(decimal_comma)
+    rows, line_no = _rows(body, columns, first_data_line, path, fmt)
+    values, found = _values(columns, rows, line_no, path, fmt)
+    meta = {**_meta(header_lines), **found}
     if stated is not None:
-        meta["header_lines_stated"], meta["header_lines_found"] = stated, n_header
-    if time_source:
-        meta["time_source"] = time_source
-    if n_placeholder:
-        meta["placeholder_values"] = n_placeholder
-    original = {"header": header_lines, "columns": columns}
-
-    def pick(*names):
-        return next((n for n in names if n in values), None)
-
-    extra: dict[str, tuple[np.ndarray, str, str]] = {}
-    used: set[str] = set()
-    f_col = pick("freq/Hz")
-    if f_col is not None:
-        re_col, im_col = pick("Re(Z)/Ohm"), pick("-Im(Z)/Ohm", "Im(Z)/Ohm")
-        if re_col is None or im_col is None:
-            raise ReaderError(
-                f"impedance file without Re(Z)/Ohm and -Im(Z)/Ohm columns (found {columns})",
-                path=path,
-                format=fmt,
-            )
-        sign = -1.0 if im_col.startswith("-") else 1.0
-        z = values[re_col] + 1j * sign * values[im_col]
-        used |= {f_col, re_col, im_col}
-        add_extra_columns(values, used, extra)
-        meta["measurement"] = "impedance"
-        meta["z_imag_in_file"] = im_col
-        return eis_dataset(
-            frequency=values[f_col], z=z, extra=extra, metadata=meta, original=original
-        )
-    t_col = pick("time/s")
-    v_col = pick("Ewe/V", "<Ewe>/V", "Ecell/V", "Ewe-Ece/V", "<Ecell>/V")
-    i_col = pick("I/mA", "<I>/mA")
-    if i_col is None and pick("I/A", "<I>/A") is not None:  # some exports use amperes
-        amp = pick("I/A", "<I>/A")
-        values["I/mA"], i_col = values.pop(amp) * 1e3, "I/mA"
-        meta["current_source"] = f"{amp} × 1000"
-    if any("Re(Z)" in c for c in columns):
+        meta["header_lines_stated"], meta["header_lines_found"] = stated, first_data_line - 1
+    if "freq/Hz" not in values and any("Re(Z)" in c for c in columns):
         raise ReaderError(
             f"impedance columns without freq/Hz (found {columns}); re-export with the frequency",
             path=path,
             format=fmt,
         )
-    dq_col = pick("dq/mA.h", "dQ/mA.h")
-    if i_col is None and t_col is not None and dq_col is not None:
-        # exported without a current column: the charge step per point over its duration
-        t = values[t_col]
-        dt = np.diff(t, prepend=t[0])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            values["I/mA"] = np.where(dt > 0, values[dq_col] * 3600.0 / dt, 0.0)
-        i_col = "I/mA"
-        meta["current_source"] = f"{dq_col} ÷ Δt (no current column exported)"
-    if i_col is None and t_col is not None and "open circuit" in meta.get("technique", "").lower():
-        values["I/mA"], i_col = np.zeros_like(values[t_col]), "I/mA"
-        meta["current_source"] = "none in an open-circuit file: 0"
-    missing = [n for n, c in (("time/s", t_col), ("Ewe/V", v_col), ("I/mA", i_col)) if c is None]
-    if missing:
-        raise ReaderError(
-            f"missing column(s) {missing}; found {columns}. Export the data from EC-Lab with "
-            "these columns (Export as text → select variables)",
-            path=path,
-            format=fmt,
-        )
-    check_time(path, fmt, values[t_col], line_no)
-    used |= {t_col, v_col, i_col}
-    for col, var, unit, long in (
-        ("(Q-Qo)/mA.h", "charge", "mAh", "cumulative charge (Q-Qo)"),
-        ("cycle number", "cycle", "dimensionless", "EC-Lab cycle number"),
-        ("Ns", "step", "dimensionless", "EC-Lab sequence number Ns"),
-    ):
-        if col in values:
-            extra[var] = (values[col], unit, long)
-            used.add(col)
-    if "charge" not in extra and "(Q-Qo)/C" in values:
-        extra["charge"] = (values["(Q-Qo)/C"] / 3.6, "mAh", "cumulative charge (Q-Qo), from C")
-        used.add("(Q-Qo)/C")
-    if "charge" not in extra and dq_col is not None:
-        q = np.cumsum(np.nan_to_num(values[dq_col]))
-        extra["charge"] = (q, "mAh", f"cumulative charge, running sum of {dq_col}")
-    if "cycle" not in extra and "half cycle" in values:
-        extra["cycle"] = (
-            np.floor(values["half cycle"] / 2),
-            "dimensionless",
-            "half cycle // 2 (EC-Lab cycle number)",
-        )
-    add_extra_columns(values, used, extra)
-    meta["measurement"] = "cycling"
-    return cycling_dataset(
-        time_s=values[t_col],
-        voltage_V=values[v_col],
-        current_mA=values[i_col],
-        extra=extra,
-        metadata=meta,
-        original=original,
+    meta["open_circuit_ok"] = "open circuit" in meta.get("technique", "").lower()
+    return eclab_dataset(
+        values,
+        meta=meta,
+        original={"header": header_lines, "columns": columns},
+        path=path,
+        fmt=fmt,
+        ctrl=ctrl_types(header_lines),
+        line_no=line_no,
     )

@@ -169,8 +169,13 @@ def eis_dataset(
     extra: dict[str, tuple[np.ndarray, str, str]] | None = None,
     metadata: dict[str, Any],
     original: dict[str, Any],
+    sweep: np.ndarray | None = None,
 ):
-    """Build the impedance Dataset (dim ``frequency``)."""
+    """Build the impedance Dataset (dim ``frequency``).
+
+    ``sweep`` gives the instrument's own sweep numbers; without it a new sweep starts
+    where the frequency turns back (counted from 0).
+    """
     import xarray as xr
 
     data_vars = {
@@ -187,17 +192,19 @@ def eis_dataset(
         data_vars[name] = ("frequency", values, {"units": units, "long_name": long_name})
     # several sweeps in one file: a new sweep starts where the frequency turns back
     f = np.asarray(frequency, dtype=float)
-    step = np.sign(np.diff(f))
-    main = np.sign(np.nansum(step)) or -1.0
-    sweep = np.concatenate([[0], np.cumsum(step == -main)]) if f.size > 1 else np.zeros(f.size)
+    if sweep is None:
+        step = np.sign(np.diff(f))
+        main = np.sign(np.nansum(step)) or -1.0
+        sweep = np.concatenate([[0], np.cumsum(step == -main)]) if f.size > 1 else np.zeros(f.size)
+    sweep = np.asarray(sweep)
     data_vars["sweep"] = (
         "frequency",
         sweep.astype(int),
-        {"units": "dimensionless", "long_name": "sweep index (frequency turns back)"},
+        {"units": "dimensionless", "long_name": "sweep number"},
     )
     metadata = {
         "z_imag_convention": "Z = Z' + jZ''; Z'' < 0 capacitive",
-        "n_sweeps": int(sweep.max()) + 1 if f.size else 0,
+        "n_sweeps": int(np.unique(sweep).size),
         **metadata,
     }
     return xr.Dataset(

@@ -9,6 +9,8 @@ Accepted layouts
   (pyDRTtools ``,Freq,Real,Imag``; ``freq/Hz``, ``Z' (Ohm)``, ``-Z'' (Ohm)``, ``Zreal``,
   ``Zimag``, ``Re(Z)``, ``-Im(Z)``...).
 
+* a real column headed ``-Z'`` (some exports) is taken as Z′ when its values are
+  positive and negated back when they are negative (``metadata["z_real_in_file"]``);
 * polar columns only — ``|Z|`` (``Zmod``, ``Z (Ohm)``, ``Impedance``) and phase
   (``Phase``, ``Zphz``, ``-Phase (°)``; degrees unless the header says rad) — when no
   Z′/Z″ pair is named; Z = |Z|·e^{jφ} (a leading ``-`` on the phase name means the file
@@ -48,7 +50,7 @@ SPEC = FormatSpec(
 )
 _NUM = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 _FREQ = re.compile(r"^(freq|frequency|f)\b", re.I)
-_REAL = re.compile(r"^(z'(?!')|z ?real|z_real|re\(z\)|real|zre|re z|z[_ ]re\b|rez\b)", re.I)
+_REAL = re.compile(r"^-?\s*(z'(?!')|z ?real|z_real|re\(z\)|real|zre|re z|z[_ ]re\b|rez\b)", re.I)
 _IMAG = re.compile(r"^-?\s*(z''|z\"|z ?imag|z_imag|im\(z\)|imag|zim|im z|z[_ ]im\b|imz\b)", re.I)
 _MOD = re.compile(r"^(\|z\||z ?mod|mod\(z\)|impedance\b|z\s*[(/\[]|z$)", re.I)
 _PHASE = re.compile(r"^-?\s*(phase|z ?phz|phi\b|φ|theta)", re.I)
@@ -181,6 +183,35 @@ def can_read(path: Path, head: bytes) -> bool:
     return True
 
 
+def _scales(names, fi: int, ri: int, ii: int, polar: bool, f: np.ndarray):
+    """Impedance scale to Ω (mΩ/kΩ in the header) and the frequency in Hz (mHz/kHz/MHz)."""
+    if names is None:
+        return 1.0, f
+    z_scale = 1.0
+    for k in (ri,) if polar else (ri, ii):
+        low = names[k].lower().replace("ω", "ohm")
+        if "mohm" in low:
+            z_scale = 1e-3
+        elif "kohm" in low:
+            z_scale = 1e3
+    f_name = names[fi]  # case matters: MHz (mega) vs mHz (milli)
+    factor = (
+        1e6 if "MHz" in f_name else 1e-3 if "mHz" in f_name else 1e3 if "kHz" in f_name else 1.0
+    )
+    return z_scale, f * factor
+
+
+def _real_sign(names, ri: int, polar: bool, zr: np.ndarray) -> str | None:
+    """How a real column named ``-Z'`` is read: Z′ of a passive cell is > 0, so a column
+    of mostly negative values is −Z′ (negated back); positive values are Z′ already (the
+    ``-`` of the header is a misnomer, recorded)."""
+    if names is None or polar or not names[ri].lstrip().startswith("-"):
+        return None
+    if np.mean(zr[np.isfinite(zr)] < 0) > 0.5:
+        return "negated: header -Z' with negative values, read as Z' = -(column)"
+    return "as is: header says -Z' but the values are positive (Z' > 0), read as Z'"
+
+
 def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
     """Read f, Z′, Z″ text (see the module docstring for layouts and the Z″ sign).
 
@@ -210,21 +241,8 @@ def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
         raise ReaderError(f"{err}", path=path, format=fmt) from None
     arr = np.asarray(rows, dtype=float)
     f, zr, zi = arr[:, fi], arr[:, ri], arr[:, ii]
-    z_scale = 1.0
-    if header is not None:
-        names = [h.strip().strip('"') for h in header]
-        if len(names) == width - 1:
-            names = ["index", *names]
-        for k in (ri,) if polar else (ri, ii):
-            low = names[k].lower().replace("ω", "ohm")
-            if "mohm" in low:
-                z_scale = 1e-3
-            elif "kohm" in low:
-                z_scale = 1e3
-        f_name = names[fi]  # case matters: MHz (mega) vs mHz (milli)
-        f = f * (
-            1e6 if "MHz" in f_name else 1e-3 if "mHz" in f_name else 1e3 if "kHz" in f_name else 1.0
-        )
+    names = _names(header, width) if header is not None else None
+    z_scale, f = _scales(names, fi, ri, ii, polar, f)
     if polar:  # |Z| and phase: Z = |Z| e^{jφ}
         phase = -zi if negated else zi
         if "rad" not in names[ii].lower():
@@ -253,12 +271,17 @@ def read(path: Path, *, lazy: bool = False, z_imag: str = "auto"):
         how = "Z''"
     if negated:
         zi = -zi
+    real_note = _real_sign(names if header is not None else None, ri, polar, zr)
+    if real_note:
+        zr = -zr if real_note.startswith("negated") else zr
     meta = {
         "measurement": "impedance",
         "z_imag_in_file": how,
         "dc_rows_dropped": n_dc,
         "impedance_scale_to_ohm": z_scale,
     }
+    if real_note:
+        meta["z_real_in_file"] = real_note
     return eis_dataset(
         frequency=f,
         z=zr + 1j * zi,

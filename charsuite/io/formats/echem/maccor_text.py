@@ -96,6 +96,63 @@ def _num(values: list[str], comma: bool) -> np.ndarray:
     return out
 
 
+def _rows(lines, k0: int, sep: str, names: list, meta: dict, *, path: Path, fmt: str):
+    """Data rows cut to the column count (an incomplete last line is dropped, noted)."""
+    rows = []
+    body = [k for k in range(k0 + 1, len(lines)) if lines[k].strip()]
+    for k in body:
+        cells = lines[k].split(sep)
+        if len(cells) < len(names) and k == body[-1] and len(body) > 1:
+            meta["dropped_incomplete_last_line"] = k + 1  # export cut while writing
+            break
+        if len(cells) < len(names):
+            raise ReaderError(
+                f"line {k + 1} has {len(cells)} fields, the column line {len(names)}; truncated?",
+                path=path,
+                format=fmt,
+            )
+        rows.append(cells[: len(names)])
+    if not rows:
+        raise ReaderError("no data rows after the column line", path=path, format=fmt)
+    return rows
+
+
+def _time(cols: dict, names: list, comma: bool, meta: dict, *, path: Path, fmt: str):
+    """Seconds from ``Test (Sec)``, a ``Test Time (unit)`` column, a duration or stamps."""
+
+    def find(*candidates):
+        return next((n for n in candidates if n in cols), None)
+
+    t_col = find("Test (Sec)", "TestTime", "Test Time")
+    unit_col = next((n for n in names if _TEST_TIME.match(n)), None)
+    if t_col == "Test (Sec)":
+        return _num(list(cols[t_col]), comma)
+    if unit_col is not None:  # "Test Time (sec)" (.csv export), "(min)", "(hr)"
+        scale = _TIME_SCALE[_TEST_TIME.match(unit_col).group(1).lower()]
+        return _num(list(cols[unit_col]), comma) * scale
+    t = durations_to_seconds(list(cols[t_col])) if t_col is not None else None
+    if t is not None:
+        return t
+    d_col = find("DPt Time", "DPT Time")
+    if d_col is None:
+        raise ReaderError(
+            f"no time column with a known unit (found {names}); export 'Test (Sec)'",
+            path=path,
+            format=fmt,
+        )
+    parsed = timestamps_to_seconds(cols[d_col])
+    if parsed is None:
+        bad = next((v.strip() for v in cols[d_col] if v.strip()), "")
+        raise ReaderError(
+            f"time column {t_col!r} has no stated unit and {d_col!r} value {bad!r} is "
+            "not a date this reader knows; export 'Test (Sec)'",
+            path=path,
+            format=fmt,
+        )
+    meta["time_source"] = f"{d_col} (date stamps, {parsed[1]})"
+    return parsed[0]
+
+
 def read(path: Path, *, lazy: bool = False):
     """Read a Maccor text export (see the module docstring).
 
@@ -120,23 +177,8 @@ def read(path: Path, *, lazy: bool = False):
     names = [c.strip() for c in lines[k0].split(sep)]
     while names and not names[-1]:
         names.pop()
-    rows = []
-    body = [k for k in range(k0 + 1, len(lines)) if lines[k].strip()]
     meta: dict = {"instrument": "Maccor", "measurement": "cycling"}
-    for k in body:
-        cells = lines[k].split(sep)
-        if len(cells) < len(names) and k == body[-1] and len(body) > 1:
-            meta["dropped_incomplete_last_line"] = k + 1  # export cut while writing
-            break
-        if len(cells) < len(names):
-            raise ReaderError(
-                f"line {k + 1} has {len(cells)} fields, the column line {len(names)}; truncated?",
-                path=path,
-                format=fmt,
-            )
-        rows.append(cells[: len(names)])
-    if not rows:
-        raise ReaderError("no data rows after the column line", path=path, format=fmt)
+    rows = _rows(lines, k0, sep, names, meta, path=path, fmt=fmt)
     cols = dict(zip(names, zip(*rows)))
     first = rows[0]
     comma = sep != "," and any(re.fullmatch(r"-?\d+,\d+", c.strip()) for c in first)
@@ -146,35 +188,7 @@ def read(path: Path, *, lazy: bool = False):
 
     meta["decimal_comma"] = comma
     assumed = []
-    t_col = find("Test (Sec)", "TestTime", "Test Time")
-    unit_col = next((n for n in names if _TEST_TIME.match(n)), None)
-    t = None
-    if t_col == "Test (Sec)":
-        t = _num(list(cols[t_col]), comma)
-    elif unit_col is not None:  # "Test Time (sec)" (.csv export), "(min)", "(hr)"
-        scale = _TIME_SCALE[_TEST_TIME.match(unit_col).group(1).lower()]
-        t_col, t = unit_col, _num(list(cols[unit_col]), comma) * scale
-    elif t_col is not None:
-        t = durations_to_seconds(list(cols[t_col]))
-    if t is None:
-        d_col = find("DPt Time", "DPT Time")
-        if d_col is None:
-            raise ReaderError(
-                f"no time column with a known unit (found {names}); export 'Test (Sec)'",
-                path=path,
-                format=fmt,
-            )
-        parsed = timestamps_to_seconds(cols[d_col])
-        if parsed is None:
-            bad = next((v.strip() for v in cols[d_col] if v.strip()), "")
-            raise ReaderError(
-                f"time column {t_col!r} has no stated unit and {d_col!r} value {bad!r} is "
-                "not a date this reader knows; export 'Test (Sec)'",
-                path=path,
-                format=fmt,
-            )
-        t = parsed[0]
-        meta["time_source"] = f"{d_col} (date stamps, {parsed[1]})"
+    t = _time(cols, names, comma, meta, path=path, fmt=fmt)
     check_time(path, fmt, t)
     i_col = find("Amps", "Current [A]", "Current (A)", "mAmps", "Current [mA]", "Current")
     v_col = find("Volts", "Voltage [V]", "Voltage (V)", "Voltage")
@@ -216,6 +230,7 @@ def read(path: Path, *, lazy: bool = False):
             "mAh",
             "cumulative charge from the step capacity",
         )
+        extra["step_capacity"] = (cap, "mAh", f"Maccor {q_col} (step capacity)")
     c_col = find("Cyc#", "Cycle C", "Cycle")
     if c_col is not None:
         extra["cycle"] = (_num(list(cols[c_col]), comma), "dimensionless", c_col)

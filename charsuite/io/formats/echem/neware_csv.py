@@ -1,6 +1,9 @@
-"""Neware BTSDA record-layer text exports (``.csv``, ``.txt``).
+"""Neware BTSDA text exports (``.csv``, ``.txt``): record layer, or "regular export".
 
-One header line, then one row per record. Columns are found by name (spellings of
+One header line, then one row per record. The BTSDA "regular export" nests three layers
+(cycle rows, step rows after one empty field, record rows after two, each layer with its
+own header row): it is flattened to the record layer with the cycle and step of each
+record (:func:`flatten_regular_export`; ``metadata["layout"]`` says which). Columns are found by name (spellings of
 BTSDA 7.x and 8.x; a unit in parentheses, ``A``/``mA``/``uA``, ``V``/``mV``,
 ``Ah``/``mAh``/``uAh``):
 
@@ -57,7 +60,7 @@ SPEC = FormatSpec(
 )
 _MARKERS = ("chg. cap.", "dchg. cap.", "capacitance_chg", "capacitance_dchg", "cumulative time")
 _TIME_TOTAL = ("cumulative time", "total time")
-_TIME_STAMP = ("date", "realtime", "absolute time", "system time")
+_TIME_STAMP = ("date", "realtime", "absolute time", "system time", "real time")
 _CURRENT = {"a": 1e3, "ma": 1.0, "ua": 1e-3, "µa": 1e-3}
 _VOLTAGE = {"v": 1.0, "mv": 1e-3}
 _CAPACITY = {"ah": 1e3, "mah": 1.0, "uah": 1e-3, "µah": 1e-3}
@@ -77,6 +80,52 @@ def _is_header(line: str) -> bool:
     )
 
 
+def _is_regular_export(lines: list[str]) -> bool:
+    """BTSDA "regular export": three header rows for the cycle, step and record layers."""
+    if len(lines) < 3:
+        return False
+    heads = [ln.replace('"', "").replace(" ", "").lower() for ln in lines[:3]]
+    return (
+        heads[0].startswith("cycleid")
+        and heads[1].startswith(",stepid")
+        and heads[2].startswith(",,recordid")
+    )
+
+
+def flatten_regular_export(lines: list[str]) -> list[str]:
+    """One table of the record layer from a BTSDA "regular export" (three layers nested).
+
+    Cycle rows start in the first field, step rows after one empty field, record rows
+    after two. Each record row gets the ``Cycle ID`` of the cycle row and the ``Step ID``
+    and ``Step Name`` of the step row above it; the record layer's ``Time`` is the time in
+    the step (renamed ``Step Time``), ``Capacity`` the step capacity.
+    """
+    cyc_cols = lines[0].split(",")
+    step_cols = lines[1].split(",")[1:]
+    rec_cols = lines[2].split(",")[2:]
+    si = step_cols.index(next(c for c in step_cols if c.replace(" ", "").lower() == "stepid"))
+    sn = next(
+        (k for k, c in enumerate(step_cols) if "name" in c.lower() or "type" in c.lower()), None
+    )
+    rec_cols = [
+        "Step Time" + c.strip()[4:] if c.strip().lower().startswith("time") else c for c in rec_cols
+    ]
+    out = [",".join([cyc_cols[0].strip(), "Step ID", "Step Name", *rec_cols])]
+    cycle = step = name = ""
+    for line in lines[3:]:
+        if not line.strip():
+            continue
+        parts = line.split(",")
+        if parts[0].strip():
+            cycle = parts[0].strip()
+        elif len(parts) > 1 and parts[1].strip():
+            step = parts[1 + si].strip()
+            name = parts[1 + sn].strip() if sn is not None and len(parts) > 1 + sn else ""
+        else:
+            out.append(",".join([cycle, step, name, *parts[2 : 2 + len(rec_cols)]]))
+    return out
+
+
 def _header_line(lines: list[str]) -> int | None:
     """Index of the column line: the first line, or after a short preamble (BTSDA .txt)."""
     return next((k for k, ln in enumerate(lines[:30]) if _is_header(ln)), None)
@@ -88,6 +137,8 @@ def can_read(path: Path, head: bytes) -> bool:
     if "\x00" in text:
         return False
     lines = text.splitlines()
+    if _is_regular_export(lines):
+        return True
     return _header_line(lines[:-1] if len(lines) > 1 else lines) is not None
 
 
@@ -100,6 +151,128 @@ def _increments(cap: np.ndarray, step: np.ndarray | None) -> np.ndarray:
         reset |= np.diff(step, prepend=step[0] - 1) != 0
     d[reset] = cap[reset]
     return d
+
+
+class _Table:
+    """The record table with its columns looked up by base name (units split off)."""
+
+    def __init__(self, df, *, path: Path, fmt: str, first_line: int):
+        self.df, self.path, self.fmt, self.first_line = df, path, fmt, first_line
+        self.labels: dict[str, str] = {}
+        self.units: dict[str, str] = {}
+        for col in df.columns:
+            base, unit = split_label(str(col))
+            if base not in self.labels:
+                self.labels[base], self.units[base] = str(col), unit
+
+    def first(self, *bases: str) -> str | None:
+        return next((b for b in bases if b in self.labels), None)
+
+    def num(self, base: str) -> np.ndarray:
+        label = self.labels[base]
+        return numeric_column(
+            self.df[label], label, path=self.path, fmt=self.fmt, first_line=self.first_line
+        )
+
+    def strings(self, base: str) -> list[str]:
+        return self.df[self.labels[base]].fillna("").astype(str).str.strip().tolist()
+
+    def scale(self, base: str, table: dict, what: str) -> float:
+        unit = self.units[base].lower()
+        if unit not in table:
+            raise ReaderError(
+                f"column {self.labels[base]!r}: unit {self.units[base]!r} is not a {what} "
+                f"unit this reader knows ({', '.join(table)})",
+                path=self.path,
+                format=self.fmt,
+            )
+        return table[unit]
+
+
+def _time(tab: _Table, meta: dict) -> np.ndarray:
+    total = tab.first(*_TIME_TOTAL)
+    if total is not None:
+        t = durations_to_seconds(tab.strings(total))
+        if t is None:
+            t = tab.num(total) * (3600.0 if tab.units[total].lower() in ("h", "hr") else 1.0)
+        meta["time_source"] = tab.labels[total]
+        return t
+    stamp = tab.first(*_TIME_STAMP)
+    parsed = timestamps_to_seconds(tab.strings(stamp)) if stamp else None
+    if parsed is None:
+        raise ReaderError(
+            f"no total-time or date column (found {list(tab.df.columns)[:12]}...); export "
+            "'Cumulative Time' or 'Total Time'",
+            path=tab.path,
+            format=tab.fmt,
+        )
+    meta["time_source"] = f"{tab.labels[stamp]} (date stamps, {parsed[1]}), seconds since row 1"
+    return parsed[0]
+
+
+def _current_voltage(tab: _Table, meta: dict):
+    """Current (mA, signed) and voltage (V); the step type signs an unsigned export."""
+    i_base = tab.first("current", "cur")
+    if i_base is None or "voltage" not in tab.labels:
+        raise ReaderError(
+            f"missing current or voltage column (found {list(tab.df.columns)[:12]}...)",
+            path=tab.path,
+            format=tab.fmt,
+        )
+    current = tab.num(i_base) * tab.scale(i_base, _CURRENT, "current")
+    voltage = tab.num("voltage") * tab.scale("voltage", _VOLTAGE, "voltage")
+    st_base = tab.first("step type", "status", "step name")
+    if st_base is None:
+        return current, voltage, None
+    step_type = np.array(tab.strings(st_base), dtype=str)
+    if not np.any(current < 0):
+        # unsigned export: the step type names the discharge steps
+        low = np.char.lower(step_type)
+        dis = (np.char.find(low, "dchg") >= 0) | (np.char.find(low, "discharge") >= 0)
+        current = np.where(dis, -np.abs(current), current)
+        meta["current_sign_source"] = f"{tab.labels[st_base]} (discharge steps made negative)"
+    return current, voltage, (step_type, tab.labels[st_base])
+
+
+def _capacities(tab: _Table, current: np.ndarray, meta: dict) -> dict:
+    """``charge`` (cumulative signed mAh) and ``step_capacity`` from Neware's capacities."""
+    extra: dict = {}
+    s_base = tab.first("step index", "step id", "step")
+    step = tab.num(s_base) if s_base else None
+    chg = tab.first("chg. cap.", "capacitance_chg")
+    dchg = tab.first("dchg. cap.", "capacitance_dchg")
+    cap_base = tab.first("capacity")
+    if chg and dchg:
+        qc = tab.num(chg) * tab.scale(chg, _CAPACITY, "capacity")
+        qd = tab.num(dchg) * tab.scale(dchg, _CAPACITY, "capacity")
+        q = np.cumsum(_increments(qc, step) - _increments(qd, step))
+        extra["charge"] = (
+            q,
+            "mAh",
+            f"cumulative charge from {tab.labels[chg]} and {tab.labels[dchg]}",
+        )
+    if not cap_base:
+        return extra
+    cap = tab.num(cap_base) * tab.scale(cap_base, _CAPACITY, "capacity")
+    if "charge" not in extra:
+        q = np.cumsum(np.sign(current) * _increments(np.abs(cap), step))
+        extra["charge"] = (q, "mAh", f"cumulative charge from {tab.labels[cap_base]} (signed by I)")
+    extra["step_capacity"] = (cap, "mAh", tab.labels[cap_base])
+    _active_mass(tab, cap, cap_base, meta)
+    return extra
+
+
+def _active_mass(tab: _Table, cap: np.ndarray, cap_base: str, meta: dict) -> None:
+    if "spec. cap." not in tab.labels or tab.units["spec. cap."].lower() != "mah/g":
+        return
+    spec = tab.num("spec. cap.")
+    ok = np.isfinite(spec) & (spec > 0) & np.isfinite(cap) & (np.abs(cap) > 0)
+    if ok.any():
+        k = np.flatnonzero(ok)[np.argmax(np.abs(cap[ok]))]
+        meta["active_mass_mg"] = float(abs(cap[k]) / spec[k] * 1e3)
+        meta["active_mass_source"] = (
+            f"{tab.labels[cap_base]} / {tab.labels['spec. cap.']} (the mass entered in BTS)"
+        )
 
 
 def read(path: Path, *, lazy: bool = False):
@@ -117,7 +290,12 @@ def read(path: Path, *, lazy: bool = False):
     fmt = SPEC.name
     text = decode(read_bytes(path, fmt))
     lines = text.splitlines()
-    k0 = _header_line(lines)
+    layout = "record export"
+    k0 = None
+    if _is_regular_export(lines):
+        lines, layout = flatten_regular_export(lines), "regular export (cycle/step/record layers)"
+        k0 = 0
+    k0 = _header_line(lines) if k0 is None else k0
     if k0 is None:
         raise ReaderError(
             "no Neware column line (Cycle Index, Current, Voltage, Chg. Cap./Cumulative Time) "
@@ -133,105 +311,20 @@ def read(path: Path, *, lazy: bool = False):
         raise ReaderError(f"not a readable CSV table ({err})", path=path, format=fmt) from None
     if len(df) == 0:
         raise ReaderError("no data rows below the header", path=path, format=fmt)
-    labels: dict[str, str] = {}
-    units: dict[str, str] = {}
-    for col in df.columns:
-        base, unit = split_label(str(col))
-        if base not in labels:
-            labels[base], units[base] = str(col), unit
-
-    def num(base: str) -> np.ndarray:
-        return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt, first_line=k0 + 2)
-
-    def strings(base: str) -> list[str]:
-        return df[labels[base]].fillna("").astype(str).str.strip().tolist()
-
-    def scale(base: str, table: dict, what: str) -> float:
-        unit = units[base].lower()
-        if unit not in table:
-            raise ReaderError(
-                f"column {labels[base]!r}: unit {units[base]!r} is not a {what} unit this "
-                f"reader knows ({', '.join(table)})",
-                path=path,
-                format=fmt,
-            )
-        return table[unit]
-
-    meta: dict = {"instrument": "Neware", "measurement": "cycling"}
-    # time
-    t = None
-    total = next((b for b in _TIME_TOTAL if b in labels), None)
-    if total is not None:
-        t = durations_to_seconds(strings(total))
-        if t is None:
-            t = num(total) * (3600.0 if units[total].lower() in ("h", "hr") else 1.0)
-        meta["time_source"] = labels[total]
-    else:
-        stamp = next((b for b in _TIME_STAMP if b in labels), None)
-        parsed = timestamps_to_seconds(strings(stamp)) if stamp else None
-        if parsed is None:
-            raise ReaderError(
-                f"no total-time or date column (found {list(df.columns)[:12]}...); export "
-                "'Cumulative Time' or 'Total Time'",
-                path=path,
-                format=fmt,
-            )
-        t = parsed[0]
-        meta["time_source"] = f"{labels[stamp]} (date stamps, {parsed[1]}), seconds since row 1"
+    tab = _Table(df, path=path, fmt=fmt, first_line=k0 + 2)
+    meta: dict = {"instrument": "Neware", "measurement": "cycling", "layout": layout}
+    t = _time(tab, meta)
     check_time(path, fmt, t)
-    i_base = next((b for b in ("current", "cur") if b in labels), None)
-    if i_base is None or "voltage" not in labels:
-        raise ReaderError(
-            f"missing current or voltage column (found {list(df.columns)[:12]}...)",
-            path=path,
-            format=fmt,
-        )
-    current = num(i_base) * scale(i_base, _CURRENT, "current")
-    voltage = num("voltage") * scale("voltage", _VOLTAGE, "voltage")
-    step_type = None
-    st_base = next((b for b in ("step type", "status", "step name") if b in labels), None)
-    if st_base is not None:
-        step_type = np.array(strings(st_base), dtype=str)
-    if step_type is not None and not np.any(current < 0):
-        # unsigned export: the step type names the discharge steps
-        dis = np.char.find(np.char.lower(step_type), "dchg") >= 0
-        dis |= np.char.find(np.char.lower(step_type), "discharge") >= 0
-        current = np.where(dis, -np.abs(current), current)
-        meta["current_sign_source"] = f"{labels[st_base]} (discharge steps made negative)"
-    extra: dict = {}
-    c_base = next((b for b in ("cycle index", "cycle id", "cycle") if b in labels), None)
-    s_base = next((b for b in ("step index", "step id", "step") if b in labels), None)
-    step = num(s_base) if s_base else None
-    chg = next((b for b in ("chg. cap.", "capacitance_chg") if b in labels), None)
-    dchg = next((b for b in ("dchg. cap.", "capacitance_dchg") if b in labels), None)
-    cap_base = "capacity" if "capacity" in labels else None
-    if chg and dchg:
-        qc = num(chg) * scale(chg, _CAPACITY, "capacity")
-        qd = num(dchg) * scale(dchg, _CAPACITY, "capacity")
-        q = np.cumsum(_increments(qc, step) - _increments(qd, step))
-        extra["charge"] = (q, "mAh", f"cumulative charge from {labels[chg]} and {labels[dchg]}")
-    elif cap_base:
-        cap = np.abs(num(cap_base) * scale(cap_base, _CAPACITY, "capacity"))
-        q = np.cumsum(np.sign(current) * _increments(cap, step))
-        extra["charge"] = (q, "mAh", f"cumulative charge from {labels[cap_base]} (signed by I)")
-    if cap_base:
-        cap = num(cap_base) * scale(cap_base, _CAPACITY, "capacity")
-        extra["step_capacity"] = (cap, "mAh", labels[cap_base])
-        if "spec. cap." in labels and units["spec. cap."].lower() == "mah/g":
-            spec = num("spec. cap.")
-            ok = np.isfinite(spec) & (spec > 0) & np.isfinite(cap) & (np.abs(cap) > 0)
-            if ok.any():
-                k = np.flatnonzero(ok)[np.argmax(np.abs(cap[ok]))]
-                meta["active_mass_mg"] = float(abs(cap[k]) / spec[k] * 1e3)
-                meta["active_mass_source"] = (
-                    f"{labels[cap_base]} / {labels['spec. cap.']} (the mass entered in BTS)"
-                )
+    current, voltage, step_type = _current_voltage(tab, meta)
+    extra = _capacities(tab, current, meta)
+    c_base = tab.first("cycle index", "cycle id", "cycle")
+    s_base = tab.first("step index", "step id", "step")
     if c_base:
-        extra["cycle"] = (num(c_base), "dimensionless", labels[c_base])
-    if step is not None:
-        extra["step"] = (step, "dimensionless", labels[s_base])
+        extra["cycle"] = (tab.num(c_base), "dimensionless", tab.labels[c_base])
+    if s_base:
+        extra["step"] = (tab.num(s_base), "dimensionless", tab.labels[s_base])
     if step_type is not None:
-        extra["step_name"] = (step_type, "dimensionless", labels[st_base])
+        extra["step_name"] = (step_type[0], "dimensionless", step_type[1])
     return cycling_dataset(
         time_s=t,
         voltage_V=voltage,

@@ -88,6 +88,71 @@ def _summary(lines: list[str]) -> dict:
     return out
 
 
+def _sections(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Lines of the ``[Summary]`` and ``[Protocol]`` sections above ``[Data]``."""
+    summary_lines, protocol = [], []
+    section = None
+    for line in lines:
+        s = line.strip().strip('"').strip()
+        if s in ("[Summary]", "[Protocol]"):
+            section = s
+            continue
+        if s in ("[End Summary]", "[End Protocol]"):
+            section = None
+            continue
+        if section == "[Summary]":
+            summary_lines.append(s)
+        elif section == "[Protocol]":
+            protocol.append(s)
+    return summary_lines, protocol
+
+
+def _table_lines(lines: list[str]) -> list[str]:
+    table = []
+    for line in lines:
+        s = line.strip()
+        if len(s) >= 2 and s[0] == '"' and s[-1] == '"' and s.count('"') == 2:
+            s = s[1:-1]  # the whole line quoted as one field
+        if s:
+            table.append(s)
+    return table
+
+
+def _summary_metadata(summary: dict, meta: dict) -> dict:
+    """Mass, area, capacity, channel, sample, software and start time from [Summary]."""
+    import pandas as pd
+
+    out: dict = {}
+
+    def number(key: str) -> float | None:
+        try:
+            return float(summary[key])
+        except (KeyError, ValueError):
+            return None
+
+    for key, name, factor in (
+        ("Mass (g)", "active_mass_mg", 1e3),
+        ("Area (cm2)", "electrode_area_cm2", 1.0),
+        ("Capacity (Ah)", "battery_capacity_mAh", 1e3),
+    ):
+        value = number(key)
+        if value is not None and value == 1.0 and key != "Capacity (Ah)":
+            # exactly 1 g / 1 cm² is what files with the field left unedited carry; using
+            # it would silently turn mAh into "mAh/g": recorded, not applied
+            out.setdefault("placeholder_values", list(meta.get("placeholder_values", [])))
+            out["placeholder_values"].append(f"{key}: {summary[key]}")
+        elif value is not None and value > 0:
+            out[name] = value * factor
+    for key, name in (("Channel", "channel"), ("Cell", "sample"), ("Version", "software")):
+        if summary.get(key):
+            out[name] = summary[key]
+    with contextlib.suppress(ValueError, TypeError):
+        out["start_time"] = pd.to_datetime(
+            summary.get("Started", ""), format="%Y-%m-%d %I:%M:%S %p"
+        ).isoformat()
+    return out
+
+
 def read(path: Path, *, lazy: bool = False):
     """Read a Novonix CSV export (see the module docstring).
 
@@ -110,28 +175,9 @@ def read(path: Path, *, lazy: bool = False):
             path=path,
             format=fmt,
         ) from None
-    summary_lines, protocol = [], []
-    section = None
-    for line in lines[:k_data]:
-        s = line.strip().strip('"').strip()
-        if s in ("[Summary]", "[Protocol]"):
-            section = s
-            continue
-        if s in ("[End Summary]", "[End Protocol]"):
-            section = None
-            continue
-        if section == "[Summary]":
-            summary_lines.append(s)
-        elif section == "[Protocol]":
-            protocol.append(s)
+    summary_lines, protocol = _sections(lines[:k_data])
     summary = _summary(summary_lines)
-    table = []
-    for line in lines[k_data + 1 :]:
-        s = line.strip()
-        if len(s) >= 2 and s[0] == '"' and s[-1] == '"' and s.count('"') == 2:
-            s = s[1:-1]  # the whole line quoted as one field
-        if s:
-            table.append(s)
+    table = _table_lines(lines[k_data + 1 :])
     if len(table) < 2:
         raise ReaderError("no data rows below [Data]", path=path, format=fmt)
     try:
@@ -191,31 +237,7 @@ def read(path: Path, *, lazy: bool = False):
     if "temperature" in labels and units["temperature"].endswith("C"):
         extra["temperature"] = (num("temperature"), "degC", labels["temperature"])
 
-    def number(key: str) -> float | None:
-        try:
-            return float(summary[key])
-        except (KeyError, ValueError):
-            return None
-
-    for key, name, factor in (
-        ("Mass (g)", "active_mass_mg", 1e3),
-        ("Area (cm2)", "electrode_area_cm2", 1.0),
-        ("Capacity (Ah)", "battery_capacity_mAh", 1e3),
-    ):
-        value = number(key)
-        if value is not None and value == 1.0 and key != "Capacity (Ah)":
-            # exactly 1 g / 1 cm² is what files with the field left unedited carry; using
-            # it would silently turn mAh into "mAh/g": recorded, not applied
-            meta.setdefault("placeholder_values", []).append(f"{key}: {summary[key]}")
-        elif value is not None and value > 0:
-            meta[name] = value * factor
-    for key, name in (("Channel", "channel"), ("Cell", "sample"), ("Version", "software")):
-        if summary.get(key):
-            meta[name] = summary[key]
-    with contextlib.suppress(ValueError, TypeError):
-        meta["start_time"] = pd.to_datetime(
-            summary.get("Started", ""), format="%Y-%m-%d %I:%M:%S %p"
-        ).isoformat()
+    meta.update(_summary_metadata(summary, meta))
     original: dict = {"summary": summary, "protocol": protocol, "columns": list(df.columns)}
     side = companion_metadata(path)
     if side is not None:

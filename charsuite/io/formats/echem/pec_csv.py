@@ -84,6 +84,92 @@ def can_read(path: Path, head: bytes) -> bool:
     return {"Test:", "TestRegime Name:"} <= keys
 
 
+def _header(lines: list[str]) -> dict:
+    """``Key:,value`` lines above the table (the ``#RESULTS CHECK`` block skipped)."""
+    header: dict = {}
+    in_check = False
+    for line in lines:
+        if line.startswith("#"):
+            in_check = not in_check if "RESULTS CHECK" in line.upper() else in_check
+            continue
+        if in_check or ":" not in line:
+            continue
+        key, _, rest = line.partition(",")
+        values = [v.strip() for v in rest.split(",")]
+        values = [v for v in values if v]
+        header[key.strip().rstrip(":").strip()] = values[0] if len(values) == 1 else (values or "")
+    return header
+
+
+def _header_metadata(header: dict) -> dict:
+    import pandas as pd
+
+    meta: dict = {}
+    m = re.fullmatch(r"\s*([0-9.]+)\s*mAh\s*", str(header.get("TestRegime CellSize", "")))
+    if m:
+        meta["battery_capacity_mAh"] = float(m.group(1))
+    start = str(header.get("Start Time") or "")
+    # another date layout stays only in original_metadata["header"]
+    with contextlib.suppress(ValueError, TypeError):
+        meta["start_time"] = pd.to_datetime(start, format="%m/%d/%Y %H:%M:%S").isoformat()
+    return meta
+
+
+def _strings(df, labels: dict, base: str):
+    return df[labels[base]].astype(object).fillna("").astype(str).str.strip()
+
+
+def _select_cell(df, labels: dict, cell, meta: dict, *, path: Path, fmt: str):
+    """The rows of one cell when the file holds several (``cell=``)."""
+    if not ("test" in labels and "cell" in labels):
+        return df
+    ids = (_strings(df, labels, "test") + "/" + _strings(df, labels, "cell")).to_numpy()
+    distinct = list(dict.fromkeys(ids))
+    if len(distinct) > 1:
+        if cell is None:
+            raise ReaderError(
+                f"the file holds {len(distinct)} cells ({', '.join(distinct[:8])}); pass "
+                "cell= (a Cell value or 'Test/Cell')",
+                path=path,
+                format=fmt,
+            )
+        want = str(cell)
+        sel = (ids == want) | (_strings(df, labels, "cell").to_numpy() == want)
+        if not sel.any():
+            raise ReaderError(
+                f"cell={cell!r} not in the file ({', '.join(distinct[:8])})",
+                path=path,
+                format=fmt,
+            )
+        df = df.loc[sel].reset_index(drop=True)
+    meta["channel"] = _strings(df, labels, "cell").iloc[0]
+    return df
+
+
+def _time(df, labels: dict, units: dict, meta: dict, num, *, path: Path, fmt: str):
+    t = None
+    if "total time" in labels:
+        unit = units["total time"].lower()
+        if unit.startswith("hours in"):
+            t = durations_to_seconds(_strings(df, labels, "total time").tolist())
+        elif unit in _TIME_SCALE:
+            t = num("total time") * _TIME_SCALE[unit]
+        if t is not None:
+            meta["time_source"] = labels["total time"]
+    if t is None and "real time" in labels:
+        parsed = timestamps_to_seconds(_strings(df, labels, "real time").tolist())
+        if parsed is not None:
+            t = parsed[0]
+            meta["time_source"] = f"{labels['real time']} ({parsed[1]}), seconds since row 1"
+    if t is None:
+        raise ReaderError(
+            f"no readable time column (found {list(df.columns)[:12]}...); export 'Total Time'",
+            path=path,
+            format=fmt,
+        )
+    return t
+
+
 def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     """Read a PEC CSV export (see the module docstring).
 
@@ -113,18 +199,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
             path=path,
             format=fmt,
         )
-    header: dict = {}
-    in_check = False
-    for line in lines[:k0]:
-        if line.startswith("#"):
-            in_check = not in_check if "RESULTS CHECK" in line.upper() else in_check
-            continue
-        if in_check or ":" not in line:
-            continue
-        key, _, rest = line.partition(",")
-        values = [v.strip() for v in rest.split(",")]
-        values = [v for v in values if v]
-        header[key.strip().rstrip(":").strip()] = values[0] if len(values) == 1 else (values or "")
+    header = _header(lines[:k0])
     try:
         df = pd.read_csv(io.StringIO("\n".join(lines[k0:])), index_col=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
@@ -141,29 +216,9 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     meta: dict = {"instrument": "PEC", "measurement": "cycling"}
 
     def strings(base: str):
-        return df[labels[base]].fillna("").astype(str).str.strip()
+        return df[labels[base]].astype(object).fillna("").astype(str).str.strip()
 
-    if "test" in labels and "cell" in labels:
-        ids = (strings("test") + "/" + strings("cell")).to_numpy()
-        distinct = list(dict.fromkeys(ids))
-        if len(distinct) > 1:
-            if cell is None:
-                raise ReaderError(
-                    f"the file holds {len(distinct)} cells ({', '.join(distinct[:8])}); pass "
-                    "cell= (a Cell value or 'Test/Cell')",
-                    path=path,
-                    format=fmt,
-                )
-            want = str(cell)
-            sel = (ids == want) | (strings("cell").to_numpy() == want)
-            if not sel.any():
-                raise ReaderError(
-                    f"cell={cell!r} not in the file ({', '.join(distinct[:8])})",
-                    path=path,
-                    format=fmt,
-                )
-            df = df.loc[sel].reset_index(drop=True)
-        meta["channel"] = strings("cell").iloc[0]
+    df = _select_cell(df, labels, cell, meta, path=path, fmt=fmt)
 
     def num(base: str) -> np.ndarray:
         return numeric_column(df[labels[base]], labels[base], path=path, fmt=fmt, first_line=k0 + 2)
@@ -171,26 +226,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
     def scale(base: str, table: dict, what: str) -> float:
         return unit_factor(units[base], table, column=labels[base], what=what, path=path, fmt=fmt)
 
-    t = None
-    if "total time" in labels:
-        unit = units["total time"].lower()
-        if unit.startswith("hours in"):
-            t = durations_to_seconds(strings("total time").tolist())
-        elif unit in _TIME_SCALE:
-            t = num("total time") * _TIME_SCALE[unit]
-        if t is not None:
-            meta["time_source"] = labels["total time"]
-    if t is None and "real time" in labels:
-        parsed = timestamps_to_seconds(strings("real time").tolist())
-        if parsed is not None:
-            t = parsed[0]
-            meta["time_source"] = f"{labels['real time']} ({parsed[1]}), seconds since row 1"
-    if t is None:
-        raise ReaderError(
-            f"no readable time column (found {list(df.columns)[:12]}...); export 'Total Time'",
-            path=path,
-            format=fmt,
-        )
+    t = _time(df, labels, units, meta, num, path=path, fmt=fmt)
     check_time(path, fmt, t)
     current = num("current") * scale("current", _CURRENT, "current")
     voltage = num("voltage") * scale("voltage", _VOLTAGE, "voltage")
@@ -216,14 +252,7 @@ def read(path: Path, *, lazy: bool = False, cell: str | int | None = None):
             "dimensionless",
             labels["instruction name"],
         )
-    size = str(header.get("TestRegime CellSize", ""))
-    m = re.fullmatch(r"\s*([0-9.]+)\s*mAh\s*", size)
-    if m:
-        meta["battery_capacity_mAh"] = float(m.group(1))
-    start = str(header.get("Start Time") or "")
-    # another date layout stays only in original_metadata["header"]
-    with contextlib.suppress(ValueError, TypeError):
-        meta["start_time"] = pd.to_datetime(start, format="%m/%d/%Y %H:%M:%S").isoformat()
+    meta.update(_header_metadata(header))
     if "cell id" in labels:
         meta["sample"] = strings("cell id").iloc[0]
     return cycling_dataset(

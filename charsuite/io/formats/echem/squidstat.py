@@ -168,28 +168,9 @@ def _settings(path: Path, option) -> tuple[dict, dict]:
     return meta, {"settings_file": str(spath), "settings": original}
 
 
-def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "working"):
-    """Read a Squidstat CSV export; see the module docstring for the column mapping.
-
-    Raises
-    ------
-    ReaderError
-        No Squidstat header, a required column missing (named, with the columns found),
-        a unit that changes mid-file, a non-numeric value (line named), or time that runs
-        backwards.
-    """
-    path = Path(path)
-    fmt = SPEC.name
-    text = decode(read_bytes(path, fmt))
-    lines = text.splitlines()
-    hdr_idx = next((k for k, line in enumerate(lines) if _is_header(line)), None)
-    if hdr_idx is None:
-        raise ReaderError(
-            "no header with 'Elapsed Time (s)' or 'UTC Time (s)' found; expected a "
-            "Squidstat CSV export",
-            path=path,
-            format=fmt,
-        )
+def _body_lines(lines: list[str], hdr_idx: int, *, path: Path, fmt: str):
+    """(header, data lines, their line numbers); a repeated header is skipped, a changed
+    one refused."""
     header = [h.strip() for h in next(csv.reader([lines[hdr_idx]]))]
     body, line_no = [], []
     for k in range(hdr_idx + 1, len(lines)):
@@ -214,6 +195,111 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
         raise ReaderError(
             "header found but no data rows; the run recorded nothing", path=path, format=fmt
         )
+    return header, body, line_no
+
+
+def _impedance(by_name, header, used, extra, numeric, *, path: Path, fmt: str):
+    """Frequency and complex Z of an EIS export (Z', ±Z'' or |Z| and phase)."""
+    f = numeric("frequency")
+    used.add("frequency")
+    zr = zi = None
+    if "z'" in by_name:
+        zr = numeric("z'")
+        used.add("z'")
+    if "-z''" in by_name:
+        zi = -numeric("-z''")
+        used.add("-z''")
+    elif "z''" in by_name:
+        zi = numeric("z''")
+        used.add("z''")
+    if (zr is None or zi is None) and "|z|" in by_name and "phase" in by_name:
+        mod, ph = numeric("|z|"), np.radians(numeric("phase"))
+        zr, zi = mod * np.cos(ph), mod * np.sin(ph)
+    if zr is None or zi is None:
+        raise ReaderError(
+            "EIS export without Z' and -Z'' (or |Z| and Phase) columns; found "
+            f"{header}. Re-export with the impedance columns",
+            path=path,
+            format=fmt,
+        )
+    for key, var in (("|z|", "z_modulus"), ("phase", "phase")):
+        if key in by_name:
+            k, unit = by_name[key]
+            extra[var] = (numeric(key), norm_unit(unit), header[k])
+            used.add(key)
+    _extras(by_name, header, used, extra, numeric)
+    return f, zr + 1j * zi
+
+
+def _cell_voltage(by_name, header, numeric, cell_voltage, meta, *, path: Path, fmt: str):
+    v = numeric("working electrode")
+    if cell_voltage == "working-minus-counter":
+        if "counter electrode" not in by_name:
+            raise ReaderError(
+                "cell_voltage='working-minus-counter' but there is no 'Counter Electrode (V)' "
+                f"column (found {header})",
+                path=path,
+                format=fmt,
+            )
+        meta["voltage_definition"] = "Working Electrode (V) − Counter Electrode (V)"
+        return v - numeric("counter electrode")
+    if cell_voltage != "working":
+        raise ParameterError(
+            f"cell_voltage={cell_voltage!r}: expected 'working' or 'working-minus-counter'"
+        )
+    meta["voltage_definition"] = "Working Electrode (V)"
+    return v
+
+
+def _current_charge(by_name, header, used, extra, numeric, *, path: Path, fmt: str):
+    """Current (mA) and, when exported, the cumulative charge (mAh) into ``extra``."""
+    k_i, unit_i = by_name["current"]
+    scale = _CURRENT.get((unit_i or "").lower())
+    if scale is None:
+        raise ReaderError(
+            f"current column {header[k_i]!r} has unit {unit_i!r}; expected mA, A or uA",
+            path=path,
+            format=fmt,
+        )
+    current = numeric("current") * scale
+    used |= {"elapsed time", "working electrode", "current"}
+    if "cumulative charge" in by_name:
+        k_q, unit_q = by_name["cumulative charge"]
+        qs = _CHARGE.get((unit_q or "").lower())
+        if qs is None:
+            raise ReaderError(
+                f"charge column {header[k_q]!r} has unit {unit_q!r}; expected mAh, Ah or C",
+                path=path,
+                format=fmt,
+            )
+        extra["charge"] = (numeric("cumulative charge") * qs, "mAh", "cumulative charge")
+        used.add("cumulative charge")
+    return current, unit_i
+
+
+def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "working"):
+    """Read a Squidstat CSV export; see the module docstring for the column mapping.
+
+    Raises
+    ------
+    ReaderError
+        No Squidstat header, a required column missing (named, with the columns found),
+        a unit that changes mid-file, a non-numeric value (line named), or time that runs
+        backwards.
+    """
+    path = Path(path)
+    fmt = SPEC.name
+    text = decode(read_bytes(path, fmt))
+    lines = text.splitlines()
+    hdr_idx = next((k for k, line in enumerate(lines) if _is_header(line)), None)
+    if hdr_idx is None:
+        raise ReaderError(
+            "no header with 'Elapsed Time (s)' or 'UTC Time (s)' found; expected a "
+            "Squidstat CSV export",
+            path=path,
+            format=fmt,
+        )
+    header, body, line_no = _body_lines(lines, hdr_idx, path=path, fmt=fmt)
     cols = _parse_body(body, header, line_no, path)
     by_name: dict[str, tuple[int, str | None]] = {}
     for k, label in enumerate(header):
@@ -240,42 +326,10 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
             extra[var] = (np.array(cols[k], dtype=str), "dimensionless", key)
             used.add(key)
     if "frequency" in by_name:
-        f = numeric("frequency")
-        used.add("frequency")
-        if "z'" in by_name:
-            zr = numeric("z'")
-            used.add("z'")
-        else:
-            zr = None
-        if "-z''" in by_name:
-            zi = -numeric("-z''")
-            used.add("-z''")
-        elif "z''" in by_name:
-            zi = numeric("z''")
-            used.add("z''")
-        else:
-            zi = None
-        if (zr is None or zi is None) and "|z|" in by_name and "phase" in by_name:
-            mod, ph = numeric("|z|"), np.radians(numeric("phase"))
-            zr, zi = mod * np.cos(ph), mod * np.sin(ph)
-        if zr is None or zi is None:
-            raise ReaderError(
-                "EIS export without Z' and -Z'' (or |Z| and Phase) columns; found "
-                f"{header}. Re-export with the impedance columns",
-                path=path,
-                format=fmt,
-            )
-        for key, var in (("|z|", "z_modulus"), ("phase", "phase")):
-            if key in by_name:
-                k, unit = by_name[key]
-                extra[var] = (numeric(key), norm_unit(unit), header[k])
-                used.add(key)
-        _extras(by_name, header, used, extra, numeric)
+        f, z = _impedance(by_name, header, used, extra, numeric, path=path, fmt=fmt)
         meta["measurement"] = "impedance"
         meta["z_imag_in_file"] = "-Z''" if "-z''" in by_name else "Z''"
-        return eis_dataset(
-            frequency=f, z=zr + 1j * zi, extra=extra, metadata=meta, original=original
-        )
+        return eis_dataset(frequency=f, z=z, extra=extra, metadata=meta, original=original)
     missing = [
         label
         for key, label in (
@@ -297,44 +351,8 @@ def read(path: Path, *, lazy: bool = False, settings=None, cell_voltage: str = "
         t = t - t[np.flatnonzero(np.isfinite(t))[0]]
         meta["time_source"] = "UTC Time (s) relative to the first row"
     check_time(path, fmt, t, line_no)
-    v = numeric("working electrode")
-    if cell_voltage == "working-minus-counter":
-        if "counter electrode" not in by_name:
-            raise ReaderError(
-                "cell_voltage='working-minus-counter' but there is no 'Counter Electrode (V)' "
-                f"column (found {header})",
-                path=path,
-                format=fmt,
-            )
-        v = v - numeric("counter electrode")
-        meta["voltage_definition"] = "Working Electrode (V) − Counter Electrode (V)"
-    elif cell_voltage != "working":
-        raise ParameterError(
-            f"cell_voltage={cell_voltage!r}: expected 'working' or 'working-minus-counter'"
-        )
-    else:
-        meta["voltage_definition"] = "Working Electrode (V)"
-    k_i, unit_i = by_name["current"]
-    scale = _CURRENT.get((unit_i or "").lower())
-    if scale is None:
-        raise ReaderError(
-            f"current column {header[k_i]!r} has unit {unit_i!r}; expected mA, A or uA",
-            path=path,
-            format=fmt,
-        )
-    current = numeric("current") * scale
-    used |= {"elapsed time", "working electrode", "current"}
-    if "cumulative charge" in by_name:
-        k_q, unit_q = by_name["cumulative charge"]
-        qs = _CHARGE.get((unit_q or "").lower())
-        if qs is None:
-            raise ReaderError(
-                f"charge column {header[k_q]!r} has unit {unit_q!r}; expected mAh, Ah or C",
-                path=path,
-                format=fmt,
-            )
-        extra["charge"] = (numeric("cumulative charge") * qs, "mAh", "cumulative charge")
-        used.add("cumulative charge")
+    v = _cell_voltage(by_name, header, numeric, cell_voltage, meta, path=path, fmt=fmt)
+    current, unit_i = _current_charge(by_name, header, used, extra, numeric, path=path, fmt=fmt)
     for key, var in (
         ("current density", "current_density"),
         ("working electrode vs. nhe", "voltage_vs_nhe"),

@@ -329,3 +329,52 @@ def pick_range(labels: list[str], index, *, path: Path, format: str) -> int:
 def range_label(start: float, stop: float, n: int) -> str:
     """Human-readable label of a 2θ range."""
     return f"2θ {start:.2f}–{stop:.2f}° ({n} points)"
+
+
+def stack_scans(scans: list, *, path: Path, format: str):
+    """Stack several 1D scans of one file into a 2D map ``("row", "two_theta")``.
+
+    Used for multi-scan files (Rigaku RAS/RASX area and reciprocal-space maps), so that a
+    map is integrated with ``--map-rows`` or refused by the analysis, never silently read as
+    its first row. Rows on different 2θ grids keep their own grid in ``two_theta_row`` (as
+    in an XRDML map); rows of different length, or rows that are not 2θ scans (ω rocking
+    scans of an RSM), raise :class:`ReaderError`.
+    """
+    import numpy as np
+    import xarray as xr
+
+    first = scans[0]
+    n = first.sizes["two_theta"]
+    kinds = {s.attrs["metadata"].get("scan_type") for s in scans}
+    if kinds & {"omega", "reflectivity"} or any(s.sizes["two_theta"] != n for s in scans):
+        raise ReaderError(
+            f"{len(scans)} scans of {sorted(str(k) for k in kinds)} type with "
+            f"{sorted({s.sizes['two_theta'] for s in scans})} points: a reciprocal-space or "
+            "ragged map that cannot be stacked on one 2θ axis; export the 2θ scan you need "
+            "as its own file",
+            path=path,
+            format=format,
+        )
+    grids = np.vstack([s.two_theta.values for s in scans])
+    md = dict(first.attrs["metadata"])
+    md.update(scan_type="area_map", n_rows=len(scans), n_points=n)
+    omegas = [s.attrs["metadata"].get("incidence_angle_deg", np.nan) for s in scans]
+    coords = {
+        "two_theta": ("two_theta", grids[0], dict(first.two_theta.attrs)),
+        "row": ("row", np.arange(len(scans)), {"units": "dimensionless"}),
+        "omega": ("row", np.asarray(omegas, float), {"units": "deg", "long_name": "ω"}),
+        "intensity_sigma": (
+            ("row", "two_theta"),
+            np.vstack([s.intensity_sigma.values for s in scans]),
+            dict(first.intensity_sigma.attrs),
+        ),
+    }
+    if not np.allclose(grids, grids[0]):
+        coords["two_theta_row"] = (("row", "two_theta"), grids, {"units": "deg"})
+    return xr.DataArray(
+        np.vstack([s.values for s in scans]),
+        dims=("row", "two_theta"),
+        coords=coords,
+        name=first.name,
+        attrs={**first.attrs, "metadata": md},
+    )

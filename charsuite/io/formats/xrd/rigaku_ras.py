@@ -33,6 +33,14 @@ def can_read(path: Path, head: bytes) -> bool:
     return b"*RAS_DATA_START" in head[:200] or b"*RAS_HEADER_START" in head[:400]
 
 
+def _axis_position(h: dict, name: str):
+    """Position of the optics/goniometer axis called ``name`` (``MEAS_COND_AXIS_NAME-i``)."""
+    for key, value in h.items():
+        if key.startswith("MEAS_COND_AXIS_NAME-") and value == name:
+            return h.get("MEAS_COND_AXIS_POSITION-" + key.rsplit("-", 1)[-1])
+    return None
+
+
 def header_metadata(h: dict, tth_max: float) -> dict:
     """Curated metadata from a RAS header dict (``*KEY`` without star → value)."""
     from charsuite.io.formats.xrd.common import classify_scan, to_float
@@ -52,6 +60,12 @@ def header_metadata(h: dict, tth_max: float) -> dict:
     step = to_float(h.get("MEAS_SCAN_STEP"))
     if speed and step and speed > 0:
         md["counting_time_s"] = abs(step) / speed * 60.0
+    wave_type = h.get("MEAS_COND_XG_WAVE_TYPE")
+    if wave_type:
+        md["radiation_label"] = wave_type
+        md["radiation_label_kind"] = "wave_type"
+    mono = _axis_position(h, "IncidentMonochromator")
+    md["incident_monochromator"] = None if mono in (None, "", "None", "IPS_adaptor") else mono
     if md["wavelength_angstrom"] and md["wavelength_ka2_angstrom"]:
         md["ka2_ratio"] = 0.5  # Rigaku files do not state it; the Cu/Co/Mo value
         md["ka2_ratio_source"] = "assumed 0.5 (not in file)"
@@ -117,8 +131,42 @@ def parse_rows(lines, *, path: Path, format: str, first_line: int = 1):
     return rows
 
 
+def _blocks(lines, *, path: Path) -> list:
+    """[(header dict, data rows)] of every ``*RAS_HEADER_START … *RAS_INT_END`` scan."""
+    blocks, header, collected = [], {}, []
+    in_int = in_head = False
+    start_line = 0
+    for i, line in enumerate(lines, start=1):
+        s = line.strip()
+        if s.startswith("*RAS_HEADER_START"):
+            header, in_head = {}, True
+        elif s.startswith("*RAS_HEADER_END"):
+            in_head = False
+        elif s.startswith("*RAS_INT_START"):
+            in_int, collected, start_line = True, [], i + 1
+        elif s.startswith("*RAS_INT_END"):
+            if in_int:
+                rows = parse_rows(collected, path=path, format=SPEC.name, first_line=start_line)
+                blocks.append((header, rows))
+            in_int = False
+        elif in_head and s.startswith("*"):
+            key, _, val = s[1:].partition(" ")
+            header[key] = val.strip().strip('"')
+        elif in_int:
+            collected.append(s)
+    if in_int and collected:
+        raise ReaderError(
+            "*RAS_INT_END missing: the file is truncated", path=path, format=SPEC.name
+        )
+    if not blocks:
+        raise ReaderError(
+            "no *RAS_INT_START ... *RAS_INT_END data block", path=path, format=SPEC.name
+        )
+    return blocks
+
+
 def read(path: Path, *, lazy: bool = False, rate: bool = False):
-    """Read the first scan of a RAS file.
+    """Read a RAS file: one scan, or a 2D map ``("row", "two_theta")`` of several scans.
 
     Raises
     ------
@@ -130,40 +178,19 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False):
     if b"\x00" in raw:
         raise ReaderError("contains NUL bytes; not a RAS text file", path=path, format=SPEC.name)
     lines = raw.decode("latin-1").splitlines()
-    header, rows, in_int, in_head, n_scans, start_line = {}, None, False, False, 0, 0
-    collected = []
-    for i, line in enumerate(lines, start=1):
-        s = line.strip()
-        if s.startswith("*RAS_HEADER_START"):
-            n_scans += 1
-            in_head = n_scans == 1
-            continue
-        if s.startswith("*RAS_HEADER_END"):
-            in_head = False
-            continue
-        if s.startswith("*RAS_INT_START"):
-            in_int = n_scans == 1
-            start_line = i + 1
-            continue
-        if s.startswith("*RAS_INT_END"):
-            if in_int:
-                rows = parse_rows(collected, path=path, format=SPEC.name, first_line=start_line)
-            in_int = False
-            continue
-        if in_head and s.startswith("*"):
-            key, _, val = s[1:].partition(" ")
-            header[key] = val.strip().strip('"')
-        elif in_int:
-            collected.append(s)
-    if rows is None:
-        if in_int and collected:
-            raise ReaderError(
-                "*RAS_INT_END missing: the file is truncated", path=path, format=SPEC.name
-            )
-        raise ReaderError(
-            "no *RAS_INT_START ... *RAS_INT_END data block", path=path, format=SPEC.name
-        )
-    da = rows_to_scan(rows, header, path=path, format=SPEC.name, n_scans=n_scans)
+    blocks = _blocks(lines, path=path)
+    scans = [
+        rows_to_scan(rows, header, path=path, format=SPEC.name, n_scans=len(blocks))
+        for header, rows in blocks
+    ]
+    if len(scans) > 1:
+        from charsuite.io.formats.xrd.common import as_rate, stack_scans
+
+        if rate:
+            scans = [as_rate(s, path=path, format=SPEC.name) for s in scans]
+        # several scans (area or reciprocal-space map): a map, never its first row
+        return stack_scans(scans, path=path, format=SPEC.name)
+    da = scans[0]
     if rate:
         from charsuite.io.formats.xrd.common import as_rate
 

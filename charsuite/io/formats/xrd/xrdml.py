@@ -163,6 +163,42 @@ def _span(p):
     return float(np.asarray(t)[0]), float(np.asarray(t)[-1])
 
 
+def _header_metadata(root, meas, scans) -> dict:
+    """Curated metadata: wavelengths and Kα2 statement, optics, anode, sample, time."""
+    from charsuite.io.formats.xrd.common import strip_ns, to_float
+
+    md: dict = {"measurement_type": meas.attrib.get("measurementType")}
+    wl = next((c for c in meas if strip_ns(c.tag) == "usedWavelength"), None)
+    if wl is not None:
+        w = {strip_ns(c.tag): to_float(c.text) for c in wl}
+        md["wavelength_angstrom"] = w.get("kAlpha1")
+        md["wavelength_ka2_angstrom"] = w.get("kAlpha2")
+        md["ka2_ratio"] = w.get("ratioKAlpha2KAlpha1")
+        md["wavelength_intended"] = wl.attrib.get("intended")
+        md["radiation_label"] = wl.attrib.get("intended")
+        md["radiation_label_kind"] = "intended line (names the line used for d, not the optics)"
+    # only an incident-beam crystal monochromator removes Kα2 (a diffracted-beam one does not)
+    monos = [
+        el.attrib.get("name", "")
+        for el in root.iterfind(".//{*}incidentBeamPath//{*}monochromator")
+        if el.attrib.get("name")
+    ]
+    md["incident_monochromator"] = "; ".join(monos) or None
+    anode = root.find(".//{*}anodeMaterial")
+    if anode is not None and anode.text:
+        md["anode"] = anode.text.strip()
+    sample = root.find("./{*}sample/{*}name")
+    if sample is not None and sample.text and sample.text.strip():
+        md["sample"] = sample.text.strip()
+    stamp = scans[0].find(".//{*}startTimeStamp")
+    if stamp is not None and stamp.text:
+        md["start_time"] = stamp.text.strip()
+    for entry in root.iterfind("./{*}comment/{*}entry"):
+        if entry.text and entry.text.startswith("Diffractometer system="):
+            md["instrument"] = entry.text.split("=", 1)[1].strip()
+    return md
+
+
 def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
     """Read an XRDML file.
 
@@ -196,7 +232,6 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
         range_label,
         scan_array,
         strip_ns,
-        to_float,
     )
 
     path = Path(path)
@@ -214,26 +249,7 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
     if not scans:
         raise ReaderError("no <scan> element: the file holds no data", path=path, format=SPEC.name)
 
-    md: dict = {"measurement_type": meas.attrib.get("measurementType")}
-    wl = next((c for c in meas if strip_ns(c.tag) == "usedWavelength"), None)
-    if wl is not None:
-        w = {strip_ns(c.tag): to_float(c.text) for c in wl}
-        md["wavelength_angstrom"] = w.get("kAlpha1")
-        md["wavelength_ka2_angstrom"] = w.get("kAlpha2")
-        md["ka2_ratio"] = w.get("ratioKAlpha2KAlpha1")
-        md["wavelength_intended"] = wl.attrib.get("intended")
-    anode = root.find(".//{*}anodeMaterial")
-    if anode is not None and anode.text:
-        md["anode"] = anode.text.strip()
-    sample = root.find("./{*}sample/{*}name")
-    if sample is not None and sample.text and sample.text.strip():
-        md["sample"] = sample.text.strip()
-    stamp = scans[0].find(".//{*}startTimeStamp")
-    if stamp is not None and stamp.text:
-        md["start_time"] = stamp.text.strip()
-    for entry in root.iterfind("./{*}comment/{*}entry"):
-        if entry.text and entry.text.startswith("Diffractometer system="):
-            md["instrument"] = entry.text.split("=", 1)[1].strip()
+    md = _header_metadata(root, meas, scans)
     original = element_to_dict(root, max_text=200)
 
     parsed = [_read_scan(s, path=path, rate=rate) for s in scans]

@@ -71,8 +71,27 @@ def _header_hints(header: list[str]) -> dict:
     return out
 
 
+_MIN_SPAN_DEG = 2.0  # a diffraction scan covers more; narrower scans must start at ≥ 5°
+_NARROW_SCAN_START_DEG = 5.0
+
+
+def _is_angle_range(x: list[float]) -> bool:
+    """An increasing angle axis within [-5, 180]° that looks like a scan: ≥ 2° wide, or a
+    narrow scan (rocking curve) around an angle ≥ 5°. An IBA energy histogram in MeV
+    (0.85 … 2.75) or a channel axis fails this."""
+    if not (all(b > a for a, b in itertools.pairwise(x)) and x[0] >= -5.0 and x[-1] <= 180.0):
+        return False
+    return x[-1] - x[0] >= _MIN_SPAN_DEG or x[0] >= _NARROW_SCAN_START_DEG
+
+
 def can_read(path: Path, head: bytes) -> bool:
-    """Accept text whose numeric rows have 2–3 columns and an increasing 2θ in [-5, 180]."""
+    """Text whose numeric rows have 2–3 columns and whose first column is an angle range
+    (see :func:`_is_angle_range`).
+
+    Two-column text is also what other techniques write (IBA energy histograms ``.hist``
+    in MeV, simulation output, channel spectra): a first column that does not look like a
+    diffraction scan is not claimed.
+    """
     if b"\x00" in head:
         return False
     text = head.decode("latin-1")
@@ -82,13 +101,7 @@ def can_read(path: Path, head: bytes) -> bool:
     if len(values) < 5:
         return False
     widths = {len(v) for v in values}
-    x = [v[0] for v in values]
-    return (
-        len(widths) == 1
-        and all(b > a for a, b in itertools.pairwise(x))
-        and x[0] >= -5.0
-        and x[-1] <= 180.0
-    )
+    return len(widths) == 1 and _is_angle_range([v[0] for v in values])
 
 
 def read(path: Path, *, lazy: bool = False):

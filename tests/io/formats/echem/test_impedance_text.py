@@ -182,3 +182,26 @@ def test_modulus_without_phase_is_refused(tmp_path):
     with pytest.raises(ReaderError, match=r"does not name frequency, Z' and Z'' \(or \|Z\|") as e:
         read(path, format="impedance-text")
     assert "modulus.csv" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    "head, sep",
+    [("f,-Z',-Z''", ","), ("f, Z', -Z''", ","), ("f/Hz\tZ'/Ohm\t-Z''/Ohm", "\t"),
+     ("Freq [Hz];Z' [Ohm];-Z'' [Ohm]", ";")],
+)  # fmt: skip
+def test_headers_naming_minus_z_columns(tmp_path, head, sep):
+    """Issue 13: impedance CSVs with f, Z', -Z''-style headers are recognised; a real
+    column headed -Z' holding positive values is Z' (recorded)."""
+    from charsuite.io import read
+
+    f = np.logspace(4, -1, 11)
+    z = 10 + 50 / (1 + 1j * 2 * np.pi * f * 50 * 1e-4)
+    rows = [sep.join(f"{v:.6g}" for v in (fk, zk.real, -zk.imag)) for fk, zk in zip(f, z)]
+    path = tmp_path / "eis.csv"
+    path.write_text(head + "\n" + "\n".join(rows) + "\n")
+    ds = read(path)
+    assert ds.attrs["format"] == "impedance-text"
+    np.testing.assert_allclose(ds.z_real.values, z.real, rtol=1e-5)
+    np.testing.assert_allclose(ds.z_imag.values, z.imag, rtol=1e-5)
+    if head.startswith("f,-Z'"):
+        assert "as is" in ds.attrs["metadata"]["z_real_in_file"]

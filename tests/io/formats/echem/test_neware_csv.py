@@ -111,3 +111,25 @@ def test_tab_separated_txt_with_preamble(tmp_path):
     assert ds.attrs["original_metadata"]["preamble"][1] == "Barcode:\tX1"
     s = cycle_summary(ds)
     np.testing.assert_allclose(s.column("charge_mAh"), truth["charge_mAh"], rtol=1e-7)
+
+
+def test_regular_export_three_layers(tmp_path):
+    """BTSDA "regular export" (cycle/step/record rows nested): the record layer with the
+    cycle and step of each record; per-cycle capacities equal the cycle rows' own."""
+    from charsuite.datasets.echem import write_neware_regular_csv
+
+    truth = cycler_truth(n_cycles=3)
+    path = write_neware_regular_csv(tmp_path / "regular.csv", truth)
+    ds = read(path)
+    assert ds.attrs["format"] == "neware-csv"
+    assert ds.attrs["metadata"]["layout"].startswith("regular export")
+    assert ds.sizes["record"] == truth["time_s"].size
+    np.testing.assert_allclose(ds.current.values, truth["current_mA"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ds.time.values, truth["time_s"] - truth["time_s"][0], atol=1e-3)
+    s = cycle_summary(ds)
+    assert s.cycles[0]["capacity_source"] == "instrument"
+    rows = [ln.split(",") for ln in path.read_text().splitlines()[3:] if ln[0] != ","]
+    own_ch = [float(r[1]) for r in rows]
+    own_di = [float(r[2]) for r in rows]
+    np.testing.assert_allclose(s.column("charge_mAh"), own_ch, rtol=1e-6)
+    np.testing.assert_allclose(s.column("discharge_mAh"), own_di, rtol=1e-6)

@@ -1,0 +1,307 @@
+"""Stage "decide": accept or reject the shortlisted phases by what they add to the whole pattern.
+
+The peak search–match (:mod:`charsuite.xrd._match`) is the shortlist. Each shortlisted
+phase then has to pass two documented tests on the scan itself:
+
+1. **Contribution** (F/χ² test on the whole pattern, Hamilton 1965). The net pattern is
+   fitted with every shortlisted phase (a ``fit`` callable: by default the Pawley-type
+   NNLS of the analysis — fixed cells and profiles, one free intensity per reflection; a
+   Rietveld refinement can be passed instead) and once without the phase. The χ²
+   difference is divided by the reduced χ² of the full fit and by the number of profile
+   points per FWHM (neighbouring profile points are not independent: n_eff ≈ n / points
+   per FWHM, rietveld.md §4) and compared with the 99.9 % quantile of χ² with b degrees of
+   freedom, b = the phase's free parameters in a structure-based refinement (scale + free
+   cell parameters; the Pawley intensities are its best case). Two clean lines
+   that the phase alone explains pass easily; a phase whose lines other phases already
+   explain adds nothing and fails.
+2. **Library gap** (the lines are a subset of a lattice whose other strong lines stay
+   unexplained). The significant (≥ 3σ) peaks no phase explains are indexed on each
+   accepted phase's refined cell with every (hkl) allowed — the primitive lattice of the
+   same metric, which holds the lines of any structure on that lattice. When k of the m
+   unexplained peaks index, the binomial probability of k or more chance coincidences
+   (p = fraction of the range within ± tol of a primitive-lattice line) is below 0.001 and
+   they carry most of the unexplained intensity, the phase is rejected: its lines are a
+   subset of another structure's, and that structure is not in the library.
+
+3. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
+   whose search–match zero offset sits at the search bound is rejected.
+
+The result names the main phase as not in the library when the unexplained fraction of
+the significant peak intensity is ≥ 0.5 or a phase failed test 2, with that fraction and
+the closest library phase as a hint, never as an answer.
+
+References
+----------
+Hamilton, W. C. (1965) Acta Cryst. 18, 502–510 — significance tests on the R factor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+
+from charsuite.model import Result
+
+#: significance level of both tests
+ALPHA = 1e-3
+#: unexplained fraction of the significant peak intensity that names a library gap
+GAP_FRACTION = 0.5
+#: the indexed unexplained peaks must carry at least this fraction of unexplained intensity
+SUBSET_INTENSITY = 0.5
+#: largest |h|, |k|, |l| of the primitive-lattice lines
+_HKL_MAX = 6
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseDecision(Result):
+    """One shortlisted phase: accepted or not, and the tests that decided it."""
+
+    name: str
+    accepted: bool
+    reason: str
+    tests: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision(Result):
+    """Stage result: per-phase decisions and the library-gap statement."""
+
+    phases: list
+    library_gap: dict
+    method: str
+
+    def rejected(self) -> dict:
+        """{name: reason} of the phases this stage rejected."""
+        return {p.name: p.reason for p in self.phases if not p.accepted}
+
+
+def _chi2(fit, x, y, sigma, phase_input):
+    if not phase_input:
+        return float(np.sum((y / sigma) ** 2))
+    calc = fit(x, y, sigma, phase_input)
+    return float(np.sum(((y - calc) / sigma) ** 2))
+
+
+def contribution_tests(
+    x, y_net, sigma, phase_input, *, fit: Callable, fwhm_deg: float, n_params: dict | None = None
+):
+    """Test 1 for every phase of ``phase_input`` [(name, positions, fwhm)]: {name: dict}.
+
+    ``n_params``: {name: free parameters of the phase} (default: its reflections in range).
+    """
+    from scipy.stats import chi2 as chi2_dist
+
+    step = float(np.median(np.diff(x)))
+    per_fwhm = max(fwhm_deg / step, 1.0)
+    # only points within 4 FWHM of a reflection: elsewhere every model is ~0 and the points
+    # add the same χ² to both sides of each difference (and cost NNLS time)
+    near = np.zeros(x.size, bool)
+    for _, positions, w in phase_input:
+        for c in positions[(positions > x[0] - 1) & (positions < x[-1] + 1)]:
+            i, j = np.searchsorted(x, [c - 4 * w, c + 4 * w])
+            near[i:j] = True
+    lo, hi = float(x[0]), float(x[-1])
+    x, y_net, sigma = x[near], y_net[near], sigma[near]
+    if x.size == 0:
+        return {n: {"passed": False, "delta_chi2_eff": 0.0, "threshold": 0.0,
+                    "free_parameters": 0, "points_per_fwhm": float(per_fwhm)}
+                for n, _, _ in phase_input}  # fmt: skip
+    full = _chi2(fit, x, y_net, sigma, phase_input)
+    red = max(full / max(x.size - sum(len(p[1]) for p in phase_input), 1), 1.0)
+    out = {}
+    for i, (name, positions, _) in enumerate(phase_input):
+        rest = phase_input[:i] + phase_input[i + 1 :]
+        b = (n_params or {}).get(name) or max(int(np.sum((positions > lo) & (positions < hi))), 1)
+        delta = (_chi2(fit, x, y_net, sigma, rest) - full) / red / per_fwhm
+        thr = float(chi2_dist.ppf(1 - ALPHA, b))
+        out[name] = {
+            "delta_chi2_eff": float(delta),
+            "threshold": thr,
+            "free_parameters": b,
+            "points_per_fwhm": float(per_fwhm),
+            "passed": bool(delta > thr),
+        }
+    return out
+
+
+def _primitive_two_theta(cell, wavelength, lo, hi):
+    from charsuite.xrd._lattice import two_theta_of
+
+    r = np.arange(-_HKL_MAX, _HKL_MAX + 1)
+    hkl = np.array(np.meshgrid(r, r, r)).reshape(3, -1).T
+    hkl = hkl[np.any(hkl != 0, axis=1)]
+    tt = two_theta_of(hkl.astype(float), cell, wavelength)
+    tt = np.unique(np.round(tt[np.isfinite(tt)], 4))
+    return tt[(tt > lo) & (tt < hi)]
+
+
+def subset_test(cell, *, wavelength, zero, unexplained_x, unexplained_area, tol_deg, lo, hi):
+    """Test 2 for one phase: do the unexplained peaks index on its primitive lattice?"""
+    from scipy.stats import binom
+
+    lines = _primitive_two_theta(cell, wavelength, lo, hi) + zero
+    m = len(unexplained_x)
+    if m == 0 or lines.size == 0:
+        return {"indexed": 0, "unexplained": m, "probability": 1.0, "passed": True}
+    near = np.min(np.abs(np.asarray(unexplained_x)[:, None] - lines[None, :]), axis=1) <= tol_deg
+    covered = np.zeros(2000, bool)
+    grid = np.linspace(lo, hi, covered.size)
+    for c in lines:
+        covered |= np.abs(grid - c) <= tol_deg
+    p = float(covered.mean())
+    k = int(near.sum())
+    prob = float(binom.sf(k - 1, m, p)) if k else 1.0
+    area = np.asarray(unexplained_area, float)
+    share = float(area[near].sum() / area.sum()) if area.sum() > 0 else 0.0
+    subset = prob < ALPHA and share >= SUBSET_INTENSITY
+    return {
+        "indexed": k,
+        "unexplained": m,
+        "chance_per_peak": p,
+        "probability": prob,
+        "indexed_intensity_fraction": share,
+        "passed": not subset,
+    }
+
+
+def _bound_test(d: PhaseDecision, zeros: dict, bound: float) -> PhaseDecision:
+    """Test 3 (only when most of the intensity is unexplained): a phase aligned with its
+    zero offset at the search bound is rejected — a parameter at its bound is not a fitted
+    value, and with most peaks unexplained the alignment is a coincidence."""
+    z = zeros.get(d.name)
+    at_bound = z is not None and abs(z) >= 0.98 * bound
+    tests = d.tests | {
+        "zero_offset_at_bound": {"zero_deg": z, "bound_deg": bound, "passed": not at_bound}
+    }
+    if not at_bound or not d.accepted:
+        return dataclasses.replace(d, tests=tests)
+    reason = (
+        f"rejected: aligned only with the zero offset at the search bound ({z:+.3f}° of "
+        f"±{bound:.2f}°) while most of the peak intensity is unexplained"
+    )
+    return PhaseDecision(d.name, False, reason, tests)
+
+
+def decide_phases(
+    x,
+    y_net,
+    sigma,
+    phase_input,
+    *,
+    fit: Callable,
+    fwhm_deg: float,
+    cells: dict,
+    wavelength: float,
+    peaks: list,
+    unexplained: list,
+    tol_deg: float,
+    hint: str | None = None,
+    alignment_zero: dict | None = None,
+    max_zero_offset_deg: float | None = None,
+    systems: dict | None = None,
+) -> Decision:
+    """Accept or reject shortlisted phases (module docstring).
+
+    Parameters
+    ----------
+    x, y_net, sigma : array
+        2θ (deg), background-subtracted intensity and its σ.
+    phase_input : list of (name, positions_deg, fwhm_deg)
+        Shortlisted phases with their reflection positions (zero and shifts applied).
+    fit : callable
+        ``fit(x, y_net, sigma, phase_input) -> calc``: the whole-pattern model (Pawley-type
+        NNLS by default in :func:`charsuite.xrd.analyze`; a Rietveld refinement fits here).
+    fwhm_deg : float
+        Typical line width (for the points-per-FWHM correction).
+    cells : dict
+        {name: (cell tuple, zero offset deg)} of the refined phases.
+    wavelength : float
+        Kα1 (Å).
+    peaks : list of Peak
+        Fitted peaks (for areas and significances).
+    unexplained : list of int
+        Indices of the peaks no shortlisted phase explains.
+    tol_deg : float
+        Match tolerance (deg).
+    hint : str, optional
+        Closest library phase when nothing is accepted (best FoM of the shortlist).
+    systems : dict, optional
+        {name: crystal system}: the phase's free parameters in test 1 are its scale and
+        cell parameters (default: one per reflection in range).
+    alignment_zero : dict, optional
+        {name: zero offset (deg) of the search–match alignment}.
+    max_zero_offset_deg : float, optional
+        Bound of that alignment (test 3).
+
+    Returns
+    -------
+    Decision
+    """
+    lo, hi = float(x[0]), float(x[-1])
+    sig = [p for p in peaks if p.area >= 3 * p.area_err]
+    total = float(sum(p.area for p in sig)) or 1.0
+    unexp = [peaks[i] for i in unexplained if peaks[i].area >= 3 * peaks[i].area_err]
+    ux = [p.two_theta for p in unexp]
+    ua = [p.area for p in unexp]
+    from charsuite.xrd._match import _N_CELL_PARAMS
+
+    # b = the parameters a structure-based refinement gives the phase: its scale and free
+    # cell parameters (the Pawley intensities are the phase's best case, not its cost)
+    n_params = {n: _N_CELL_PARAMS.get(sy, 6) + 1 for n, sy in (systems or {}).items()}
+    contrib = contribution_tests(
+        x, y_net, sigma, phase_input, fit=fit, fwhm_deg=fwhm_deg, n_params=n_params
+    )
+    decisions = []
+    for name, _, _ in phase_input:
+        cell, zero = cells.get(name, (None, 0.0))
+        sub = (
+            subset_test(
+                cell, wavelength=wavelength, zero=zero, unexplained_x=ux,
+                unexplained_area=ua, tol_deg=tol_deg, lo=lo, hi=hi,
+            )
+            if cell is not None
+            else {"passed": True}
+        )  # fmt: skip
+        c = contrib[name]
+        reason = ""
+        if not c["passed"]:
+            reason = (
+                f"rejected: adds Δχ²_eff = {c['delta_chi2_eff']:.1f} to the whole-pattern "
+                f"fit, below the {1 - ALPHA:.1%} quantile {c['threshold']:.1f} of χ²({c['free_parameters']})"
+            )
+        elif not sub["passed"]:
+            reason = (
+                f"rejected: {sub['indexed']} of {sub['unexplained']} unexplained significant "
+                f"peaks ({sub['indexed_intensity_fraction']:.0%} of their intensity) index on "
+                "its lattice with the centring absences lifted (chance probability "
+                f"{sub['probability']:.1e}): its lines are a subset of another structure's"
+            )
+        decisions.append(
+            PhaseDecision(name, not reason, reason, {"contribution": c, "subset": sub})
+        )
+    frac = float(sum(ua) / total)
+    if frac >= GAP_FRACTION and max_zero_offset_deg:
+        decisions = [_bound_test(d, alignment_zero or {}, max_zero_offset_deg) for d in decisions]
+    subset_names = [d.name for d in decisions if not d.tests["subset"]["passed"]]
+    gap = frac >= GAP_FRACTION or bool(subset_names)
+    return Decision(
+        phases=decisions,
+        library_gap={
+            "main_phase_not_in_library": gap,
+            "unexplained_intensity_fraction": frac,
+            # a phase this stage rejected is the closest; else the best the shortlist left
+            "closest_library_phase": next(
+                (d.name for d in decisions if not d.accepted and d.name in subset_names),
+                next((d.name for d in decisions if not d.accepted), hint),
+            )
+            if gap
+            else None,
+            "note": "a hint, not an answer: the closest library phase does not explain the pattern"
+            if gap
+            else "",
+        },
+        method="whole-pattern contribution (χ² test, n_eff = n / points per FWHM) and "
+        "primitive-lattice subset test (binomial), α = 0.001",
+    )

@@ -1,0 +1,88 @@
+"""Stage "decide": phases accepted by what they add to the whole pattern (charsuite.xrd._decide).
+
+Patterns from an independent forward model (xrayutilities PowderModel) and from
+charsuite.datasets: a substrate with two lines in range is accepted when it explains them;
+a library phase whose lines are a subset of an absent phase's lattice is not accepted, and
+the result names the library gap with its unexplained intensity and a hint.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from charsuite.datasets.xrd import simulate_gixrd
+from charsuite.io import read
+from charsuite.xrd import analyze
+
+
+def _xu(tmp_path, material, *, size_m=80e-9, seed=1):
+    xu = pytest.importorskip("xrayutilities")
+    from xrayutilities.simpack import Powder, PowderModel
+
+    tt = np.arange(10.0, 80.0, 0.01)
+    pm = PowderModel(
+        Powder(getattr(xu.materials, material), 1, crystallite_size_gauss=size_m), I0=1
+    )
+    try:
+        y = pm.simulate(tt)
+    finally:
+        pm.close()
+    y = np.random.default_rng(seed).poisson(y / y.max() * 5000 + 80)
+    path = tmp_path / f"{material}.xy"
+    np.savetxt(path, np.c_[tt, y], fmt="%.6g")
+    return read(path)
+
+
+def test_two_line_bcc_fe_substrate_accepted_when_it_explains_them(tmp_path):
+    x, y, _ = simulate_gixrd(substrate="steel", seed=3)
+    path = tmp_path / "steel.xy"
+    np.savetxt(path, np.c_[x, y], fmt="%.6g")
+    res = analyze(read(path))
+    fe = next(c for c in res.candidates if c["name"] == "Fe")
+    assert fe["accepted"], fe["reason"]
+    assert fe["decision"]["contribution"]["passed"]
+    # its two lines (110), (200) are labelled, not left unidentified
+    assert not [u for u in res.unidentified_peaks if abs(u["two_theta"] - 44.7) < 0.3]
+    assert not res.library_gap["main_phase_not_in_library"]
+
+
+def test_primitive_cubic_not_read_as_fcc_of_the_same_cell(tmp_path):
+    """SrTiO3 (Pm-3m, a = 3.905 Å) is not in the library; fcc Pt (a = 3.924 Å) has a subset of
+    its lines. Pt is not accepted; the library gap is named with Pt as the hint."""
+    res = analyze(_xu(tmp_path, "SrTiO3"))
+    assert "Pt" not in [p["name"] for p in res.phases]
+    pt = next(c for c in res.candidates if c["name"] == "Pt")
+    assert not pt["decision"]["subset"]["passed"]
+    gap = res.library_gap
+    assert gap["main_phase_not_in_library"] and gap["closest_library_phase"] == "Pt"
+    assert gap["unexplained_intensity_fraction"] > 0.5
+    # the strongest SrTiO3 line (110) stays unidentified
+    assert [u for u in res.unidentified_peaks if abs(u["two_theta"] - 32.4) < 0.2]
+
+
+@pytest.mark.parametrize("material,phase", [("Si", "Si"), ("Al2O3", "Al2O3")])
+def test_library_phase_accepted_without_a_gap(tmp_path, material, phase):
+    res = analyze(_xu(tmp_path, material))
+    assert phase in [p["name"] for p in res.phases]
+    assert not res.library_gap["main_phase_not_in_library"]
+    acc = next(c for c in res.candidates if c["name"] == phase)
+    assert acc["decision"]["contribution"]["passed"] and acc["decision"]["subset"]["passed"]
+
+
+def test_refine_adds_weight_fractions_and_rwp(tmp_path):
+    """With refine=True the accepted phases carry ZMV weight fractions from the Rietveld
+    refinement (charsuite.xrd.refine) and the result the pattern's Rwp."""
+    from charsuite.datasets.xrd import simulate_powder_mixture, write_xy
+
+    x, y, truth = simulate_powder_mixture(phases={"LiMn2O4": 0.6, "Al2O3": 0.4}, seed=2)
+    write_xy(tmp_path / "m.xy", x, y)
+    res = analyze(read(tmp_path / "m.xy"), whole_pattern=False, refine=True)
+    assert res.rietveld["rwp"] is not None and res.rietveld["converged"]
+    for ph in res.phases:
+        wf = ph["weight_fraction"]
+        assert abs(wf["value"] - truth["phases"][ph["name"]]["weight_fraction"]) < 0.03
+        assert 0 < wf["uncertainty"] < 0.02
+    assert res.to_dict()["phases"][0]["weight_fraction"]["value"] > 0
+    plain = analyze(read(tmp_path / "m.xy"), whole_pattern=False)
+    assert plain.rietveld is None and "weight_fraction" not in plain.phases[0]
