@@ -73,7 +73,12 @@ def info_cmd(file, format_, json_path, force):
 @click.option(
     "--smooth", type=int, default=None, help="Also smooth (Savitzky-Golay window, scans)."
 )
-@click.option("--tof", default=None, help="TofDAQ: all | 1 | 2 (which TOF / polarity).")
+@click.option(
+    "--tof",
+    type=click.Choice(["all", "1", "2"]),
+    default=None,
+    help="TofDAQ: which TOF / polarity.",
+)
 @click.option(
     "--csv",
     "csv_path",
@@ -146,7 +151,7 @@ def profile_cmd(
     "--binning", "binnings", default="1,2,4,8", show_default=True, help="Lateral binnings."
 )
 @click.option("--alpha", default=0.01, show_default=True, type=float, help="Significance level.")
-@click.option("--tof", default=None, help="TofDAQ: all | 1 | 2.")
+@click.option("--tof", type=click.Choice(["all", "1", "2"]), default=None, help="TofDAQ TOF.")
 @plot_option()
 @format_option
 @json_option
@@ -192,6 +197,272 @@ def correlate_cmd(
         for b, row in result.pearson_by_binning.items():
             click.echo(f"  {b}x{b}: " + ", ".join(f"{k} r={v:.3f}" for k, v in row.items()))
     emit_json(result, json_path, force=force)
+
+
+# --------------------------------------------------------------------------- spectra (issue 14)
+def _scan_range(scans):
+    from charsuite.exceptions import ParameterError
+
+    if scans is None:
+        return None
+    try:
+        a, b = (int(v) for v in scans.split(":"))
+    except ValueError as err:
+        raise ParameterError(f"--scans {scans!r}: expected START:STOP, e.g. 100:300") from err
+    return a, b
+
+
+def _zoom_windows(zoom):
+    from charsuite.exceptions import ParameterError
+
+    out = []
+    for item in zoom or ():
+        for part in item.split(","):
+            try:
+                lo, hi = (float(v) for v in part.split(":"))
+            except ValueError as err:
+                raise ParameterError(f"--zoom {part!r}: expected LO:HI in Th, e.g. 54:60") from err
+            if not lo < hi:
+                raise ParameterError(f"--zoom {part!r}: LO must be below HI")
+            out.append((lo, hi))
+    return out
+
+
+def _load_spectrum(file, scans, roi, layer, layers, tof, calibration):
+    from charsuite.sims import spectrum
+
+    with progress("spectrum") as update:
+        return spectrum(
+            file,
+            scans=_scan_range(scans),
+            roi=roi,
+            layer=layer,
+            layers=layers,
+            tof=int(tof or 1),
+            calibration=calibration,
+            progress=update,
+        )
+
+
+def _region_options(func):
+    for opt in reversed(
+        [
+            click.option("--scans", default=None, help="Scan range START:STOP (half-open)."),
+            click.option("--roi", default=None, help="Rectangle 'x0:x1,y0:y1' (pixels)."),
+            click.option("--layer", default=None, help="Layer name from --layers."),
+            click.option("--layers", default=None, help="Layer specification (as `profile`)."),
+            click.option(
+                "--tof",
+                type=click.Choice(["1", "2"]),
+                default="1",
+                show_default=True,
+                help="1 | 2 (FullSpectra2).",
+            ),
+            click.option(
+                "--calibration",
+                default=None,
+                type=click.Path(exists=True, dir_okay=False),
+                help="Mass calibration JSON (from `sims mass-calibrate -o`) instead of the file's.",
+            ),
+        ]
+    ):
+        func = opt(func)
+    return func
+
+
+def _write_spectrum_csv(spec, path, *, force):
+    from pathlib import Path
+
+    import numpy as np
+
+    from charsuite.io import write_text
+
+    lines = ["sample,mass_Th,counts"]
+    mass = np.asarray(spec["mass"].values, float)
+    for i, (m, c) in enumerate(zip(mass, np.asarray(spec.values, float))):
+        lines.append(f"{i},{m:.6f},{c:.6g}")
+    write_text(Path(path), "\n".join(lines) + "\n", force=force)
+
+
+@cli.command("spectrum")
+@click.argument("file")
+@_region_options
+@click.option("--zoom", multiple=True, help="Zoom window(s) LO:HI in Th (repeatable).")
+@click.option("--linear", is_flag=True, help="Linear intensity axis (default log).")
+@click.option("--no-peaks", is_flag=True, help="Do not search and label peaks.")
+@click.option(
+    "--monoisotopic", default="", help="Elements not in natural abundance (primary beam), e.g. Ga."
+)
+@click.option(
+    "--csv", "csv_path", default=None, type=click.Path(dir_okay=False), help="sample,mass,counts."
+)
+@plot_option()
+@json_option
+@force_option
+def spectrum_cmd(
+    file, scans, roi, layer, layers, tof, calibration, zoom, linear, no_peaks, monoisotopic,
+    csv_path, plot_path, json_path, force,
+):  # fmt: skip
+    """Sum spectrum (or spectrum of scans / ROI / layer) in counts vs m/z."""
+    import numpy as np
+
+    from charsuite.model import jsonable
+    from charsuite.sims import assign_peaks
+
+    spec = _load_spectrum(file, scans, roi, layer, layers, tof, calibration)
+    windows = _zoom_windows(zoom)
+    mono = tuple(e.strip() for e in monoisotopic.split(",") if e.strip())
+    found = None if no_peaks else assign_peaks(spec, monoisotopic=mono)
+    if csv_path:
+        _write_spectrum_csv(spec, csv_path, force=force)
+        status(f"wrote {csv_path}")
+    if plot_path:
+        from charsuite.plotting.sims import plot_spectrum
+
+        plot_spectrum(spec, peaks=found, zoom=windows, log=not linear, path=plot_path, force=force)
+        status(f"wrote {plot_path}")
+    total = float(np.sum(spec.values))
+    mass = np.asarray(spec["mass"].values, float)
+    if json_path is None:
+        click.echo(
+            f"{spec.attrs['source']} ({spec.attrs['region']}): {spec.sizes['sample']} samples, "
+            f"m/z {np.nanmin(mass):.2f}-{np.nanmax(mass):.2f} Th, {total:.4g} counts"
+        )
+        if found is not None:
+            click.echo(found.text())
+    emit_json(
+        {
+            "file": spec.attrs["file"],
+            "source": spec.attrs["source"],
+            "region": spec.attrs["region"],
+            "n_samples": spec.sizes["sample"],
+            "mass_range_Th": [float(np.nanmin(mass)), float(np.nanmax(mass))],
+            "total_counts": total,
+            "calibration": spec.attrs["calibration"],
+            "peaks": jsonable(found.peaks) if found is not None else None,
+            "history": jsonable(spec.attrs["history"]),
+        },
+        json_path,
+        force=force,
+    )
+
+
+@cli.command("mass-calibrate")
+@click.argument("file")
+@click.option(
+    "--ions",
+    default=None,
+    help="Reference ions 'In+,Li+,Ga+' (names, '59Co+', 'X+:100.5') or a set: positive | "
+    "negative | plasma. Default: the set of the file's polarity.",
+)
+@click.option(
+    "--mode", type=click.IntRange(0, 5), default=None, help="TofDAQ mode (default file's)."
+)
+@click.option("--search-ppm", type=float, default=1000.0, show_default=True)
+@click.option("--min-snr", type=float, default=5.0, show_default=True)
+@_region_options
+@click.option(
+    "-o", "--output", default=None, type=click.Path(dir_okay=False), help="Write CAL.json."
+)
+@json_option
+@force_option
+def mass_calibrate_cmd(
+    file, ions, mode, search_ppm, min_snr, scans, roi, layer, layers, tof, calibration, output,
+    json_path, force,
+):  # fmt: skip
+    """Fit the mass calibration to reference ions; report residuals (ppm, mDa) and R."""
+    import json
+    from pathlib import Path
+
+    from charsuite.io import write_text
+    from charsuite.sims import mass_calibrate
+
+    spec = _load_spectrum(file, scans, roi, layer, layers, tof, calibration)
+    fit = mass_calibrate(spec, ions, mode=mode, search_ppm=search_ppm, min_snr=min_snr)
+    if output:
+        write_text(Path(output), json.dumps(fit.to_dict(), indent=2) + "\n", force=force)
+        status(f"wrote {output}")
+    if json_path is None:
+        click.echo(fit.text())
+    emit_json(fit, json_path, force=force)
+
+
+@cli.command("peaks")
+@click.argument("file")
+@_region_options
+@click.option("--candidates", default=None, help="Formula ions to consider, e.g. 'Li+,LiO+,Ni+'.")
+@click.option(
+    "--monoisotopic", default="", help="Elements not in natural abundance (primary beam), e.g. Ga."
+)
+@click.option("--tolerance-ppm", type=float, default=None, help="Matching tolerance (≥ FWHM/2).")
+@click.option("--min-snr", type=float, default=5.0, show_default=True)
+@click.option(
+    "--peak-table",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the assigned peaks as a peak table CSV (for `sims reintegrate --peaks`).",
+)
+@click.option("--include-unassigned", is_flag=True, help="Also put unassigned peaks in the table.")
+@json_option
+@force_option
+def peaks_cmd(
+    file, scans, roi, layer, layers, tof, calibration, candidates, monoisotopic, tolerance_ppm,
+    min_snr, peak_table, include_unassigned, json_path, force,
+):  # fmt: skip
+    """Peak search, resolution m/Δm per peak, assignment with isotope-pattern checks."""
+    from charsuite.sims import assign_peaks, find_peaks
+
+    spec = _load_spectrum(file, scans, roi, layer, layers, tof, calibration)
+    result = assign_peaks(
+        spec,
+        find_peaks(spec, min_snr=min_snr),
+        candidates=candidates,
+        tolerance_ppm=tolerance_ppm,
+        monoisotopic=tuple(e.strip() for e in monoisotopic.split(",") if e.strip()),
+    )
+    if peak_table:
+        result.peak_table(include_unassigned=include_unassigned).write_csv(peak_table, force=force)
+        status(f"wrote {peak_table}")
+    if json_path is None:
+        click.echo(result.text())
+    emit_json(result, json_path, force=force)
+
+
+@cli.command("reintegrate")
+@click.argument("file")
+@click.option(
+    "--peaks",
+    "peaks_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Peak table CSV (from `sims peaks --peak-table`); default the file's PeakTable.",
+)
+@click.option(
+    "--calibration",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Mass calibration JSON (from `sims mass-calibrate -o`).",
+)
+@click.option("--tof", type=click.Choice(["1", "2"]), default="1", show_default=True)
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cube HDF5 to write."
+)
+@force_option
+def reintegrate_cmd(file, peaks_path, calibration, tof, output, force):
+    """Integrate TofData into a peak table → (depth, y, x, species) counts cube (HDF5)."""
+    from charsuite.sims import reintegrate, write_cube
+
+    with progress("reintegrate") as update:
+        cube = reintegrate(
+            file,
+            peaks_path,
+            tof=int(tof),
+            units="counts",
+            calibration=calibration,
+            progress=update,
+        )
+    write_cube(cube, output, force=force)
+    status(f"wrote {output} ({cube.sizes['species']} species); read it with `sims profile`")
 
 
 # ToF-SIMS II commands (tomogram reconstruction, multivariate analysis)

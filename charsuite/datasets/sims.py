@@ -3,7 +3,9 @@
 :func:`make_tofdaq_stack` writes a fibTOF-layout TofDAQ HDF5 file of a
 Li / LiPON / NMC811 / ITO / substrate stack, streamed write by write (any size), and
 returns the ground truth. :func:`make_surfacelab_txt` writes an IONTOF SurfaceLab
-depth-profile TXT export.
+depth-profile TXT export. :func:`make_fibtof_spectrum` writes a TofDAQ sum spectrum with
+known peak positions, widths and calibration (isotope data from ``periodictable``,
+independent of the molmass data used by the analysis).
 
 Model (all conventions used by the ground truth):
 
@@ -582,4 +584,193 @@ def make_surfacelab_txt(
         "width_s": width_s,
         "channels": [c[0] for c in channels],
         "cycle_time_s": cycle_time_s,
+    }
+
+
+# --------------------------------------------------------------------------- sum spectrum
+#: Ions of the generated fibTOF sum spectrum: (formula, charge, peak area of the whole
+#: isotope pattern in counts). Ga is the implanted primary beam: pure ⁶⁹Ga.
+FIBTOF_IONS: tuple[tuple[str, int, float], ...] = (
+    ("Li", 1, 4.0e6),
+    ("Na", 1, 2.0e5),
+    ("Al", 1, 8.0e4),
+    ("Li2O", 1, 6.0e4),
+    ("K", 1, 1.5e5),
+    ("Mn", 1, 3.0e5),
+    ("Co", 1, 2.0e5),
+    ("Ni", 1, 1.2e6),
+    ("69Ga", 1, 5.0e5),
+    ("MnO", 1, 4.0e4),
+    ("NiO", 1, 1.5e5),
+    ("In", 1, 6.0e5),
+    ("InO", 1, 8.0e4),
+)
+
+
+def _isotope_pattern(formula: str) -> list[tuple[int, float, float]]:
+    """(mass number, mean mass u, fraction) of a neutral formula from periodictable data.
+
+    ``"69Ga"`` means that isotope only. Isotopologues of equal mass number are merged
+    (abundance-weighted mean mass); fractions < 1e-5 are dropped.
+    """
+    import re
+
+    import periodictable as pt
+
+    dist = {0: (0.0, 1.0)}
+    for number, sym, count in re.findall(r"(\d*)([A-Z][a-z]?)(\d*)", formula):
+        el = getattr(pt, sym)
+        isotopes = (
+            [(int(number), el[int(number)].mass, 1.0)]
+            if number
+            else [
+                (a, el[a].mass, el[a].abundance / 100) for a in el.isotopes if el[a].abundance > 0
+            ]
+        )
+        for _ in range(int(count or 1)):
+            new: dict[int, tuple[float, float]] = {}
+            for a0, (m0, f0) in dist.items():
+                for a, m, fr in isotopes:
+                    mm, ff = new.get(a0 + a, (0.0, 0.0))
+                    new[a0 + a] = (mm + (m0 + m) * f0 * fr, ff + f0 * fr)
+            dist = {a: (mf / ff, ff) for a, (mf, ff) in new.items() if ff > 1e-5}
+    return sorted((a, m, f) for a, (m, f) in dist.items())
+
+
+def _spectrum_peaks(ions, p1: float, p2: float, resolution: float) -> list[dict[str, Any]]:
+    """Every isotopologue peak: parent, m/z (electron-corrected), centre, FWHM, area.
+
+    Written out here (mode 0: ``i = p1·√m + p2``, ``dm/di = 2√m/p1``) rather than through
+    the reader's calibration code, so that tests of the calibration fit are independent.
+    """
+    electron = 5.48579909065e-4  # u, CODATA 2018
+    peaks = []
+    for formula, charge, area in ions:
+        for number, mass, frac in _isotope_pattern(formula):
+            mz = (mass - charge * electron) / abs(charge)
+            fwhm = (mz / resolution) / (2.0 * np.sqrt(mz) / p1)
+            peaks.append(
+                {
+                    "parent": formula.lstrip("0123456789"),
+                    "mass_number": number,
+                    "mz": mz,
+                    "index": p1 * np.sqrt(mz) + p2,
+                    "fwhm_samples": fwhm,
+                    "resolution": resolution,
+                    "area": area * frac,
+                    "fraction": frac,
+                }
+            )
+    return peaks
+
+
+def make_fibtof_spectrum(
+    path: str | Path,
+    *,
+    ions: tuple[tuple[str, int, float], ...] = FIBTOF_IONS,
+    resolution: float = 900.0,
+    calibration: tuple[float, float] = (2800.0, -5000.0),
+    stored_error_ppm: float = 200.0,
+    n_samples: int = 36000,
+    background: float = 2.0,
+    noise: str = "poisson",
+    seed: int = 14,
+    force: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """Write a fibTOF-like TofDAQ file whose ``SumSpectrum`` has known peaks; return (path, truth).
+
+    Every isotopologue of ``ions`` is a Gaussian in sample space centred at
+    ``i = p1·√m + p2`` (mode 0, the true calibration) with FWHM ``m/R`` converted to
+    samples, evaluated at the sample centres, on a flat ``background`` (counts/sample),
+    with Poisson noise. The file stores a *wrong* calibration (the true one with the
+    offset shifted so that masses near 60 Th read ``stored_error_ppm`` high), as an
+    uncalibrated instrument would. ``SumSpectrum`` is in mV: counts × SingleIonSignal /
+    SampleInterval[ns].
+
+    Parameters
+    ----------
+    path : str or Path
+    ions : tuple of (formula, charge, area)
+        Formulas in natural abundance (``"69Ga"`` = that isotope only).
+    resolution : float
+        m/Δm (FWHM), the same for every peak.
+    calibration : (p1, p2)
+        True mode-0 parameters.
+    stored_error_ppm : float
+    n_samples : int
+    background : float
+    noise : {"poisson", "none"}
+    seed : int
+    force : bool
+
+    Returns
+    -------
+    path : Path
+    truth : dict
+        ``calibration`` (mode, parameters), ``stored_calibration``, ``resolution``,
+        ``peaks`` (parent, mass_number, mz, index, fwhm_samples, area, fraction),
+        ``monoisotopic`` (elements not in natural abundance), ``isotope_source``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p, truth = make_fibtof_spectrum(pathlib.Path(tempfile.mkdtemp()) / "s.h5")
+    >>> truth["calibration"]["mode"], len(truth["peaks"]) > 20
+    (0, True)
+    """
+    import h5py
+
+    from charsuite.exceptions import ParameterError
+    from charsuite.io import atomic_path
+
+    if noise not in ("poisson", "none"):
+        raise ParameterError(f"noise={noise!r}; expected 'poisson' or 'none'")
+    p1, p2 = float(calibration[0]), float(calibration[1])
+    peaks = _spectrum_peaks(ions, p1, p2, resolution)
+    idx = np.arange(n_samples, dtype=float)
+    expected = np.full(n_samples, float(background))
+    for pk in peaks:
+        sigma = pk["fwhm_samples"] / (2 * np.sqrt(2 * np.log(2)))
+        lo, hi = int(pk["index"] - 8 * sigma), int(pk["index"] + 8 * sigma) + 2
+        lo, hi = max(lo, 0), min(hi, n_samples)
+        x = idx[lo:hi]
+        expected[lo:hi] += (
+            pk["area"]
+            * np.exp(-0.5 * ((x - pk["index"]) / sigma) ** 2)
+            / (sigma * np.sqrt(2 * np.pi))
+        )
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(expected).astype(float) if noise == "poisson" else expected
+    # stored calibration: same p1, offset moved so that m ≈ 60 Th reads stored_error_ppm high
+    i60 = calibration[0] * np.sqrt(60.0) + calibration[1]
+    p2_stored = calibration[1] - stored_error_ppm * 1e-6 / 2 * (i60 - calibration[1])
+    si, sis = 6.25e-10, 2.5
+    with atomic_path(Path(path), force=force) as tmp, h5py.File(tmp, "w") as f:
+        for k, v in {"TofDAQ Version": 1.99, "IonMode": "positive", "NbrSamples": n_samples,
+                     "DAQ Hardware": "Cronologic xTDC4 (synthetic)"}.items():  # fmt: skip
+            f.attrs[k] = _attr(v)
+        fs = f.create_group("FullSpectra")
+        for k, v in {
+            "MassCalibMode": 0,
+            "MassCalibration nbrParameters": 2,
+            "MassCalibration p1": float(calibration[0]),
+            "MassCalibration p2": float(p2_stored),
+            "SampleInterval": si,
+            "Single Ion Signal": sis,
+        }.items():
+            fs.attrs[k] = _attr(v)
+        fs.create_dataset("SumSpectrum", data=counts * sis / (si * 1e9))
+        fs.create_dataset(
+            "MassAxis", data=(((idx - p2_stored) / calibration[0]) ** 2).astype(np.float32)
+        )
+        fib = f.create_group("FIBParams")
+        fib.attrs["FibHardware"] = _attr("Tescan")
+        fib.attrs["ViewField"] = _attr(0.01)
+    return Path(path), {
+        "calibration": {"mode": 0, "parameters": [p1, p2]},
+        "stored_calibration": {"mode": 0, "parameters": [float(calibration[0]), float(p2_stored)]},
+        "resolution": resolution,
+        "peaks": peaks,
+        "monoisotopic": sorted({f.lstrip("0123456789") for f, _, _ in ions if f[0].isdigit()}),
+        "isotope_source": "periodictable (CIAAW 2021 abundances, AME2020 masses)",
     }

@@ -8,7 +8,7 @@ import numpy as np
 
 from charsuite.plotting.style import PALETTE, new_figure, save_figure
 
-__all__ = ["plot_colocalisation", "plot_depth_profile"]
+__all__ = ["plot_colocalisation", "plot_depth_profile", "plot_spectrum"]
 
 _BAND = ("#f2f2f2", "#e0e0e0")
 
@@ -153,6 +153,109 @@ def plot_colocalisation(result, *, maps=None, path: str | Path | None = None, fo
             a.set_xlabel("x (px)")
             a.set_ylabel("y (px)")
             fig.colorbar(im, ax=a, shrink=0.8, label="fraction (dimensionless)")
+    if path is not None:
+        save_figure(fig, path, force=force)
+    return fig
+
+
+def _label_peaks(ax, rows, max_labels: int) -> None:
+    """Label the strongest peaks with their ion (or m/z when unassigned)."""
+    strongest = sorted(rows, key=lambda r: -(r.get("height") or r["counts"]))[:max_labels]
+    for r in strongest:
+        text = r["ion"] or f"{r['mass']:.3f}"
+        ax.annotate(
+            text,
+            (r["mass"], r.get("height") or r["counts"]),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=6.5,
+            rotation=90,
+            color=PALETTE[0] if r["ion"] else "0.35",
+        )
+
+
+def _peak_rows(spec, peaks) -> list[dict]:
+    """Rows with mass, counts, height (spectrum value at the peak) and ion label."""
+    if peaks is None:
+        return []
+    rows = getattr(peaks, "peaks", peaks)
+    mass = np.asarray(spec["mass"].values, dtype=float)
+    y = np.asarray(spec.values, dtype=float)
+    out = []
+    for r in rows:
+        r = r if isinstance(r, dict) else {"mass": r.mass, "counts": r.area, "ion": None}
+        k = int(np.clip(np.searchsorted(mass, r["mass"]), 0, y.size - 1))
+        out.append({**r, "height": float(y[max(k - 2, 0) : k + 3].max())})
+    return out
+
+
+def plot_spectrum(
+    spec,
+    *,
+    peaks=None,
+    zoom=(),
+    log: bool = True,
+    max_labels: int = 40,
+    path: str | Path | None = None,
+    force: bool = False,
+    title: str | None = None,
+):
+    """Mass spectrum (counts vs m/z) with labelled peaks, log scale and zoom windows.
+
+    Parameters
+    ----------
+    spec : xarray.DataArray
+        From :func:`charsuite.sims.spectrum`.
+    peaks : PeakAssignment or list of Peak, optional
+        Labels the strongest ``max_labels`` peaks (ion names, or m/z when unassigned).
+    zoom : sequence of (lo, hi)
+        m/z windows (Th) drawn in a second row, linear scale.
+    log : bool
+        Logarithmic intensity axis for the full spectrum.
+    path : str or Path, optional
+        Save (PNG/SVG/PDF) when given.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    zoom = list(zoom or ())
+    n_zoom = len(zoom)
+    fig, axes = new_figure(
+        2 if n_zoom else 1,
+        max(n_zoom, 1),
+        figsize=(max(8.0, 2.6 * n_zoom), 6.4 if n_zoom else 4.0),
+        squeeze=False,
+    )
+    top = axes[0, 0]
+    if n_zoom:
+        gs = axes[0, 0].get_gridspec()
+        for ax in axes[0, :]:
+            ax.remove()
+        top = fig.add_subplot(gs[0, :])
+    mass = np.asarray(spec["mass"].values, dtype=float)
+    y = np.asarray(spec.values, dtype=float)
+    ok = np.isfinite(mass) & (mass > 0)
+    top.plot(mass[ok], np.where(y[ok] > 0, y[ok], np.nan) if log else y[ok], lw=0.6,
+             color=PALETTE[7])  # fmt: skip
+    if log:
+        top.set_yscale("log")
+    rows = _peak_rows(spec, peaks)
+    _label_peaks(top, rows, max_labels)
+    top.set_xlabel("m/z (Th)")
+    top.set_ylabel(f"intensity ({spec.attrs.get('units', 'counts')} per sample)")
+    top.set_title(title or f"{spec.attrs.get('source', '')} — {spec.attrs.get('region', '')}",
+                  fontsize=9)  # fmt: skip
+    for k, (lo, hi) in enumerate(zoom):
+        ax = axes[1, k]
+        sel = ok & (mass >= lo) & (mass <= hi)
+        ax.plot(mass[sel], y[sel], lw=0.8, color=PALETTE[7])
+        _label_peaks(ax, [r for r in rows if lo <= r["mass"] <= hi], max_labels)
+        ax.set_xlim(lo, hi)
+        ax.set_xlabel("m/z (Th)")
+        ax.margins(y=0.25)
     if path is not None:
         save_figure(fig, path, force=force)
     return fig

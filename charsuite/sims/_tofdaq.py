@@ -12,16 +12,16 @@ import numpy as np
 
 from charsuite.exceptions import ParameterError, ReaderError
 from charsuite.io.formats.sims.tofdaq import (
-    MassCalibration,
-    PeakTable,
-    _open,
     _require,
     attrs_dict,
     extractions_per_pixel,
     mass_calibration,
+    open_tofdaq,
     unique_labels,
 )
 from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator, decode_event_list
+from charsuite.sims._masscal import MassCalibration
+from charsuite.sims._peaktable import PeakTable
 
 __all__ = [
     "MassCalibration",
@@ -32,6 +32,7 @@ __all__ = [
     "mass_axis",
     "peak_table",
     "reintegrate",
+    "write_cube",
 ]
 
 
@@ -44,7 +45,7 @@ def _group(tof: int) -> str:
 def peak_table(path: str | Path, *, tof: int = 1) -> PeakTable:
     """Return the stored ``PeakTable`` (``PeakTable2`` for ``tof=2`` when present)."""
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         name = (
             "PeakData/PeakTable2"
             if tof == 2 and "PeakData/PeakTable2" in f
@@ -61,7 +62,7 @@ def mass_axis(path: str | Path, *, tof: int = 1, write: int | None = None) -> np
     The number of samples comes from ``MassAxis``, ``SumSpectrum`` or ``TofData``.
     """
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         grp = _require(f, _group(tof), path)
         n = None
         for name in ("MassAxis", "SumSpectrum", "TofData"):
@@ -75,7 +76,7 @@ def mass_axis(path: str | Path, *, tof: int = 1, write: int | None = None) -> np
                 f"{grp.name} has no MassAxis, SumSpectrum or TofData to size the axis",
                 path=path,
             )
-        cal = mass_calibration(grp, write=write)
+        cal = MassCalibration(*mass_calibration(grp, write=write))
     return cal.mass(np.arange(n, dtype=float))
 
 
@@ -85,12 +86,57 @@ def _windows(cal: MassCalibration, table: PeakTable, n_samples: int) -> tuple[np
     return np.clip(lo, 0, n_samples), np.clip(hi, -1, n_samples - 1)
 
 
+def _given_calibration(calibration) -> MassCalibration | None:
+    if calibration is None or isinstance(calibration, MassCalibration):
+        return calibration
+    if hasattr(calibration, "calibration"):  # a CalibrationFit
+        return calibration.calibration
+    return MassCalibration.read_json(calibration)
+
+
+def write_cube(cube, path: str | Path, *, force: bool = False) -> Path:
+    """Write a ``(depth, y, x, species)`` cube as HDF5 that ``charsuite.io.read`` reads back.
+
+    Dataset ``/counts`` with attributes ``dims``, ``species``, ``mass`` (Th), ``units``
+    and ``history`` (JSON); read as format ``hdf5-cube`` (e.g. by ``sims profile``).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, tempfile, pathlib
+    >>> cube = xr.DataArray(np.ones((2, 3, 4, 1)), dims=("depth", "y", "x", "species"),
+    ...                     coords={"species": ["In+"]}, attrs={"units": "counts"})
+    >>> out = write_cube(cube, pathlib.Path(tempfile.mkdtemp()) / "c.h5")
+    >>> from charsuite.io import read
+    >>> read(out).sizes["species"]
+    1
+    """
+    import json
+
+    import h5py
+
+    from charsuite.io import atomic_path, hdf5_sink
+    from charsuite.model import jsonable
+
+    with atomic_path(Path(path), force=force) as tmp, h5py.File(hdf5_sink(tmp), "w") as f:
+        dset = f.create_dataset(
+            "counts", data=np.asarray(cube.transpose("depth", "y", "x", "species").values)
+        )
+        dset.attrs["dims"] = "depth,y,x,species"
+        dset.attrs["species"] = [str(s) for s in cube["species"].values]
+        if "mass" in cube.coords:
+            dset.attrs["mass"] = np.asarray(cube["mass"].values, float)
+        dset.attrs["units"] = str(cube.attrs.get("units", "counts"))
+        dset.attrs["history"] = json.dumps(jsonable(cube.attrs.get("history", [])))
+    return Path(path)
+
+
 def reintegrate(
     path: str | Path,
     peaks=None,
     *,
     tof: int = 1,
     units: str = "ions/extraction",
+    calibration=None,
     progress=None,
 ):
     """Integrate ``TofData`` (mV spectra) into a peak table, streaming one scan line at a time.
@@ -103,10 +149,14 @@ def reintegrate(
     Parameters
     ----------
     path : str or Path
-    peaks : PeakTable, list of (label, mass, lower, upper) or {label: (lower, upper)}, optional
-        Mass windows (Th); default the stored peak table.
+    peaks : PeakTable, list of (label, mass, lower, upper), {label: (lower, upper)} or CSV path, optional
+        Mass windows (Th); default the stored peak table. A CSV is the one written by
+        ``charsuite sims peaks --peak-table``.
     tof : {1, 2}
     units : {"ions/extraction", "counts"}
+    calibration : MassCalibration or str or Path, optional
+        Mass calibration for every write (e.g. from :func:`charsuite.sims.mass_calibrate`
+        or its ``-o`` JSON) instead of the file's; the file is not modified.
     progress : callable, optional
         ``progress(advance=1, total=None)`` per write.
 
@@ -122,7 +172,7 @@ def reintegrate(
     if units not in ("counts", "ions/extraction"):
         raise ParameterError(f"units={units!r}; expected 'counts' or 'ions/extraction'")
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         grp = _require(f, _group(tof), path)
         tofdata = _require(f, f"{grp.name.strip('/')}/TofData", path)
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
@@ -140,8 +190,11 @@ def reintegrate(
         out = np.zeros((nw, nb, ns, len(table.label)), dtype=np.float64)
         if progress:
             progress(0, total=nw)
+        given = _given_calibration(calibration)
         for w in range(nw):
-            cal = mass_calibration(grp, write=w if "MassCalibration" in grp else None)
+            cal = given or MassCalibration(
+                *mass_calibration(grp, write=w if "MassCalibration" in grp else None)
+            )
             lo, hi = _windows(cal, table, nsamp)
             valid = hi >= lo
             for b in range(nb):
@@ -170,13 +223,19 @@ def reintegrate(
         cube,
         "reintegrate TofData",
         function="charsuite.sims.reintegrate",
-        parameters={"tof": tof, "units": units, "peaks": list(table.label), **parts},
+        parameters={
+            "tof": tof,
+            "units": units,
+            "peaks": list(table.label),
+            "calibration": given.to_dict() if given is not None else "file",
+            **parts,
+        },
         input_file=path.resolve(),
     )
 
 
 # --------------------------------------------------------------------------- EventList
-def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None):
+def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, calibration=None, progress=None):
     """Integrate ``FullSpectra/EventList`` into a peak table: a counts cube (in memory).
 
     :func:`charsuite.io.read` does the same lazily (write by write) for "raw" files
@@ -197,6 +256,8 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
     peaks : optional
         As :func:`reintegrate`; default the stored peak table.
     tof : {1, 2}
+    calibration : MassCalibration or str or Path, optional
+        As :func:`reintegrate`: replaces the file's calibration for every write.
     progress : callable, optional
 
     Returns
@@ -209,9 +270,16 @@ def eventlist_cube(path: str | Path, peaks=None, *, tof: int = 1, progress=None)
     from charsuite.model import add_history
 
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
-        integ = EventListIntegrator(f, _group(tof), table, path)
+        given = _given_calibration(calibration)
+        integ = EventListIntegrator(
+            f,
+            _group(tof),
+            table,
+            path,
+            calibration=None if given is None else (given.mode, given.parameters),
+        )
         nw, nb, ns, _ = integ.shape
         out = np.zeros(integ.shape, dtype=np.float32)
         if progress:
@@ -256,7 +324,7 @@ def fib_images(path: str | Path):
     from charsuite.io.formats.sims.tofdaq import pixel_geometry
 
     path = Path(path)
-    with _open(path) as f:
+    with open_tofdaq(path) as f:
         grp = _require(f, "FIBImages", path)
         names = sorted(k for k in grp if "Data" in grp[k])
         if not names:

@@ -47,7 +47,7 @@ import configparser
 import dataclasses
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -118,87 +118,74 @@ def _ini_lookup(ini: dict[str, dict[str, str]], key: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- mass calibration
-@dataclasses.dataclass(frozen=True)
-class MassCalibration:
-    """TofDAQ mass calibration: 0-based sample index ``i`` ↔ mass-to-charge ``m`` (Th).
+# The science objects (charsuite.sims.MassCalibration, charsuite.sims.PeakTable) live in
+# charsuite.sims, which the io layer may not import (tests/test_architecture.py). The reader
+# therefore returns plain records -- (mode, parameters) and PeakRecords -- and evaluates the
+# documented formulas with the two pure functions below; charsuite.sims wraps both.
+N_CALIBRATION_PARAMETERS = {0: 2, 1: 2, 2: 3, 3: 4, 4: 5, 5: 3}
+
+
+def mass_to_index(mode: int, p, mass):
+    """0-based sample index of m/z ``mass`` (Th) for TofDAQ ``MassCalibMode`` ``mode``.
 
     Modes [1]_: 0 ``i = p1·√m + p2``; 1 ``i = p1/√m + p2``; 2 ``i = p1·m^p3 + p2``;
     3 ``i = p1·√m + p2 + p3·(m−p4)²``; 4 ``i = p1·√m + p2 + p3·m² + p4·m + p5``;
-    5 ``m = p1·i² + p2·i + p3``. Modes 3 and 4 are inverted numerically (Newton
-    iterations started from the mode-0 solution).
+    5 ``m = p1·i² + p2·i + p3`` (root increasing in i).
 
     References
     ----------
     .. [1] TOFWERK, "TwToolDll" documentation (``TwMass2Tof``/``TwTof2Mass``), in
        pasturm/TofDaqR ``tools/doc/TwToolDll.htm``.
     """
-
-    mode: int
-    parameters: tuple[float, ...]
-
-    def __post_init__(self) -> None:
-        need = {0: 2, 1: 2, 2: 3, 3: 4, 4: 5, 5: 3}
-        if self.mode not in need:
-            raise DataError(f"unknown TofDAQ MassCalibMode {self.mode}; expected 0-5")
-        if len(self.parameters) < need[self.mode]:
-            raise DataError(
-                f"MassCalibMode {self.mode} needs {need[self.mode]} parameters, "
-                f"found {len(self.parameters)}"
-            )
-
-    def index(self, mass):
-        """Sample index (float, 0-based) of mass-to-charge ``mass`` (Th)."""
-        m = np.asarray(mass, dtype=float)
-        p = self.parameters
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.mode == 0:
-                return p[0] * np.sqrt(m) + p[1]
-            if self.mode == 1:
-                return p[0] / np.sqrt(m) + p[1]
-            if self.mode == 2:
-                return p[0] * m ** p[2] + p[1]
-            if self.mode == 3:
-                return p[0] * np.sqrt(m) + p[1] + p[2] * (m - p[3]) ** 2
-            if self.mode == 4:
-                return p[0] * np.sqrt(m) + p[1] + p[2] * m**2 + p[3] * m + p[4]
-            # mode 5: m = p1 i² + p2 i + p3 -> solve the quadratic (root increasing in i)
-            a, b, c = p[0], p[1], p[2] - m
-            if a == 0:
-                return -c / b
-            disc = np.sqrt(b * b - 4 * a * c)
-            return (-b + disc) / (2 * a) if a > 0 else (-b - disc) / (2 * a)
-
-    def mass(self, index):
-        """Mass-to-charge (Th) of the 0-based sample ``index`` (float allowed)."""
-        i = np.asarray(index, dtype=float)
-        p = self.parameters
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if self.mode == 0:
-                return ((i - p[1]) / p[0]) ** 2
-            if self.mode == 1:
-                return (p[0] / (i - p[1])) ** 2
-            if self.mode == 2:
-                return np.abs((i - p[1]) / p[0]) ** (1.0 / p[2]) * np.sign(i - p[1])
-            if self.mode == 5:
-                return p[0] * i**2 + p[1] * i + p[2]
-            # modes 3/4: Newton on f(m) = index(m) - i, start from the sqrt law
-            m = np.clip(((i - p[1]) / p[0]), 0, None) ** 2
-            for _ in range(50):
-                h = np.maximum(m * 1e-7, 1e-9)
-                f = self.index(m) - i
-                df = (self.index(m + h) - self.index(m - h)) / (2 * h)
-                step = np.where(df != 0, f / df, 0.0)
-                m = np.clip(m - step, 1e-12, None)
-                if np.all(np.abs(step) <= 1e-13 * np.maximum(m, 1)):
-                    break
-            return m
+    m = np.asarray(mass, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if mode == 0:
+            return p[0] * np.sqrt(m) + p[1]
+        if mode == 1:
+            return p[0] / np.sqrt(m) + p[1]
+        if mode == 2:
+            return p[0] * m ** p[2] + p[1]
+        if mode == 3:
+            return p[0] * np.sqrt(m) + p[1] + p[2] * (m - p[3]) ** 2
+        if mode == 4:
+            return p[0] * np.sqrt(m) + p[1] + p[2] * m**2 + p[3] * m + p[4]
+        a, b, c = p[0], p[1], p[2] - m
+        if a == 0:
+            return -c / b
+        disc = np.sqrt(b * b - 4 * a * c)
+        return (-b + disc) / (2 * a) if a > 0 else (-b - disc) / (2 * a)
 
 
-def mass_calibration(group, *, write: int | None = None) -> MassCalibration:
-    """Read the calibration of a ``/FullSpectra`` (or ``FullSpectra2``) group.
+def index_to_mass(mode: int, p, index):
+    """m/z (Th) of the 0-based sample ``index``; modes 3 and 4 by Newton iterations."""
+    i = np.asarray(index, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if mode == 0:
+            return ((i - p[1]) / p[0]) ** 2
+        if mode == 1:
+            return (p[0] / (i - p[1])) ** 2
+        if mode == 2:
+            return np.abs((i - p[1]) / p[0]) ** (1.0 / p[2]) * np.sign(i - p[1])
+        if mode == 5:
+            return p[0] * i**2 + p[1] * i + p[2]
+        m = np.clip(((i - p[1]) / p[0]), 0, None) ** 2  # start from the sqrt law
+        for _ in range(50):
+            h = np.maximum(m * 1e-7, 1e-9)
+            f = mass_to_index(mode, p, m) - i
+            df = (mass_to_index(mode, p, m + h) - mass_to_index(mode, p, m - h)) / (2 * h)
+            step = np.where(df != 0, f / df, 0.0)
+            m = np.clip(m - step, 1e-12, None)
+            if np.all(np.abs(step) <= 1e-13 * np.maximum(m, 1)):
+                break
+        return m
+
+
+def mass_calibration(group, *, write: int | None = None) -> tuple[int, tuple[float, ...]]:
+    """Read ``(mode, parameters)`` of a ``/FullSpectra`` (or ``FullSpectra2``) group.
 
     With ``write`` and a ``MassCalibration`` dataset (per-write recalibration), that
-    write's row takes precedence over the group attributes.
+    write's row takes precedence over the group attributes. Wrap the result in
+    :class:`charsuite.sims.MassCalibration` to evaluate or refit it.
     """
     attrs = attrs_dict(group)
     if "MassCalibMode" not in attrs:
@@ -208,66 +195,47 @@ def mass_calibration(group, *, write: int | None = None) -> MassCalibration:
         )
     mode = int(attrs["MassCalibMode"])
     if write is not None and "MassCalibration" in group:
-        row = np.asarray(group["MassCalibration"][write], dtype=float)
-        return MassCalibration(mode, tuple(float(v) for v in row))
-    n = attrs.get("MassCalibration nbrParameters")
-    params = []
-    k = 1
-    while f"MassCalibration p{k}" in attrs and (n is None or k <= int(n)):
-        params.append(float(attrs[f"MassCalibration p{k}"]))
-        k += 1
-    return MassCalibration(mode, tuple(params))
+        params = tuple(float(v) for v in np.asarray(group["MassCalibration"][write], float))
+    else:
+        n = attrs.get("MassCalibration nbrParameters")
+        params, k = [], 1
+        while f"MassCalibration p{k}" in attrs and (n is None or k <= int(n)):
+            params.append(float(attrs[f"MassCalibration p{k}"]))
+            k += 1
+        params = tuple(params)
+    need = N_CALIBRATION_PARAMETERS.get(mode)
+    if need is None:
+        raise DataError(f"unknown TofDAQ MassCalibMode {mode}; expected 0-5")
+    if len(params) < need:
+        raise DataError(f"MassCalibMode {mode} needs {need} parameters, found {len(params)}")
+    return mode, params
 
 
 # --------------------------------------------------------------------------- file model
-@dataclasses.dataclass(frozen=True)
-class PeakTable:
-    """Peak windows in mass units: labels, centre masses, lower and upper limits (Th)."""
+class PeakRecords(NamedTuple):
+    """Rows of a TofDAQ ``PeakTable``: labels, centre masses, lower/upper limits (Th)."""
 
     label: tuple[str, ...]
     mass: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
 
-    @classmethod
-    def from_dataset(cls, dset) -> PeakTable:
-        data = dset[()]
-        names = data.dtype.names or ()
-        need = ("label", "mass", "lower integration limit", "upper integration limit")
-        if any(n not in names for n in need):
-            raise DataError(
-                f"{dset.name} fields are {names}; expected label, mass, lower/upper integration limit"
-            )
-        labels = tuple(scalar(v) for v in data["label"])
-        return cls(
-            label=labels,
-            mass=np.asarray(data["mass"], dtype=float),
-            lower=np.asarray(data["lower integration limit"], dtype=float),
-            upper=np.asarray(data["upper integration limit"], dtype=float),
-        )
 
-    @classmethod
-    def from_spec(cls, peaks) -> PeakTable:
-        """Build from ``[(label, mass, lower, upper), ...]`` or ``{label: (lower, upper)}``."""
-        if isinstance(peaks, PeakTable):
-            return peaks
-        if isinstance(peaks, dict):
-            rows = [(k, (v[0] + v[1]) / 2, v[0], v[1]) for k, v in peaks.items()]
-        else:
-            rows = [tuple(r) for r in peaks]
-        if not rows:
-            raise ParameterError("peak table is empty; give at least one (label, mass, lo, hi)")
-        for r in rows:
-            if len(r) != 4 or not r[2] < r[3]:
-                raise ParameterError(
-                    f"peak {r!r}: expected (label, mass, lower, upper) with lower < upper"
-                )
-        return cls(
-            label=tuple(str(r[0]) for r in rows),
-            mass=np.array([float(r[1]) for r in rows]),
-            lower=np.array([float(r[2]) for r in rows]),
-            upper=np.array([float(r[3]) for r in rows]),
+def read_peak_table(dset) -> PeakRecords:
+    """Read a compound ``PeakTable`` dataset (label, mass, lower/upper integration limit)."""
+    data = dset[()]
+    names = data.dtype.names or ()
+    need = ("label", "mass", "lower integration limit", "upper integration limit")
+    if any(n not in names for n in need):
+        raise DataError(
+            f"{dset.name} fields are {names}; expected label, mass, lower/upper integration limit"
         )
+    return PeakRecords(
+        label=tuple(scalar(v) for v in data["label"]),
+        mass=np.asarray(data["mass"], dtype=float),
+        lower=np.asarray(data["lower integration limit"], dtype=float),
+        upper=np.asarray(data["upper integration limit"], dtype=float),
+    )
 
 
 def unique_labels(labels) -> list[str]:
@@ -291,6 +259,19 @@ def _open(path: Path):
             path=path,
             format=SPEC.name,
         ) from err
+
+
+def open_tofdaq(path: str | Path):
+    """Open a TofDAQ file read-only (h5py) as an input of the running command.
+
+    Registered like :func:`charsuite.io.read` inputs, so no output may replace it; a
+    damaged or non-regular file raises :class:`ReaderError`.
+    """
+    from charsuite.io._atomic import register_input
+
+    f = _open(Path(path))
+    register_input(path)
+    return f
 
 
 def _require(f, name: str, path: Path):
@@ -496,12 +477,50 @@ def _source_kind(f, tof: int) -> str | None:
     return None
 
 
-def _event_array(f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int):
+def calibration_record(calibration) -> tuple[int, tuple[float, ...]] | None:
+    """``(mode, parameters)`` of a calibration given as an object, a tuple or a JSON file.
+
+    Accepts anything with ``mode`` and ``parameters`` attributes (e.g.
+    :class:`charsuite.sims.MassCalibration`), a ``(mode, parameters)`` tuple, or the path
+    of a JSON written by ``charsuite sims mass-calibrate -o`` (``{"mode", "parameters":
+    {"p1", ...}}``).
+    """
+    import json
+
+    if calibration is None:
+        return None
+    if hasattr(calibration, "calibration"):  # a CalibrationFit
+        calibration = calibration.calibration
+    if hasattr(calibration, "mode") and hasattr(calibration, "parameters"):
+        return int(calibration.mode), tuple(float(v) for v in calibration.parameters)
+    if isinstance(calibration, tuple) and len(calibration) == 2:
+        return int(calibration[0]), tuple(float(v) for v in calibration[1])
+    try:
+        data = json.loads(Path(calibration).read_text(encoding="utf-8"))
+        mode = int(data["mode"])
+        pars = data["parameters"]
+        params = tuple(float(pars[f"p{k + 1}"]) for k in range(N_CALIBRATION_PARAMETERS[mode]))
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ParameterError(
+            f"calibration {calibration!r}: {err}; expected a MassCalibration or a JSON file "
+            'with {"mode": 0-5, "parameters": {"p1": ...}}'
+        ) from err
+    return mode, params
+
+
+def _event_array(
+    f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int, calibration
+):
     """Counts integrated from the EventList: lazily write by write, or all at once."""
     from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
 
     integ = EventListIntegrator(
-        f, "FullSpectra" if tof == 1 else "FullSpectra2", table, path, n_writes=n_writes
+        f,
+        "FullSpectra" if tof == 1 else "FullSpectra2",
+        table,
+        path,
+        n_writes=n_writes,
+        calibration=calibration,
     )
     if not lazy:
         return integ[:], integ
@@ -520,6 +539,7 @@ def read(
     units: str = "counts",
     chunk_mb: float = 32.0,
     node: str | None = None,
+    calibration=None,
 ):
     """Read the PeakData cube of a TofDAQ file as ``(depth, y, x, species)``.
 
@@ -535,6 +555,10 @@ def read(
         Target dask chunk size in MiB (aligned to HDF5 chunks).
     node : str, optional
         ``"/PeakData/PeakData"`` or ``"/PeakData/PeakData2"`` (same as ``tof``).
+    calibration : MassCalibration, (mode, parameters) or str, optional
+        Mass calibration (or ``sims mass-calibrate -o`` JSON) for integrating a raw
+        EventList file instead of the file's own; refused for PeakData (already integrated
+        by TofDAQ: re-integrate TofData with :func:`charsuite.sims.reintegrate`).
 
     Returns
     -------
@@ -562,11 +586,20 @@ def read(
                 format=SPEC.name,
             )
         ini = parse_ini(str(root.get("Configuration File Contents", "")))
-        table = PeakTable.from_dataset(_require(f, "PeakData/PeakTable", path))
+        table = read_peak_table(_require(f, "PeakData/PeakTable", path))
         lay = _layout(f, path, table, tof)
         _cross_check(path, lay.main_shape, root, ini)
         n_extr, parts = extractions_per_pixel(root)
-        spc = _tof_arrays(f, path, lay, table, root, lazy, chunk_mb, units, n_extr)
+        cal_record = calibration_record(calibration)
+        if cal_record is not None and any(lay.kinds[t] == "PeakData" for t in lay.tofs):
+            raise ParameterError(
+                "calibration= applies to raw EventList files; this file's PeakData were "
+                "integrated by TofDAQ. Re-integrate TofData with `charsuite sims reintegrate "
+                "--calibration` instead"
+            )
+        spc = _tof_arrays(
+            f, path, lay, table, root, lazy, chunk_mb, units, n_extr, calibration=cal_record
+        )
         order, times = _depth_order(f, lay.n_writes)
         data = _cube_data(f, path, lay, spc.arrays, order, lazy, units, n_extr)
         extra = _scan_coords(f, path, lay, order, times, root, ini)
@@ -661,14 +694,16 @@ class _Species:
     integrated: list = dataclasses.field(default_factory=list)
 
 
-def _tof_arrays(f, path, lay: _Layout, table, root, lazy, chunk_mb, units, n_extr) -> _Species:
+def _tof_arrays(
+    f, path, lay: _Layout, table, root, lazy, chunk_mb, units, n_extr, *, calibration=None
+) -> _Species:
     """PeakData (or integrated EventList) of each TOF read, with its peak table."""
     out = _Species()
     for t in lay.tofs:
         tab = table
         if t == 2:
             key = "PeakData/PeakTable2"
-            tab = PeakTable.from_dataset(f[key]) if key in f else table
+            tab = read_peak_table(f[key]) if key in f else table
         if lay.kinds[t] == "PeakData":
             name = "PeakData/PeakData" if t == 1 else "PeakData/PeakData2"
             arr = _peak_array(f, name, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=lay.n_writes)
@@ -676,7 +711,14 @@ def _tof_arrays(f, path, lay: _Layout, table, root, lazy, chunk_mb, units, n_ext
                 arr = arr * np.float32(n_extr)
         else:
             arr, integ = _event_array(
-                f, t, tab, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=lay.n_writes
+                f,
+                t,
+                tab,
+                path,
+                lazy=lazy,
+                chunk_mb=chunk_mb,
+                n_writes=lay.n_writes,
+                calibration=calibration,
             )
             out.integrated.append({"tof": t, **integ.parameters})
             if units == "ions/extraction":
@@ -866,3 +908,12 @@ def _conversion_history(cube, path, lay: _Layout, spc: _Species, units, n_extr, 
             input_file=source,
         )
     return cube
+
+
+def __getattr__(name: str):
+    """``EventListIntegrator`` is public here; its module loads on first use."""
+    if name == "EventListIntegrator":
+        from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
+
+        return EventListIntegrator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

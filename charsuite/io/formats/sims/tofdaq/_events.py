@@ -119,9 +119,14 @@ class EventListIntegrator:
         For error messages.
     n_writes : int, optional
         Use only the first ``n_writes`` writes (EventLists can hold one partial extra write).
+    calibration : (mode, parameters), optional
+        Mass calibration for every write instead of the file's (e.g. from
+        ``charsuite sims mass-calibrate``).
     """
 
-    def __init__(self, f, group: str, table, path, *, n_writes: int | None = None):
+    def __init__(
+        self, f, group: str, table, path, *, n_writes: int | None = None, calibration=None
+    ):
         import h5py
 
         from charsuite.io.formats.sims.tofdaq import _require, attrs_dict, parse_ini
@@ -160,7 +165,8 @@ class EventListIntegrator:
             if name in self.group:
                 self.n_samples = self.group[name].shape[-1]
                 break
-        self.axis_windows = self._check_calibration()
+        self.calibration = calibration  # (mode, parameters) replacing the file's, or None
+        self.axis_windows = None if calibration is not None else self._check_calibration()
         self.channels = 1
         self.ratio = 1
         if self.base == np.uint16:
@@ -186,7 +192,7 @@ class EventListIntegrator:
         import warnings
 
         from charsuite.exceptions import CharsuiteWarning
-        from charsuite.io.formats.sims.tofdaq import mass_calibration
+        from charsuite.io.formats.sims.tofdaq import index_to_mass, mass_calibration
 
         if "MassAxis" not in self.group or "MassCalibration" in self.group:
             return None
@@ -194,8 +200,9 @@ class EventListIntegrator:
         if axis.size < 2 or not np.all(np.diff(axis) > 0):
             return None  # no usable stored axis to fall back on
         try:
-            cal = mass_calibration(self.group)
-            m = np.asarray(cal.mass(np.arange(axis.size, dtype=float)))
+            m = np.asarray(
+                index_to_mass(*mass_calibration(self.group), np.arange(axis.size, dtype=float))
+            )
         except DataError:
             m = np.full(axis.size, np.nan)
         span = float(axis[-1] - axis[0])
@@ -229,10 +236,16 @@ class EventListIntegrator:
             else "lower <= MassAxis < upper",
         }
         out["windows_from"] = "MassAxis" if self.axis_windows is not None else "calibration"
+        if self.calibration is not None:
+            out["calibration"] = {"mode": self.calibration[0], "parameters": self.calibration[1]}
         if self.base == np.uint16:
             out["tdc_channels"] = self.channels
             out["ticks_per_sample"] = self.ratio
         return out
+
+    def write_events(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Sample index, flat pixel index (y·nx + x) and weight (None = 1) of write ``w``'s events."""
+        return self._events(w)
 
     def _events(self, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Sample index, flat pixel index and weight (None = 1) of every event of write w."""
@@ -283,15 +296,17 @@ class EventListIntegrator:
 
     def integrate(self, w: int) -> np.ndarray:
         """Counts ``(y, x, peak)`` (float64) of write ``w``."""
-        from charsuite.io.formats.sims.tofdaq import mass_calibration
+        from charsuite.io.formats.sims.tofdaq import mass_calibration, mass_to_index
 
         _, nb, ns, npk = self.shape
         if self.axis_windows is not None:
             lo, hi = self.axis_windows
         else:
-            cal = mass_calibration(self.group, write=w if "MassCalibration" in self.group else None)
-            lo = np.rint(cal.index(self.table.lower)).astype(np.int64)
-            hi = np.rint(cal.index(self.table.upper)).astype(np.int64)
+            cal = self.calibration or mass_calibration(
+                self.group, write=w if "MassCalibration" in self.group else None
+            )
+            lo = np.rint(mass_to_index(*cal, self.table.lower)).astype(np.int64)
+            hi = np.rint(mass_to_index(*cal, self.table.upper)).astype(np.int64)
         s, px, wt = self._events(w)
         out = np.zeros((nb * ns, npk))
         if s.size:
