@@ -2,9 +2,12 @@
 
 The issue's case is a generated 1395 × 256 × 256 × 8 float32 cube (2.9 GB) with peak
 memory ≤ 2 GB. Set ``CHARSUITE_BENCH_TOMO=full`` for it (generation alone takes many
-minutes on 2 cores); the default is a reduced cube with the same depth and layer
-structure, 1395 × 64 × 64 × 8 (183 MB), so the case fits a CI slot. The cube is written
-chunk by chunk (gzip off) in setup, which is not timed but counts in peak memory.
+minutes on 2 cores; the cube is cached in ``$TMPDIR/charsuite-bench-tomogram``, delete it
+afterwards); the default is a reduced cube with the same depth and layer structure,
+1395 × 64 × 64 × 8 (183 MB), so the case fits a CI slot. The cube is written chunk by
+chunk (gzip off) in setup, which is not timed. ``python -m benchmarks
+tomogram:reconstruct_out_of_core`` with ``CHARSUITE_BENCH_TOMO=full`` reports the time of
+``sims tomogram --register`` on the full cube (target) against loading it whole first.
 
 ``CHARSUITE_BENCH_TOMO=huge`` adds ``reconstruct_20GB``: a 1395 × 256 × 256 × 56 float32
 cube (20.5 GB) written to HDF5 and processed from disk. Set
@@ -15,6 +18,8 @@ one generated file (about 40 min to write on the shared 2 cores); delete it afte
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from benchmarks import Case
 
@@ -97,30 +102,39 @@ def _huge_target(state):
     )
 
 
+CACHE = Path(tempfile.gettempdir()) / "charsuite-bench-tomogram"
+
+
 def _setup(workdir):
+    """The generated cube, cached in ``$TMPDIR/charsuite-bench-tomogram`` (generating the
+    full 2.9 GB cube takes ~14 min on the shared 2 cores, and the runner repeats setup in
+    every child process)."""
     from charsuite.datasets.tomogram import tomogram
 
     n = _shape()
-    stack = [
-        ("Li", 2000.0, 8.0),
-        ("LiPON", 500.0, 1.6),
-        ("NMC811", 600.0, 1.1),
-        ("ITO", 180.0, 0.9),
-        ("steel", None, 1.0),
-    ]
-    path, _ = tomogram(
-        layers=stack,
-        n_scans=1395,
-        shape_yx=(n, n),
-        path=workdir / "cube.h5",
-        compression=None,
-        chunk_scans=8,
-        seed=1,
-        # ~10 px of smooth drift over the 1395 scans (a 74 min acquisition)
-        drift_trend_px=(0.004, -0.003),
-        drift_wander_px=0.0002,
-        drift_step_px=0.03,
-    )
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"cube_1395x{n}x{n}x8.h5"
+    if not path.exists():
+        stack = [
+            ("Li", 2000.0, 8.0),
+            ("LiPON", 500.0, 1.6),
+            ("NMC811", 600.0, 1.1),
+            ("ITO", 180.0, 0.9),
+            ("steel", None, 1.0),
+        ]
+        tomogram(
+            layers=stack,
+            n_scans=1395,
+            shape_yx=(n, n),
+            path=path,
+            compression=None,
+            chunk_scans=8,
+            seed=1,
+            # ~10 px of smooth drift over the 1395 scans (a 74 min acquisition)
+            drift_trend_px=(0.004, -0.003),
+            drift_wander_px=0.0002,
+            drift_step_px=0.03,
+        )
     return {"path": path, "out": workdir / "tomo.h5", "workdir": workdir}
 
 

@@ -10,8 +10,6 @@ or nm after calibration, ``y``/``x`` in µm (``px`` when the field of view is un
 from __future__ import annotations
 
 import itertools
-import os
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,37 +17,59 @@ from typing import Any
 import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
-
-CUBE_DIMS = ("depth", "y", "x", "species")
+from charsuite.io.hdf5 import CUBE_DIMS
 
 __all__ = ["CUBE_DIMS", "iter_depth_slabs", "map_depth_slabs", "open_cube", "species_index"]
 
 
-def open_cube(source, *, lazy: bool = True, **options: Any):
-    """Return a cube DataArray from a path (read lazily through the registry) or a cube.
+def open_cube(source, *, lazy: bool = True, dask: bool = False, chunks: Any = None, **options: Any):
+    """Return a ``(depth, y, x, species)`` cube DataArray from a path or a cube: the one opener.
+
+    Every SIMS function (depth profiles, co-localisation, tomography) opens its input
+    here. Files are read through :func:`charsuite.io.read`, whose HDF5 readers open files
+    with :func:`charsuite.io.hdf5.open_file`.
 
     Parameters
     ----------
-    source : str, Path or xarray.DataArray
-        A file readable by :func:`charsuite.io.read` (``FILE.h5::/path`` allowed) or a cube.
+    source : str, Path, xarray.DataArray or xarray.Dataset
+        A file readable by :func:`charsuite.io.read` (``FILE.h5::/path`` allowed) or a cube
+        (a Dataset gives its first variable with the cube dimensions; permuted dimensions
+        are transposed).
     lazy : bool
-        Read through dask (default): nothing is loaded until streamed.
+        Read files lazily (default): nothing is loaded until streamed.
+    dask : bool
+        Return a dask-backed cube whatever the source (the tomography code maps dask
+        blocks): an in-memory cube is wrapped in blocks of whole scans of ~64 MB (or
+        ``chunks``). A charsuite-h5 file is then read through a picklable loader
+        (:class:`charsuite.io.hdf5.H5Array`), so dask.distributed workers can read it.
+    chunks : dict or tuple, optional
+        dask chunks (``{"depth": n}`` or a tuple in cube order); a dask-backed cube is
+        rechunked to them.
     **options
         Passed to :func:`charsuite.io.read` (``format=``, ``tof=``, ``units=``...).
+
+    Returns
+    -------
+    xarray.DataArray
+        dims ``CUBE_DIMS``.
 
     Raises
     ------
     DataError
-        If the object does not have the cube dimensions.
+        If the object is not a cube (other dimensions, empty, not an xarray object).
+
+    Examples
+    --------
+    >>> cube = open_cube("stack.h5")  # doctest: +SKIP
+    >>> cube.dims
+    ('depth', 'y', 'x', 'species')
     """
     import xarray as xr
 
     from charsuite.io import read
 
-    if isinstance(source, str | Path):
-        obj = read(source, lazy=lazy, **options)
-    else:
-        obj = source
+    path = Path(source) if isinstance(source, str | Path) else None
+    obj = read(path, lazy=lazy, **options) if path is not None else source
     if isinstance(obj, xr.Dataset):
         names = [n for n, v in obj.data_vars.items() if set(v.dims) == set(CUBE_DIMS)]
         if not names:
@@ -57,15 +77,67 @@ def open_cube(source, *, lazy: bool = True, **options: Any):
                 f"no variable with dims {CUBE_DIMS} in the dataset: {list(obj.data_vars)}"
             )
         obj = obj[names[0]]
+    obj = _check_cube(obj)
+    if dask:
+        obj = _as_dask(obj, path if lazy else None, chunks)
+    return obj
+
+
+def _check_cube(obj):
+    """``obj`` as a non-empty DataArray in ``CUBE_DIMS`` order, or a DataError saying why not."""
+    import xarray as xr
+
+    if not isinstance(obj, xr.DataArray):
+        raise DataError(
+            f"expected a SIMS cube (xarray.DataArray with dims {CUBE_DIMS}); got "
+            f"{type(obj).__name__}. Read files with charsuite.read(path, lazy=True)"
+        )
     if tuple(obj.dims) != CUBE_DIMS:
-        if set(obj.dims) == set(CUBE_DIMS):
-            obj = obj.transpose(*CUBE_DIMS)
-        else:
+        if set(obj.dims) != set(CUBE_DIMS):
             raise DataError(
                 f"expected a cube with dims {CUBE_DIMS}, got {tuple(obj.dims)}; "
                 "for a depth profile (depth, species) use charsuite.sims.depth_profile directly"
             )
+        obj = obj.transpose(*CUBE_DIMS)
+    if 0 in obj.shape:
+        raise DataError(f"the cube is empty (shape {obj.shape}); nothing to analyse")
     return obj
+
+
+def _default_chunks(cube, chunks):
+    """Dask chunks in cube order: ``chunks`` as given, or whole scans in ~64 MB blocks."""
+    if chunks is not None:
+        if isinstance(chunks, dict):
+            return tuple(chunks.get(d, -1) for d in CUBE_DIMS)
+        return chunks
+    ny, nx, ns = cube.shape[1:]
+    per_scan = max(ny * nx * ns * getattr(cube.dtype, "itemsize", 4), 1)
+    return (int(max(1, min(cube.shape[0], (64 * 2**20) // per_scan))), -1, -1, -1)
+
+
+def _as_dask(cube, path: Path | None, chunks):
+    """The cube dask-backed (see :func:`open_cube`, ``dask=True``)."""
+    import dask.array as da
+
+    if path is not None and path.is_file():
+        from charsuite.io.hdf5 import H5Array, open_file
+
+        try:
+            with open_file(path) as f:
+                ours = f.attrs.get("charsuite_format") is not None
+                name = f.attrs.get("name", "__data__") if ours else None
+        except OSError:  # not HDF5 (e.g. a text export)
+            ours = False
+        if ours:
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            arr = H5Array(path, f"data_vars/{name}")
+            return cube.copy(data=da.from_array(arr, chunks=_default_chunks(cube, chunks)))
+    data = cube.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=_default_chunks(cube, chunks))
+    elif chunks is not None:
+        data = data.rechunk(_default_chunks(cube, chunks))
+    return cube.copy(data=data)
 
 
 def species_index(obj, species: str | Sequence[str] | None) -> list[str]:
@@ -88,149 +160,8 @@ def species_index(obj, species: str | Sequence[str] | None) -> list[str]:
     return wanted
 
 
-# Largest piece read at once (at least one scan, or one HDF5 chunk row when HDF5 reads):
-# a few MiB stay in the CPU's last-level cache between the read and the reduction, which
-# then costs little extra memory traffic (whole 16 MiB chunks measured ~1.3x slower on a
-# 32 MiB-L3 machine), and keeps the memory per worker small.
-_PIECE_BYTES = 4 * 2**20
 # Pieces handed to one worker at a time (results stay small: the reduction of each piece)
 _TASK_BYTES = 16 * 2**20
-
-
-class _HDF5Slabs:
-    """Read a registered HDF5-backed cube in depth slabs into reused per-thread buffers.
-
-    Two plans:
-
-    ``"raw"``
-        One unfiltered, native-endian dataset whose scans are contiguous in the file
-        (contiguous layout, or chunks spanning whole (y, x, species) scans) on the default
-        file driver: ``os.preadv`` of whole scans at the chunk's byte offset (from
-        ``H5Dget_chunk_info``), pieces of ≤ ``_PIECE_BYTES`` not crossing chunks. The
-        offsets are checked once against an h5py read; any mismatch selects ``"direct"``.
-    ``"direct"``
-        ``Dataset.read_direct`` of whole HDF5 chunk rows along depth (at least one, grown
-        to ``_PIECE_BYTES``), each dataset into its species columns of the buffer (HDF5
-        does the decompression and chunk assembly).
-
-    Decompressing deflate chunks in the worker threads (``read_direct_chunk`` + Python's
-    zlib or isal) was tried and dropped: per chunk it was ~2x slower than HDF5's own
-    inflate, and with the cores shared the parallelism did not make up for it.
-    """
-
-    def __init__(self, src, max_mb: float):
-        self.src = src
-        self.datasets = src.datasets
-        n = src.n_writes
-        ny, nx, ns = src.shape[1:]
-        self.scan_shape = (ny, nx, ns)
-        self.dtype = np.dtype(
-            np.result_type(*[d.dtype for d in self.datasets]) if src.factor is None else src.dtype
-        )
-        scan_bytes = ny * nx * ns * self.dtype.itemsize
-        self.fd = None
-        self.plan = "direct"
-        d0 = self.datasets[0]
-        c0 = max(1, d0.chunks[0] if d0.chunks else n)
-        if len(self.datasets) == 1 and self._raw_ok(d0):
-            self.plan = "raw"
-            step = max(1, min(_PIECE_BYTES, int(max_mb * 2**20)) // max(scan_bytes, 1))
-            bounds = []
-            for a in range(0, n, c0):
-                b = min(n, a + c0)
-                bounds += [(w, min(b, w + step)) for w in range(a, b, step)]
-        else:
-            chunk0 = max(d.chunks[0] if d.chunks else 1 for d in self.datasets)
-            target = min(_PIECE_BYTES, max_mb * 2**20)  # whole chunk rows, ~cache-sized
-            k = max(1, int(target // max(chunk0 * scan_bytes, 1)))
-            step = k * chunk0
-            bounds = [(w, min(n, w + step)) for w in range(0, n, step)]
-        self.write_ranges = bounds
-        self.max_len = max((b - a for a, b in bounds), default=1)
-        self.local = threading.local()
-
-    # ------------------------------------------------------------------ plan choice
-    def _raw_ok(self, d) -> bool:
-        try:
-            if not hasattr(os, "preadv"):  # not on Windows: let HDF5 read
-                return False
-            if d.file.driver != "sec2" or not d.dtype.isnative or d.dtype != self.dtype:
-                return False
-            plist = d.id.get_create_plist()
-            if plist.get_nfilters() or plist.get_external_count():
-                return False
-            if d.chunks is not None and tuple(d.chunks[1:]) != tuple(d.shape[1:]):
-                return False  # a scan spans several chunks: not one contiguous byte range
-            if d.is_virtual:
-                return False
-            self.fd = os.open(d.file.filename, os.O_RDONLY)
-            # check the offsets on the first stored scan line (user block, driver quirks)
-            offset = self._offset(d, 0) if d.shape[0] else None
-            if offset is None:
-                return True  # nothing stored at the start; unstored chunks are read by HDF5
-            expect = np.ascontiguousarray(d[0, 0], dtype=self.dtype)
-            probe = np.empty_like(expect)
-            got = os.preadv(self.fd, [memoryview(probe).cast("B")], offset)
-            if got != probe.nbytes or probe.tobytes() != expect.tobytes():
-                self.close()
-                return False
-            return True
-        except (OSError, ValueError, AttributeError, TypeError):  # unusual storage: use HDF5
-            self.close()
-            return False
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-    # ------------------------------------------------------------------ reading
-    def _offset(self, d, w: int) -> int | None:
-        """File offset of write ``w``'s first byte, or None when its chunk is not stored."""
-        scan_bytes = int(np.prod(self.scan_shape)) * self.dtype.itemsize
-        if d.chunks is None:
-            base = d.id.get_offset()
-            return None if base is None else base + w * scan_bytes
-        c0 = d.chunks[0]
-        info = d.id.get_chunk_info_by_coord((w // c0 * c0, 0, 0, 0))
-        if info.byte_offset is None or info.size == 0:
-            return None
-        return info.byte_offset + (w % c0) * scan_bytes
-
-    def _pread(self, d, a: int, b: int, out: np.ndarray) -> None:
-        offset = self._offset(d, a)
-        if offset is None:  # unallocated chunk (fill value): let HDF5 fill it
-            d.read_direct(out, np.s_[a:b], np.s_[0 : b - a])
-            return
-        view = memoryview(out[: b - a]).cast("B")
-        done = 0
-        while done < len(view):
-            got = os.preadv(self.fd, [view[done:]], offset + done)
-            if got <= 0:
-                raise OSError(f"{d.file.filename}: short read at byte {offset + done}")
-            done += got
-
-    def buffer(self) -> np.ndarray:
-        buf = getattr(self.local, "buf", None)
-        if buf is None:
-            buf = self.local.buf = np.empty((self.max_len, *self.scan_shape), self.dtype)
-        return buf
-
-    def read(self, w0: int, w1: int, buf: np.ndarray) -> np.ndarray:
-        """Read writes ``w0:w1`` (stored values, float32 factor not applied) into ``buf``."""
-        m = w1 - w0
-        if self.plan == "raw":
-            self._pread(self.datasets[0], w0, w1, buf)
-            return buf[:m]
-        if len(self.datasets) == 1:
-            self.datasets[0].read_direct(buf, np.s_[w0:w1], np.s_[0:m])
-            return buf[:m]
-        col = 0
-        for d in self.datasets:
-            k = d.shape[3]
-            d.read_direct(buf, np.s_[w0:w1], np.s_[0:m, :, :, col : col + k])
-            col += k
-        return buf[:m]
 
 
 def _detach(result, buf: np.ndarray):
@@ -297,7 +228,7 @@ def map_depth_slabs(
     straight from the file into one reused buffer per worker thread, without the dask
     graph: unfiltered scans with ``os.preadv`` in pieces of a few MiB, anything else
     (compressed, small chunks, several datasets) with ``Dataset.read_direct`` over whole
-    HDF5 chunk rows (see ``_HDF5Slabs``). A scale the reader applies lazily (TofDAQ ions/extraction → counts)
+    HDF5 chunk rows (see :class:`charsuite.io.hdf5.SlabReader`). A scale the reader applies lazily (TofDAQ ions/extraction → counts)
     is applied in place to the cache-resident slab, giving the same float32 values as the
     lazy cube. Other dask-backed cubes are streamed by dask chunks along depth (whole
     multiples of the HDF5 chunks; merged up to ``max_mb`` when sliced) with the raw
@@ -352,7 +283,7 @@ def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
     chunk row, ≤ ``_TASK_BYTES``) handled by one worker in turn: fewer thread hand-offs,
     which cost ~0.2 ms each on a loaded machine.
     """
-    from charsuite.io.hdf5 import lookup
+    from charsuite.io.hdf5 import SlabReader, lookup
 
     src = lookup(cube.data) if hasattr(cube.data, "dask") else None
     if src is None:
@@ -363,7 +294,7 @@ def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
             return [(a, b, func(load(a, b), None) if pass_scale else func(load(a, b)))]
 
         return list(ranges), run_dask, lambda: None, len(ranges) or 1
-    reader = _HDF5Slabs(src, max_mb)
+    reader = SlabReader(src, max_mb)
     n = src.n_writes
     if src.reverse:
         pieces = [(n - w1, n - w0, w0, w1) for w0, w1 in reversed(reader.write_ranges)]
@@ -390,7 +321,10 @@ def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
         if scale is not None:
             # same float32 product as the lazy cube (so results equal the dask path bit for
             # bit, and integer counts sum exactly); cheap on a cache-resident piece
-            np.multiply(slab, scale, out=slab)
+            if slab.flags.writeable:
+                np.multiply(slab, scale, out=slab)
+            else:  # a decoded chunk handed over as it is
+                slab = slab * scale
         return _detach(func(slab), buf)
 
     def run_hdf5(task):
@@ -398,8 +332,9 @@ def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
         return [(a, b, run_one(buf, w0, w1)) for a, b, w0, w1 in task]
 
     # HDF5 reads (and decompression) run one at a time under h5py's lock; a second worker
-    # then only waits for it (measured 1.3x slower on gzip), so "direct" uses one worker
-    cap = len(tasks) if reader.plan == "raw" else 1
+    # then only waits for it (measured 1.3x slower on gzip), so "direct" uses one worker;
+    # "raw" (preadv) and "chunks" (pread + inflate in the worker) run in parallel
+    cap = len(tasks) if reader.parallel else 1
     return tasks, run_hdf5, reader.close, max(cap, 1)
 
 

@@ -20,6 +20,7 @@ returned next to the normalised intensity (variable ``counts``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ def _roi_sum(slab: np.ndarray, roi, scale=None) -> np.ndarray:
     return out
 
 
-def depth_profile(  # noqa: C901, PLR0912, PLR0915
+def depth_profile(
     source,
     *,
     species: str | Sequence[str] | None = None,
@@ -182,8 +183,6 @@ def depth_profile(  # noqa: C901, PLR0912, PLR0915
         line flagged by ``SaturationWarning`` or a voxel at the dead-time limit),
         ``smoothed`` (if ``smooth``). ``attrs["normalization"]``, ``attrs["n_pixels"]``.
     """
-    import xarray as xr
-
     from charsuite.model import add_history
 
     norm = _parse_normalize(normalize)
@@ -195,118 +194,183 @@ def depth_profile(  # noqa: C901, PLR0912, PLR0915
     if set(getattr(obj, "dims", ())) != {"depth", "species"}:
         obj = open_cube(obj)
     if set(obj.dims) == {"depth", "species"}:
-        prof = obj.transpose("depth", "species")
-        sums = np.asarray(prof.values, dtype=np.float64)
-        labels = [str(s) for s in prof.species.values]
-        if "total" in labels:
-            tic = sums[:, labels.index("total")]
-        else:
-            tic = np.nansum(np.where(np.isfinite(sums), sums, 0), axis=1)
-        saturated = np.zeros(sums.shape[0], dtype=bool)
-        n_pixels = None
-        if dead_time:
-            raise ParameterError("dead_time needs a cube (per-voxel counts), not a profile")
-        template = prof
+        summed = _profile_sums(obj, dead_time)
     else:
-        cube = obj
-        ny, nx = cube.sizes["y"], cube.sizes["x"]
-        region = parse_roi(roi, (ny, nx))
-        n_extr = None
-        if dead_time:
-            if cube.attrs.get("units") != "counts":
-                raise DataError(
-                    f"dead-time correction needs counts; the cube is in {cube.attrs.get('units')!r}"
-                )
-            n_extr = (cube.attrs.get("metadata") or {}).get("extractions_per_pixel")
-            if not n_extr:
-                raise DataError("dead-time correction needs metadata['extractions_per_pixel']")
-        n = cube.sizes["depth"]
-        sums = np.zeros((n, cube.sizes["species"]))
-        tic = np.zeros(n)
-        limit = np.zeros(n, dtype=bool)
-
-        def reduce_dead_time(slab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            flag = (slab >= n_extr).any(axis=(1, 2, 3))
-            return _roi_sum(dead_time_correct(slab, n_extr), region), flag
-
-        if n_extr:
-            stream = map_depth_slabs(cube, reduce_dead_time, max_mb=max_mb)
-        else:
-            stream = (
-                (a, b, (part, None))
-                for a, b, part in map_depth_slabs(
-                    cube,
-                    lambda slab, scale: _roi_sum(slab, region, scale),
-                    max_mb=max_mb,
-                    pass_scale=True,
-                )
-            )
-        if progress:
-            progress(0, total=n)
-        for start, stop, (part, flag) in stream:
-            sums[start:stop] = part
-            tic[start:stop] = part.sum(axis=1)
-            if flag is not None:
-                limit[start:stop] |= flag
-            if progress:
-                progress(stop - start)
-        saturated = limit
-        if "saturated" in cube.coords:
-            flags = np.asarray(cube["saturated"].values, dtype=bool)  # (depth, y)
-            rows = np.ones(ny, dtype=bool)
-            if isinstance(region, tuple):
-                rows = np.zeros(ny, dtype=bool)
-                rows[region[0]] = True
-            elif region is not None:
-                rows = region.any(axis=1)
-            saturated = saturated | flags[:, rows].any(axis=1)
-        if region is None:
-            n_pixels = ny * nx
-        elif isinstance(region, tuple):
-            n_pixels = len(range(*region[0].indices(ny))) * len(range(*region[1].indices(nx)))
-        else:
-            n_pixels = int(region.sum())
-        template = cube.isel(y=0, x=0, drop=True)
+        summed = _cube_sums(obj, roi, dead_time, progress, max_mb)
+    template = summed.template
     labels = [str(s) for s in template.species.values]
     chosen = species_index(template, species)
     idx = [labels.index(s) for s in chosen]
+    intensity, units, current_from = _normalise(norm, summed, idx, current)
+    ds = _profile_dataset(summed, idx, chosen, intensity, units, normalize, dead_time)
+    ds = add_history(
+        ds,
+        "depth_profile",
+        function="charsuite.sims.depth_profile",
+        parameters={
+            "species": chosen,
+            "roi": roi if isinstance(roi, str | tuple | type(None)) else "mask",
+            "normalize": normalize,
+            "dead_time": dead_time,
+            "smooth": smooth,
+            **({"current_source": current_from} if norm[0] == "current" else {}),
+        },
+    )
+    if smooth:
+        ds = smooth_profile(ds, window=smooth)
+    return ds
+
+
+@dataclasses.dataclass
+class _Sums:
+    """ROI sums of every species per scan, with the TIC and the saturation flags."""
+
+    sums: np.ndarray  # (depth, species)
+    tic: np.ndarray
+    saturated: np.ndarray
+    n_pixels: int | None
+    template: Any  # (depth, species) object carrying the coordinates and attributes
+
+
+def _profile_sums(prof, dead_time: bool) -> _Sums:
+    """A profile given as such (e.g. a SurfaceLab export): nothing to sum."""
+    if dead_time:
+        raise ParameterError("dead_time needs a cube (per-voxel counts), not a profile")
+    prof = prof.transpose("depth", "species")
+    sums = np.asarray(prof.values, dtype=np.float64)
+    labels = [str(s) for s in prof.species.values]
+    if "total" in labels:
+        tic = sums[:, labels.index("total")]
+    else:
+        tic = np.nansum(np.where(np.isfinite(sums), sums, 0), axis=1)
+    return _Sums(sums, tic, np.zeros(sums.shape[0], dtype=bool), None, prof)
+
+
+def _extractions(cube, dead_time: bool):
+    """Extractions per pixel for the dead-time correction (None when not asked)."""
+    if not dead_time:
+        return None
+    if cube.attrs.get("units") != "counts":
+        raise DataError(
+            f"dead-time correction needs counts; the cube is in {cube.attrs.get('units')!r}"
+        )
+    n_extr = (cube.attrs.get("metadata") or {}).get("extractions_per_pixel")
+    if not n_extr:
+        raise DataError("dead-time correction needs metadata['extractions_per_pixel']")
+    return n_extr
+
+
+def _cube_sums(cube, roi, dead_time: bool, progress, max_mb: float) -> _Sums:
+    """One streamed pass over the cube: ROI sums, TIC and dead-time limit flags per scan."""
+    ny, nx = cube.sizes["y"], cube.sizes["x"]
+    region = parse_roi(roi, (ny, nx))
+    n_extr = _extractions(cube, dead_time)
+    n = cube.sizes["depth"]
+    sums = np.zeros((n, cube.sizes["species"]))
+    tic = np.zeros(n)
+    limit = np.zeros(n, dtype=bool)
+
+    def reduce_dead_time(slab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        flag = (slab >= n_extr).any(axis=(1, 2, 3))
+        return _roi_sum(dead_time_correct(slab, n_extr), region), flag
+
+    if n_extr:
+        stream = map_depth_slabs(cube, reduce_dead_time, max_mb=max_mb)
+    else:
+        stream = (
+            (a, b, (part, None))
+            for a, b, part in map_depth_slabs(
+                cube,
+                lambda slab, scale: _roi_sum(slab, region, scale),
+                max_mb=max_mb,
+                pass_scale=True,
+            )
+        )
+    if progress:
+        progress(0, total=n)
+    for start, stop, (part, flag) in stream:
+        sums[start:stop] = part
+        tic[start:stop] = part.sum(axis=1)
+        if flag is not None:
+            limit[start:stop] |= flag
+        if progress:
+            progress(stop - start)
+    saturated = limit | _saturated_rows(cube, region, ny)
+    template = cube.isel(y=0, x=0, drop=True)
+    return _Sums(sums, tic, saturated, _n_pixels(region, ny, nx), template)
+
+
+def _saturated_rows(cube, region, ny: int):
+    """Scans with a ``SaturationWarning`` on any scan line of the ROI (False when unknown)."""
+    if "saturated" not in cube.coords:
+        return np.zeros(cube.sizes["depth"], dtype=bool)
+    flags = np.asarray(cube["saturated"].values, dtype=bool)  # (depth, y)
+    rows = np.ones(ny, dtype=bool)
+    if isinstance(region, tuple):
+        rows = np.zeros(ny, dtype=bool)
+        rows[region[0]] = True
+    elif region is not None:
+        rows = region.any(axis=1)
+    return flags[:, rows].any(axis=1)
+
+
+def _n_pixels(region, ny: int, nx: int) -> int:
+    if region is None:
+        return ny * nx
+    if isinstance(region, tuple):
+        return len(range(*region[0].indices(ny))) * len(range(*region[1].indices(nx)))
+    return int(region.sum())
+
+
+def _normalise(norm, summed: _Sums, idx, current):
+    """``(intensity, units, current_source)`` of the chosen species (see the module docstring)."""
+    sums, template = summed.sums, summed.template
     counts = sums[:, idx]
     if norm[0] == "none":
-        intensity, units = counts, "counts"
-    elif norm[0] == "tic":
-        denom = np.repeat(tic[:, None], len(idx), axis=1)
+        return counts, "counts", None
+    if norm[0] == "tic":
+        denom = np.repeat(summed.tic[:, None], len(idx), axis=1)
         if "polarity" in template.coords and template["polarity"].dims == ("species",):
             pol = np.asarray(template["polarity"].values).astype(str)
             if len(set(pol)) > 1:  # bipolar cube: each species over the TIC of its own polarity
                 for k, j in enumerate(idx):
                     denom[:, k] = sums[:, pol == pol[j]].sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            intensity = counts / denom
-        units = "dimensionless"
-    elif norm[0] == "matrix":
+            return counts / denom, "dimensionless", None
+    if norm[0] == "matrix":
+        labels = [str(s) for s in template.species.values]
         ref = species_index(template, norm[1])[0]
         denom = sums[:, labels.index(ref)]
         with np.errstate(divide="ignore", invalid="ignore"):
-            intensity = counts / denom[:, None]
-        units = "dimensionless"
-    else:
-        current_from = "current="
-        if current is None and "primary_current" in template.coords:
-            current = template["primary_current"].values  # measured per scan, from the file
-            current_from = template["primary_current"].attrs.get("source", "primary_current")
-        if current is None:
-            raise ParameterError(
-                "normalize='current' needs current= (one value per scan): the data carry no "
-                "per-scan primary current (TofDAQ: registered FIB telemetry under /FibParams "
-                "with an element named '...current...')"
-            )
-        cur = np.asarray(current, dtype=float).reshape(-1)
-        if cur.size != counts.shape[0] or not np.all(cur > 0):
-            raise ParameterError(
-                f"current has {cur.size} values (all must be > 0); expected one per scan "
-                f"({counts.shape[0]})"
-            )
-        intensity, units = counts * (cur.mean() / cur)[:, None], "counts"
+            return counts / denom[:, None], "dimensionless", None
+    return _current_normalise(counts, template, current)
+
+
+def _current_normalise(counts, template, current):
+    current_from = "current="
+    if current is None and "primary_current" in template.coords:
+        current = template["primary_current"].values  # measured per scan, from the file
+        current_from = template["primary_current"].attrs.get("source", "primary_current")
+    if current is None:
+        raise ParameterError(
+            "normalize='current' needs current= (one value per scan): the data carry no "
+            "per-scan primary current (TofDAQ: registered FIB telemetry under /FibParams "
+            "with an element named '...current...')"
+        )
+    cur = np.asarray(current, dtype=float).reshape(-1)
+    if cur.size != counts.shape[0] or not np.all(cur > 0):
+        raise ParameterError(
+            f"current has {cur.size} values (all must be > 0); expected one per scan "
+            f"({counts.shape[0]})"
+        )
+    return counts * (cur.mean() / cur)[:, None], "counts", current_from
+
+
+def _profile_dataset(summed: _Sums, idx, chosen, intensity, units, normalize, dead_time):
+    """The profile Dataset: counts, intensity, TIC, saturation, coordinates of the template."""
+    import xarray as xr
+
+    template = summed.template
     coords: dict[str, Any] = {
         "depth": template["depth"].copy(),
         "species": ("species", np.array(chosen), {"units": "label"}),
@@ -325,37 +389,21 @@ def depth_profile(  # noqa: C901, PLR0912, PLR0915
     cunits = (
         "counts" if template.attrs.get("units") in (None, "counts") else template.attrs["units"]
     )
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
-            "counts": (("depth", "species"), counts, {"units": cunits}),
+            "counts": (("depth", "species"), summed.sums[:, idx], {"units": cunits}),
             "intensity": (("depth", "species"), intensity, {"units": units}),
-            "tic": ("depth", tic, {"units": cunits}),
-            "saturated": ("depth", saturated, {"units": "dimensionless"}),
+            "tic": ("depth", summed.tic, {"units": cunits}),
+            "saturated": ("depth", summed.saturated, {"units": "dimensionless"}),
         },
         coords=coords,
         attrs={
             **{k: v for k, v in template.attrs.items() if k != "units"},
             "normalization": normalize,
             "dead_time_corrected": bool(dead_time),
-            "n_pixels": n_pixels,
+            "n_pixels": summed.n_pixels,
         },
     )
-    ds = add_history(
-        ds,
-        "depth_profile",
-        function="charsuite.sims.depth_profile",
-        parameters={
-            "species": chosen,
-            "roi": roi if isinstance(roi, str | tuple | type(None)) else "mask",
-            "normalize": normalize,
-            "dead_time": dead_time,
-            "smooth": smooth,
-            **({"current_source": current_from} if norm[0] == "current" else {}),
-        },
-    )
-    if smooth:
-        ds = smooth_profile(ds, window=smooth)
-    return ds
 
 
 def _parse_normalize(normalize: str) -> tuple[str, str | None]:

@@ -8,9 +8,9 @@ import pytest
 
 from charsuite.datasets.sims import make_tofdaq_stack
 from charsuite.io import read
-from charsuite.io.hdf5 import lookup
+from charsuite.io.hdf5 import SlabReader, lookup
 from charsuite.sims import depth_profile, iter_depth_slabs
-from charsuite.sims._cube import _HDF5Slabs, map_depth_slabs
+from charsuite.sims._cube import map_depth_slabs
 
 # the reversed-export fixture is re-ordered by time with a warning (tested in test_tofdaq)
 pytestmark = pytest.mark.filterwarnings("ignore:.*BufTimes decrease")
@@ -28,10 +28,10 @@ def _via_dask(cube):
     params=[
         # (compression, chunk_scans, bipolar, reverse_writes, plan)
         (None, 3, False, False, "raw"),
-        ("gzip", 2, False, False, "direct"),
+        ("gzip", 2, False, False, "chunks"),
         (None, 4, True, False, "direct"),  # two datasets (PeakData + PeakData2)
         (None, 5, False, True, "raw"),  # reversed export, re-ordered by BufTimes
-        ("gzip", 3, True, True, "direct"),
+        ("gzip", 3, True, True, "chunks"),
     ],
     ids=["raw", "gzip", "bipolar", "reversed", "gzip-bipolar-reversed"],
 )
@@ -58,7 +58,7 @@ def test_plan_and_slabs_equal_dask(stack_file):
     cube = read(path, lazy=True)
     src = lookup(cube.data)
     assert src is not None
-    reader = _HDF5Slabs(src, 0.001)  # tiny max_mb: one scan or one chunk row per slab
+    reader = SlabReader(src, 0.001)  # tiny max_mb: one scan or one chunk row per slab
     assert reader.plan == plan
     reader.close()
     eager = read(path).values
@@ -142,11 +142,25 @@ def _hdf5_cube(path, data, **kw):
         ({}, "raw"),  # contiguous layout
         ({"file": {"userblock_size": 1024}}, "raw"),  # offsets include the user block
         ({"chunks": (2, 3, 7, 2)}, "direct"),  # a scan spans several chunks
-        ({"chunks": (4, 9, 7, 2), "shuffle": True, "compression": "gzip"}, "direct"),
-        ({"chunks": (3, 4, 3, 1), "compression": "gzip"}, "direct"),  # partial edge chunks
-        ({"chunks": (4, 9, 7, 2), "compression": "gzip", "fletcher32": True}, "direct"),
+        ({"chunks": (4, 9, 7, 2), "shuffle": True, "compression": "gzip"}, "chunks"),
+        ({"chunks": (3, 4, 3, 1), "compression": "gzip"}, "chunks"),  # partial edge chunks
+        ({"chunks": (4, 9, 7, 2), "compression": "gzip", "fletcher32": True}, "chunks"),
+        (
+            {"chunks": (2, 3, 7, 2), "compression": "gzip", "file": {"userblock_size": 512}},
+            "chunks",
+        ),
+        ({"chunks": (4, 9, 7, 2), "scaleoffset": 2}, "direct"),  # a filter not decoded here
     ],
-    ids=["contiguous", "userblock", "small-chunks", "shuffle-gzip", "gzip-edges", "fletcher"],
+    ids=[
+        "contiguous",
+        "userblock",
+        "small-chunks",
+        "shuffle-gzip",
+        "gzip-edges",
+        "fletcher",
+        "gzip-userblock",
+        "scaleoffset",
+    ],
 )
 def test_generic_hdf5_cube(tmp_path, kw, plan):
     rng = np.random.default_rng(3)
@@ -155,7 +169,7 @@ def test_generic_hdf5_cube(tmp_path, kw, plan):
     cube = read(spec, lazy=True)
     src = lookup(cube.data)
     assert src is not None
-    reader = _HDF5Slabs(src, 0.001)
+    reader = SlabReader(src, 0.001)
     assert reader.plan == plan
     reader.close()
     got = np.concatenate([s for _, _, s in iter_depth_slabs(cube, max_mb=0.001)])
@@ -211,3 +225,50 @@ def test_task_grouping_keeps_order(stack_file, monkeypatch, task_bytes):
     prof = depth_profile(cube, max_mb=0.001, normalize="tic")
     slow = depth_profile(_via_dask(cube), normalize="tic")
     np.testing.assert_array_equal(prof.counts.values, slow.counts.values)
+
+
+def test_gzip_unallocated_chunks_and_skipped_filters(tmp_path):
+    """Decoded chunks: unstored chunks read as the fill value; a chunk whose filter-mask
+    bit says deflate did not apply is taken as stored (as HDF5 reads it)."""
+    import zlib
+
+    path = tmp_path / "masked.h5"
+    data = np.arange(9 * 4 * 3 * 2, dtype=np.float32).reshape(9, 4, 3, 2)
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset(
+            "cube",
+            shape=data.shape,
+            chunks=(3, 4, 3, 2),
+            dtype="f4",
+            compression="gzip",
+            fillvalue=-1.0,
+        )
+        d.attrs["dims"] = "depth,y,x,species"
+        d.id.write_direct_chunk((0, 0, 0, 0), zlib.compress(data[0:3].tobytes()))
+        d.id.write_direct_chunk((3, 0, 0, 0), data[3:6].tobytes(), filter_mask=1)
+    cube = read(f"{path}::/cube", lazy=True)
+    reader = SlabReader(lookup(cube.data), 0.001)
+    assert reader.plan == "chunks"
+    reader.close()
+    expect = data.copy()
+    expect[6:] = -1.0
+    np.testing.assert_array_equal(read(f"{path}::/cube").values, expect)  # HDF5's reading
+    got = np.concatenate([s for _, _, s in map_depth_slabs(cube, lambda s: s, max_mb=0.001)])
+    np.testing.assert_array_equal(got, expect)
+
+
+def test_lz4_chunks_decode_like_hdf5plugin(tmp_path):
+    """LZ4 (filter 32004) chunks written by hdf5plugin's own encoder are decoded here."""
+    hdf5plugin = pytest.importorskip("hdf5plugin", reason="hdf5plugin writes the LZ4 filter")
+    rng = np.random.default_rng(4)
+    data = rng.poisson(2.0, (10, 6, 5, 3)).astype(np.float32)
+    path = tmp_path / "lz4.h5"
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("cube", data=data, chunks=(4, 6, 5, 3), **hdf5plugin.LZ4(nbytes=64))
+        d.attrs["dims"] = "depth,y,x,species"
+    cube = read(f"{path}::/cube", lazy=True)
+    reader = SlabReader(lookup(cube.data), 0.001)
+    assert reader.plan == "chunks"
+    reader.close()
+    got = np.concatenate([s for _, _, s in map_depth_slabs(cube, lambda s: s, max_mb=0.001)])
+    np.testing.assert_array_equal(got, data)

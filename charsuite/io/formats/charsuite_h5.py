@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from charsuite.io._contain import check_hdf5
 from charsuite.io._spec import FormatSpec
 
 SPEC = FormatSpec(
@@ -80,10 +79,11 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None):
     node : str, optional
         Not used (the whole file is one object); accepted for ``FILE::/path`` syntax.
     """
-    import h5py
     import xarray as xr
 
-    f = check_hdf5(h5py.File(path, "r"), path, format=SPEC.name)  # contained, bounded
+    from charsuite.io.hdf5 import open_file
+
+    f = open_file(path, format=SPEC.name)  # regular file, contained, bounded
     try:
         coords = {}
         for name, dset in f.get("coords", {}).items():

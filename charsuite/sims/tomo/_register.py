@@ -39,7 +39,7 @@ import dataclasses
 from typing import Any
 
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, add_history, history_record
+from charsuite.model import Result, add_history, provenance
 from charsuite.sims.tomo._io import compute_context, iter_blocks, open_cube
 
 
@@ -162,24 +162,83 @@ def _refine(ref, mov, shift, upsample, iterations, coeffs=None):
         m = int(np.ceil(np.abs(d).max())) + 1
         if 4 * m >= min(ny, nx):  # less than half of the field overlaps
             break
-        moved = ndimage.shift(coeffs, d, order=3, mode="nearest", prefilter=False)
         a = ref[m : ny - m, m : nx - m]
-        b = moved[m : ny - m, m : nx - m]
-        gy, gx = np.gradient(0.5 * (a + b))
-        design = np.stack([a.ravel(), np.ones(a.size), gy.ravel(), gx.ravel()], 1)
-        try:
-            coef = np.linalg.solve(design.T @ design, design.T @ b.ravel())
-        except np.linalg.LinAlgError:
-            break
-        if not np.all(np.isfinite(coef)) or abs(coef[0]) < 1e-12:
-            break
-        r = coef[2:] / coef[0]
-        if np.hypot(*r) > 1.0:
+        b = _spline_shift_interior(coeffs, d, m)
+        r = _gauss_newton_step(a, b)
+        if r is None or np.hypot(*r) > 1.0:
             break
         d = d + r
         if np.hypot(*r) < 0.005:
             break
     return d
+
+
+def _bspline3_weights(frac: float):
+    """Cubic B-spline weights of the taps at offsets −1, 0, 1, 2 for a fractional position."""
+    f = float(frac)
+    g = 1.0 - f
+    return (g**3 / 6, 2 / 3 - f * f + f**3 / 2, 2 / 3 - g * g + g**3 / 2, f**3 / 6)
+
+
+def _spline_shift_interior(coeffs, d, m: int):
+    """``ndimage.shift(coeffs, d, order=3, prefilter=False)[m:-m, m:-m]`` for a constant shift.
+
+    A constant shift samples every pixel at the same fractional position, so cubic
+    B-spline interpolation is a separable 4-tap filter: four shifted slices and
+    multiply-adds per axis, several times faster than ``ndimage.shift`` on 256² scans
+    (which evaluates the spline weights per pixel). For ``m ≥ ceil(|d|) + 1`` every tap
+    with a non-zero weight lies inside the image, so no boundary mode is involved and the
+    values equal ``ndimage.shift``'s to rounding.
+    """
+    import numpy as np
+
+    out = coeffs
+    for axis, dk in enumerate(d):
+        n = coeffs.shape[axis]
+        size = n - 2 * m
+        t = -float(dk)  # output pixel r samples the spline at r − d
+        base = int(np.floor(t))
+        acc = None
+        for k, w in zip(range(-1, 3), _bspline3_weights(t - base), strict=True):
+            if w == 0.0:
+                continue
+            lo = m + base + k
+            part = out[lo : lo + size] if axis == 0 else out[:, lo : lo + size]
+            acc = w * part if acc is None else acc + w * part
+        out = acc
+    return out
+
+
+def _gauss_newton_step(a, b):
+    """Residual shift ``r`` (dy, dx) of ``b ≈ g·a + c + g·r·∇((a + b)/2)``, or None.
+
+    The 4 × 4 normal equations of the least-squares fit (unknowns g, c, g·ry, g·rx).
+    """
+    import numpy as np
+
+    gy, gx = np.gradient(0.5 * (a + b))
+    rows = np.stack([a.ravel(), gy.ravel(), gx.ravel(), b.ravel()])
+    prod = rows @ rows.T  # dot products of a, gy, gx, b
+    sums = rows.sum(axis=1)
+    order = [0, 3, 1, 2]  # unknowns: g (a), c (ones), g·ry (gy), g·rx (gx)
+    gram = np.empty((4, 4))
+    rhs = np.empty(4)
+    for i, ri in enumerate(order):
+        rhs[i] = sums[3] if ri == 3 else prod[ri, 3]
+        for j, rj in enumerate(order):
+            if ri == 3 and rj == 3:
+                gram[i, j] = a.size
+            elif ri == 3 or rj == 3:
+                gram[i, j] = sums[rj if ri == 3 else ri]
+            else:
+                gram[i, j] = prod[ri, rj]
+    try:
+        coef = np.linalg.solve(gram, rhs)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(coef)) or abs(coef[0]) < 1e-12:
+        return None
+    return coef[2:] / coef[0]
 
 
 def _solve_pairs(n, edges, reference_scan, valid, *, iterations=8):
@@ -294,7 +353,8 @@ def _single_threaded_blas(func):
 
 
 @_single_threaded_blas
-def estimate_drift(  # noqa: C901, PLR0912, PLR0915
+@provenance("estimate_drift", exclude=("cube", "scheduler"))
+def estimate_drift(
     cube,
     *,
     image: Any = "tic",
@@ -358,174 +418,218 @@ def estimate_drift(  # noqa: C901, PLR0912, PLR0915
     DriftResult
     """
     import numpy as np
-    from skimage.filters import window as skwindow
 
     cube = open_cube(cube)
     n = cube.shape[0]
+    opts = _options(
+        cube,
+        method=method,
+        lags=lags,
+        reference_scan=reference_scan,
+        window=window,
+        upsample=upsample_factor,
+        refine=refine,
+        smooth_px=smooth_px,
+        outlier_threshold=outlier_threshold,
+        min_outlier_px=min_outlier_px,
+        max_shift_px=max_shift_px,
+        normalization=normalization,
+    )
+    stack = registration_images(cube, image=image).data
+    if method == "pairs":
+        found = _drift_pairs(_scan_images(stack, scheduler), n, reference_scan, opts, progress)
+    else:
+        found = _drift_anchored(stack, n, reference_scan, opts, scheduler, progress)
+    shifts, errors = found.shifts, np.where(np.isfinite(found.errors), found.errors, np.nan)
+    good = ~np.isnan(shifts[:, 0])
+    if not good.any():
+        raise DataError("no scan could be registered (no image contrast)")
+    idx = np.arange(n)
+    for k in range(2):
+        shifts[:, k] = np.interp(idx, idx[good], shifts[good, k])
+    return DriftResult(
+        reference=f"scan {reference_scan}",
+        image=str(image if isinstance(image, str | list | tuple) else "external"),
+        shifts_px=shifts.round(4).tolist(),
+        outliers=sorted(found.outliers),
+        error=errors.tolist(),
+        match_quality=float(np.nanmedian(1 - errors)) if np.isfinite(errors).any() else 0.0,
+        upsample_factor=upsample_factor,
+        history=[],
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """Validated matching options of :func:`estimate_drift` (and the Hann window)."""
+
+    lags: tuple[int, ...]
+    window: int
+    upsample: int
+    refine: int
+    smooth_px: float
+    outlier_threshold: float
+    min_outlier_px: float
+    max_shift_px: float | None
+    normalization: str | None
+    hann: Any
+
+
+@dataclasses.dataclass
+class _Found:
+    """Per-scan shifts (NaN = not registered), match errors and rejected scans."""
+
+    shifts: Any
+    errors: Any
+    outliers: list
+
+
+def _options(cube, *, method, lags, reference_scan, window, upsample, refine, **rest) -> _Options:
+    from skimage.filters import window as skwindow
+
+    n, ny, nx = cube.shape[:3]
     if not 0 <= reference_scan < n:
         raise ParameterError(f"reference_scan {reference_scan} outside 0..{n - 1}")
-    if window < 1 or upsample_factor < 1:
+    if window < 1 or upsample < 1:
         raise ParameterError("window and upsample_factor must be ≥ 1")
     if int(refine) < 0:
         raise ParameterError(f"refine must be ≥ 0 iterations; got {refine}")
-    stack = registration_images(cube, image=image).data
-    ny, nx = cube.shape[1:3]
     if min(ny, nx) < 8:
         raise DataError(f"scans of {ny}×{nx} pixels are too small to register (need ≥ 8×8)")
-    hann = skwindow("hann", (ny, nx))
     if method not in ("pairs", "anchored"):
         raise ParameterError(f"method must be 'pairs' or 'anchored'; got {method!r}")
-    lags = sorted({int(lag) for lag in lags if int(lag) >= 1})
+    lags = tuple(sorted({int(lag) for lag in lags if int(lag) >= 1}))
     if method == "pairs" and not lags:
         raise ParameterError("lags must contain at least one positive scan separation")
+    return _Options(
+        lags=lags,
+        window=int(window),
+        upsample=int(upsample),
+        refine=int(refine),
+        hann=skwindow("hann", (ny, nx)),
+        **rest,
+    )
 
-    # process scans outward from the reference: forward, then backward
-    shifts = np.full((n, 2), np.nan)
-    errors = np.full(n, np.nan)
-    outliers: list[int] = []
 
-    def images():
-        with compute_context(scheduler):
-            for start, block in iter_blocks(stack):
-                for i, img in enumerate(block):
-                    yield start + i, img
+def _prefetched(items):
+    """Iterate ``items`` while the next item is computed in a background thread."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    # keep only the scans needed: forward pass streams; backward pass re-reads blocks
-    state: dict[str, Any] = {}
+    done = object()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(next, items, done)
+        while True:
+            item = future.result()
+            if item is done:
+                return
+            future = pool.submit(next, items, done)
+            yield item
 
-    def run(indices, img_source):
-        from scipy import ndimage
 
-        steps: list[float] = []
-        levels: list[float] = []
-        for s in indices:
-            img = img_source(s)
-            level = float(np.nanmean(img))
-            p = _prep(img, smooth_px)
-            if s == indices[0]:
-                shifts[s] = 0.0
-                errors[s] = 0.0
-                state.update(
-                    ref_sum=p.copy(), n_ref=1, seg_err=[], prev=p, last=np.zeros(2), last_scan=s
-                )
-                levels.append(level)
-                if progress:
-                    progress(1)
-                continue
-            last, gap = state["last"], abs(s - state["last_scan"])
-            typical = float(np.median(levels[-30:]))
-            # blank (beam off) or contrast-free scans cannot be matched
-            blank = p.std() < 1e-12 or level < 0.2 * typical
-            recent = np.asarray(steps[-30:]) if steps else np.zeros(1)
-            scale = 1.4826 * np.median(np.abs(recent - np.median(recent))) + np.median(recent)
-            limit = max(min_outlier_px, outlier_threshold * scale) * gap
-            if max_shift_px is not None:
-                limit = min(limit, max_shift_px * gap)
-            choice, anchor = None, False
-            if not blank:
-                ref = state["ref_sum"] / state["n_ref"]
-                sh_ref, err_ref = _match(ref, p, upsample_factor, hann, normalization, refine)
-                seg = state["seg_err"]
-                usual = np.median(seg) if len(seg) >= 3 else np.inf
-                ok_ref = np.hypot(*(sh_ref - last)) <= limit
-                if ok_ref and err_ref <= max(1.5 * usual, usual + 0.1):
-                    choice = (err_ref, sh_ref)
-                else:
-                    # content changed (new layer): chain from the previous scan and start a
-                    # new reference segment anchored on this scan
-                    d_prev, err_prev = _match(
-                        state["prev"], p, upsample_factor, hann, normalization, refine
-                    )
-                    sh_prev = last + d_prev
-                    if np.hypot(*(sh_prev - last)) <= limit and err_prev < err_ref:
-                        choice, anchor = (err_prev, sh_prev), True
-                    elif ok_ref:
-                        choice = (err_ref, sh_ref)
-            if choice is None:
-                outliers.append(s)
-                if not blank:  # content changed beyond recognition: chain on from here
-                    state["prev"] = p
-                if progress:
-                    progress(1)
-                continue
-            err, cand = choice
-            cand = np.asarray(cand, float)
-            shifts[s] = cand
-            errors[s] = err
-            steps.append(float(np.hypot(*(cand - last))) / gap)
-            levels.append(level)
-            aligned = ndimage.shift(p, cand, order=3, mode="nearest")
-            if anchor:
-                state.update(ref_sum=aligned, n_ref=1, seg_err=[])
-            elif state["n_ref"] < window:
-                # the reference is the mean of the first `window` registered scans of the
-                # segment, then frozen: matching against a fixed anchor keeps sub-pixel
-                # errors from accumulating (a continuously updated reference locks onto
-                # its own recent estimates and lags the drift)
-                state["ref_sum"] = state["ref_sum"] + aligned
-                state["n_ref"] += 1
-            state["seg_err"].append(err)
-            state.update(prev=p, last=cand, last_scan=s)
-            if progress:
-                progress(1)
+def _scan_images(stack, scheduler):
+    """Yield ``(scan, image)`` in order, one dask block at a time (the next one read ahead)."""
+    with compute_context(scheduler):
+        for start, block in _prefetched(iter_blocks(stack)):
+            for i, img in enumerate(block):
+                yield start + i, img
 
-    if method == "pairs":
-        from collections import deque
 
-        from scipy import ndimage
+# ---------------------------------------------------------------------- all-pairs method
+def _match_pair(i, s, q, qf, p, pf, pc, opts: _Options):
+    """Edge ``(i, s, d, weight)`` from matching scan ``s`` onto scan ``i``, or None."""
+    import numpy as np
 
-        buf: deque = deque(maxlen=max(lags))
-        edges = []
-        levels = np.full(n, np.nan)
-        for s, img in images():
-            p = _prep(img, smooth_px)
+    d, err = _match_fourier(qf, pf, opts.upsample, opts.normalization)
+    if opts.refine:
+        d = _refine(q, p, d, opts.upsample, opts.refine, pc)
+    if opts.max_shift_px is not None and np.hypot(*d) > opts.max_shift_px * (s - i):
+        return None
+    return (i, s, d, max(1.0 - err, 1e-3) ** 2)
+
+
+def _pair_edges(images, n, opts: _Options, outliers: list, progress, workers: int = 2):
+    """Match every scan with the scans ``opts.lags`` before it; return the edges in order.
+
+    The matches (FFTs, BLAS, numpy; they release the GIL) run in ``workers`` threads;
+    at most a few dozen wait, so memory stays a few scans' worth.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from scipy import ndimage
+
+    buf: deque = deque(maxlen=max(opts.lags))
+    levels = np.full(n, np.nan)
+    pending: deque = deque()
+    edges = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for s, img in images:
+            p = _prep(img, opts.smooth_px)
             levels[s] = float(np.nanmean(img))
             typical = np.nanmedian(levels[max(0, s - 30) : s + 1])
-            blank = p.std() < 1e-12 or levels[s] < 0.2 * typical
-            if not blank:
-                pf = np.fft.fft2(p * hann)  # each spectrum is computed once, used len(lags)×
-                pc = ndimage.spline_filter(p, order=3, mode="nearest") if refine else None
-                for i, q, qf in buf:
-                    if s - i in lags:
-                        d, err = _match_fourier(qf, pf, upsample_factor, normalization)
-                        if refine:
-                            d = _refine(q, p, d, upsample_factor, refine, pc)
-                        if max_shift_px is None or np.hypot(*d) <= max_shift_px * (s - i):
-                            edges.append((i, s, d, max(1.0 - err, 1e-3) ** 2))
-                buf.append((s, p, pf))
-            else:
+            if p.std() < 1e-12 or levels[s] < 0.2 * typical:  # blank: cannot be matched
                 outliers.append(s)
+            else:
+                pf = np.fft.fft2(p * opts.hann)  # each spectrum is computed once, used len(lags)×
+                pc = ndimage.spline_filter(p, order=3, mode="nearest") if opts.refine else None
+                for i, q, qf in buf:
+                    if s - i in opts.lags:
+                        pending.append(pool.submit(_match_pair, i, s, q, qf, p, pf, pc, opts))
+                buf.append((s, p, pf))
+            while len(pending) > 8 * len(opts.lags):
+                edges.append(pending.popleft().result())
             if progress:
                 progress(1)
-        if edges:
-            # physically implausible jumps (a spurious correlation peak between scans of
-            # different content, e.g. across an abrupt interface) are dropped: a pair may
-            # imply at most max(min_outlier_px, outlier_threshold × typical step) per scan
-            steps1 = [np.hypot(*e[2]) / (e[1] - e[0]) for e in edges]
-            typical = float(np.median(steps1))
-            limit = max(min_outlier_px, outlier_threshold * typical)
-            edges = [e for e, st in zip(edges, steps1) if st <= limit]
-        valid = np.zeros(n, bool)
-        for i, j, _, _ in edges:
-            valid[i] = valid[j] = True
-        valid[reference_scan] = True
-        if not edges:
-            raise DataError("no pair of scans could be matched (no image contrast)")
-        sol, _w, support = _solve_pairs(n, edges, reference_scan, valid)
-        weak = (support < 0.05 * np.median(support[valid])) & valid
-        weak[reference_scan] = False
-        for s in np.flatnonzero(weak | ~valid):
-            if s not in outliers:
-                outliers.append(int(s))
-        good = valid & ~weak
-        shifts[good] = sol[good]
-        err_sum = np.zeros(n)
-        np.add.at(err_sum, [e[1] for e in edges], [1 - np.sqrt(e[3]) for e in edges])
-        cnt = np.bincount([e[1] for e in edges], minlength=n)
-        errors = np.where(cnt > 0, err_sum / np.maximum(cnt, 1), np.nan)
-        errors[reference_scan] = 0.0
-    elif reference_scan == 0:
-        it = images()
+        edges += [f.result() for f in pending]
+    return [e for e in edges if e is not None]
+
+
+def _drift_pairs(images, n, reference_scan, opts: _Options, progress) -> _Found:
+    """All-pairs method: robust least squares over every matched pair."""
+    import numpy as np
+
+    outliers: list[int] = []
+    edges = _pair_edges(images, n, opts, outliers, progress)
+    if edges:
+        # physically implausible jumps (a spurious correlation peak between scans of
+        # different content, e.g. across an abrupt interface) are dropped: a pair may
+        # imply at most max(min_outlier_px, outlier_threshold × typical step) per scan
+        steps1 = [np.hypot(*e[2]) / (e[1] - e[0]) for e in edges]
+        typical = float(np.median(steps1))
+        limit = max(opts.min_outlier_px, opts.outlier_threshold * typical)
+        edges = [e for e, st in zip(edges, steps1, strict=True) if st <= limit]
+    if not edges:
+        raise DataError("no pair of scans could be matched (no image contrast)")
+    valid = np.zeros(n, bool)
+    for i, j, _, _ in edges:
+        valid[i] = valid[j] = True
+    valid[reference_scan] = True
+    sol, _w, support = _solve_pairs(n, edges, reference_scan, valid)
+    weak = (support < 0.05 * np.median(support[valid])) & valid
+    weak[reference_scan] = False
+    for s in np.flatnonzero(weak | ~valid):
+        if s not in outliers:
+            outliers.append(int(s))
+    good = valid & ~weak
+    shifts = np.full((n, 2), np.nan)
+    shifts[good] = sol[good]
+    err_sum = np.zeros(n)
+    np.add.at(err_sum, [e[1] for e in edges], [1 - np.sqrt(e[3]) for e in edges])
+    cnt = np.bincount([e[1] for e in edges], minlength=n)
+    errors = np.where(cnt > 0, err_sum / np.maximum(cnt, 1), np.nan)
+    errors[reference_scan] = 0.0
+    return _Found(shifts, errors, outliers)
+
+
+# ---------------------------------------------------------------------- anchored method
+def _drift_anchored(stack, n, reference_scan, opts: _Options, scheduler, progress) -> _Found:
+    """Sequential matching against a frozen reference per segment, outward from the reference."""
+    import numpy as np
+
+    found = _Found(np.full((n, 2), np.nan), np.full(n, np.nan), [])
+    if reference_scan == 0:
+        it = _scan_images(stack, scheduler)
         cache: dict[int, Any] = {}
 
         def source(s):
@@ -535,59 +639,115 @@ def estimate_drift(  # noqa: C901, PLR0912, PLR0915
                 cache[i] = img
             return cache[s]
 
-        run(list(range(n)), source)
-    else:
-        with compute_context(scheduler):
-            stack_np = None
-            for start, block in iter_blocks(stack):
-                if stack_np is None:
-                    stack_np = np.empty((n, ny, nx), np.float32)
-                stack_np[start : start + len(block)] = block
-        # (a reference other than scan 0 needs random access; the 2D stack is small
-        # compared with the cube: n × ny × nx float32)
-        raw = stack_np
-        run(list(range(reference_scan, n)), lambda s: raw[s])
-        state.clear()
-        run(list(range(reference_scan, -1, -1)), lambda s: raw[s])
-    good = ~np.isnan(shifts[:, 0])
-    if not good.any():
-        raise DataError("no scan could be registered (no image contrast)")
-    idx = np.arange(n)
-    for k in range(2):
-        shifts[:, k] = np.interp(idx, idx[good], shifts[good, k])
-    errors = np.where(np.isfinite(errors), errors, np.nan)
-    params = {
-        "image": image if isinstance(image, str | list | tuple) else "external",
-        "method": method,
-        "lags": list(lags),
-        "reference_scan": reference_scan,
-        "window": window,
-        "upsample_factor": upsample_factor,
-        "refine": refine,
-        "smooth_px": smooth_px,
-        "outlier_threshold": outlier_threshold,
-        "min_outlier_px": min_outlier_px,
-        "max_shift_px": max_shift_px,
-    }
-    hist = [
-        *cube.attrs.get("history", []),
-        history_record(
-            "estimate_drift",
-            function="charsuite.sims.tomo._register.estimate_drift",
-            parameters=params,
-            input_file=cube.attrs.get("source_file") or None,
-        ),
-    ]
-    return DriftResult(
-        reference=f"scan {reference_scan}",
-        image=str(params["image"]),
-        shifts_px=shifts.round(4).tolist(),
-        outliers=sorted(outliers),
-        error=errors.tolist(),
-        match_quality=float(np.nanmedian(1 - errors)) if np.isfinite(errors).any() else 0.0,
-        upsample_factor=upsample_factor,
-        history=hist,
-    )
+        _Anchored(opts, found, progress).run(list(range(n)), source)
+        return found
+    # a reference other than scan 0 needs random access; the 2D stack is small compared
+    # with the cube: n × ny × nx float32
+    raw = np.empty(stack.shape, np.float32)
+    with compute_context(scheduler):
+        for start, block in iter_blocks(stack):
+            raw[start : start + len(block)] = block
+    _Anchored(opts, found, progress).run(list(range(reference_scan, n)), lambda s: raw[s])
+    _Anchored(opts, found, progress).run(list(range(reference_scan, -1, -1)), lambda s: raw[s])
+    return found
+
+
+class _Anchored:
+    """One outward pass of the anchored method (see :func:`estimate_drift`)."""
+
+    def __init__(self, opts: _Options, found: _Found, progress) -> None:
+        self.opts = opts
+        self.found = found
+        self.progress = progress
+        self.steps: list[float] = []
+        self.levels: list[float] = []
+        self.state: dict[str, Any] = {}
+
+    def run(self, indices, source) -> None:
+        import numpy as np
+
+        for s in indices:
+            img = source(s)
+            level = float(np.nanmean(img))
+            p = _prep(img, self.opts.smooth_px)
+            if s == indices[0]:
+                self.found.shifts[s] = 0.0
+                self.found.errors[s] = 0.0
+                self.state.update(
+                    ref_sum=p.copy(), n_ref=1, seg_err=[], prev=p, last=np.zeros(2), last_scan=s
+                )
+                self.levels.append(level)
+            else:
+                self._step(s, p, level)
+            if self.progress:
+                self.progress(1)
+
+    def _limit(self, gap: int) -> float:
+        """Largest acceptable step over ``gap`` scans (robust scale of recent steps)."""
+        import numpy as np
+
+        o = self.opts
+        recent = np.asarray(self.steps[-30:]) if self.steps else np.zeros(1)
+        scale = 1.4826 * np.median(np.abs(recent - np.median(recent))) + np.median(recent)
+        limit = max(o.min_outlier_px, o.outlier_threshold * scale) * gap
+        if o.max_shift_px is not None:
+            limit = min(limit, o.max_shift_px * gap)
+        return limit
+
+    def _choose(self, p, limit):
+        """``((error, shift), anchor)`` of the accepted match, or ``(None, False)``."""
+        import numpy as np
+
+        o, st = self.opts, self.state
+        last = st["last"]
+        ref = st["ref_sum"] / st["n_ref"]
+        sh_ref, err_ref = _match(ref, p, o.upsample, o.hann, o.normalization, o.refine)
+        seg = st["seg_err"]
+        usual = np.median(seg) if len(seg) >= 3 else np.inf
+        ok_ref = np.hypot(*(sh_ref - last)) <= limit
+        if ok_ref and err_ref <= max(1.5 * usual, usual + 0.1):
+            return (err_ref, sh_ref), False
+        # content changed (new layer): chain from the previous scan and start a new
+        # reference segment anchored on this scan
+        d_prev, err_prev = _match(st["prev"], p, o.upsample, o.hann, o.normalization, o.refine)
+        sh_prev = last + d_prev
+        if np.hypot(*(sh_prev - last)) <= limit and err_prev < err_ref:
+            return (err_prev, sh_prev), True
+        return ((err_ref, sh_ref) if ok_ref else None), False
+
+    def _step(self, s: int, p, level: float) -> None:
+        import numpy as np
+        from scipy import ndimage
+
+        st = self.state
+        last, gap = st["last"], abs(s - st["last_scan"])
+        typical = float(np.median(self.levels[-30:]))
+        # blank (beam off) or contrast-free scans cannot be matched
+        blank = p.std() < 1e-12 or level < 0.2 * typical
+        choice, anchor = (None, False) if blank else self._choose(p, self._limit(gap))
+        if choice is None:
+            self.found.outliers.append(s)
+            if not blank:  # content changed beyond recognition: chain on from here
+                st["prev"] = p
+            return
+        err, cand = choice
+        cand = np.asarray(cand, float)
+        self.found.shifts[s] = cand
+        self.found.errors[s] = err
+        self.steps.append(float(np.hypot(*(cand - last))) / gap)
+        self.levels.append(level)
+        aligned = ndimage.shift(p, cand, order=3, mode="nearest")
+        if anchor:
+            st.update(ref_sum=aligned, n_ref=1, seg_err=[])
+        elif st["n_ref"] < self.opts.window:
+            # the reference is the mean of the first `window` registered scans of the
+            # segment, then frozen: matching against a fixed anchor keeps sub-pixel
+            # errors from accumulating (a continuously updated reference locks onto
+            # its own recent estimates and lags the drift)
+            st["ref_sum"] = st["ref_sum"] + aligned
+            st["n_ref"] += 1
+        st["seg_err"].append(err)
+        st.update(prev=p, last=cand, last_scan=s)
 
 
 def _crop_bounds(shifts, n):

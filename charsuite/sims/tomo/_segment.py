@@ -417,7 +417,55 @@ def _labels_block(v, m, plan, threshold, block_info=None):
     return plan["final"][lab].astype(np.int32)
 
 
-def find_regions(  # noqa: PLR0915
+def _region_stats(comps, tomogram, vnm, min_voxels):
+    """Regions (largest first) of the merged components, and the slab label → region map."""
+    import numpy as np
+
+    comp = comps.roots()
+    n_comp = int(comp.max()) + 1 if comp.size else 0
+    count = np.zeros(n_comp)
+    sums = np.zeros((n_comp, 3))
+    vsum = np.zeros(n_comp)
+    lo = np.full((n_comp, 3), np.iinfo(np.int64).max)
+    hi = np.zeros((n_comp, 3), np.int64)
+    pos = 0
+    for c, s3, vs, box in comps.stats:
+        idx = comp[pos : pos + len(c)]
+        np.add.at(count, idx, c)
+        np.add.at(sums, idx, s3)
+        np.add.at(vsum, idx, vs)
+        np.minimum.at(lo, idx, box[:, :, 0])
+        np.maximum.at(hi, idx, box[:, :, 1])
+        pos += len(c)
+    keep = np.flatnonzero(count >= min_voxels)
+    final_of_comp = np.zeros(n_comp, np.int32)
+    final_of_comp[keep] = np.arange(1, len(keep) + 1)
+    voxel_volume = float(np.prod(vnm))
+    regions = []
+    for i, c in enumerate(keep, start=1):
+        n_vox = int(count[c])
+        centroid = [
+            float(np.interp(q, np.arange(len(tomogram[d])), tomogram[d].values))
+            * (1000.0 if d != "depth" else 1.0)
+            for q, d in zip(sums[c] / n_vox, _DIMS3, strict=True)
+        ]
+        vol_nm3 = n_vox * voxel_volume
+        regions.append(
+            Region(
+                label=i,
+                voxels=n_vox,
+                volume_nm3=vol_nm3,
+                equivalent_diameter_nm=float((6 * vol_nm3 / np.pi) ** (1 / 3)),
+                centroid_nm=centroid,
+                bbox_voxels=[[int(lo[c, j]), int(hi[c, j])] for j in range(3)],
+                mean_signal=float(vsum[c] / n_vox),
+            )
+        )
+    regions.sort(key=lambda r: -r.volume_nm3)
+    return regions, np.r_[0, final_of_comp[comp]].astype(np.int32)
+
+
+def find_regions(
     tomogram,
     species: str,
     *,
@@ -542,48 +590,7 @@ def find_regions(  # noqa: PLR0915
             comps.add(int(bounds[k]), b, values=v)
             tick(1)
     plan["fg_off"] = comps.offsets
-    comp = comps.roots()
-    n_comp = int(comp.max()) + 1 if comp.size else 0
-    count = np.zeros(n_comp)
-    sums = np.zeros((n_comp, 3))
-    vsum = np.zeros(n_comp)
-    lo = np.full((n_comp, 3), np.iinfo(np.int64).max)
-    hi = np.zeros((n_comp, 3), np.int64)
-    pos = 0
-    for c, s3, vs, box in comps.stats:
-        idx = comp[pos : pos + len(c)]
-        np.add.at(count, idx, c)
-        np.add.at(sums, idx, s3)
-        np.add.at(vsum, idx, vs)
-        np.minimum.at(lo, idx, box[:, :, 0])
-        np.maximum.at(hi, idx, box[:, :, 1])
-        pos += len(c)
-    keep = np.flatnonzero(count >= min_voxels)
-    final_of_comp = np.zeros(n_comp, np.int32)
-    final_of_comp[keep] = np.arange(1, len(keep) + 1)
-    plan["final"] = np.r_[0, final_of_comp[comp]].astype(np.int32)
-    voxel_volume = float(np.prod(vnm))
-    regions = []
-    for i, c in enumerate(keep, start=1):
-        n_vox = int(count[c])
-        centroid = [
-            float(np.interp(q, np.arange(len(tomogram[d])), tomogram[d].values))
-            * (1000.0 if d != "depth" else 1.0)
-            for q, d in zip(sums[c] / n_vox, _DIMS3, strict=True)
-        ]
-        vol_nm3 = n_vox * voxel_volume
-        regions.append(
-            Region(
-                label=i,
-                voxels=n_vox,
-                volume_nm3=vol_nm3,
-                equivalent_diameter_nm=float((6 * vol_nm3 / np.pi) ** (1 / 3)),
-                centroid_nm=centroid,
-                bbox_voxels=[[int(lo[c, j]), int(hi[c, j])] for j in range(3)],
-                mean_signal=float(vsum[c] / n_vox),
-            )
-        )
-    regions.sort(key=lambda r: -r.volume_nm3)
+    regions, plan["final"] = _region_stats(comps, tomogram, vnm, min_voxels)
     lazy_labels = da.map_blocks(
         _labels_block,
         data,

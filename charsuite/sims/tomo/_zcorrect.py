@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from charsuite.exceptions import DataError, ParameterError
-from charsuite.model import Result, add_history, history_record
+from charsuite.model import Result, add_history, provenance
 from charsuite.sims.tomo._io import compute_context, open_cube
 
 
@@ -142,7 +142,8 @@ def _first_crossing(f, start, stop, sustain=3):
     return None
 
 
-def detect_interfaces(  # noqa: PLR0915
+@provenance("detect_interfaces", exclude=("cube", "scheduler"))
+def detect_interfaces(
     cube,
     layers,
     *,
@@ -182,7 +183,6 @@ def detect_interfaces(  # noqa: PLR0915
     """
     import numpy as np
     import xarray as xr
-    from scipy import ndimage
 
     cube = open_cube(cube)
     layers = parse_layers(layers)
@@ -190,13 +190,59 @@ def detect_interfaces(  # noqa: PLR0915
     missing = sorted({layer.marker for layer in layers} - set(have))
     if missing:
         raise ParameterError(f"marker species {missing} are not in the cube; it has {have}")
-    n, ny, nx = cube.shape[:3]
     markers = [have.index(layer.marker) for layer in layers]
+    rough = _rough_positions(cube, layers, markers, scheduler)
+    n = cube.shape[0]
+    edges = np.r_[-0.5, rough, n - 0.5]
+    maps = np.empty((len(rough), *cube.shape[1:3]))
+    opts = {"smooth_px": smooth_px, "refine": refine, "min_window": min_window}
+    for k, pos in enumerate(rough):
+        half = max(0.45 * min(edges[k + 1] - edges[k], edges[k + 2] - edges[k + 1]), 2.0)
+        lo, hi = max(0, int(np.floor(pos - half))), min(n, int(np.ceil(pos + half)) + 1)
+        with compute_context(scheduler):
+            # float32 keeps the window (up to a few hundred scans × 2 markers) small
+            slab = np.asarray(
+                cube.data[lo:hi, :, :, [markers[k], markers[k + 1]]].compute(), np.float32
+            )
+        maps[k] = _interface_map(slab, lo, pos, crossing=crossing, **opts)
+        if progress:
+            progress(1)
+    rates, source = _layer_rates(layers, maps.mean(axis=(1, 2)))
+    depth_maps = np.empty_like(maps)
+    prev_d, prev_s = 0.0, -0.5
+    for k in range(len(rough)):
+        depth_maps[k] = prev_d + rates[k] * (maps[k] - prev_s)
+        prev_d, prev_s = depth_maps[k], maps[k]
+    names = [f"{layers[k].name}/{layers[k + 1].name}" for k in range(len(rough))]
+    coords = {"interface": ("interface", names, {"units": "label"})}
+    for d in ("y", "x"):
+        coords[d] = cube[d]
+    dims = ("interface", "y", "x")
+    return ZCorrection(
+        layers=[layer.name for layer in layers],
+        interfaces=names,
+        thickness_nm=[layer.thickness_nm for layer in layers],
+        rates_nm_per_scan=rates,
+        rate_source=source,
+        interface_scan_mean=maps.mean(axis=(1, 2)).tolist(),
+        interface_scan_rms=maps.std(axis=(1, 2)).tolist(),
+        interface_depth_mean_nm=depth_maps.mean(axis=(1, 2)).tolist(),
+        interface_depth_rms_nm=depth_maps.std(axis=(1, 2)).tolist(),
+        history=[],
+        interface_scan=xr.DataArray(maps, dims=dims, coords=coords, attrs={"units": "scan"}),
+        interface_depth=xr.DataArray(depth_maps, dims=dims, coords=coords, attrs={"units": "nm"}),
+    )
+
+
+def _rough_positions(cube, layers, markers, scheduler):
+    """Interface positions (fractional scans) from the field-mean marker profiles."""
+    import numpy as np
+    from scipy import ndimage
+
+    n = cube.shape[0]
     with compute_context(scheduler):
         mean_profile = np.asarray(cube.data[..., sorted(set(markers))].mean(axis=(1, 2)).compute())
     col = {m: i for i, m in enumerate(sorted(set(markers)))}
-
-    # 1. rough positions from the field-mean profile
     rough = []
     start = 0
     for k in range(len(layers) - 1):
@@ -218,69 +264,74 @@ def detect_interfaces(  # noqa: PLR0915
             )
         rough.append(pos)
         start = int(np.ceil(pos)) + 1
-    rough = np.asarray(rough)
+    return np.asarray(rough)
 
-    # 2. per-column integral estimator in a window around each rough position
-    edges = np.r_[-0.5, rough, n - 0.5]
-    maps = np.empty((len(rough), ny, nx))
-    for k, pos in enumerate(rough):
-        half = 0.45 * min(edges[k + 1] - edges[k], edges[k + 2] - edges[k + 1])
-        half = max(half, 2.0)
-        lo, hi = max(0, int(np.floor(pos - half))), min(n, int(np.ceil(pos + half)) + 1)
-        with compute_context(scheduler):
-            # float32 keeps the window (up to a few hundred scans × 2 markers) small
-            slab = np.asarray(
-                cube.data[lo:hi, :, :, [markers[k], markers[k + 1]]].compute(), np.float32
-            )
-        if smooth_px:
-            slab = ndimage.gaussian_filter(slab, (0, smooth_px, smooth_px, 0), mode="nearest")
-        a, b = slab[..., 0], slab[..., 1]
-        f = b / np.maximum(a + b, 1e-12)
-        m = max(1, (hi - lo) // 4)
-        f_lo = f[:m].mean(0)
-        f_hi = f[-m:].mean(0)
-        step = np.where(np.abs(f_hi - f_lo) > 1e-6, f_hi - f_lo, np.nan)
-        maps[k] = lo + ((f_hi - f) / step).sum(0, dtype=np.float64) - 0.5
-        bad = ~np.isfinite(maps[k])
-        if bad.any():
-            maps[k][bad] = pos
-        np.clip(maps[k], lo - 0.5, hi - 0.5, out=maps[k])
-        # refine: the integral's noise grows with the window length, so integrate again
-        # over a narrow window centred on each column's first estimate
-        scans = np.arange(lo, hi, dtype=np.float64)[:, None, None]
-        for _ in range(refine):
-            noise = 1.4826 * np.median(np.abs(maps[k] - ndimage.median_filter(maps[k], 3)))
-            half2 = max(min_window, 4.0 * noise)
-            lo2 = np.clip(np.floor(maps[k] + 0.5 - half2), lo, hi - 1)
-            hi2 = np.clip(np.ceil(maps[k] + 0.5 + half2), lo + 1, hi)
-            inside = (scans >= lo2) & (scans < hi2)
-            frac = np.where(inside, (f_hi - f) / step, 0.0).sum(0, dtype=np.float64)
-            new = lo2 + frac - 0.5
-            ok = np.isfinite(new)
-            maps[k][ok] = np.clip(new[ok], lo - 0.5, hi - 0.5)
-        if crossing:
-            # the step centroid is biased towards the slower layer when the sputter rate
-            # changes at the interface (the step is asymmetric in scans); finish with the
-            # 50 % crossing nearest to the centroid (linear interpolation between scans)
-            g = (f - f_lo) / step
-            g0, g1 = g[:-1], g[1:]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                cross = np.where(
-                    (g0 < 0.5) & (g1 >= 0.5), scans[:-1] + (0.5 - g0) / (g1 - g0), np.nan
-                )
-            dist = np.abs(cross - maps[k])
-            dist[~np.isfinite(dist)] = np.inf
-            best = dist.argmin(0)
-            pick = np.take_along_axis(cross, best[None], 0)[0]
-            near = np.take_along_axis(dist, best[None], 0)[0] <= max(min_window, 3.0)
-            maps[k] = np.where(near & np.isfinite(pick), pick, maps[k])
-        if progress:
-            progress(1)
 
-    # 3. per-layer sputter rates from mean thicknesses
-    mean_s = maps.mean(axis=(1, 2))
+def _interface_map(slab, lo, pos, *, smooth_px, refine, min_window, crossing):
+    """Per-column interface position (scans) from a window ``slab`` (scans, y, x, 2 markers).
+
+    Integral (step-centroid) estimator, refined over narrow windows, optionally finished
+    with the nearest 50 % crossing (see :func:`detect_interfaces`).
+    """
+    import numpy as np
+    from scipy import ndimage
+
+    hi = lo + slab.shape[0]
+    if smooth_px:
+        slab = ndimage.gaussian_filter(slab, (0, smooth_px, smooth_px, 0), mode="nearest")
+    a, b = slab[..., 0], slab[..., 1]
+    f = b / np.maximum(a + b, 1e-12)
+    m = max(1, (hi - lo) // 4)
+    f_lo = f[:m].mean(0)
+    f_hi = f[-m:].mean(0)
+    step = np.where(np.abs(f_hi - f_lo) > 1e-6, f_hi - f_lo, np.nan)
+    out = lo + ((f_hi - f) / step).sum(0, dtype=np.float64) - 0.5
+    bad = ~np.isfinite(out)
+    if bad.any():
+        out[bad] = pos
+    np.clip(out, lo - 0.5, hi - 0.5, out=out)
+    # refine: the integral's noise grows with the window length, so integrate again
+    # over a narrow window centred on each column's first estimate
+    scans = np.arange(lo, hi, dtype=np.float64)[:, None, None]
+    for _ in range(refine):
+        noise = 1.4826 * np.median(np.abs(out - ndimage.median_filter(out, 3)))
+        half2 = max(min_window, 4.0 * noise)
+        lo2 = np.clip(np.floor(out + 0.5 - half2), lo, hi - 1)
+        hi2 = np.clip(np.ceil(out + 0.5 + half2), lo + 1, hi)
+        inside = (scans >= lo2) & (scans < hi2)
+        frac = np.where(inside, (f_hi - f) / step, 0.0).sum(0, dtype=np.float64)
+        new = lo2 + frac - 0.5
+        ok = np.isfinite(new)
+        out[ok] = np.clip(new[ok], lo - 0.5, hi - 0.5)
+    if crossing:
+        out = _nearest_crossing((f - f_lo) / step, scans, out, min_window)
+    return out
+
+
+def _nearest_crossing(g, scans, centre, min_window):
+    """The 50 % crossing of ``g`` nearest to ``centre`` per column (else ``centre``).
+
+    The step centroid is biased towards the slower layer when the sputter rate changes
+    at the interface (the step is asymmetric in scans); the crossing (linear
+    interpolation between scans) is not.
+    """
+    import numpy as np
+
+    g0, g1 = g[:-1], g[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cross = np.where((g0 < 0.5) & (g1 >= 0.5), scans[:-1] + (0.5 - g0) / (g1 - g0), np.nan)
+    dist = np.abs(cross - centre)
+    dist[~np.isfinite(dist)] = np.inf
+    best = dist.argmin(0)
+    pick = np.take_along_axis(cross, best[None], 0)[0]
+    near = np.take_along_axis(dist, best[None], 0)[0] <= max(min_window, 3.0)
+    return np.where(near & np.isfinite(pick), pick, centre)
+
+
+def _layer_rates(layers, mean_s):
+    """Per-layer sputter rates (nm/scan) from the mean interface positions, with their source."""
     rates, source = [], []
-    bounds = np.r_[-0.5, mean_s]
+    bounds = [-0.5, *mean_s]
     for k, layer in enumerate(layers):
         if layer.rate_nm_per_scan is not None:
             rates.append(float(layer.rate_nm_per_scan))
@@ -291,51 +342,7 @@ def detect_interfaces(  # noqa: PLR0915
         else:
             rates.append(rates[-1])
             source.append("assumed equal to the layer above")
-    depth_maps = np.empty_like(maps)
-    prev_d, prev_s = 0.0, -0.5
-    for k in range(len(rough)):
-        depth_maps[k] = prev_d + rates[k] * (maps[k] - prev_s)
-        prev_d, prev_s = depth_maps[k], maps[k]
-    names = [f"{layers[k].name}/{layers[k + 1].name}" for k in range(len(rough))]
-    coords = {"interface": ("interface", names, {"units": "label"})}
-    for d in ("y", "x"):
-        coords[d] = cube[d]
-    scan_da = xr.DataArray(
-        maps, dims=("interface", "y", "x"), coords=coords, attrs={"units": "scan"}
-    )
-    depth_da = xr.DataArray(
-        depth_maps, dims=("interface", "y", "x"), coords=coords, attrs={"units": "nm"}
-    )
-    params = {
-        "layers": [dataclasses.asdict(layer) for layer in layers],
-        "smooth_px": smooth_px,
-        "refine": refine,
-        "min_window": min_window,
-        "crossing": crossing,
-    }
-    hist = [
-        *cube.attrs.get("history", []),
-        history_record(
-            "detect_interfaces",
-            function="charsuite.sims.tomo._zcorrect.detect_interfaces",
-            parameters=params,
-            input_file=cube.attrs.get("source_file") or None,
-        ),
-    ]
-    return ZCorrection(
-        layers=[layer.name for layer in layers],
-        interfaces=names,
-        thickness_nm=[layer.thickness_nm for layer in layers],
-        rates_nm_per_scan=rates,
-        rate_source=source,
-        interface_scan_mean=mean_s.tolist(),
-        interface_scan_rms=maps.std(axis=(1, 2)).tolist(),
-        interface_depth_mean_nm=depth_maps.mean(axis=(1, 2)).tolist(),
-        interface_depth_rms_nm=depth_maps.std(axis=(1, 2)).tolist(),
-        history=hist,
-        interface_scan=scan_da,
-        interface_depth=depth_da,
-    )
+    return rates, source
 
 
 def _scan_of_depth(z, scan_maps, depth_maps, rates):

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import ParameterError, ReaderError
-from charsuite.io._contain import check_hdf5
 from charsuite.io._spec import FormatSpec
+from charsuite.io.hdf5 import CUBE_DIMS, open_file
 
 SPEC = FormatSpec(
     name="hdf5-cube",
@@ -28,7 +28,6 @@ SPEC = FormatSpec(
     lazy=True,
 )
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-CUBE_DIMS = ("depth", "y", "x", "species")
 
 
 def _find(f, min_ndim: int = 3):
@@ -49,9 +48,7 @@ def can_read(path: Path, head: bytes) -> bool:
     # the superblock follows an optional user block of 512 · 2^k bytes
     if not any(head[o : o + 8] == HDF5_MAGIC for o in (0, 512, 1024, 2048)):
         return False
-    import h5py
-
-    with h5py.File(path, "r") as f:
+    with open_file(path, contained=False) as f:
         if "TofDAQ Version" in f.attrs or "charsuite_format" in f.attrs:
             return False
         return _find(f) is not None
@@ -81,14 +78,12 @@ def read(path: Path, *, lazy: bool = False, node: str | None = None, dims=None, 
     species : sequence of str, optional
         Species labels (default from a ``species``/``labels`` attribute or ``s0, s1...``).
     """
-    import h5py
     import xarray as xr
 
     try:
-        f = h5py.File(path, "r")
+        f = open_file(path, format=SPEC.name)  # regular file, contained, bounded
     except OSError as err:
         raise ReaderError(f"not a readable HDF5 file ({err})", path=path, format=SPEC.name) from err
-    check_hdf5(f, path, format=SPEC.name)  # no external links/storage, bounded sizes
     try:
         name = node.strip("/") if node else _find(f)
         if not name or name not in f or not hasattr(f[name], "shape"):

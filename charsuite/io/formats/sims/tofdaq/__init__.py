@@ -44,6 +44,7 @@ chunk_mb : float
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -51,8 +52,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
-from charsuite.io._contain import check_hdf5, check_regular
 from charsuite.io._spec import FormatSpec
+from charsuite.io.hdf5 import CUBE_DIMS, open_file
 
 SPEC = FormatSpec(
     name="tofdaq",
@@ -74,9 +75,7 @@ def can_read(path: Path, head: bytes) -> bool:
     """Accept HDF5 files with a ``TofDAQ Version`` root attribute and TofDAQ groups."""
     if not _is_hdf5_head(head):
         return False
-    import h5py
-
-    with h5py.File(path, "r") as f:
+    with open_file(path, contained=False) as f:
         return "TofDAQ Version" in f.attrs and ("PeakData" in f or "FullSpectra" in f)
 
 
@@ -252,18 +251,14 @@ def unique_labels(labels) -> list[str]:
 
 
 def _open(path: Path):
-    import h5py
-
-    check_regular(path, format=SPEC.name)  # a FIFO would block h5py forever
     try:
-        f = h5py.File(path, "r")
+        return open_file(path, format=SPEC.name)  # regular file, contained, bounded
     except OSError as err:
         raise ReaderError(
             f"not a readable HDF5 file ({err}); the file may be truncated or not TofDAQ output",
             path=path,
             format=SPEC.name,
         ) from err
-    return check_hdf5(f, path, format=SPEC.name)  # no external links/storage, bounded sizes
 
 
 def open_tofdaq(path: str | Path):
@@ -536,7 +531,7 @@ def _event_array(
     return da.from_array(integ, chunks=(k, *integ.shape[1:]), lock=True), integ
 
 
-def read(  # noqa: C901, PLR0912, PLR0915
+def read(
     path: Path,
     *,
     lazy: bool = False,
@@ -580,10 +575,51 @@ def read(  # noqa: C901, PLR0912, PLR0915
     ParameterError
         Bad ``tof`` or ``units``.
     """
-    import xarray as xr
+    tof = _check_read_options(units, tof, node)
+    f = _open(path)
+    try:
+        root = attrs_dict(f)
+        if "TofDAQ Version" not in root:
+            raise ReaderError(
+                "no 'TofDAQ Version' root attribute; this is not a TofDAQ file",
+                path=path,
+                format=SPEC.name,
+            )
+        ini = parse_ini(str(root.get("Configuration File Contents", "")))
+        table = read_peak_table(_require(f, "PeakData/PeakTable", path))
+        lay = _layout(f, path, table, tof)
+        _cross_check(path, lay.main_shape, root, ini)
+        n_extr, parts = extractions_per_pixel(root)
+        cal_record = calibration_record(calibration)
+        if cal_record is not None and any(lay.kinds[t] == "PeakData" for t in lay.tofs):
+            raise ParameterError(
+                "calibration= applies to raw EventList files; this file's PeakData were "
+                "integrated by TofDAQ. Re-integrate TofData with `charsuite sims reintegrate "
+                "--calibration` instead"
+            )
+        spc = _tof_arrays(
+            f, path, lay, table, root, lazy, chunk_mb, units, n_extr, calibration=cal_record
+        )
+        order, times = _depth_order(f, lay.n_writes)
+        data = _cube_data(f, path, lay, spc.arrays, order, lazy, units, n_extr)
+        extra = _scan_coords(f, path, lay, order, times, root, ini)
+    except (ReaderError, ParameterError):
+        f.close()
+        raise
+    except DataError as err:
+        f.close()
+        raise ReaderError(str(err), path=path, format=SPEC.name) from err
+    except Exception:
+        f.close()
+        raise
+    if not lazy:
+        f.close()
+    cube = _cube_array(data, lay, spc, extra, root, n_extr, units)
+    return _conversion_history(cube, path, lay, spc, units, n_extr, parts)
 
-    from charsuite.model import add_history
 
+def _check_read_options(units, tof, node):
+    """The TOF to read, from ``tof``/``node`` (ParameterError naming bad values)."""
     if units not in ("counts", "ions/extraction"):
         raise ParameterError(f"units={units!r}; expected 'counts' or 'ions/extraction'")
     if node is not None:
@@ -596,232 +632,280 @@ def read(  # noqa: C901, PLR0912, PLR0915
             )
     if tof not in ("all", 1, 2, "1", "2"):
         raise ParameterError(f"tof={tof!r}; expected 'all', 1 or 2")
-    f = _open(path)
-    try:
-        root = attrs_dict(f)
-        if "TofDAQ Version" not in root:
-            raise ReaderError(
-                "no 'TofDAQ Version' root attribute; this is not a TofDAQ file",
-                path=path,
-                format=SPEC.name,
-            )
-        ini = parse_ini(str(root.get("Configuration File Contents", "")))
-        table = read_peak_table(_require(f, "PeakData/PeakTable", path))
-        kinds = {t: _source_kind(f, t) for t in (1, 2)}
-        if kinds[1] is None:
-            _require(f, "PeakData/PeakData", path)  # raises, listing what the file has
-        if kinds[1] == "PeakData":
-            main_shape = tuple(f["PeakData/PeakData"].shape)
-        else:
-            main_shape = (*f["FullSpectra/EventList"].shape, len(table.label))
-        if len(main_shape) != 4 or main_shape[3] != len(table.label):
-            raise ReaderError(
-                f"PeakData has shape {main_shape} but PeakTable lists {len(table.label)} peaks; "
-                "expected (write, buf, segment, peak) with one column per table row",
-                path=path,
-                format=SPEC.name,
-            )
-        tofs = [1, 2] if tof == "all" else [int(tof)]
-        if tof == "all" and kinds[2] is None:
-            tofs = [1]
-        if 2 in tofs and kinds[2] is None:
-            _require(f, "PeakData/PeakData2", path)
-        # common number of writes (a truncated acquisition can leave them unequal)
-        n_writes = main_shape[0]
-        if 2 in tofs:
-            other = (
-                f["PeakData/PeakData2"] if kinds[2] == "PeakData" else f["FullSpectra2/EventList"]
-            )
-            n_writes = min(n_writes, other.shape[0])
-        _cross_check(path, main_shape, root, ini)
-        ny, nx = main_shape[1], main_shape[2]
-        has_pd2 = kinds[2] is not None
-        from_events = any(kinds[t] == "EventList" for t in tofs)
-        n_extr, parts = extractions_per_pixel(root)
-        cal_record = calibration_record(calibration)
-        if cal_record is not None and any(kinds[t] == "PeakData" for t in tofs):
-            raise ParameterError(
-                "calibration= applies to raw EventList files; this file's PeakData were "
-                "integrated by TofDAQ. Re-integrate TofData with `charsuite sims reintegrate "
-                "--calibration` instead"
-            )
-        arrays, labels, masses, lowers, uppers, pols, integrated = [], [], [], [], [], [], []
-        for t in tofs:
-            tab = table
-            if t == 2:
-                key = "PeakData/PeakTable2"
-                tab = read_peak_table(f[key]) if key in f else table
-            if kinds[t] == "PeakData":
-                name = "PeakData/PeakData" if t == 1 else "PeakData/PeakData2"
-                arr = _peak_array(f, name, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=n_writes)
-                if from_events and units == "counts":
-                    arr = arr * np.float32(n_extr)
-            else:
-                arr, integ = _event_array(
-                    f,
-                    t,
-                    tab,
-                    path,
-                    lazy=lazy,
-                    chunk_mb=chunk_mb,
-                    n_writes=n_writes,
-                    calibration=cal_record,
-                )
-                integrated.append({"tof": t, **integ.parameters})
-                if units == "ions/extraction":
-                    arr = arr / np.float32(n_extr)
-            name = f"{kinds[t]}{'2' if t == 2 else ''}"
-            if arr.shape[1:3] != (ny, nx):
-                raise ReaderError(
-                    f"{name} has shape {arr.shape}, the first TOF has {main_shape}; the two "
-                    "TOFs must share (buf, segment)",
-                    path=path,
-                    format=SPEC.name,
-                )
-            if len(tab.label) != arr.shape[3]:
-                raise ReaderError(
-                    f"{name} has {arr.shape[3]} peaks but its peak table has {len(tab.label)}",
-                    path=path,
-                    format=SPEC.name,
-                )
-            arrays.append(arr)
-            labels += list(tab.label)
-            masses.append(tab.mass)
-            lowers.append(tab.lower)
-            uppers.append(tab.upper)
-            pols += [_polarity(root, t) or "unknown"] * len(tab.label)
-        order, times = _depth_order(f, n_writes)
-        reordered = not np.array_equal(order, np.arange(n_writes))
-        if reordered:
-            warnings.warn(
-                f"{path}: BufTimes decrease with the write index (reversed export); the cube "
-                "is re-ordered by acquisition time (depth 0 = first scan).",
-                CharsuiteWarning,
-                stacklevel=3,
-            )
-        if lazy:
-            import dask.array as da
+    return tof
 
-            data = da.concatenate(arrays, axis=3) if len(arrays) > 1 else arrays[0]
-            if reordered:
-                data = data[order]
-        else:
-            data = np.concatenate(arrays, axis=3) if len(arrays) > 1 else arrays[0]
-            if reordered:
-                data = data[order]
-        if units == "counts" and not from_events:
-            data = data * np.float32(n_extr)
-        if lazy and not from_events:
-            from charsuite.io.hdf5 import register
 
-            # lets charsuite.sims stream this exact cube from the datasets (read_direct or
-            # pread into reused buffers) instead of through dask
-            register(
-                data,
-                [f["PeakData/PeakData" if t == 1 else "PeakData/PeakData2"] for t in tofs],
-                n_writes=n_writes,
-                reverse=reordered,
-                factor=n_extr if units == "counts" else None,
-            )
-        sat = f.get("FullSpectra/SaturationWarning")
-        saturated = (
-            np.asarray(sat[:n_writes], dtype=bool)[order]
-            if sat is not None and sat.shape[:2] == (main_shape[0], ny)
-            else np.zeros((n_writes, ny), dtype=bool)
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Which TOFs are read, from which source, and the cube's extent."""
+
+    main_shape: tuple
+    tofs: list
+    kinds: dict  # tof -> "PeakData", "EventList" or None
+    n_writes: int
+
+    @property
+    def from_events(self) -> bool:
+        return any(self.kinds[t] == "EventList" for t in self.tofs)
+
+    @property
+    def yx(self) -> tuple[int, int]:
+        return self.main_shape[1], self.main_shape[2]
+
+
+def _layout(f, path, table, tof) -> _Layout:
+    kinds = {t: _source_kind(f, t) for t in (1, 2)}
+    if kinds[1] is None:
+        _require(f, "PeakData/PeakData", path)  # raises, listing what the file has
+    if kinds[1] == "PeakData":
+        main_shape = tuple(f["PeakData/PeakData"].shape)
+    else:
+        main_shape = (*f["FullSpectra/EventList"].shape, len(table.label))
+    if len(main_shape) != 4 or main_shape[3] != len(table.label):
+        raise ReaderError(
+            f"PeakData has shape {main_shape} but PeakTable lists {len(table.label)} peaks; "
+            "expected (write, buf, segment, peak) with one column per table row",
+            path=path,
+            format=SPEC.name,
         )
-        buf_time = times[order] if times is not None and times.shape == (n_writes, ny) else None
-        geo = pixel_geometry(f, nx, path)
-        current, current_source = primary_current(f, n_writes)
-        fs = f.get("FullSpectra")
-        fs_attrs = attrs_dict(fs) if fs is not None else {}
-        original = {"root": root, "ini": ini, "FullSpectra": fs_attrs}
-        for grp in ("FullSpectra2", "TimingData", "FIBParams"):
-            if grp in f:
-                original[grp] = attrs_dict(f[grp])
-    except (ReaderError, ParameterError):
-        f.close()
-        raise
-    except DataError as err:
-        f.close()
-        raise ReaderError(str(err), path=path, format=SPEC.name) from err
-    except Exception:
-        f.close()
-        raise
-    if not lazy:
-        f.close()
+    tofs = [1, 2] if tof == "all" else [int(tof)]
+    if tof == "all" and kinds[2] is None:
+        tofs = [1]
+    if 2 in tofs and kinds[2] is None:
+        _require(f, "PeakData/PeakData2", path)
+    # common number of writes (a truncated acquisition can leave them unequal)
+    n_writes = main_shape[0]
+    if 2 in tofs:
+        other = f["PeakData/PeakData2"] if kinds[2] == "PeakData" else f["FullSpectra2/EventList"]
+        n_writes = min(n_writes, other.shape[0])
+    return _Layout(main_shape, tofs, kinds, n_writes)
+
+
+@dataclasses.dataclass
+class _Species:
+    """Per-TOF arrays and their species coordinates, concatenated along ``species``."""
+
+    arrays: list = dataclasses.field(default_factory=list)
+    labels: list = dataclasses.field(default_factory=list)
+    masses: list = dataclasses.field(default_factory=list)
+    lowers: list = dataclasses.field(default_factory=list)
+    uppers: list = dataclasses.field(default_factory=list)
+    pols: list = dataclasses.field(default_factory=list)
+    integrated: list = dataclasses.field(default_factory=list)
+
+
+def _tof_arrays(
+    f, path, lay: _Layout, table, root, lazy, chunk_mb, units, n_extr, *, calibration=None
+) -> _Species:
+    """PeakData (or integrated EventList) of each TOF read, with its peak table."""
+    out = _Species()
+    for t in lay.tofs:
+        tab = table
+        if t == 2:
+            key = "PeakData/PeakTable2"
+            tab = read_peak_table(f[key]) if key in f else table
+        if lay.kinds[t] == "PeakData":
+            name = "PeakData/PeakData" if t == 1 else "PeakData/PeakData2"
+            arr = _peak_array(f, name, path, lazy=lazy, chunk_mb=chunk_mb, n_writes=lay.n_writes)
+            if lay.from_events and units == "counts":
+                arr = arr * np.float32(n_extr)
+        else:
+            arr, integ = _event_array(
+                f,
+                t,
+                tab,
+                path,
+                lazy=lazy,
+                chunk_mb=chunk_mb,
+                n_writes=lay.n_writes,
+                calibration=calibration,
+            )
+            out.integrated.append({"tof": t, **integ.parameters})
+            if units == "ions/extraction":
+                arr = arr / np.float32(n_extr)
+        _check_tof_shape(path, lay, t, arr, tab)
+        out.arrays.append(arr)
+        out.labels += list(tab.label)
+        out.masses.append(tab.mass)
+        out.lowers.append(tab.lower)
+        out.uppers.append(tab.upper)
+        out.pols += [_polarity(root, t) or "unknown"] * len(tab.label)
+    return out
+
+
+def _check_tof_shape(path, lay: _Layout, t, arr, tab) -> None:
+    name = f"{lay.kinds[t]}{'2' if t == 2 else ''}"
+    if arr.shape[1:3] != lay.yx:
+        raise ReaderError(
+            f"{name} has shape {arr.shape}, the first TOF has {lay.main_shape}; the two "
+            "TOFs must share (buf, segment)",
+            path=path,
+            format=SPEC.name,
+        )
+    if len(tab.label) != arr.shape[3]:
+        raise ReaderError(
+            f"{name} has {arr.shape[3]} peaks but its peak table has {len(tab.label)}",
+            path=path,
+            format=SPEC.name,
+        )
+
+
+def _cube_data(f, path, lay: _Layout, arrays, order, lazy, units, n_extr):
+    """Concatenate the TOFs, order by time, scale to counts; register the lazy cube's chunks.
+
+    The registration (:func:`charsuite.io.hdf5.register`) lets :mod:`charsuite.sims`
+    stream this exact cube from the datasets (pread, decoded chunks or read_direct into
+    reused buffers) instead of through dask.
+    """
+    reordered = not np.array_equal(order, np.arange(lay.n_writes))
+    if reordered:
+        warnings.warn(
+            f"{path}: BufTimes decrease with the write index (reversed export); the cube "
+            "is re-ordered by acquisition time (depth 0 = first scan).",
+            CharsuiteWarning,
+            stacklevel=4,
+        )
+    if lazy:
+        import dask.array as da
+
+        data = da.concatenate(arrays, axis=3) if len(arrays) > 1 else arrays[0]
+    else:
+        data = np.concatenate(arrays, axis=3) if len(arrays) > 1 else arrays[0]
+    if reordered:
+        data = data[order]
+    if units == "counts" and not lay.from_events:
+        data = data * np.float32(n_extr)
+    if lazy and not lay.from_events:
+        from charsuite.io.hdf5 import register
+
+        register(
+            data,
+            [f["PeakData/PeakData" if t == 1 else "PeakData/PeakData2"] for t in lay.tofs],
+            n_writes=lay.n_writes,
+            reverse=reordered,
+            factor=n_extr if units == "counts" else None,
+        )
+    return data
+
+
+def _scan_coords(f, path, lay: _Layout, order, times, root, ini) -> dict:
+    """Per-scan flags and times, pixel geometry, primary current and original metadata."""
+    n_writes = lay.n_writes
+    ny, nx = lay.yx
+    sat = f.get("FullSpectra/SaturationWarning")
+    saturated = (
+        np.asarray(sat[:n_writes], dtype=bool)[order]
+        if sat is not None and sat.shape[:2] == (lay.main_shape[0], ny)
+        else np.zeros((n_writes, ny), dtype=bool)
+    )
+    buf_time = times[order] if times is not None and times.shape == (n_writes, ny) else None
+    current, current_source = primary_current(f, n_writes)
+    fs = f.get("FullSpectra")
+    original = {"root": root, "ini": ini, "FullSpectra": attrs_dict(fs) if fs is not None else {}}
+    for grp in ("FullSpectra2", "TimingData", "FIBParams"):
+        if grp in f:
+            original[grp] = attrs_dict(f[grp])
+    return {
+        "saturated": saturated,
+        "buf_time": buf_time,
+        "geo": pixel_geometry(f, nx, path),
+        "current": None if current is None else current[order],
+        "current_source": current_source,
+        "original": original,
+    }
+
+
+def _cube_array(data, lay: _Layout, spc: _Species, extra: dict, root, n_extr, units):
+    import xarray as xr
+
+    ny, nx = lay.yx
+    geo = extra["geo"]
     pixel = geo.get("pixel_size_um")
     xy_units = "um" if pixel else "px"
     step = pixel or 1.0
     coords = {
-        "depth": ("depth", np.arange(n_writes), {"units": "scan", "long_name": "scan index"}),
+        "depth": ("depth", np.arange(lay.n_writes), {"units": "scan", "long_name": "scan index"}),
         "y": ("y", (np.arange(ny) + 0.5) * step, {"units": xy_units}),
         "x": ("x", (np.arange(nx) + 0.5) * step, {"units": xy_units}),
-        "species": ("species", unique_labels(labels), {"units": "label"}),
-        "mass": ("species", np.concatenate(masses), {"units": "Th"}),
-        "lower_mass": ("species", np.concatenate(lowers), {"units": "Th"}),
-        "upper_mass": ("species", np.concatenate(uppers), {"units": "Th"}),
-        "polarity": ("species", np.array(pols), {"units": "label"}),
-        "saturated": (("depth", "y"), saturated, {"units": "dimensionless"}),
+        "species": ("species", unique_labels(spc.labels), {"units": "label"}),
+        "mass": ("species", np.concatenate(spc.masses), {"units": "Th"}),
+        "lower_mass": ("species", np.concatenate(spc.lowers), {"units": "Th"}),
+        "upper_mass": ("species", np.concatenate(spc.uppers), {"units": "Th"}),
+        "polarity": ("species", np.array(spc.pols), {"units": "label"}),
+        "saturated": (("depth", "y"), extra["saturated"], {"units": "dimensionless"}),
     }
-    if buf_time is not None:
-        coords["buf_time"] = (("depth", "y"), buf_time, {"units": "s"})
-    if current is not None:
+    if extra["buf_time"] is not None:
+        coords["buf_time"] = (("depth", "y"), extra["buf_time"], {"units": "s"})
+    if extra["current"] is not None:
+        source = extra["current_source"]
         coords["primary_current"] = (
             "depth",
-            current[order],
-            {"units": _label_unit(current_source), "source": current_source},
+            extra["current"],
+            {"units": _label_unit(source), "source": source},
         )
     metadata = {
         "instrument": f"TOFWERK TofDAQ ({root.get('DAQ Hardware', 'unknown DAQ')})",
-        "n_scans": int(n_writes),
+        "n_scans": int(lay.n_writes),
         "polarity": _polarity(root, 1),
         "extractions_per_pixel": n_extr,
         "tofdaq_version": root.get("TofDAQ Version"),
         "start_time": root.get("HDF5 File Creation Time"),
-        "bipolar": bool(has_pd2),
-        "data_source": "EventList" if from_events else "PeakData",
+        "bipolar": lay.kinds[2] is not None,
+        "data_source": "EventList" if lay.from_events else "PeakData",
         **{k: v for k, v in geo.items() if v is not None},
     }
-    if "pixel_size_um" not in metadata:
-        metadata["pixel_size_um"] = None
-    name = "counts" if units == "counts" else "ions_per_extraction"
-    cube = xr.DataArray(
+    metadata.setdefault("pixel_size_um", None)
+    return xr.DataArray(
         data,
-        dims=("depth", "y", "x", "species"),
+        dims=CUBE_DIMS,
         coords=coords,
-        name=name,
+        name="counts" if units == "counts" else "ions_per_extraction",
         attrs={
             "units": "counts" if units == "counts" else "ions/extraction",
             "long_name": "secondary ions per pixel and scan",
             "technique": "sims",
             "metadata": metadata,
-            "original_metadata": original,
+            "original_metadata": extra["original"],
             "history": [],
         },
     )
-    for integ in integrated:
+
+
+def _conversion_history(cube, path, lay: _Layout, spc: _Species, units, n_extr, parts):
+    """Records of the reader's own steps, with the values it computed from the file.
+
+    Hand-written records (not ``@provenance``): they state values found in the file
+    (the extraction factor and its parts, the EventList integration windows), which are
+    no parameters of :func:`read`.
+    """
+    from charsuite.model import add_history
+
+    source = Path(path).resolve()
+    for integ in spc.integrated:
         cube = add_history(
             cube,
             "integrate EventList into the peak table",
             function="charsuite.io.formats.sims.tofdaq.read",
             parameters=integ,
-            input_file=Path(path).resolve(),
+            input_file=source,
         )
-    if from_events and units == "ions/extraction":
+    if lay.from_events and units == "ions/extraction":
         cube = add_history(
             cube,
             "convert counts to ions/extraction",
             function="charsuite.io.formats.sims.tofdaq.read",
             parameters={"divisor": n_extr, **parts},
-            input_file=Path(path).resolve(),
+            input_file=source,
         )
-    if units == "counts" and (not from_events or any(kinds[t] == "PeakData" for t in tofs)):
+    if units == "counts" and (
+        not lay.from_events or any(lay.kinds[t] == "PeakData" for t in lay.tofs)
+    ):
         cube = add_history(
             cube,
             "convert ions/extraction to counts",
             function="charsuite.io.formats.sims.tofdaq.read",
             parameters={"factor": n_extr, **parts},
-            input_file=Path(path).resolve(),
+            input_file=source,
         )
     return cube
 
