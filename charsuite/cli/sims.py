@@ -447,8 +447,9 @@ def peaks_cmd(
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False), help="Cube HDF5 to write."
 )
+@json_option
 @force_option
-def reintegrate_cmd(file, peaks_path, calibration, tof, output, force):
+def reintegrate_cmd(file, peaks_path, calibration, tof, output, json_path, force):
     """Integrate TofData into a peak table → (depth, y, x, species) counts cube (HDF5)."""
     from charsuite.sims import reintegrate, write_cube
 
@@ -461,8 +462,16 @@ def reintegrate_cmd(file, peaks_path, calibration, tof, output, force):
             calibration=calibration,
             progress=update,
         )
-    write_cube(cube, output, force=force)
+    written = write_cube(cube, output, force=force)
     status(f"wrote {output} ({cube.sizes['species']} species); read it with `sims profile`")
+    summary = {
+        "output": str(written),
+        "dims": dict(cube.sizes),
+        "species": [str(s) for s in cube["species"].values],
+        "units": cube.attrs.get("units"),
+        "history": cube.attrs.get("history", []),
+    }
+    emit_json(summary, json_path, force=force)
 
 
 # ToF-SIMS II commands (tomogram reconstruction, multivariate analysis)

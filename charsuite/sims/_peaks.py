@@ -221,6 +221,21 @@ def reference_ions(name: str = "positive") -> list[str]:
 
     The lists live in ``reference_data/sims/ions.json``.
 
+    Parameters
+    ----------
+    name : str, optional
+        ``"positive"``, ``"negative"`` or ``"plasma"``.
+
+    Returns
+    -------
+    list of str
+        Ion names (e.g. ``"115In+"``) accepted by ``--ions``.
+
+    Raises
+    ------
+    ParameterError
+        An unknown set name (the message lists the known ones).
+
     Examples
     --------
     >>> reference_ions("positive")[:2]

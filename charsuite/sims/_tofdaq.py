@@ -100,6 +100,20 @@ def write_cube(cube, path: str | Path, *, force: bool = False) -> Path:
     Dataset ``/counts`` with attributes ``dims``, ``species``, ``mass`` (Th), ``units``
     and ``history`` (JSON); read as format ``hdf5-cube`` (e.g. by ``sims profile``).
 
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        Counts with dims ``(depth, y, x, species)`` in any order.
+    path : str or Path
+        Output file (written atomically).
+    force : bool, optional
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written file.
+
     Examples
     --------
     >>> import numpy as np, xarray as xr, tempfile, pathlib

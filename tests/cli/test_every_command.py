@@ -35,7 +35,7 @@ def inputs(tmp_path_factory):
     """Generated files with known truth, one per technique, made once for the module."""
     from charsuite.datasets.composition import film_results
     from charsuite.datasets.echem import write_squidstat_cycling, write_squidstat_eis
-    from charsuite.datasets.sims import make_tofdaq_stack
+    from charsuite.datasets.sims import make_fibtof_spectrum, make_tofdaq_stack
     from charsuite.datasets.tomogram import tomogram
     from charsuite.datasets.xrd import generate_gixrd, simulate_standard, write_xrdml
 
@@ -44,6 +44,10 @@ def inputs(tmp_path_factory):
     xs, ys, _ = simulate_standard(phase="Si", incidence_angle_deg=1.0, ka2_ratio=0.0, seed=3)
     standard = write_xrdml(root / "si.xrdml", xs, ys, ka2_ratio=0.0, incidence_angle_deg=1.0)
     stack, _ = make_tofdaq_stack(root / "stack.h5", n_scans=60, shape=(12, 12), seed=11)
+    tofdata, _ = make_tofdaq_stack(root / "tofdata.h5", n_scans=12, shape=(3, 2), tofdata=True)
+    fibtof, _ = make_fibtof_spectrum(root / "fibtof.h5")
+    peaks = ["sims", "peaks", str(tofdata), "--candidates", "Li+"]
+    assert main(["--quiet", *peaks, "--peak-table", str(root / "peaks.csv")]) == 0
     cube, _ = tomogram(path=root / "cube.h5", shape_yx=(16, 16))
     cycling = write_squidstat_cycling(
         root / "echem", windows=((3.0, 4.3),), cycles_per_window=3, points_per_half=30
@@ -66,6 +70,8 @@ def inputs(tmp_path_factory):
         "xrdml": paths[0],
         "standard": standard,
         "stack": stack,
+        "tofdata": tofdata,
+        "fibtof": fibtof,
         "cube": cube,
         "cycling": cycling["csv"],
         "eis": eis["csv"],
@@ -107,6 +113,16 @@ def _arguments(path, d):
         ("sims", "info"): [str(d["stack"])],
         ("sims", "profile"): [str(d["stack"])],
         ("sims", "correlate"): [str(d["stack"]), "-s", "NiO-,MnO-", "--scans", "10:50"],
+        ("sims", "spectrum"): [str(d["fibtof"])],
+        ("sims", "mass-calibrate"): [str(d["fibtof"]), "--ions", "Li+,Na+,K+,Ga+,In+"],
+        ("sims", "peaks"): [str(d["tofdata"]), "--candidates", "Li+"],
+        ("sims", "reintegrate"): [
+            str(d["tofdata"]),
+            "--peaks",
+            str(d["root"] / "peaks.csv"),
+            "-o",
+            str(out / "reintegrated.h5"),
+        ],
         ("sims", "mva"): [str(d["cube"]), "-n", "2", "--method", "pca"],
         ("sims", "tomogram"): [str(d["cube"]), "--species", "Li,Ni", "-o", str(out / "t.h5")],
         ("echem", "cycles"): [str(d["cycling"]), "--mass", "0.034mg"],
