@@ -22,6 +22,7 @@ Returned object: as :mod:`charsuite.io.formats.xrd.xrdml` (1D; one range of a mu
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from charsuite.exceptions import ReaderError
 from charsuite.io._spec import FormatSpec
@@ -93,8 +94,33 @@ def _range_label(root, member: str) -> str:
     return member
 
 
-def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):  # noqa: C901, PLR0912, PLR0915
+class _Range(NamedTuple):
+    """The data range chosen in the zip: its parsed XML and where it sits among the ranges."""
+
+    root: Any
+    member: str
+    index: int
+    labels: list
+    n_ranges: int
+
+
+class _Table(NamedTuple):
+    """The numbers of one data range."""
+
+    info: Any
+    scan_name: str
+    tth: Any
+    counts: Any
+    absorb: Any
+    time: Any
+    omega: Any
+
+
+def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | None = None):
     """Read a Bruker BRML file (one data range).
+
+    Stages: pick the data range in the zip (:func:`_open_range`) → its numbers
+    (:func:`_read_table`) → metadata (:func:`_metadata`) → intensities and σ.
 
     Parameters
     ----------
@@ -114,18 +140,47 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
     """
     import numpy as np
 
-    from charsuite.io.formats.xrd.common import (
-        classify_scan,
-        element_to_dict,
-        open_zip,
-        parse_xml,
-        pick_range,
-        scan_array,
-        to_float,
-        zip_member,
-    )
+    from charsuite.io.formats.xrd.common import element_to_dict, scan_array
 
     path = Path(path)
+    chosen = _open_range(path, range)
+    tab = _read_table(chosen, path)
+    absorb = np.where(np.asarray(tab.absorb) > 0, tab.absorb, 1.0) * np.ones_like(tab.counts)
+    intensity = tab.counts * absorb
+    sigma = np.sqrt(np.maximum(tab.counts, 1.0)) * absorb
+    md = _metadata(chosen, tab)
+    units = "counts"
+    if rate:
+        if tab.time is None or np.any(tab.time <= 0):
+            raise ReaderError(
+                "counts/s requested but no positive measuring time per step",
+                path=path,
+                format=SPEC.name,
+            )
+        intensity, sigma, units = intensity / tab.time, sigma / tab.time, "counts/s"
+    fixed = chosen.root.find("{*}FixedInformation")
+    original = {
+        "member": chosen.member,
+        "ScanInformation": element_to_dict(tab.info, max_text=200) if tab.info is not None else {},
+        "FixedInformation": element_to_dict(fixed, max_text=200) if fixed is not None else {},
+    }
+    return scan_array(
+        tab.tth,
+        intensity,
+        sigma=sigma,
+        path=path,
+        format=SPEC.name,
+        units=units,
+        metadata=md,
+        original=original,
+        sigma_source="poisson on counts (x absorption factor)",
+    )
+
+
+def _open_range(path: Path, range: int | None) -> _Range:
+    """Parse the ``RawData*.xml`` member of the chosen range (all of them to label ranges)."""
+    from charsuite.io.formats.xrd.common import open_zip, parse_xml, pick_range, zip_member
+
     with open_zip(path, format=SPEC.name) as zf:
         names = zf.namelist()
         raw_names = sorted(n for n in names if n.rsplit("/", 1)[-1].startswith("RawData"))
@@ -137,16 +192,16 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
                 format=SPEC.name,
             )
         raw_names.sort(key=_member_number)
+
+        def parse(name):
+            data = zip_member(zf, name, path=path, format=SPEC.name)
+            return parse_xml(data, path=path, format=SPEC.name, member=name)
+
         docs = {}
         if len(raw_names) > 1:
             labels = []
             for name in raw_names:
-                docs[name] = parse_xml(
-                    zip_member(zf, name, path=path, format=SPEC.name),
-                    path=path,
-                    format=SPEC.name,
-                    member=name,
-                )
+                docs[name] = parse(name)
                 labels.append(_range_label(docs[name], name))
         else:
             labels = [raw_names[0]]
@@ -154,32 +209,13 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
         member = raw_names[index]
         root = docs.get(member)
         if root is None:
-            root = parse_xml(
-                zip_member(zf, member, path=path, format=SPEC.name),
-                path=path,
-                format=SPEC.name,
-                member=member,
-            )
-    route = root.find(".//{*}DataRoutes/{*}DataRoute")
-    if route is None:
-        raise ReaderError(f"{member} has no DataRoute", path=path, format=SPEC.name)
-    info = route.find("{*}ScanInformation")
-    scan_name = info.attrib.get("ScanName", "") if info is not None else ""
-    cols = _columns(route, path=path)
-    tth_col = cols.get("ScanAxes:TwoTheta")
-    if tth_col is None:
-        tth_col = next((v for k, v in cols.items() if k.endswith(":TwoTheta")), None)
-    theta_col = cols.get("ScanAxes:Theta")
-    if tth_col is None or "counts" not in cols:
-        raise ReaderError(
-            f"cannot find the 2θ and counter columns in the data views (found {sorted(cols)}); "
-            "this BRML scan is not a 2θ scan",
-            path=path,
-            format=SPEC.name,
-        )
-    rows = []
-    for datum in route.iterfind("{*}Datum"):
-        rows.append((datum.text or "").split(","))
+            root = parse(member)
+    return _Range(root, member, index, labels, len(raw_names))
+
+
+def _datum_rows(route, root, path: Path) -> list:
+    """The comma-separated ``<Datum>`` rows of the route (or anywhere in the document)."""
+    rows = [(datum.text or "").split(",") for datum in route.iterfind("{*}Datum")]
     if not rows:
         rows = [(d.text or "").split(",") for d in root.iterfind(".//{*}Datum")]
     if len(rows) < 2:
@@ -188,9 +224,33 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
             path=path,
             format=SPEC.name,
         )
-    width = len(rows[0])
-    if any(len(r) != width for r in rows):
+    if any(len(r) != len(rows[0]) for r in rows):
         raise ReaderError("<Datum> rows have different lengths", path=path, format=SPEC.name)
+    return rows
+
+
+def _read_table(chosen: _Range, path: Path) -> _Table:
+    """Locate the 2θ, counter, absorber, time and θ columns and read the rows as numbers."""
+    import numpy as np
+
+    route = chosen.root.find(".//{*}DataRoutes/{*}DataRoute")
+    if route is None:
+        raise ReaderError(f"{chosen.member} has no DataRoute", path=path, format=SPEC.name)
+    info = route.find("{*}ScanInformation")
+    scan_name = info.attrib.get("ScanName", "") if info is not None else ""
+    cols = _columns(route, path=path)
+    tth_col = cols.get("ScanAxes:TwoTheta")
+    if tth_col is None:
+        tth_col = next((v for k, v in cols.items() if k.endswith(":TwoTheta")), None)
+    if tth_col is None or "counts" not in cols:
+        raise ReaderError(
+            f"cannot find the 2θ and counter columns in the data views (found {sorted(cols)}); "
+            "this BRML scan is not a 2θ scan",
+            path=path,
+            format=SPEC.name,
+        )
+    rows = _datum_rows(route, chosen.root, path)
+    width = len(rows[0])
     if max(tth_col, cols["counts"]) >= width:
         raise ReaderError(
             f"column map points past the {width} values per <Datum>", path=path, format=SPEC.name
@@ -201,31 +261,55 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
         raise ReaderError(
             f"a <Datum> value is not a number ({err})", path=path, format=SPEC.name
         ) from err
-    tth = table[:, tth_col]
-    counts = table[:, cols["counts"]]
-    absorb = table[:, cols["AbsorptionFactor"]] if "AbsorptionFactor" in cols else 1.0
-    time = table[:, cols["MeasuredTime"]] if "MeasuredTime" in cols else None
-    absorb = np.where(np.asarray(absorb) > 0, absorb, 1.0) * np.ones_like(counts)
-    intensity = counts * absorb
-    sigma = np.sqrt(np.maximum(counts, 1.0)) * absorb
+    theta_col = cols.get("ScanAxes:Theta")
+    return _Table(
+        info=info,
+        scan_name=scan_name,
+        tth=table[:, tth_col],
+        counts=table[:, cols["counts"]],
+        absorb=table[:, cols["AbsorptionFactor"]] if "AbsorptionFactor" in cols else 1.0,
+        time=table[:, cols["MeasuredTime"]] if "MeasuredTime" in cols else None,
+        omega=table[:, theta_col] if theta_col is not None else None,
+    )
 
-    md: dict = {
-        "scan_axis": scan_name,
-        "n_ranges": len(raw_names),
-        "range_index": index,
-        "ranges": labels,
-    }
+
+def _tube_metadata(root) -> dict:
+    """Wavelengths, Kα2 ratio and anode from the ``<Tube>`` element."""
+    from charsuite.io.formats.xrd.common import to_float
+
     tube = root.find(".//{*}Tube")
-    if tube is not None:
-        a1 = tube.find("{*}WaveLengthAlpha1")
-        a2 = tube.find("{*}WaveLengthAlpha2")
-        ratio = tube.find("{*}WaveLengthRatio")
-        mat = tube.find("{*}TubeMaterial")
-        md["wavelength_angstrom"] = to_float(a1.attrib.get("Value")) if a1 is not None else None
-        md["wavelength_ka2_angstrom"] = to_float(a2.attrib.get("Value")) if a2 is not None else None
-        md["ka2_ratio"] = to_float(ratio.attrib.get("Value")) if ratio is not None else None
-        if mat is not None and mat.text:
-            md["anode"] = mat.text.strip()
+    if tube is None:
+        return {}
+
+    def value(tag):
+        el = tube.find("{*}" + tag)
+        return to_float(el.attrib.get("Value")) if el is not None else None
+
+    md = {
+        "wavelength_angstrom": value("WaveLengthAlpha1"),
+        "wavelength_ka2_angstrom": value("WaveLengthAlpha2"),
+        "ka2_ratio": value("WaveLengthRatio"),
+    }
+    mat = tube.find("{*}TubeMaterial")
+    if mat is not None and mat.text:
+        md["anode"] = mat.text.strip()
+    return md
+
+
+def _metadata(chosen: _Range, tab: _Table) -> dict:
+    """Curated metadata: ranges, tube, sample, operator, times, scan type, fixed ω."""
+    import numpy as np
+
+    from charsuite.io.formats.xrd.common import classify_scan, to_float
+
+    root = chosen.root
+    md: dict = {
+        "scan_axis": tab.scan_name,
+        "n_ranges": chosen.n_ranges,
+        "range_index": chosen.index,
+        "ranges": chosen.labels,
+        **_tube_metadata(root),
+    }
     for item in root.iterfind(".//{*}InfoItem"):
         if item.attrib.get("Name") == "SampleName" and item.attrib.get("Value"):
             md["sample"] = item.attrib["Value"]
@@ -234,43 +318,15 @@ def read(path: Path, *, lazy: bool = False, rate: bool = False, range: int | Non
     started = root.find("{*}TimeStampStarted")
     if started is not None and started.text:
         md["start_time"] = started.text.strip()
-    if time is not None:
-        md["counting_time_s"] = float(np.median(time))
-    tps = info.find("{*}TimePerStep") if info is not None else None
+    if tab.time is not None:
+        md["counting_time_s"] = float(np.median(tab.time))
+    tps = tab.info.find("{*}TimePerStep") if tab.info is not None else None
     if tps is not None:
         md["time_per_step_s"] = to_float(tps.text)
-    scan_type = classify_scan(scan_name, float(np.nanmax(tth)))
-    if "detector" in scan_name.lower() or scan_name.lower() in ("twotheta", "2theta"):
+    scan_type = classify_scan(tab.scan_name, float(np.nanmax(tab.tth)))
+    if "detector" in tab.scan_name.lower() or tab.scan_name.lower() in ("twotheta", "2theta"):
         scan_type = "2theta"
-    if scan_type == "2theta" and theta_col is not None:
-        om = table[:, theta_col]
-        if np.ptp(om) < 1e-6:
-            md["incidence_angle_deg"] = float(om[0])
+    if scan_type == "2theta" and tab.omega is not None and np.ptp(tab.omega) < 1e-6:
+        md["incidence_angle_deg"] = float(tab.omega[0])
     md["scan_type"] = scan_type
-    units = "counts"
-    if rate:
-        if time is None or np.any(time <= 0):
-            raise ReaderError(
-                "counts/s requested but no positive measuring time per step",
-                path=path,
-                format=SPEC.name,
-            )
-        intensity, sigma, units = intensity / time, sigma / time, "counts/s"
-    original = {
-        "member": member,
-        "ScanInformation": element_to_dict(info, max_text=200) if info is not None else {},
-        "FixedInformation": element_to_dict(root.find("{*}FixedInformation"), max_text=200)
-        if root.find("{*}FixedInformation") is not None
-        else {},
-    }
-    return scan_array(
-        tth,
-        intensity,
-        sigma=sigma,
-        path=path,
-        format=SPEC.name,
-        units=units,
-        metadata=md,
-        original=original,
-        sigma_source="poisson on counts (x absorption factor)",
-    )
+    return md
