@@ -60,7 +60,12 @@ def open_cube(source, *, lazy: bool = True, dask: bool = False, chunks: Any = No
 
     Examples
     --------
-    >>> cube = open_cube("stack.h5")  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> from charsuite.datasets.sims import make_tofdaq_stack
+    >>> path, _ = make_tofdaq_stack(
+    ...     pathlib.Path(tempfile.mkdtemp()) / "stack.h5", n_scans=4, shape=(3, 2)
+    ... )
+    >>> cube = open_cube(path)
     >>> cube.dims
     ('depth', 'y', 'x', 'species')
     """
