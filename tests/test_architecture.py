@@ -108,11 +108,7 @@ SHARED_PRIVATE = {"charsuite"}  # charsuite._version
 
 # Imports that modules being rewritten by other helpers still make (round of issue 15). Each
 # needs a public name in the target package's __init__; remove the entry when it has one.
-KNOWN = {
-    "charsuite/sims/_tofdaq.py": {"charsuite.io.formats.sims.tofdaq"},
-    "charsuite/datasets/xrd.py": {"charsuite.xrd"},  # _space_group, _dispersion_factor, ...
-    "charsuite/cli/_sims_tomogram.py": {"charsuite.sims.tomo"},  # _check_species
-}
+KNOWN: dict[str, set[str]] = {}
 
 
 def test_no_underscore_imports_across_packages():

@@ -194,9 +194,9 @@ def mva(file, components, method, species, output, plot, scheduler, json_path, f
         cube = open_cube(file)
         names = _species(species)
         if names:
-            from charsuite.sims.tomo._register import _check_species
+            from charsuite.sims.tomo import check_species
 
-            _check_species(cube, names)
+            check_species(cube, names)
             cube = cube.sel(species=names)
         result = run_mva(cube, method=method, n_components=components, scheduler=client)
         if output is not None:

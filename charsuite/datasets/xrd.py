@@ -47,11 +47,11 @@ def _phase_lines(name, *, wavelength, lo, hi, cell=None):
     ref = reference_pattern(
         name, wavelength_angstrom=wavelength, two_theta_range=(lo, hi), cell=cell
     )
-    from charsuite.xrd._library import _dispersion_factor
+    from charsuite.xrd import dispersion_factor
 
     inten = np.asarray(pat.y) / struct.volume**2
     if len(ref.hkl) == inten.size:  # same simulation → same peak order
-        inten = inten * _dispersion_factor(struct, ref.hkl, np.asarray(pat.x, float), wavelength)
+        inten = inten * dispersion_factor(struct, ref.hkl, np.asarray(pat.x, float), wavelength)
     return np.asarray(pat.x), inten, ref.hkl, ref, struct
 
 
@@ -477,12 +477,11 @@ def _phase_sticks(
     from pymatgen.analysis.diffraction.xrd import XRDCalculator
     from pymatgen.core import Lattice
 
-    from charsuite.xrd import load_structure
-    from charsuite.xrd._library import _space_group, crystal_system
+    from charsuite.xrd import crystal_system, load_structure, space_group
 
     lo, hi = two_theta_range
     struct = load_structure(cif)
-    system = crystal_system(_space_group(struct)[1])
+    system = crystal_system(space_group(struct)[1])
     cell0 = (*struct.lattice.abc, *struct.lattice.angles)
     cell, eps = _strained_cell(cell0, system, strain)
     struct.lattice = Lattice.from_parameters(*cell)
@@ -791,13 +790,12 @@ def _library_symmetry() -> dict:
     """Name → (space-group number, (a, b, c)) of the built-in library (cached)."""
     global _LIBSYM
     if _LIBSYM is None:
-        from charsuite.xrd import list_phases, load_structure
-        from charsuite.xrd._library import _space_group
+        from charsuite.xrd import list_phases, load_structure, space_group
 
         _LIBSYM = {}
         for n, path in list_phases().items():
             st = load_structure(path)
-            _LIBSYM[n] = (_space_group(st)[1], tuple(st.lattice.abc))
+            _LIBSYM[n] = (space_group(st)[1], tuple(st.lattice.abc))
     return _LIBSYM
 
 

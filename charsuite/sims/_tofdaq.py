@@ -12,14 +12,15 @@ import numpy as np
 
 from charsuite.exceptions import ParameterError, ReaderError
 from charsuite.io.formats.sims.tofdaq import (
-    _require,
+    EventListIntegrator,
     attrs_dict,
+    decode_event_list,
     extractions_per_pixel,
     mass_calibration,
     open_tofdaq,
+    require_dataset,
     unique_labels,
 )
-from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator, decode_event_list
 from charsuite.sims._masscal import MassCalibration
 from charsuite.sims._peaktable import PeakTable
 
@@ -51,7 +52,7 @@ def peak_table(path: str | Path, *, tof: int = 1) -> PeakTable:
             if tof == 2 and "PeakData/PeakTable2" in f
             else "PeakData/PeakTable"
         )
-        return PeakTable.from_dataset(_require(f, name, path))
+        return PeakTable.from_dataset(require_dataset(f, name, path))
 
 
 def mass_axis(path: str | Path, *, tof: int = 1, write: int | None = None) -> np.ndarray:
@@ -63,7 +64,7 @@ def mass_axis(path: str | Path, *, tof: int = 1, write: int | None = None) -> np
     """
     path = Path(path)
     with open_tofdaq(path) as f:
-        grp = _require(f, _group(tof), path)
+        grp = require_dataset(f, _group(tof), path)
         n = None
         for name in ("MassAxis", "SumSpectrum", "TofData"):
             if name in grp:
@@ -187,8 +188,8 @@ def reintegrate(
         raise ParameterError(f"units={units!r}; expected 'counts' or 'ions/extraction'")
     path = Path(path)
     with open_tofdaq(path) as f:
-        grp = _require(f, _group(tof), path)
-        tofdata = _require(f, f"{grp.name.strip('/')}/TofData", path)
+        grp = require_dataset(f, _group(tof), path)
+        tofdata = require_dataset(f, f"{grp.name.strip('/')}/TofData", path)
         table = PeakTable.from_spec(peaks) if peaks is not None else peak_table(path, tof=tof)
         ga = attrs_dict(grp)
         root = attrs_dict(f)
@@ -339,7 +340,7 @@ def fib_images(path: str | Path):
 
     path = Path(path)
     with open_tofdaq(path) as f:
-        grp = _require(f, "FIBImages", path)
+        grp = require_dataset(f, "FIBImages", path)
         names = sorted(k for k in grp if "Data" in grp[k])
         if not names:
             raise ReaderError("FIBImages holds no ImageNNNN/Data datasets", path=path)

@@ -28,10 +28,13 @@ from charsuite.xrd._instrument import Instrument, load_instrument, save_instrume
 from charsuite.xrd._lattice import LatticeFit, d_spacing, refine_lattice, two_theta_of
 from charsuite.xrd._library import (
     clear_cache,
+    crystal_system,
+    dispersion_factor,
     list_phases,
     load_structure,
     phase_max_strain,
     reference_pattern,
+    space_group,
 )
 from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
 from charsuite.xrd._peaks import (
@@ -82,8 +85,10 @@ __all__ = [
     "clear_cache",
     "correct_displacement",
     "correct_zero",
+    "crystal_system",
     "d_spacing",
     "decide_radiation",
+    "dispersion_factor",
     "doublet_test",
     "estimate_sigma",
     "find_peaks",
@@ -109,6 +114,7 @@ __all__ = [
     "residual_peaks",
     "save_instrument",
     "smooth",
+    "space_group",
     "strip_ka2",
     "subtract_background",
     "texture_factor",

@@ -42,7 +42,28 @@ _SYSTEMS = (
 
 
 def crystal_system(space_group_number: int) -> str:
-    """Crystal system of an International Tables space-group number."""
+    """Crystal system of an International Tables space-group number.
+
+    Parameters
+    ----------
+    space_group_number : int
+        1–230.
+
+    Returns
+    -------
+    str
+        ``"triclinic"`` … ``"cubic"``.
+
+    Raises
+    ------
+    ParameterError
+        A number outside 1–230.
+
+    Examples
+    --------
+    >>> crystal_system(166)
+    'trigonal'
+    """
     for last, name in _SYSTEMS:
         if space_group_number <= last:
             return name
@@ -209,7 +230,20 @@ def load_structure(path: str | Path):
     return _structure(str(path), _digest(path)).copy()
 
 
-def _space_group(struct) -> tuple[str, int]:
+def space_group(struct) -> tuple[str, int]:
+    """Space-group symbol and number of a structure (spglib through pymatgen).
+
+    Parameters
+    ----------
+    struct : pymatgen.core.Structure
+        The structure (a library CIF loaded with :func:`load_structure`).
+
+    Returns
+    -------
+    (str, int)
+        Hermann–Mauguin symbol and International Tables number; ``("P1", 1)`` when the
+        symmetry search fails (disordered or odd cells).
+    """
     import warnings
 
     from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
@@ -223,12 +257,28 @@ def _space_group(struct) -> tuple[str, int]:
         return "P1", 1
 
 
-def _dispersion_factor(struct, hkls, two_theta, wavelength):
-    """|F(f0 + f′ + if″)|² / |F(f0)|² per reflection (xrayutilities f′, f″ tables).
+def dispersion_factor(struct, hkls, two_theta, wavelength):
+    """Return |F(f0 + f′ + if″)|² / |F(f0)|² per reflection (xrayutilities f′, f″ tables).
 
     pymatgen's stick intensities use f0 only; Ni, Co and Mn have f′ ≈ −2…−3 e under Cu Kα,
     which changes e.g. I(003)/I(104) of NMC811 by ≈ 5 % (``shared/notes/xrd.md`` §3.1). The
     ratio is evaluated for the representative hkl of each pymatgen family.
+
+    Parameters
+    ----------
+    struct : pymatgen.core.Structure
+        The structure.
+    hkls : sequence of (h, k, l)
+        One representative reflection per line.
+    two_theta : array_like
+        The lines' 2θ (deg).
+    wavelength : float
+        Wavelength (Å).
+
+    Returns
+    -------
+    numpy.ndarray
+        The factor per line (1 where an element has no xrayutilities table or |F(f0)|² ≈ 0).
     """
     import xrayutilities as xu
 
@@ -298,7 +348,7 @@ def _simulate(path_str, digest, wavelength, lo, hi, cell_override, role, name, a
         mult.append(sum(f["multiplicity"] for f in fam))
     intens = 100.0 * raw / raw.max() if raw.size else raw  # pymatgen's scaled intensities
     if anomalous and len(hkls):
-        intens = intens * _dispersion_factor(struct, hkls, np.asarray(pat.x, float), wavelength)
+        intens = intens * dispersion_factor(struct, hkls, np.asarray(pat.x, float), wavelength)
         intens = 100.0 * intens / intens.max()
     lat = struct.lattice
     comp = {str(el): float(v) for el, v in struct.composition.fractional_composition.items()}
@@ -338,7 +388,7 @@ def _obverse(hkl) -> tuple:
 
 @lru_cache(maxsize=128)
 def _phase_symmetry(path_str, digest):
-    return _space_group(_structure(path_str, digest))
+    return space_group(_structure(path_str, digest))
 
 
 def reference_pattern(

@@ -31,7 +31,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "projection",
             "segment_layers",
         ],
-        "_register": ["apply_drift", "estimate_drift", "register"],
+        "_register": ["apply_drift", "check_species", "estimate_drift", "register"],
         "_zcorrect": ["detect_interfaces", "parse_layers", "zcorrect"],
     },
 )

@@ -320,11 +320,29 @@ def registration_images(cube, *, image: Any = "tic"):
     if isinstance(image, str) and image.lower() == "tic":
         return cube.sum("species")
     names = [image] if isinstance(image, str) else list(image)
-    _check_species(cube, names)
+    check_species(cube, names)
     return cube.sel(species=names).sum("species")
 
 
-def _check_species(cube, names):
+def check_species(cube, names):
+    """Refuse species names the cube does not hold, naming the ones it has.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        A ``(depth, y, x, species)`` cube.
+    names : sequence of str
+        Requested species.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ParameterError
+        Some names are not in the cube's ``species`` coordinate.
+    """
     have = [str(s) for s in cube["species"].values]
     missing = [n for n in names if n not in have]
     if missing:

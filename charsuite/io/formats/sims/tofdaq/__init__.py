@@ -53,6 +53,8 @@ import numpy as np
 
 from charsuite.exceptions import CharsuiteWarning, DataError, ParameterError, ReaderError
 from charsuite.io._spec import FormatSpec
+from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
+from charsuite.io.formats.sims.tofdaq._events import decode_event_list as decode_event_list
 from charsuite.io.hdf5 import CUBE_DIMS, open_file
 
 SPEC = FormatSpec(
@@ -274,7 +276,27 @@ def open_tofdaq(path: str | Path):
     return f
 
 
-def _require(f, name: str, path: Path):
+def require_dataset(f, name: str, path: Path):
+    """Return node ``name`` of the open TofDAQ file ``f``, or refuse naming what the file has.
+
+    Parameters
+    ----------
+    f : h5py.File
+        The open file.
+    name : str
+        Path of the group or dataset inside the file.
+    path : Path
+        The file's path (for the error message).
+
+    Returns
+    -------
+    h5py.Group or h5py.Dataset
+
+    Raises
+    ------
+    ReaderError
+        The node is missing (the message lists up to 40 nodes the file has).
+    """
     if name not in f:
         have = []
         f.visit(lambda n: have.append(n) if len(have) < 40 else None)
@@ -453,7 +475,7 @@ def _aligned_chunks(dset, chunk_mb: float) -> tuple[int, ...]:
 
 
 def _peak_array(f, name: str, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int):
-    dset = _require(f, name, path)
+    dset = require_dataset(f, name, path)
     if dset.ndim != 4:
         raise ReaderError(
             f"{name} has shape {dset.shape}; expected 4 dimensions (write, buf, segment, peak)",
@@ -512,8 +534,6 @@ def _event_array(
     f, tof: int, table, path: Path, *, lazy: bool, chunk_mb: float, n_writes: int, calibration
 ):
     """Counts integrated from the EventList: lazily write by write, or all at once."""
-    from charsuite.io.formats.sims.tofdaq._events import EventListIntegrator
-
     integ = EventListIntegrator(
         f,
         "FullSpectra" if tof == 1 else "FullSpectra2",
@@ -586,7 +606,7 @@ def read(
                 format=SPEC.name,
             )
         ini = parse_ini(str(root.get("Configuration File Contents", "")))
-        table = read_peak_table(_require(f, "PeakData/PeakTable", path))
+        table = read_peak_table(require_dataset(f, "PeakData/PeakTable", path))
         lay = _layout(f, path, table, tof)
         _cross_check(path, lay.main_shape, root, ini)
         n_extr, parts = extractions_per_pixel(root)
@@ -656,7 +676,7 @@ class _Layout:
 def _layout(f, path, table, tof) -> _Layout:
     kinds = {t: _source_kind(f, t) for t in (1, 2)}
     if kinds[1] is None:
-        _require(f, "PeakData/PeakData", path)  # raises, listing what the file has
+        require_dataset(f, "PeakData/PeakData", path)  # raises, listing what the file has
     if kinds[1] == "PeakData":
         main_shape = tuple(f["PeakData/PeakData"].shape)
     else:
@@ -672,7 +692,7 @@ def _layout(f, path, table, tof) -> _Layout:
     if tof == "all" and kinds[2] is None:
         tofs = [1]
     if 2 in tofs and kinds[2] is None:
-        _require(f, "PeakData/PeakData2", path)
+        require_dataset(f, "PeakData/PeakData2", path)
     # common number of writes (a truncated acquisition can leave them unequal)
     n_writes = main_shape[0]
     if 2 in tofs:

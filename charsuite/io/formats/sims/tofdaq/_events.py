@@ -129,11 +129,11 @@ class EventListIntegrator:
     ):
         import h5py
 
-        from charsuite.io.formats.sims.tofdaq import _require, attrs_dict, parse_ini
+        from charsuite.io.formats.sims.tofdaq import attrs_dict, parse_ini, require_dataset
 
         self.path = path
-        self.group = _require(f, group, path)
-        self.events = _require(f, f"{group}/EventList", path)
+        self.group = require_dataset(f, group, path)
+        self.events = require_dataset(f, f"{group}/EventList", path)
         base = h5py.check_vlen_dtype(self.events.dtype)
         if base is None or self.events.ndim != 3:
             raise ReaderError(
