@@ -122,6 +122,17 @@ def parse_rule(text: str) -> Rule:
         "metal total from RBS"       the basis/metal group total and the absolute
         "Ni+Mn+Co total from RBS"    scale (areal density) from RBS
 
+    Parameters
+    ----------
+    text : str
+        The rule in words.
+
+    Returns
+    -------
+    Rule
+        Kind (``"from"``, ``"ratios"`` or ``"total"``), elements, technique (upper
+        case) and the original text.
+
     Raises
     ------
     ParameterError
@@ -156,7 +167,23 @@ def _elements_list(text: str, rule: str) -> list[str]:
 
 
 def parse_basis(text: str) -> tuple[tuple[str, ...], float]:
-    """``"Ni+Mn+Co=1"`` → ``(("Ni", "Mn", "Co"), 1.0)``; ``"O=2"`` → ``(("O",), 2.0)``."""
+    """``"Ni+Mn+Co=1"`` → ``(("Ni", "Mn", "Co"), 1.0)``; ``"O=2"`` → ``(("O",), 2.0)``.
+
+    Parameters
+    ----------
+    text : str
+        Element symbols joined by ``+``, ``=``, and a positive amount.
+
+    Returns
+    -------
+    tuple
+        The elements (tuple of str) and the basis amount (float, > 0).
+
+    Raises
+    ------
+    ParameterError
+        If the text is malformed, names unknown elements or the value is not > 0.
+    """
     m = re.match(r"^\s*([A-Za-z+\s]+?)\s*=\s*([0-9.eE+-]+)\s*$", str(text))
     if not m:
         raise ParameterError(f"basis {text!r} not understood; write e.g. 'Ni+Mn+Co=1' or 'O=2'")
@@ -385,6 +412,11 @@ def format_formula(
         Decimals of nominal amounts (trailing zeros and a lone 1 are dropped).
     uncertainty : bool
         Print ``value(σ)`` with PDG rounding of the uncertainty where σ > 0.
+
+    Returns
+    -------
+    str
+        The formula text.
     """
     parts = []
     for el, n in amounts.items():

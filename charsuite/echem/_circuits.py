@@ -152,6 +152,18 @@ class Circuit:
 def parse_circuit(string: str) -> Circuit:
     """Parse an impedance.py-style circuit string such as ``R0-p(R1,CPE1)-p(R2,CPE2)``.
 
+    Parameters
+    ----------
+    string : str
+        Elements joined in series by ``-`` and in parallel by ``p(a,b,...)``; whitespace
+        is ignored.
+
+    Returns
+    -------
+    Circuit
+        The normalised string, the series/parallel tree, the ``(name, type)`` elements,
+        and the fit parameter names and units.
+
     Raises
     ------
     ParameterError

@@ -381,6 +381,16 @@ def c_rate(current_mA: float, *, capacity_mAh: float) -> float:
         Current (mA); its sign is ignored.
     capacity_mAh : float
         Reference capacity (mAh) that defines 1C (theoretical or practical: state it).
+
+    Returns
+    -------
+    float
+        C-rate (1/h).
+
+    Raises
+    ------
+    ParameterError
+        If ``capacity_mAh`` is not positive.
     """
     if not capacity_mAh > 0:
         raise ParameterError(f"capacity_mAh={capacity_mAh!r}: expected a positive number")

@@ -73,6 +73,22 @@ def split_sweeps(ds) -> list:
     PEIS: dim ``record`` with ``frequency``, ``z_real``, ``z_imag`` and ``sweep`` = −1 off
     impedance), whose rows that are not impedance points are never part of a spectrum.
     Parts are in sweep order; each keeps the attributes and gains a history record.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Impedance Dataset or time series with impedance blocks, as read by
+        :func:`charsuite.io.read`.
+
+    Returns
+    -------
+    list of xarray.Dataset
+        One Dataset per sweep; ``[ds]`` unchanged when there is no ``sweep`` variable.
+
+    Raises
+    ------
+    DataError
+        If a time series holds no impedance points.
     """
     from charsuite.model import add_history
 
@@ -104,6 +120,18 @@ def select_sweep(ds, number: int):
     EC-Lab files number sweeps as EC-Lab does (``cycle number`` of PEIS/GEIS from 1,
     ``z cycle`` of Modulo Bat from 0); other files count from 0 where the frequency turns
     back (``metadata["sweep_numbering"]``).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        Impedance data, as accepted by :func:`split_sweeps`.
+    number : int
+        Sweep number in the instrument's numbering.
+
+    Returns
+    -------
+    xarray.Dataset
+        The spectrum of that sweep, with a history record.
 
     Raises
     ------
@@ -320,6 +348,19 @@ def cpe_capacitance(
         ``hsu-mansfeld``: C = Q^(1/α) R^((1−α)/α) (normal, distributed time constants;
         from the apex frequency ω_max = (RQ)^(−1/α)). ``brug``: surface distribution,
         C = Q^(1/α) (1/R_s + 1/R)^((α−1)/α) with the series resistance ``r_series``.
+    r_series : float
+        Series resistance R_s (Ω); needed (> 0) for ``brug``.
+
+    Returns
+    -------
+    float
+        Effective capacitance C (F).
+
+    Raises
+    ------
+    ParameterError
+        If Q, α or R is out of range, ``r_series`` is not positive for ``brug``, or
+        ``method`` is unknown.
 
     References
     ----------
@@ -845,11 +886,24 @@ def lin_kk(
     c : float
         μ cutoff (0.85 default; impedance.py's validation example uses 0.5).
     max_M : int
+        Largest number M of RC elements tried.
     fit_type : {"complex", "real", "imag"}
+        Which part of the impedance the linear parameters are fitted to.
     add_cap : bool
         Add a series capacitance (blocking electrodes / low-frequency tails).
     residual_limit : float
         ``valid`` if all |residuals| are below this (default 1 %).
+
+    Returns
+    -------
+    LinKKResult
+        M and μ reached, frequencies (Hz), real and imaginary residuals relative to |Z|,
+        the largest |residual|, pseudo-χ², the settings and ``valid``.
+
+    Raises
+    ------
+    ParameterError
+        If ``fit_type`` is unknown.
 
     References
     ----------

@@ -231,11 +231,17 @@ def check_output(path: str | Path, *, force: bool = False, directory: bool | Non
     Parameters
     ----------
     path : str or Path
+        The output path to check.
     force : bool
         Allow replacing an existing regular file (or, with ``directory``, a directory).
     directory : bool, optional
         The output is a directory; default: its name ends in one of
         :data:`DIRECTORY_SUFFIXES` (``.zarr``).
+
+    Returns
+    -------
+    Path
+        ``path`` converted to a :class:`~pathlib.Path`.
 
     Raises
     ------
@@ -403,7 +409,13 @@ def atomic_path(path: str | Path, *, force: bool = False, nbytes: int = 0) -> It
     force : bool
         Replace an existing regular file.
     nbytes : int
-        Expected size, if known: refused up front when the disk has less free space.
+        Expected size in bytes, if known: refused up front when the disk has less free
+        space (0: no check).
+
+    Yields
+    ------
+    Path
+        The temporary file to write; it is renamed onto ``path`` on success.
 
     Examples
     --------
@@ -497,14 +509,44 @@ def atomic_dir(path: str | Path, *, force: bool = False) -> Iterator[Path]:
 
 
 def write_text(path: str | Path, text: str, *, force: bool = False) -> Path:
-    """Write ``text`` (UTF-8) atomically to ``path``; return the path."""
+    """Write ``text`` (UTF-8) atomically to ``path``; return the path.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination file.
+    text : str
+        Text to write, encoded as UTF-8.
+    force : bool
+        Replace an existing regular file.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     with atomic_path(path, force=force) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 
 def write_bytes(path: str | Path, data: bytes, *, force: bool = False) -> Path:
-    """Write ``data`` atomically to ``path``; return the path."""
+    """Write ``data`` atomically to ``path``; return the path.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination file.
+    data : bytes
+        Bytes to write.
+    force : bool
+        Replace an existing regular file.
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+    """
     with atomic_path(path, force=force) as tmp:
         tmp.write_bytes(data)
     return Path(path)

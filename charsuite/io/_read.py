@@ -22,7 +22,13 @@ HEAD_BYTES = 4096
 
 
 def list_formats() -> dict[str, Any]:
-    """Return ``{name: FormatSpec}`` of every registered format."""
+    """Return ``{name: FormatSpec}`` of every registered format.
+
+    Returns
+    -------
+    dict of str to FormatSpec
+        Each registered format's name mapped to its reader's ``SPEC``.
+    """
     return {name: mod.SPEC for name, mod in format_modules().items()}
 
 
@@ -60,6 +66,18 @@ def resolve_format(path: str | Path, *, format: str | None = None) -> str:
     Order: explicit ``format``; then content sniffing (each reader's ``can_read``;
     the highest ``priority`` wins, ties broken by a matching extension); then the
     extension alone.
+
+    Parameters
+    ----------
+    path : str or Path
+        File to read; a ``FILE.h5::/node`` suffix naming an HDF5 node is ignored here.
+    format : str, optional
+        Registered format name to use instead of detection.
+
+    Returns
+    -------
+    str
+        Name of the registered format that will read ``path``.
 
     Raises
     ------
@@ -229,6 +247,20 @@ def info(path: str | Path, *, format: str | None = None) -> FileInfo:
     """Describe a file: detected format, technique, axes and curated metadata.
 
     Reads lazily, so large cubes are not loaded.
+
+    Parameters
+    ----------
+    path : str or Path
+        File to describe (``FILE.h5::/node`` selects an HDF5 node).
+    format : str, optional
+        Registered format name; default: detected (see :func:`resolve_format`).
+
+    Returns
+    -------
+    FileInfo
+        Resolved file path, format, technique, object kind, dimension sizes, variables
+        (dims, shape, dtype, units), coordinates (units, size, finite min/max) and
+        metadata.
     """
     import numpy as np
     import xarray as xr

@@ -22,7 +22,21 @@ class Detected(Result):
 
 
 def detect(folder: str | Path, *, max_files: int = 500) -> Detected:
-    """Sniff every file below ``folder`` (symlinks followed, hidden files skipped)."""
+    """Sniff every file below ``folder`` (symlinks followed, hidden files skipped).
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder searched recursively.
+    max_files : int
+        Examine at most this many files (the first in sorted path order).
+
+    Returns
+    -------
+    Detected
+        ``files``: relative path → format, technique, kind and reader warnings;
+        ``unread``: relative path → why no reader accepted it.
+    """
     import warnings
 
     from charsuite.exceptions import CharsuiteError
@@ -75,6 +89,11 @@ def init_text(folder: str | Path, *, base: str | Path | None = None) -> str:
         Folder of instrument exports (searched recursively).
     base : str or Path, optional
         Folder the TOML will live in; paths are written relative to it (default ``folder``).
+
+    Returns
+    -------
+    str
+        The TOML text, with the detected files listed in comments.
 
     Examples
     --------
@@ -215,7 +234,22 @@ def _echem(cycling: list[str], eis: list[str]) -> list[str]:
 
 
 def write_init(folder: str | Path, path: str | Path | None = None, *, force: bool = False) -> Path:
-    """Write the starting TOML (default ``FOLDER/sample.toml``) and return its path."""
+    """Write the starting TOML (default ``FOLDER/sample.toml``) and return its path.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Folder of instrument exports (searched recursively).
+    path : str or Path, optional
+        Destination TOML; default ``folder/sample.toml``.
+    force : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
     from charsuite.io import write_text
 
     path = Path(path) if path is not None else Path(folder) / "sample.toml"

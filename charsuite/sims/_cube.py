@@ -148,6 +148,18 @@ def _as_dask(cube, path: Path | None, chunks):
 def species_index(obj, species: str | Sequence[str] | None) -> list[str]:
     """Validate species names against ``obj.species``; return the list (all when None).
 
+    Parameters
+    ----------
+    obj : xarray.DataArray or xarray.Dataset
+        Data with a ``species`` coordinate.
+    species : str, sequence of str or None
+        One or several species names; None selects every species.
+
+    Returns
+    -------
+    list of str
+        The requested species, in the order given (all of ``obj.species`` when None).
+
     Raises
     ------
     ParameterError
@@ -344,5 +356,18 @@ def _depth_tasks(cube, func, max_mb: float, pass_scale: bool = False):
 
 
 def iter_depth_slabs(cube, *, max_mb: float = 32.0) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield ``(start, stop, slab)`` over depth; the next slab is read in the background."""
+    """Yield ``(start, stop, slab)`` over depth; the next slab is read in the background.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray
+        ``(depth, y, x, species)`` cube.
+    max_mb : float
+        Largest slab read at once (MB), see :func:`map_depth_slabs`.
+
+    Yields
+    ------
+    tuple of (int, int, ndarray)
+        Depth indices ``start``, ``stop`` and the ``(depth_slab, y, x, species)`` slab.
+    """
     yield from map_depth_slabs(cube, lambda slab: slab, max_mb=max_mb, workers=1)

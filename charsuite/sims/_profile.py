@@ -67,6 +67,25 @@ def parse_roi(roi, shape: tuple[int, int]):
 
     ``roi`` may be None, a boolean array/DataArray of shape (y, x), a tuple
     ``(x0, x1, y0, y1)`` in pixel indices (half-open), or the string ``"x0:x1,y0:y1"``.
+
+    Parameters
+    ----------
+    roi : None, str, tuple of int, array_like or xarray.DataArray
+        Region of interest in one of the forms above.
+    shape : tuple of int
+        Field size ``(ny, nx)`` in pixels.
+
+    Returns
+    -------
+    ndarray of bool, tuple of slice or None
+        The ``(y, x)`` mask, the ``(y-slice, x-slice)`` rectangle, or None for the whole
+        field.
+
+    Raises
+    ------
+    ParameterError
+        If the string is malformed, the rectangle is empty or outside the field, or the
+        mask has the wrong shape or selects no pixel.
     """
     if roi is None:
         return None

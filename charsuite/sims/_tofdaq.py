@@ -44,7 +44,21 @@ def _group(tof: int) -> str:
 
 
 def peak_table(path: str | Path, *, tof: int = 1) -> PeakTable:
-    """Return the stored ``PeakTable`` (``PeakTable2`` for ``tof=2`` when present)."""
+    """Return the stored ``PeakTable`` (``PeakTable2`` for ``tof=2`` when present).
+
+    Parameters
+    ----------
+    path : str or Path
+        TofDAQ HDF5 file.
+    tof : int
+        Mass analyser: 2 reads ``/PeakData/PeakTable2`` if present, otherwise
+        ``/PeakData/PeakTable`` is read.
+
+    Returns
+    -------
+    PeakTable
+        Peak labels, centre masses and integration limits (Th).
+    """
     path = Path(path)
     with open_tofdaq(path) as f:
         name = (
@@ -61,6 +75,25 @@ def mass_axis(path: str | Path, *, tof: int = 1, write: int | None = None) -> np
     ``/FullSpectra/MassAxis`` is not updated on recalibration, so the calibration
     (per-write row of ``/FullSpectra/MassCalibration`` when ``write`` is given) is used.
     The number of samples comes from ``MassAxis``, ``SumSpectrum`` or ``TofData``.
+
+    Parameters
+    ----------
+    path : str or Path
+        TofDAQ HDF5 file.
+    tof : {1, 2}
+        Mass analyser: 1 = ``/FullSpectra``, 2 = ``/FullSpectra2``.
+    write : int, optional
+        Write index whose row of ``MassCalibration`` is used.
+
+    Returns
+    -------
+    ndarray
+        Mass-to-charge (Th) of each TOF sample.
+
+    Raises
+    ------
+    ReaderError
+        If the number of samples cannot be determined.
     """
     path = Path(path)
     with open_tofdaq(path) as f:
@@ -333,6 +366,23 @@ def fib_images(path: str | Path):
     truncated: images whose shape differs from the first are dropped (listed in
     ``attrs["skipped"]``). Pixel size = field of view / FIB raster (µm) when
     ``FIBParams/ViewField`` is present.
+
+    Parameters
+    ----------
+    path : str or Path
+        TofDAQ HDF5 file.
+
+    Returns
+    -------
+    DataArray
+        Stack ``("image", "y_fib", "x_fib")`` of secondary-electron intensity (a.u.);
+        pixel-centre coordinates in µm (``px`` without a field of view), image labels
+        on ``image``.
+
+    Raises
+    ------
+    ReaderError
+        If ``/FIBImages`` is missing or holds no ``ImageNNNN/Data`` datasets.
     """
     import xarray as xr
 

@@ -214,6 +214,37 @@ def calibrate_zero(
     :func:`charsuite.xrd._reduce.correct_displacement` (same α). Parallel-beam GI optics are
     insensitive to specimen height: calibrate the zero only there.
 
+    Parameters
+    ----------
+    da : DataArray
+        1D scan of the standard (intensity over ``two_theta`` in deg).
+    standard : str
+        Library phase of the standard, e.g. ``"Si"``.
+    incidence_angle_deg : float, optional
+        Fixed incidence angle α (deg); default: the file's metadata, else a symmetric scan.
+    refraction : bool
+        Remove the standard's refraction shift when the incidence angle is fixed.
+    wavelength_angstrom : float, optional
+        Kα1 wavelength (Å) overriding the file.
+    library : optional
+        Phase library the standard's reference pattern is taken from; default: built-in.
+    max_zero_offset_deg : float
+        Largest zero offset searched when indexing the standard's lines (deg).
+    min_snr : float
+        Minimum signal-to-noise ratio of a peak to be used.
+    displacement : bool
+        Fit the specimen displacement together with the zero (needs ≥ 3 lines).
+    radiation : {"auto", "ka1", "ka12"}
+        Kα1 only vs Kα1 + Kα2 (see :func:`~charsuite.xrd._radiation.decide_radiation`).
+    goniometer_radius_mm : float
+        Goniometer radius R (mm) for the displacement fit.
+
+    Returns
+    -------
+    ZeroCalibration
+        Zero offset and its error (deg), the displacement (mm) when fitted, the mean
+        refraction shift removed (deg), the check cell, the peaks used and history.
+
     References
     ----------
     .. [1] H. P. Klug, L. E. Alexander, *X-Ray Diffraction Procedures*, 2nd ed., Wiley
@@ -1221,6 +1252,22 @@ def lattice_of(da, *, phase: str, **kwargs) -> dict:
     Runs :func:`analyze` restricted to ``phase`` (threshold lowered to 0.2: the user
     asserts the phase is present) and returns ``{"file", "phase", "lattice",
     "zero_offset_deg", "peaks_used", "history"}``.
+
+    Parameters
+    ----------
+    da : DataArray
+        1D scan over ``two_theta`` (deg).
+    phase : str
+        Library phase to refine.
+    **kwargs
+        Passed to :func:`analyze` (``threshold`` defaults to 0.2).
+
+    Returns
+    -------
+    dict
+        ``file``, ``phase``, ``lattice`` (Å, deg), ``zero_offset_deg``,
+        ``zero_offset_err_deg``, ``peaks_used``, ``rms_residual_deg``, ``radiation`` and
+        ``history``.
 
     Raises
     ------

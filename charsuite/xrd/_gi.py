@@ -137,6 +137,11 @@ def refraction_shift(two_theta, *, incidence_angle_deg: float | None, delta: flo
         Fixed incidence α; None for symmetric Bragg–Brentano (α = β = θ).
     delta : float
         Refractive-index decrement of the diffracting material.
+
+    Returns
+    -------
+    ndarray
+        Peak shift Δ2θ (deg) at each ``two_theta``; positive toward larger 2θ.
     """
     a, b = _exit_angle(two_theta, incidence_angle_deg)
 
@@ -188,6 +193,28 @@ def absorption_factor(
     t (infinite when ``thickness_nm`` is None), multiplied by the transmission of the layers
     above it, exp(−μ′t′(1/sin α + 1/sin β)) (``above_*``). The diffracted intensity of the
     layer is proportional to A.
+
+    Parameters
+    ----------
+    two_theta : array_like
+        Diffraction angle 2θ (deg).
+    incidence_angle_deg : float or None
+        Fixed incidence α (deg); None for symmetric Bragg–Brentano (α = β = θ).
+    mu_per_um : float
+        Linear attenuation coefficient μ of the layer (1/µm).
+    thickness_nm : float, optional
+        Layer thickness t (nm); None for an infinitely thick layer.
+    depth_nm : float
+        Depth of the layer below the surface (nm); not used in the calculation.
+    above_mu_per_um : float
+        Attenuation coefficient μ′ of the layers above (1/µm).
+    above_thickness_nm : float
+        Total thickness t′ of the layers above (nm).
+
+    Returns
+    -------
+    ndarray
+        Absorption factor A (µm) at each ``two_theta``; 0 where the exit angle β ≤ 0.
     """
     a, b = _exit_angle(two_theta, incidence_angle_deg)
     sa, sb = np.sin(np.radians(a)), np.sin(np.radians(b))
@@ -216,6 +243,24 @@ def texture_factor(r: float, phi_deg, *, psi_deg=0.0, n_chi: int = 72):
     ([1]_ ch. 5; ``shared/notes/xrd.md`` §4.4). For ψ = 0 (Bragg–Brentano) this is W(φ).
     r < 1: plates with the fibre axis along the normal (e.g. c-axis ⟂ substrate);
     r = 1: random.
+
+    Parameters
+    ----------
+    r : float
+        March–Dollase parameter (1 = random, < 1 plates along the normal).
+    phi_deg : float or array_like
+        Angle φ (deg) between each reflection's normal and the fibre axis.
+    psi_deg : float or array_like
+        Sample tilt ψ (deg) of the scattering vector from the surface normal,
+        broadcast against ``phi_deg``.
+    n_chi : int
+        Number of χ samples on [0, π] for the trapezoid average.
+
+    Returns
+    -------
+    float or ndarray
+        Texture weight (dimensionless); a float when ``phi_deg`` is a scalar, else
+        one value per ``phi_deg``.
     """
     phi = np.radians(np.atleast_1d(np.asarray(phi_deg, dtype=float)))[:, None]
     psi = np.radians(np.broadcast_to(np.asarray(psi_deg, dtype=float), phi.shape[:1]))[:, None]

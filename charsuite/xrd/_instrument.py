@@ -111,7 +111,22 @@ def load_instrument(path: str | Path) -> Instrument:
 
 
 def save_instrument(inst: Instrument, path: str | Path, *, force: bool = False) -> Path:
-    """Write ``inst`` as JSON atomically (never overwrites unless ``force``)."""
+    """Write ``inst`` as JSON atomically (never overwrites unless ``force``).
+
+    Parameters
+    ----------
+    inst : Instrument
+        Instrument description to save (under the key ``"instrument"``).
+    path : str or Path
+        Destination JSON file.
+    force : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
     from charsuite.io import write_text
 
     return write_text(path, json.dumps({"instrument": inst.to_dict()}, indent=2), force=force)

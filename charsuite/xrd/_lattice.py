@@ -29,7 +29,20 @@ FREE = {
 
 
 def d_spacing(hkl, cell) -> np.ndarray:
-    """D (Å) of reflections ``hkl`` (N×3) for ``cell`` = (a, b, c, α, β, γ) (Å, deg)."""
+    """D (Å) of reflections ``hkl`` (N×3) for ``cell`` = (a, b, c, α, β, γ) (Å, deg).
+
+    Parameters
+    ----------
+    hkl : array_like, shape (N, 3) or (3,)
+        Miller indices.
+    cell : sequence of float
+        Lattice parameters (a, b, c, α, β, γ) in Å and deg.
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        Interplanar spacing d (Å) of each reflection.
+    """
     a, b, c, al, be, ga = cell
     al, be, ga = np.radians([al, be, ga])
     g = np.array(
@@ -46,7 +59,22 @@ def d_spacing(hkl, cell) -> np.ndarray:
 
 
 def two_theta_of(hkl, cell, wavelength_angstrom: float) -> np.ndarray:
-    """Bragg 2θ (deg) of ``hkl``; NaN where λ/2d > 1."""
+    """Bragg 2θ (deg) of ``hkl``; NaN where λ/2d > 1.
+
+    Parameters
+    ----------
+    hkl : array_like, shape (N, 3) or (3,)
+        Miller indices.
+    cell : sequence of float
+        Lattice parameters (a, b, c, α, β, γ) in Å and deg.
+    wavelength_angstrom : float
+        X-ray wavelength λ (Å).
+
+    Returns
+    -------
+    ndarray, shape (N,)
+        Bragg angle 2θ (deg) of each reflection; NaN when it cannot diffract.
+    """
     s = wavelength_angstrom / (2 * d_spacing(hkl, cell))
     with np.errstate(invalid="ignore"):
         return np.degrees(2 * np.arcsin(np.where(s <= 1, s, np.nan)))
@@ -181,10 +209,24 @@ def refine_lattice(
     crystal_system : str
         One of ``cubic, tetragonal, hexagonal, trigonal, orthorhombic, monoclinic, triclinic``.
     wavelength_angstrom : float
+        X-ray wavelength λ (Å).
     sigma : array_like, optional
         Position uncertainties (deg) used as weights.
     refine_zero : bool
-        Refine the zero offset; otherwise ``zero_offset_deg`` is subtracted and fixed.
+        Refine the zero offset (starting from 0); otherwise ``zero_offset_deg`` is
+        subtracted and fixed.
+    zero_offset_deg : float
+        Fixed zero offset (deg), used only when ``refine_zero`` is false.
+    phase : str
+        Phase name recorded in the result.
+    input_file : str, optional
+        Source file recorded in the history.
+
+    Returns
+    -------
+    LatticeFit
+        Refined cell with errors, zero offset (deg) and its error, per-peak residuals,
+        RMS residual (deg), wavelength and history.
 
     Raises
     ------

@@ -127,7 +127,19 @@ def phase_role(name: str) -> str:
 
 
 def phase_max_strain(name: str) -> float | None:
-    """Isotropic strain window of a built-in solid-solution phase (``phases.json``), or None."""
+    """Isotropic strain window of a built-in solid-solution phase (``phases.json``), or None.
+
+    Parameters
+    ----------
+    name : str
+        Phase name.
+
+    Returns
+    -------
+    float or None
+        The phase's ``max_strain`` (fractional strain) from ``phases.json``; None when
+        not declared or the phase is not built in.
+    """
     v = _roles().get(name, {}).get("max_strain")
     return None if v is None else float(v)
 
@@ -160,6 +172,11 @@ def list_phases(library: str | Path | list | tuple | None = None) -> dict[str, P
     library : path, folder, or list of them, optional
         Extra CIFs; a folder contributes every ``*.cif`` in it. A user CIF with the same
         stem as a built-in phase replaces it.
+
+    Returns
+    -------
+    dict of str to Path
+        Phase name (the CIF's file stem) mapped to its CIF path.
 
     Raises
     ------
@@ -226,7 +243,23 @@ def _structure(path_str: str, digest: str):
 
 
 def load_structure(path: str | Path):
-    """Pymatgen Structure of a CIF (cached by content)."""
+    """Pymatgen Structure of a CIF (cached by content).
+
+    Parameters
+    ----------
+    path : str or Path
+        CIF file.
+
+    Returns
+    -------
+    pymatgen.core.Structure
+        A copy of the first structure in the CIF (conventional cell).
+
+    Raises
+    ------
+    DataError
+        If the CIF cannot be parsed or holds no structure.
+    """
     return _structure(str(path), _digest(path)).copy()
 
 
@@ -536,7 +569,17 @@ def _simulate_seed(args, pat):
 
 
 def clear_cache(*, disk: bool = False) -> None:
-    """Forget all in-memory cached structures and patterns (and the disk cache if ``disk``)."""
+    """Forget all in-memory cached structures and patterns (and the disk cache if ``disk``).
+
+    Parameters
+    ----------
+    disk : bool
+        Also delete the ``*.json`` pattern files in the disk cache folder, if there is one.
+
+    Returns
+    -------
+    None
+    """
     _simulate.cache_clear()
     _memo_keys.clear()
     _seeded.clear()

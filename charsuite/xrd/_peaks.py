@@ -45,7 +45,26 @@ _G0 = np.sqrt(4 * np.log(2) / np.pi)
 
 
 def pseudo_voigt(x, center, fwhm, area, eta):
-    """Area-normalised pseudo-Voigt × ``area``."""
+    """Area-normalised pseudo-Voigt × ``area``.
+
+    Parameters
+    ----------
+    x : array_like
+        Abscissa, e.g. 2θ (deg).
+    center : float
+        Peak position (same units as ``x``).
+    fwhm : float
+        Full width at half maximum (same units as ``x``).
+    area : float
+        Integrated area (intensity × ``x`` units).
+    eta : float
+        Lorentzian fraction (0 = Gaussian, 1 = Lorentzian).
+
+    Returns
+    -------
+    ndarray
+        Profile value at each ``x``.
+    """
     dx = (x - center) / fwhm
     g = np.sqrt(4 * np.log(2) / np.pi) / fwhm * np.exp(-4 * np.log(2) * dx * dx)
     lor = 2 / (np.pi * fwhm) / (1 + 4 * dx * dx)
@@ -53,7 +72,26 @@ def pseudo_voigt(x, center, fwhm, area, eta):
 
 
 def pearson7(x, center, fwhm, area, m):
-    """Area-normalised Pearson VII × ``area`` (m > 0.5)."""
+    """Area-normalised Pearson VII × ``area`` (m > 0.5).
+
+    Parameters
+    ----------
+    x : array_like
+        Abscissa, e.g. 2θ (deg).
+    center : float
+        Peak position (same units as ``x``).
+    fwhm : float
+        Full width at half maximum (same units as ``x``).
+    area : float
+        Integrated area (intensity × ``x`` units).
+    m : float
+        Shape exponent (> 0.5; 1 = Lorentzian, large = Gaussian-like).
+
+    Returns
+    -------
+    ndarray
+        Profile value at each ``x``.
+    """
     from scipy.special import gammaln
 
     k = 2 ** (1 / m) - 1
@@ -62,7 +100,22 @@ def pearson7(x, center, fwhm, area, m):
 
 
 def ka2_position(two_theta, ka1: float, ka2: float):
-    """2θ of the Kα2 line belonging to a Kα1 line at ``two_theta`` (deg)."""
+    """2θ of the Kα2 line belonging to a Kα1 line at ``two_theta`` (deg).
+
+    Parameters
+    ----------
+    two_theta : float or array_like
+        Kα1 line position(s) 2θ (deg).
+    ka1 : float
+        Kα1 wavelength (Å).
+    ka2 : float
+        Kα2 wavelength (same units as ``ka1``).
+
+    Returns
+    -------
+    ndarray
+        Kα2 position(s) 2θ (deg).
+    """
     s = np.sin(np.radians(np.asarray(two_theta, float) / 2)) * ka2 / ka1
     return np.degrees(2 * np.arcsin(np.clip(s, -1, 1)))
 
@@ -131,6 +184,40 @@ def find_peaks(
     point (Poisson √I unless ``sigma`` is given) and ``min_prominence_fraction`` of the
     largest peak. Returns a dict of arrays ``two_theta``, ``height``, ``fwhm`` (deg, from
     half-prominence widths), ``prominence``, sorted by 2θ.
+
+    Parameters
+    ----------
+    two_theta : array_like
+        Scan axis 2θ (deg), at least 10 points.
+    intensity : array_like
+        Intensities (counts), same length.
+    sigma : array_like, optional
+        Noise σ per point; default √max(I, 1).
+    min_snr : float
+        Minimum prominence in units of the (3-point smoothed) noise σ.
+    min_prominence_fraction : float
+        Minimum prominence as a fraction of the largest peak's prominence.
+    background : array_like, optional
+        Background to subtract; default estimated with a 1.5° half window.
+    max_peaks : int
+        Keep at most this many peaks (the most prominent).
+    ka2_ratio : float
+        When > 0, drop peaks at the Kα2 position of a stronger peak.
+    wavelength_ka1 : float
+        Kα1 wavelength (Å) for the Kα2 positions.
+    wavelength_ka2 : float
+        Kα2 wavelength (Å).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``two_theta`` (deg), ``height`` (background-subtracted intensity), ``fwhm``
+        (deg) and ``prominence`` of each peak; empty arrays when none is found.
+
+    Raises
+    ------
+    DataError
+        If the scan has fewer than 10 points.
     """
     from scipy.signal import find_peaks as _fp
     from scipy.signal import peak_widths

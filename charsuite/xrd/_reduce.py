@@ -31,7 +31,24 @@ def check_scan(da, *, purpose: str = "diffraction analysis"):
     """Raise DataError unless ``da`` is a usable 1D diffraction scan.
 
     Refused: 2D maps, reflectivity / rocking scans, fewer than 10 points, non-finite
-    or all-zero intensities.
+    or all-zero intensities, scans ending below 2θ = 15°.
+
+    Parameters
+    ----------
+    da : DataArray
+        Scan to check (dims ``("two_theta",)``).
+    purpose : str
+        What the scan is for, quoted in the error message.
+
+    Returns
+    -------
+    None
+        Returns only when the scan is usable.
+
+    Raises
+    ------
+    DataError
+        If the scan is refused.
     """
     if da.dims != ("two_theta",):
         raise DataError(
@@ -146,6 +163,27 @@ def strip_ka2(
     I₁(2θ) = I(2θ) − R·I₁(2θ₁), where 2θ₁ is the Kα1 angle whose Kα2 line falls at 2θ.
     Defaults come from the file metadata (``ka2_ratio``, wavelengths).
 
+    Parameters
+    ----------
+    da : DataArray
+        1D scan over ``two_theta`` (deg).
+    ratio : float, optional
+        Intensity ratio R = I(Kα2)/I(Kα1); default: metadata ``ka2_ratio``.
+    wavelength_ka1 : float, optional
+        Kα1 wavelength (Å); default: metadata ``wavelength_angstrom``.
+    wavelength_ka2 : float, optional
+        Kα2 wavelength (Å); default: metadata ``wavelength_ka2_angstrom``.
+
+    Returns
+    -------
+    DataArray
+        Copy with the Kα2 component removed, with the operation added to ``history`` and ``corrections``.
+
+    Raises
+    ------
+    ParameterError
+        If the ratio or either wavelength is neither given nor in the metadata.
+
     References
     ----------
     .. [1] W. A. Rachinger, J. Sci. Instrum. 25, 254 (1948).
@@ -185,7 +223,23 @@ def strip_ka2(
 
 
 def smooth(da, *, window_deg: float = 0.06, polyorder: int = 2):
-    """Savitzky–Golay smoothing with a window given in degrees (odd number of points ≥ 5)."""
+    """Savitzky–Golay smoothing with a window given in degrees (odd number of points ≥ 5).
+
+    Parameters
+    ----------
+    da : DataArray
+        1D scan over ``two_theta`` (deg).
+    window_deg : float
+        Window width (deg 2θ), rounded to an odd number of points (at least
+        ``polyorder + 3``).
+    polyorder : int
+        Order of the local polynomial.
+
+    Returns
+    -------
+    DataArray
+        Smoothed copy, with the operation added to ``history`` and ``corrections``.
+    """
     from scipy.signal import savgol_filter
 
     step = float(np.median(np.diff(da.two_theta.values)))
@@ -203,7 +257,21 @@ def smooth(da, *, window_deg: float = 0.06, polyorder: int = 2):
 
 
 def normalize(da, *, method: str = "max"):
-    """Scale intensities: ``max`` (peak = 1), ``area`` (integral = 1) or ``time`` (counts/s)."""
+    """Scale intensities: ``max`` (peak = 1), ``area`` (integral = 1) or ``time`` (counts/s).
+
+    Parameters
+    ----------
+    da : DataArray
+        1D scan over ``two_theta`` (deg).
+    method : {"max", "area", "time"}
+        Divide by the maximum, the integral over 2θ, or the metadata ``counting_time_s``.
+
+    Returns
+    -------
+    DataArray
+        Scaled copy (units dimensionless, 1/deg or counts/s; ``intensity_sigma`` and
+        ``background`` scaled too), with the operation added to ``history`` and ``corrections``.
+    """
     y = np.asarray(da.values, float)
     if method == "max":
         f = float(np.nanmax(y))
@@ -234,7 +302,22 @@ def normalize(da, *, method: str = "max"):
 
 
 def correct_zero(da, *, offset_deg: float, source: str = "user"):
-    """Shift the axis: 2θ_corrected = 2θ_measured − ``offset_deg``."""
+    """Shift the axis: 2θ_corrected = 2θ_measured − ``offset_deg``.
+
+    Parameters
+    ----------
+    da : DataArray
+        1D scan over ``two_theta`` (deg).
+    offset_deg : float
+        Zero offset (deg) to subtract.
+    source : str
+        Where the offset came from, recorded in the history (e.g. ``"user"``).
+
+    Returns
+    -------
+    DataArray
+        Copy with the shifted ``two_theta`` axis, with the operation added to ``history`` and ``corrections``.
+    """
     out = da.assign_coords(
         two_theta=("two_theta", da.two_theta.values - offset_deg, dict(da.two_theta.attrs))
     )
@@ -270,6 +353,22 @@ def correct_displacement(
     With parallel-beam optics (Göbel mirror and a long Soller/analyser on the detector side,
     the usual GI-XRD set-up) peak positions do not depend on specimen height; apply only a
     zero offset (:func:`correct_zero`) there.
+
+    Parameters
+    ----------
+    da : DataArray
+        1D scan over ``two_theta`` (deg).
+    displacement_mm : float
+        Specimen displacement s (mm); positive below the goniometer axis.
+    goniometer_radius_mm : float
+        Goniometer radius R (mm).
+    incidence_angle_deg : float, optional
+        Fixed incidence angle α (deg, 0 < α < 90); default as described above.
+
+    Returns
+    -------
+    DataArray
+        Copy with the corrected ``two_theta`` axis, with the operation added to ``history`` and ``corrections``.
 
     References
     ----------

@@ -209,7 +209,20 @@ def _write_zarr(tomo, path: Path, *, force: bool, progress) -> Path:
 
 
 def read_zarr(path: str | Path, *, lazy: bool = True):
-    """Read a tomogram written by :func:`export_tomogram` to ``.zarr`` (dask-backed)."""
+    """Read a tomogram written by :func:`export_tomogram` to ``.zarr`` (dask-backed).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.zarr`` store.
+    lazy : bool
+        Wrap the data in a dask array (default); otherwise load them into memory.
+
+    Returns
+    -------
+    xarray.DataArray
+        The tomogram ``counts`` with its stored dimensions, coordinates and attributes.
+    """
     import dask.array as da
     import numpy as np
     import xarray as xr
@@ -235,6 +248,25 @@ def write_mesh(mesh, path: str | Path, *, force: bool = False) -> Path:
     """Write a :class:`charsuite.sims.tomo._segment.Mesh` as ``.ply``, ``.obj`` or ``.vtk`` (nm).
 
     Vertices are written as (x, y, z) in nm, z pointing into the sample.
+
+    Parameters
+    ----------
+    mesh : Mesh
+        Triangle mesh from :func:`charsuite.sims.tomo.isosurface`.
+    path : str or Path
+        Destination; the suffix chooses the format (``.ply`` written binary).
+    force : bool
+        Replace an existing file.
+
+    Returns
+    -------
+    Path
+        The written path.
+
+    Raises
+    ------
+    ParameterError
+        If the suffix is not a supported mesh type.
     """
     import meshio
     import numpy as np

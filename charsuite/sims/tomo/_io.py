@@ -36,6 +36,17 @@ def compute_context(scheduler: Any = None) -> Iterator[Any]:
         scheduler name (``"threads"``, ``"synchronous"``, ``"processes"``); a cluster
         address such as ``"tcp://10.0.0.5:8786"`` (a client is connected for the duration
         of the call and closed afterwards); or a ``distributed.Client``.
+
+    Yields
+    ------
+    distributed.Client or None
+        The client in use (the connected or given one), None for dask's default or a
+        local scheduler.
+
+    Raises
+    ------
+    ParameterError
+        If the scheduler is of another kind or the cluster address cannot be reached.
     """
     import dask
 
@@ -138,6 +149,24 @@ def write_h5_stream(
     the data are computed block by block along the first axis in this process and
     written as they arrive, so it works with any scheduler, including distributed ones
     whose workers cannot hold an h5py handle. Atomic: an interrupted write leaves no file.
+
+    Parameters
+    ----------
+    obj : xarray.DataArray
+        Data to write (numpy- or dask-backed).
+    path : str or Path
+        Destination file.
+    force : bool
+        Replace an existing file.
+    compression : str or None
+        HDF5 compression filter (``"gzip"`` is written at level 1); None for none.
+    progress : callable, optional
+        Called with the number of rows (along the first axis) written after each block.
+
+    Returns
+    -------
+    Path
+        The written path.
     """
     import h5py
     import numpy as np

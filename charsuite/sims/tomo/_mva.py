@@ -336,7 +336,29 @@ def nmf(
 
 
 def mva(cube, *, method: str = "pca", n_components: int = 4, **options) -> MVAResult:
-    """Dispatch to :func:`pca` or :func:`nmf`."""
+    """Dispatch to :func:`pca` or :func:`nmf`.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file, passed on unchanged.
+    method : {"pca", "nmf"}
+        Decomposition to run.
+    n_components : int
+        Number of components.
+    **options
+        Further keyword arguments of :func:`pca` or :func:`nmf`.
+
+    Returns
+    -------
+    MVAResult
+        The result of the chosen decomposition.
+
+    Raises
+    ------
+    ParameterError
+        If ``method`` is neither ``"pca"`` nor ``"nmf"``.
+    """
     if method == "pca":
         return pca(cube, n_components=n_components, **options)
     if method == "nmf":

@@ -869,6 +869,22 @@ def register(cube, *, integer: bool = False, crop: bool = True, **options):
     ``options`` go to :func:`estimate_drift` (``image``, ``window``, ``scheduler``...).
     The registered cube is lazy (dask); the drift result is stored in its
     ``attrs["registration"]``.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file.
+    integer : bool
+        Shift by whole pixels without interpolation (see :func:`apply_drift`).
+    crop : bool
+        Crop to the field covered by every scan (see :func:`apply_drift`).
+    **options
+        Passed to :func:`estimate_drift`.
+
+    Returns
+    -------
+    tuple of (xarray.DataArray, DriftResult)
+        The registered cube and the estimated drift.
     """
     drift = estimate_drift(cube, **options)
     out = apply_drift(cube, drift, integer=integer, crop=crop)

@@ -40,6 +40,28 @@ def bin_cube(cube, *, depth: int = 1, y: int = 2, x: int = 2):
     """Sum counts in ``depth × y × x`` blocks (edges that do not fill a block are dropped).
 
     Coordinates become block means; counts stay counts (Poisson).
+
+    Parameters
+    ----------
+    cube : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file, opened with
+        :func:`charsuite.sims.open_cube`.
+    depth : int
+        Bin factor along depth (scans), ≥ 1.
+    y : int
+        Bin factor along y (pixels), ≥ 1.
+    x : int
+        Bin factor along x (pixels), ≥ 1.
+
+    Returns
+    -------
+    xarray.DataArray
+        Binned cube of summed counts, with the operation added to the history.
+
+    Raises
+    ------
+    ParameterError
+        If a bin factor is below 1.
     """
     cube = open_cube(cube)
     for name, f in (("depth", depth), ("y", y), ("x", x)):
@@ -68,7 +90,27 @@ def _gauss_block(block, sigma):
 
 
 def gaussian(cube, *, sigma: Sequence[float] = (1.0, 1.0, 1.0)):
-    """Gaussian smoothing per species, σ = (depth, y, x) in voxels (lazy, overlapping blocks)."""
+    """Gaussian smoothing per species, σ = (depth, y, x) in voxels (lazy, overlapping blocks).
+
+    Parameters
+    ----------
+    cube : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file, opened with
+        :func:`charsuite.sims.open_cube`; its data are filtered with dask
+        ``map_overlap``.
+    sigma : sequence of float
+        Gaussian σ along (depth, y, x) in voxels, each ≥ 0.
+
+    Returns
+    -------
+    xarray.DataArray
+        Lazily smoothed float32 cube, with the operation added to the history.
+
+    Raises
+    ------
+    ParameterError
+        If ``sigma`` is not three non-negative numbers.
+    """
     import numpy as np
 
     cube = open_cube(cube)
@@ -159,6 +201,18 @@ def segment_layers(
     Each marker signal is Gaussian-smoothed and divided by its own plateau level (99th
     percentile of the smoothed field-mean profile), so markers of different yield
     compete fairly; the label is the index (0-based, in ``markers`` order) of the largest.
+
+    Parameters
+    ----------
+    cube : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file, opened with
+        :func:`charsuite.sims.open_cube`.
+    markers : sequence of str
+        One marker species per layer, in label order.
+    sigma : sequence of float
+        Gaussian σ along (depth, y, x) in voxels, applied before comparing.
+    scheduler : None, str or distributed.Client
+        Where the plateau levels are computed (see :func:`compute_context`).
 
     Returns
     -------
@@ -667,13 +721,35 @@ def isosurface(
 
     Parameters
     ----------
+    tomogram : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file, opened with
+        :func:`charsuite.sims.open_cube`.
+    species : str
+        Species whose isosurface is computed.
     level : float, optional
         Default: the 50 % level between background and plateau (as
         :func:`find_regions`).
+    sigma : sequence of float
+        Gaussian σ along (depth, y, x) in voxels, applied before meshing.
     step : int
         Marching-cubes step (voxels); > 1 coarsens the mesh for large volumes.
     chunk_depth : int, optional
         Depth slices per slab (default: the dask chunks, ~64 MB).
+    scheduler : None, str or distributed.Client
+        Where the smoothed volume is computed (see :func:`compute_context`).
+
+    Returns
+    -------
+    Mesh
+        Vertices (n, 3) in nm as (z, y, x), offset by the first depth, y and x
+        coordinates; faces (m, 3); the species and the level used.
+
+    Raises
+    ------
+    ParameterError
+        If ``step`` is below 1.
+    DataError
+        If the level is outside the smoothed signal range or no surface is found.
     """
     import itertools
     import tempfile
@@ -745,6 +821,23 @@ def orthoslices(tomogram, *, depth=None, y=None, x=None) -> dict:
     """Three orthogonal slices through a point (coordinates in the axes' units; default centre).
 
     Returns ``{"depth": (y, x, species), "y": (depth, x, species), "x": (depth, y, species)}``.
+
+    Parameters
+    ----------
+    tomogram : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file, opened with
+        :func:`charsuite.sims.open_cube`.
+    depth : float, optional
+        Depth of the ``depth`` slice (depth coordinate units); default: the middle.
+    y : float, optional
+        Position of the ``y`` slice (y coordinate units); default: the middle.
+    x : float, optional
+        Position of the ``x`` slice (x coordinate units); default: the middle.
+
+    Returns
+    -------
+    dict of str to xarray.DataArray
+        The slice normal to each axis, taken at the nearest coordinate value.
     """
     tomogram = open_cube(tomogram)
     at = {"depth": depth, "y": y, "x": x}
@@ -757,7 +850,28 @@ def orthoslices(tomogram, *, depth=None, y=None, x=None) -> dict:
 
 
 def projection(tomogram, axis: str = "depth", *, method: str = "sum"):
-    """Sum, mean or maximum projection along ``axis`` (lazy)."""
+    """Sum, mean or maximum projection along ``axis`` (lazy).
+
+    Parameters
+    ----------
+    tomogram : xarray.DataArray, str or Path
+        ``(depth, y, x, species)`` cube or a file, opened with
+        :func:`charsuite.sims.open_cube`.
+    axis : {"depth", "y", "x"}
+        Axis projected out.
+    method : {"sum", "mean", "max"}
+        Reduction along ``axis``.
+
+    Returns
+    -------
+    xarray.DataArray
+        The projection, with ``attrs["projection"]`` describing it.
+
+    Raises
+    ------
+    ParameterError
+        If ``axis`` or ``method`` is unknown.
+    """
     tomogram = open_cube(tomogram)
     if axis not in _DIMS3:
         raise ParameterError(f"axis must be one of {_DIMS3}; got {axis!r}")

@@ -72,6 +72,24 @@ def parse_layers(spec: str | Sequence) -> list[Layer]:
 
     Each item is ``name:thickness_nm:marker`` (thickness empty for the last layer), or an
     existing :class:`Layer` / ``(name, thickness_nm, marker)`` tuple.
+
+    Parameters
+    ----------
+    spec : str or sequence
+        Comma-separated ``name:thickness_nm:marker`` items, or a sequence of items
+        (strings, tuples or :class:`Layer`); an optional fourth field gives the sputter
+        rate (nm per scan).
+
+    Returns
+    -------
+    list of Layer
+        The layers, top to bottom.
+
+    Raises
+    ------
+    ParameterError
+        If an item is malformed, a thickness is not a positive number, there are fewer
+        than two layers, or a layer other than the last has neither thickness nor rate.
     """
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     layers = []
