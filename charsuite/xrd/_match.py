@@ -452,7 +452,359 @@ def _joint(b, cols, miss):
     return k, float(rnorm**2)
 
 
-def match_phases(  # noqa: C901, PLR0912, PLR0915
+def _build_phases(references, lo, hi, weights, shifts, optional) -> dict:
+    """Phase tables: the reference lines near the scanned range, shifted, weighted, scaled."""
+    phases: dict[str, _Phase] = {}
+    for name, ref in references.items():
+        m = ref.in_range(lo - 2, hi + 2)
+        if not np.any(m):
+            continue
+        idx = np.nonzero(m)[0]
+        sh = np.asarray(shifts[name])[m] if shifts and name in shifts else np.zeros(idx.size)
+        ri = ref.intensity[m] * (
+            np.asarray(weights[name])[m] if weights and name in weights else 1.0
+        )
+        rx = ref.two_theta[m] + sh
+        inr = (rx >= lo) & (rx <= hi)
+        if not np.any(inr) or ri[inr].max() <= 0:
+            continue
+        ri = 100.0 * ri / ri[inr].max()
+        opt = (
+            np.asarray(optional[name], bool)[m]
+            if optional and name in optional
+            else np.zeros(idx.size, bool)
+        )
+        phases[name] = _Phase(
+            name=name,
+            role=ref.role,
+            index=idx,
+            x=rx,
+            shift=sh,
+            i=ri,
+            strong=(ri >= 5.0) & ~opt,
+            optional=opt,
+            inrange=inr,
+            hkl=np.array([ref.hkl[i] for i in idx], float),
+            cell=tuple(ref.cell),
+            system=ref.crystal_system,
+            wavelength=float(ref.wavelength_angstrom),
+        )
+    return phases
+
+
+def _peak_tolerances(obs_x, obs_i, sig, order, lo, hi, tol_deg, obs_fwhm, significance):
+    """Per-peak tolerance and the chance probability of a coincidence.
+
+    A broad observed peak is an unresolved blend and covers lines within half its FWHM (at
+    most 2·tol).
+    """
+    tolj = np.full(obs_x.size, float(tol_deg))
+    if obs_fwhm is not None:
+        fw = np.nan_to_num(np.asarray(obs_fwhm, float)[order], nan=0.0)
+        tolj = np.clip(0.5 * fw, tol_deg, 2 * tol_deg)
+    strong_obs = obs_i >= 0.03 * obs_i.max() if obs_i.max() > 0 else np.ones(obs_x.size, bool)
+    if significance is not None:
+        strong_obs &= sig >= 3.0  # fits below 3σ are not peaks a line could coincide with
+    p_chance = min(1.0, float(np.sum(2 * tolj[strong_obs])) / max(hi - lo, 1e-6))
+    return tolj, p_chance
+
+
+class _Stage1:
+    """Stage 1 of :func:`match_phases`: per-phase alignment, common zero, gates."""
+
+    def __init__(self, phases, args, p_chance, *, max_strain, strain, tol_deg, zstep, zeros_all):
+        self.phases, self.args, self.p_chance = phases, args, p_chance
+        self.max_strain, self.strain, self.tol_deg = max_strain, strain, tol_deg
+        self.zstep, self.zeros_all = zstep, zeros_all
+        self.res: dict = {}
+
+    def scales_of(self, n):
+        """Allowed strain of phase n and its grid of cell scales."""
+        ms = float((self.strain or {}).get(n, self.max_strain))
+        return ms, np.linspace(1 - ms, 1 + ms, round(2 * ms / 0.0005) + 1)
+
+    def score(self, n, ph, zeros, scales=None):
+        """Score phase table ph as candidate n on the zero grid (and optional scale grid)."""
+        ms, sc = self.scales_of(n)
+        return _score_phase(
+            ph, *self.args, sc if scales is None else scales, zeros, self.p_chance, ms
+        )
+
+    def score_all(self):
+        """Score and align every phase on the full zero grid."""
+        for n, ph in self.phases.items():
+            self.res[n] = self.score(n, ph, self.zeros_all)
+
+    def common_zero(self, ok0, threshold, expected_l):
+        """Common zero offset: fixed by the compatible phase explaining most observed intensity.
+
+        Returns the zero grid around it (the full grid if no phase passes the gates).
+        """
+        res = self.res
+        if not ok0:
+            return self.zeros_all
+        anchor = max(ok0, key=lambda n: res[n]["observed_coverage"] * res[n]["fom"])
+        z0 = res[anchor]["zero"]
+        zeros = np.arange(z0 - 0.05, z0 + 0.05 + 1e-9, min(self.zstep, 0.01))
+        for n, ph in self.phases.items():
+            hopeless = res[n]["fom"] < 0.6 * threshold and n.lower() not in expected_l
+            if abs(res[n]["zero"] - z0) > 0.05 + 1e-9 and not hopeless:
+                res[n] = self.score(n, ph, zeros)
+        return zeros
+
+    def second_instances(self, names, zeros_now):
+        """Second instances "name (2)" of solid solutions, at scales resolved from the first."""
+        res = self.res
+        for n in names:
+            ph = self.phases[n]
+            _, sc = self.scales_of(n)
+            ds = np.radians(self.tol_deg) / np.tan(np.radians(ph.mid / 2))
+            sc2 = sc[np.abs(sc - res[n]["scale"]) >= ds]
+            if sc2.size:
+                res[f"{n} (2)"] = self.score(n, ph, zeros_now, sc2)
+                self.phases[f"{n} (2)"] = ph
+
+
+def _gate(name, res, phases, sig, *, threshold, expected_l, expected_threshold):
+    """(passes, reason): FoM threshold, two strong lines, own superstructure line."""
+    r = res[name]
+    exp = name.lower() in expected_l
+    thr = expected_threshold if exp else threshold
+    if r["fom"] < thr:
+        return False, f"FoM {r['fom']:.2f} < {thr:.2f}"
+    if r["n_matched_strong"] < min(2, r["n_strong_lines"]):
+        return False, "fewer than two strong lines matched"
+    ph = phases[name]
+    if ph.optional.any():
+        # a superstructure line must land on a significant peak that no other phase
+        # passing the FoM threshold claims (a substrate line is no evidence of order)
+        others = set().union(
+            *(
+                set(res[m]["hit_obs"].tolist())
+                for m in res
+                if m != name and res[m]["fom"] >= threshold
+            )
+        )
+        own = [
+            j
+            for li, j in zip(r["hit_lines"], r["hit_obs"])
+            if ph.optional[li] and sig[j] >= 3.0 and j not in others
+        ]
+        if not own:
+            return False, (
+                "no superstructure line on a ≥ 3σ peak of its own: without one the "
+                "phase cannot be told from its subcell"
+            )
+    return True, ""
+
+
+class _Stage2:
+    """Stage 2 of :func:`match_phases`: joint √-intensity fit with backward elimination."""
+
+    def __init__(self, pool, res, phases, obs_i, sig, real, expected_l, min_unique_fraction):
+        self.res, self.sig, self.real = res, sig, real
+        self.expected_l, self.min_unique_fraction = expected_l, min_unique_fraction
+        self.n_obs = obs_i.size
+        norm = float(obs_i.sum()) or 1.0
+        b = self.b = np.sqrt(obs_i / norm)
+        cols, miss = self.cols, self.miss = {}, {}
+        for n in pool:
+            r, ph = res[n], phases[n]
+            acc = np.zeros(self.n_obs)
+            np.add.at(acc, r["hit_obs"], ph.i[r["hit_lines"]])
+            cols[n] = np.sqrt(acc)
+            miss[n] = np.sqrt(MISSING_WEIGHT * ph.i[r["missing"]])
+        # absent-line penalty of each phase, with its intensity scale fitted alone (fixed, so
+        # that a phase cannot shed its penalty by sharing peaks with another phase)
+        self.pen = {}
+        for n in pool:
+            k1, _ = _joint(b, [cols[n]], [miss[n]])
+            self.pen[n] = float(k1[0] ** 2 * (miss[n] @ miss[n])) if k1.size else 0.0
+        # peaks each phase explains on its own (¼ ≤ model/√I ≤ 4), for the superset rule
+        self.alone = {}
+        for n in pool:
+            _, k1, m1 = self.explain([n])
+            # two-sided (a model 16× above the peak contradicts it, it does not explain it)
+            # and significant peaks only (a 1.4σ bump is no "more")
+            okj = (m1 >= 0.5 * EXPLAIN_FRACTION * b) & (m1 <= b / (0.5 * EXPLAIN_FRACTION)) & real
+            self.alone[n] = set(np.nonzero(okj)[0].tolist()) if k1.size else set()
+        self.unique: dict[str, float] = {}
+        self.dropped: dict[str, str] = {}
+        self.twins: dict[str, list] = {}  # winner → phases with the identical explained peak set
+
+    def explain(self, names):
+        """(E, k, model): explained intensity minus absent-line penalties of a phase set."""
+        b, cols = self.b, self.cols
+        k, _ = _joint(b, [cols[n] for n in names], [self.miss[n] for n in names])
+        model = np.zeros(self.n_obs)
+        for n, kk in zip(names, k):
+            model += kk * cols[n]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            e = np.where(b > 0, np.minimum(1.0, model / (EXPLAIN_FRACTION * b)), 0.0)
+        return float(np.sum(b**2 * e**2)) - sum(self.pen[n] for n in names), k, model
+
+    def subsumed(self, n, current):
+        """Another phase explains (almost) all peaks of n and more (superset rule)."""
+        alone, sig, res, b, cols, miss = (
+            self.alone,
+            self.sig,
+            self.res,
+            self.b,
+            self.cols,
+            self.miss,
+        )
+        sb = alone[n]
+        tot = float(sig[list(sb)].sum()) if sb else 0.0
+        for m in current:
+            if m == n:
+                continue
+            sa = alone[m]
+            # "more": peaks of m that neither n nor any third phase explains
+            rest = set().union(*(alone[q] for q in current if q not in (n, m)))
+            only_b = float(sig[list(sb - sa)].sum()) if sb - sa else 0.0
+            extra = sa - sb - rest
+            only_a = float(sig[list(extra)].sum()) if extra else 0.0
+            if only_b <= 0.05 * tot and (
+                only_a > only_b or (only_a == only_b and res[m]["fom"] > res[n]["fom"])
+            ):
+                # ... and n adds nothing to the uncapped √I fit once m is there
+                r_m = _joint(b, [cols[m]], [miss[m]])[1]
+                r_nm = _joint(b, [cols[n], cols[m]], [miss[n], miss[m]])[1]
+                if r_m - r_nm < self.min_unique_fraction:
+                    return m
+        return None
+
+    def superset_rule(self, current):
+        """Drop the phases whose peaks another phase explains, with more (smallest first)."""
+        res, alone = self.res, self.alone
+        while True:
+            sup = {
+                n: self.subsumed(n, current) for n in current if n.lower() not in self.expected_l
+            }
+            sup = {n: m for n, m in sup.items() if m is not None}
+            if not sup:
+                break
+            victim = min(sup, key=lambda n: (len(alone[n]), res[n]["fom"]))
+            if alone[victim] == alone[sup[victim]]:
+                self.twins.setdefault(sup[victim], []).append(victim)
+            self.dropped[victim] = (
+                f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but {sup[victim]} explains "
+                "the same peaks and more (superset rule)"
+            )
+            current.remove(victim)
+        return current
+
+    def _below(self, current, min_new_fraction):
+        """(u, no_peak, below): unique contributions and the phases that fall short."""
+        expected_l, b = self.expected_l, self.b
+        e_all, k, model_all = self.explain(current)
+        u = {n: e_all - self.explain([m for m in current if m != n])[0] for n in current}
+        self.unique.update(u)
+        own = {n: self.explain([n])[0] for n in current} if min_new_fraction > 0 else {}
+        # a phase must be the main contributor to at least one explained, significant
+        # (≥ 3σ) peak: a unique contribution made only of topping up other phases' peaks
+        # does not demonstrate it
+        contrib = np.array([kk * self.cols[n] for n, kk in zip(current, k)])
+        lead = np.argmax(contrib, axis=0)
+        shown = (model_all >= EXPLAIN_FRACTION * b) & (model_all > 0) & self.real
+        leads = {current[i] for i in set(lead[shown].tolist())}
+        no_peak = {n for n in current if n not in leads and n.lower() not in expected_l}
+        below = [
+            n
+            for n in current
+            if (u[n] <= 0)
+            or n in no_peak
+            or (
+                n.lower() not in expected_l
+                and (u[n] < self.min_unique_fraction or u[n] < min_new_fraction * own.get(n, 0.0))
+            )
+        ]
+        return u, no_peak, below
+
+    def eliminate(self, current, min_new_fraction):
+        """Backward elimination: drop the phase of least unique contribution while any falls short."""
+        min_unique_fraction = self.min_unique_fraction
+        while current:
+            u, no_peak, below = self._below(current, min_new_fraction)
+            if not below:
+                break
+            bin_u = 0.2 * min_unique_fraction or 1e-3
+            victim = min(below, key=lambda n: (round(u[n] / bin_u), self.res[n]["fom"]))
+            others = [m for m in current if m != victim]
+            self.dropped[victim] = (
+                f"rejected: compatible (FoM {self.res[victim]['fom']:.2f}) but not needed — it "
+                f"uniquely explains {max(u[victim], 0):.1%} of the observed peak intensity "
+                f"(minimum {min_unique_fraction:.0%} and {min_new_fraction:.0%} of what it "
+                "explains)"
+                + (
+                    " and is the main contributor to no significant (≥ 3σ) peak"
+                    if victim in no_peak
+                    else ""
+                )
+                + (f"; {', '.join(others)} explain its peaks" if others else "")
+            )
+            current = others
+        return current
+
+    def cap(self, current, max_phases):
+        """At most max_phases phases, largest explained intensity first; (current, explained_by)."""
+        cols = self.cols
+        _, k, _ = self.explain(current)
+        kmap = dict(zip(current, (float(v) for v in k)))
+        explained_by = {n: float(kmap[n] ** 2 * cols[n] @ cols[n]) for n in current}
+        current.sort(key=lambda n: explained_by[n], reverse=True)
+        for n in current[max_phases:]:
+            self.dropped[n] = f"rejected: more than max_phases={max_phases} phases"
+        return current[:max_phases], explained_by
+
+    def ownership(self, current, order):
+        """(kmap, explained, owned): final scale factors, explained peaks, owner of each."""
+        b, cols = self.b, self.cols
+        _, k, model = self.explain(current)
+        kmap = dict(zip(current, (float(v) for v in k)))
+        explained = (model >= EXPLAIN_FRACTION * b) & (model > 0)
+        # each explained peak is owned by the phase contributing most to the model there
+        owned: dict[str, list] = {n: [] for n in current}
+        if current:
+            contrib = np.array([kmap[n] * cols[n] for n in current])
+            top = np.argmax(contrib, axis=0)
+            for j in np.nonzero(explained)[0]:
+                owned[current[top[j]]].append(int(order[j]))
+        return kmap, explained, owned
+
+
+def _phase_match(n, r, ph, reason, ok, order, st2, kmap, explained_by, owned):
+    """The :class:`PhaseMatch` of candidate n."""
+    return PhaseMatch(
+        name=n,
+        role=ph.role,
+        score=r["fom"],
+        coverage=r["coverage"],
+        position_agreement=r["position_agreement"],
+        intensity_agreement=r["intensity_agreement"],
+        chance_probability=r["chance_probability"],
+        observed_coverage=r["observed_coverage"],
+        scale=r["scale"],
+        zero_offset_deg=r["zero"],
+        matched=[
+            (int(ph.index[li]), int(order[oi]), float(dv))
+            for li, oi, dv in zip(r["hit_lines"], r["hit_obs"], r["dev"])
+        ],
+        n_strong_lines=r["n_strong_lines"],
+        n_matched_strong=r["n_matched_strong"],
+        accepted=ok,
+        reason=reason,
+        unique_fraction=st2.unique.get(n),
+        explained_fraction=explained_by.get(n),
+        scale_factor=float(kmap[n]) if n in kmap else None,
+        search_cell=r["cell"],
+        reference=n.removesuffix(" (2)"),
+        owned=sorted(owned[n]) if n in owned else None,
+        alternatives=[(t, st2.res[t]["fom"]) for t in _twins_of(n, st2.twins)] if ok else None,
+    )
+
+
+def match_phases(
     obs_two_theta,
     obs_intensity,
     references: dict,
@@ -537,303 +889,72 @@ def match_phases(  # noqa: C901, PLR0912, PLR0915
     sig = obs_i if significance is None else np.asarray(significance, float)[order]
     sig = np.nan_to_num(np.maximum(sig, 0.0))
 
-    def scales_of(n):
-        ms = float((strain or {}).get(n, max_strain))
-        return ms, np.linspace(1 - ms, 1 + ms, round(2 * ms / 0.0005) + 1)
-
     zstep = zero_step_deg or max(tol_deg / 3, 0.01)
     zeros_all = np.arange(-max_zero_offset_deg, max_zero_offset_deg + 1e-9, zstep)
     if zeros_all.size == 0:
         zeros_all = np.zeros(1)
     expected_l = {e.lower() for e in expected}
 
-    phases: dict[str, _Phase] = {}
-    for name, ref in references.items():
-        m = ref.in_range(lo - 2, hi + 2)
-        if not np.any(m):
-            continue
-        idx = np.nonzero(m)[0]
-        sh = np.asarray(shifts[name])[m] if shifts and name in shifts else np.zeros(idx.size)
-        ri = ref.intensity[m] * (
-            np.asarray(weights[name])[m] if weights and name in weights else 1.0
-        )
-        rx = ref.two_theta[m] + sh
-        inr = (rx >= lo) & (rx <= hi)
-        if not np.any(inr) or ri[inr].max() <= 0:
-            continue
-        ri = 100.0 * ri / ri[inr].max()
-        opt = (
-            np.asarray(optional[name], bool)[m]
-            if optional and name in optional
-            else np.zeros(idx.size, bool)
-        )
-        phases[name] = _Phase(
-            name=name,
-            role=ref.role,
-            index=idx,
-            x=rx,
-            shift=sh,
-            i=ri,
-            strong=(ri >= 5.0) & ~opt,
-            optional=opt,
-            inrange=inr,
-            hkl=np.array([ref.hkl[i] for i in idx], float),
-            cell=tuple(ref.cell),
-            system=ref.crystal_system,
-            wavelength=float(ref.wavelength_angstrom),
-        )
-    # per-peak tolerance: a broad observed peak is an unresolved blend and covers lines
-    # within half its FWHM (at most 2·tol)
-    tolj = np.full(obs_x.size, float(tol_deg))
-    if obs_fwhm is not None:
-        fw = np.nan_to_num(np.asarray(obs_fwhm, float)[order], nan=0.0)
-        tolj = np.clip(0.5 * fw, tol_deg, 2 * tol_deg)
-    strong_obs = obs_i >= 0.03 * obs_i.max() if obs_i.max() > 0 else np.ones(obs_x.size, bool)
-    if significance is not None:
-        strong_obs &= sig >= 3.0  # fits below 3σ are not peaks a line could coincide with
-    p_chance = min(1.0, float(np.sum(2 * tolj[strong_obs])) / max(hi - lo, 1e-6))
-    args = (obs_x, obs_i, sig, tolj, lo, hi)
-    res = {}
-    for n, ph in phases.items():
-        ms, sc = scales_of(n)
-        res[n] = _score_phase(ph, *args, sc, zeros_all, p_chance, ms)
+    phases = _build_phases(references, lo, hi, weights, shifts, optional)
+    tolj, p_chance = _peak_tolerances(
+        obs_x, obs_i, sig, order, lo, hi, tol_deg, obs_fwhm, significance
+    )
+    st1 = _Stage1(
+        phases,
+        (obs_x, obs_i, sig, tolj, lo, hi),
+        p_chance,
+        max_strain=max_strain,
+        strain=strain,
+        tol_deg=tol_deg,
+        zstep=zstep,
+        zeros_all=zeros_all,
+    )
+    st1.score_all()
+    res = st1.res
 
     def gate(name):
-        r = res[name]
-        exp = name.lower() in expected_l
-        thr = expected_threshold if exp else threshold
-        if r["fom"] < thr:
-            return False, f"FoM {r['fom']:.2f} < {thr:.2f}"
-        if r["n_matched_strong"] < min(2, r["n_strong_lines"]):
-            return False, "fewer than two strong lines matched"
-        ph = phases[name]
-        if ph.optional.any():
-            # a superstructure line must land on a significant peak that no other phase
-            # passing the FoM threshold claims (a substrate line is no evidence of order)
-            others = set().union(
-                *(
-                    set(res[m]["hit_obs"].tolist())
-                    for m in res
-                    if m != name and res[m]["fom"] >= threshold
-                )
-            )
-            own = [
-                j
-                for li, j in zip(r["hit_lines"], r["hit_obs"])
-                if ph.optional[li] and sig[j] >= 3.0 and j not in others
-            ]
-            if not own:
-                return False, (
-                    "no superstructure line on a ≥ 3σ peak of its own: without one the "
-                    "phase cannot be told from its subcell"
-                )
-        return True, ""
+        return _gate(
+            name,
+            res,
+            phases,
+            sig,
+            threshold=threshold,
+            expected_l=expected_l,
+            expected_threshold=expected_threshold,
+        )
 
     # common zero offset: fixed by the compatible phase explaining most observed intensity
-    ok0 = [n for n in res if gate(n)[0]]
-    zeros = zeros_all
-    if ok0:
-        anchor = max(ok0, key=lambda n: res[n]["observed_coverage"] * res[n]["fom"])
-        z0 = res[anchor]["zero"]
-        zeros = np.arange(z0 - 0.05, z0 + 0.05 + 1e-9, min(zstep, 0.01))
-        for n, ph in phases.items():
-            hopeless = res[n]["fom"] < 0.6 * threshold and n.lower() not in expected_l
-            if abs(res[n]["zero"] - z0) > 0.05 + 1e-9 and not hopeless:
-                ms, sc = scales_of(n)
-                res[n] = _score_phase(ph, *args, sc, zeros, p_chance, ms)
+    zeros_now = st1.common_zero([n for n in res if gate(n)[0]], threshold, expected_l)
     # solid solutions (phases given a strain window) may coexist at two cells, e.g. the
     # Li-rich and Li-poor spinels of a charged Li_xMn2O4 electrode: a second instance
     # "name (2)" is aligned at scales whose lines are resolved from the first (|Δs| ≥
     # tol/tan θ_mid) and competes in stage 2 like any other candidate
-    zeros_now = zeros if ok0 else zeros_all
-    for n in [m for m in res if m in (strain or {}) and gate(m)[0]]:
-        ph = phases[n]
-        ms, sc = scales_of(n)
-        ds = np.radians(tol_deg) / np.tan(np.radians(ph.mid / 2))
-        sc2 = sc[np.abs(sc - res[n]["scale"]) >= ds]
-        if sc2.size:
-            res[f"{n} (2)"] = _score_phase(ph, *args, sc2, zeros_now, p_chance, ms)
-            phases[f"{n} (2)"] = ph
+    st1.second_instances([m for m in res if m in (strain or {}) and gate(m)[0]], zeros_now)
     gates = {n: gate(n) for n in res}
     pool = [n for n in res if gates[n][0]]
 
     # stage 2: joint √-intensity fit with backward elimination
-    norm = float(obs_i.sum()) or 1.0
-    b = np.sqrt(obs_i / norm)
-    cols, miss = {}, {}
-    for n in pool:
-        r, ph = res[n], phases[n]
-        acc = np.zeros(obs_x.size)
-        np.add.at(acc, r["hit_obs"], ph.i[r["hit_lines"]])
-        cols[n] = np.sqrt(acc)
-        miss[n] = np.sqrt(MISSING_WEIGHT * ph.i[r["missing"]])
-
-    # absent-line penalty of each phase, with its intensity scale fitted alone (fixed, so
-    # that a phase cannot shed its penalty by sharing peaks with another phase)
-    pen = {}
-    for n in pool:
-        k1, _ = _joint(b, [cols[n]], [miss[n]])
-        pen[n] = float(k1[0] ** 2 * (miss[n] @ miss[n])) if k1.size else 0.0
-
-    def explain(names):
-        """(E, k, model): explained intensity minus absent-line penalties of a phase set."""
-        k, _ = _joint(b, [cols[n] for n in names], [miss[n] for n in names])
-        model = np.zeros(obs_x.size)
-        for n, kk in zip(names, k):
-            model += kk * cols[n]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            e = np.where(b > 0, np.minimum(1.0, model / (EXPLAIN_FRACTION * b)), 0.0)
-        return float(np.sum(b**2 * e**2)) - sum(pen[n] for n in names), k, model
-
-    # peaks each phase explains on its own (¼ ≤ model/√I ≤ 4), for the superset rule
     real = sig >= 3.0 if significance is not None else np.ones(obs_x.size, bool)
-    alone = {}
-    for n in pool:
-        _, k1, m1 = explain([n])
-        # two-sided (a model 16× above the peak contradicts it, it does not explain it) and
-        # significant peaks only (a 1.4σ bump is no "more")
-        okj = (m1 >= 0.5 * EXPLAIN_FRACTION * b) & (m1 <= b / (0.5 * EXPLAIN_FRACTION)) & real
-        alone[n] = set(np.nonzero(okj)[0].tolist()) if k1.size else set()
-
-    def subsumed(n, current):
-        """Another phase explains (almost) all peaks of n and more (superset rule)."""
-        sb = alone[n]
-        tot = float(sig[list(sb)].sum()) if sb else 0.0
-        for m in current:
-            if m == n:
-                continue
-            sa = alone[m]
-            # "more": peaks of m that neither n nor any third phase explains
-            rest = set().union(*(alone[q] for q in current if q not in (n, m)))
-            only_b = float(sig[list(sb - sa)].sum()) if sb - sa else 0.0
-            extra = sa - sb - rest
-            only_a = float(sig[list(extra)].sum()) if extra else 0.0
-            if only_b <= 0.05 * tot and (
-                only_a > only_b or (only_a == only_b and res[m]["fom"] > res[n]["fom"])
-            ):
-                # ... and n adds nothing to the uncapped √I fit once m is there
-                r_m = _joint(b, [cols[m]], [miss[m]])[1]
-                r_nm = _joint(b, [cols[n], cols[m]], [miss[n], miss[m]])[1]
-                if r_m - r_nm < min_unique_fraction:
-                    return m
-        return None
-
-    unique: dict[str, float] = {}
-    dropped: dict[str, str] = {}
-    twins: dict[str, list] = {}  # winner → phases with the identical explained peak set
-    current = list(pool)
-    while True:
-        sup = {n: subsumed(n, current) for n in current if n.lower() not in expected_l}
-        sup = {n: m for n, m in sup.items() if m is not None}
-        if not sup:
-            break
-        victim = min(sup, key=lambda n: (len(alone[n]), res[n]["fom"]))
-        if alone[victim] == alone[sup[victim]]:
-            twins.setdefault(sup[victim], []).append(victim)
-        dropped[victim] = (
-            f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but {sup[victim]} explains "
-            "the same peaks and more (superset rule)"
-        )
-        current.remove(victim)
-    while current:
-        e_all, k, model_all = explain(current)
-        u = {n: e_all - explain([m for m in current if m != n])[0] for n in current}
-        unique.update(u)
-        own = {n: explain([n])[0] for n in current} if min_new_fraction > 0 else {}
-        # a phase must be the main contributor to at least one explained, significant
-        # (≥ 3σ) peak: a unique contribution made only of topping up other phases' peaks
-        # does not demonstrate it
-        contrib = np.array([kk * cols[n] for n, kk in zip(current, k)])
-        lead = np.argmax(contrib, axis=0)
-        shown = (model_all >= EXPLAIN_FRACTION * b) & (model_all > 0) & real
-        leads = {current[i] for i in set(lead[shown].tolist())}
-        no_peak = {n for n in current if n not in leads and n.lower() not in expected_l}
-        below = [
-            n
-            for n in current
-            if (u[n] <= 0)
-            or n in no_peak
-            or (
-                n.lower() not in expected_l
-                and (u[n] < min_unique_fraction or u[n] < min_new_fraction * own.get(n, 0.0))
-            )
-        ]
-        if not below:
-            break
-        bin_u = 0.2 * min_unique_fraction or 1e-3
-        victim = min(below, key=lambda n: (round(u[n] / bin_u), res[n]["fom"]))
-        others = [m for m in current if m != victim]
-        dropped[victim] = (
-            f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but not needed — it uniquely "
-            f"explains {max(u[victim], 0):.1%} of the observed peak intensity "
-            f"(minimum {min_unique_fraction:.0%} and {min_new_fraction:.0%} of what it explains)"
-            + (
-                " and is the main contributor to no significant (≥ 3σ) peak"
-                if victim in no_peak
-                else ""
-            )
-            + (f"; {', '.join(others)} explain its peaks" if others else "")
-        )
-        current = others
-    _, k, _ = explain(current)
-    kmap = dict(zip(current, (float(v) for v in k)))
-    explained_by = {n: float(kmap[n] ** 2 * cols[n] @ cols[n]) for n in current}
-    current.sort(key=lambda n: explained_by[n], reverse=True)
-    for n in current[max_phases:]:
-        dropped[n] = f"rejected: more than max_phases={max_phases} phases"
-    current = current[:max_phases]
-    _, k, model = explain(current)
-    kmap = dict(zip(current, (float(v) for v in k)))
-    explained = (model >= EXPLAIN_FRACTION * b) & (model > 0)
-    # each explained peak is owned by the phase contributing most to the model there
-    owned: dict[str, list] = {n: [] for n in current}
-    if current:
-        contrib = np.array([kmap[n] * cols[n] for n in current])
-        top = np.argmax(contrib, axis=0)
-        for j in np.nonzero(explained)[0]:
-            owned[current[top[j]]].append(int(order[j]))
+    st2 = _Stage2(pool, res, phases, obs_i, sig, real, expected_l, min_unique_fraction)
+    current = st2.superset_rule(list(pool))
+    current = st2.eliminate(current, min_new_fraction)
+    current, explained_by = st2.cap(current, max_phases)
+    kmap, explained, owned = st2.ownership(current, order)
 
     out = {}
     for n, r in res.items():
-        ph = phases[n]
         ok = n in current
         if ok:
             thr = expected_threshold if n.lower() in expected_l else threshold
             reason = (
                 f"accepted: FoM {r['fom']:.2f} ≥ {thr:.2f}; uniquely explains "
-                f"{unique.get(n, 0):.1%} of the observed peak intensity"
+                f"{st2.unique.get(n, 0):.1%} of the observed peak intensity"
             )
-        elif n in dropped:
-            reason = dropped[n]
+        elif n in st2.dropped:
+            reason = st2.dropped[n]
         else:
             reason = f"rejected: {gates[n][1]}"
-        out[n] = PhaseMatch(
-            name=n,
-            role=ph.role,
-            score=r["fom"],
-            coverage=r["coverage"],
-            position_agreement=r["position_agreement"],
-            intensity_agreement=r["intensity_agreement"],
-            chance_probability=r["chance_probability"],
-            observed_coverage=r["observed_coverage"],
-            scale=r["scale"],
-            zero_offset_deg=r["zero"],
-            matched=[
-                (int(ph.index[li]), int(order[oi]), float(dv))
-                for li, oi, dv in zip(r["hit_lines"], r["hit_obs"], r["dev"])
-            ],
-            n_strong_lines=r["n_strong_lines"],
-            n_matched_strong=r["n_matched_strong"],
-            accepted=ok,
-            reason=reason,
-            unique_fraction=unique.get(n),
-            explained_fraction=explained_by.get(n),
-            scale_factor=float(kmap[n]) if n in kmap else None,
-            search_cell=r["cell"],
-            reference=n.removesuffix(" (2)"),
-            owned=sorted(owned[n]) if n in owned else None,
-            alternatives=[(t, res[t]["fom"]) for t in _twins_of(n, twins)] if ok else None,
-        )
+        out[n] = _phase_match(n, r, phases[n], reason, ok, order, st2, kmap, explained_by, owned)
     accepted = [out[n] for n in current]
     allc = sorted(out.values(), key=lambda p: p.score, reverse=True)
     unexplained = np.array(sorted(int(order[i]) for i in np.nonzero(~explained)[0]), int)

@@ -642,7 +642,196 @@ def residual_peaks(
     return x[idx], snr[idx]
 
 
-def _fit_resolving(  # noqa: C901, PLR0915
+class _Resolver:
+    """Shared state of :func:`_fit_resolving`: the lines, their fits and fit windows."""
+
+    def __init__(self, x, y, pos, w0, *, sigma, background, opts):
+        self.x = x
+        self.net = y - (0.0 if background is None else np.asarray(background, float))
+        self.s = np.sqrt(np.maximum(y, 1.0)) if sigma is None else np.asarray(sigma, float)
+        self.pos, self.w0 = pos, w0
+        self.n_given = len(pos)
+        self.opts = opts
+        self.model_opts = {
+            k: opts[k] for k in ("profile", "ka2_ratio", "wavelength_ka1", "wavelength_ka2")
+        }
+        self.group_opts = (opts["ka2_ratio"], opts["wavelength_ka1"], opts["wavelength_ka2"])
+        self.core = dict(sigma=sigma, background=background, **opts)
+        self.y = y
+        fits, base = _fit_core(x, y, pos, fwhm_guess=w0, **self.core)
+        self.fits = fits
+        self.windows = {b[0]: b[1:] for b in base}
+        # the detection-only fit, restored wherever no added line survives
+        self.fits0, self.w00 = list(fits), list(w0)
+        self.chains0 = _chains(
+            np.array(pos),
+            _fit_extent(x, np.array(pos), np.array(w0), *self.group_opts)[1],
+            opts["overlap"],
+        )
+        self.windows_all = dict(self.windows)  # every window ever fitted, by (unique) group id
+        self.next_group = 1 + max((p.group for p in fits if p is not None), default=-1)
+        self.tried: list = []  # residual lines the joint fit rejected: not proposed again
+
+    def chains_of(self, changed):
+        """Every line of the overlap chains holding a changed line.
+
+        (whole chains, so that fitting the subset forms the same fit groups as fitting all lines).
+        """
+        pa = np.array(self.pos)
+        _, ext = _fit_extent(self.x, pa, np.array(self.w0), *self.group_opts)
+        return sorted(
+            {i for c in _chains(pa, ext, self.opts["overlap"]) if set(c) & changed for i in c}
+        )
+
+    def refit(self, idx):
+        """Refit lines ``idx`` (whole chains) under fresh group ids."""
+        fits, windows = self.fits, self.windows
+        part, pbase = _fit_core(
+            self.x,
+            self.y,
+            [self.pos[i] for i in idx],
+            fwhm_guess=[self.w0[i] for i in idx],
+            **self.core,
+        )
+        off = self.next_group
+        for i, p in zip(idx, part):
+            fits[i] = p if p is None else dataclasses.replace(p, group=p.group + off)
+        for b in pbase:
+            windows[b[0] + off] = self.windows_all[b[0] + off] = b[1:]
+        self.next_group += 1 + max((p.group for p in part if p is not None), default=-1)
+        live = {p.group for p in fits if p is not None}
+        for g in [g for g in windows if g not in live]:
+            del windows[g]
+
+    def local_background(self, wins=None):
+        """Local linear backgrounds of the fit windows (mean where they overlap)."""
+        x = self.x
+        out, cnt = np.zeros_like(x), np.zeros_like(x)
+        for lo, hi, b0, b1, xc in (self.windows if wins is None else wins).values():
+            i, j = np.searchsorted(x, [lo, hi])
+            out[i:j] += b0 + b1 * (x[i:j] - xc)
+            cnt[i:j] += 1
+        return out / np.maximum(cnt, 1)  # overlapping windows: their mean
+
+    def chi2(self, idx, cand, wins, margin):
+        """χ² of lines ``cand`` (+ their windows' local backgrounds) near lines idx."""
+        x = self.x
+        c = np.array([self.pos[i] for i in idx])
+        i, j = np.searchsorted(x, [c.min() - margin, c.max() + margin])
+        groups = {p.group for p in cand if p is not None}
+        m = peak_model(x[i:j], [p for p in cand if p is not None], **self.model_opts)
+        bgl = self.local_background({g: w for g, w in wins.items() if g in groups})[i:j]
+        return float(np.sum(((self.net[i:j] - m - bgl) / self.s[i:j]) ** 2))
+
+    def keep_live_windows(self):
+        """Windows := the fitted windows of the groups still in use."""
+        live = {p.group for p in self.fits if p is not None}
+        self.windows.clear()
+        self.windows.update({g: w for g, w in self.windows_all.items() if g in live})
+
+    def restart_blends(self):
+        """Multi-start for blends.
+
+        A chain holding a line fitted much broader than the scan's lines (or insignificant
+        although detected) may sit in a poor local minimum — a broad profile traded against
+        the local background, started from the half-prominence width of a merged blend. It
+        is refitted from the typical width and the lower χ² kept.
+        """
+        fits, w0 = self.fits, self.w0
+        typ = typical_fwhm([p for p in fits if p is not None and np.isfinite(p.two_theta)])
+        restart = [
+            c
+            for c in (self.chains0 if np.isfinite(typ) else [])
+            if any(w0[i] > typ for i in c)
+            and any(
+                fits[i] is not None
+                and (
+                    not np.isfinite(fits[i].area_err)
+                    or fits[i].fwhm > 2 * typ
+                    or fits[i].area < 2 * fits[i].area_err
+                )
+                for i in c
+            )
+        ]
+        if restart:
+            before = {i: (fits[i], w0[i]) for c in restart for i in c}
+            for i in before:
+                w0[i] = min(w0[i], typ)
+            self.refit(sorted(before))  # all restarted chains in one batched fit
+            for c in restart:
+                old = [before[i][0] for i in c]
+                if self.chi2(c, [fits[i] for i in c], self.windows, 2 * typ) >= self.chi2(
+                    c, old, self.windows_all, 2 * typ
+                ):
+                    for i in c:
+                        fits[i], w0[i] = before[i]
+            self.keep_live_windows()
+        self.fits0, self.w00 = list(fits), list(w0)
+
+    def add_residual_lines(self, resolve_snr):
+        """Add the lines of the residual and refit their chains; False if none (or no fit)."""
+        opts = self.opts
+        good = [p for p in self.fits if p is not None and np.isfinite(p.two_theta)]
+        if not good:
+            return False
+        fwhm = typical_fwhm(good)
+        model = peak_model(self.x, good, **self.model_opts)
+        lines = [p.two_theta for p in good]
+        if opts["ka2_ratio"] > 0:
+            lines += list(ka2_position(lines, opts["wavelength_ka1"], opts["wavelength_ka2"]))
+        new, _ = residual_peaks(
+            self.x,
+            self.net - model - self.local_background(),
+            sigma=self.s,
+            model=model,
+            fwhm=fwhm,
+            existing=lines + self.tried,
+            min_snr=resolve_snr,
+        )
+        if new.size == 0:
+            return False
+        start = len(self.pos)
+        self.pos += list(new)
+        self.w0 += [fwhm] * new.size
+        self.fits += [None] * new.size
+        chain = self.chains_of(set(range(start, len(self.pos))))
+        # the lines around a new one restart from the scan's typical width: the
+        # half-prominence width of a blend overestimates it, and a profile started that
+        # broad can swallow the new line together with the local background
+        for i in chain:
+            self.w0[i] = min(self.w0[i], fwhm)
+        self.refit(chain)
+        return True
+
+    def drop_weak(self):
+        """Drop the added lines the joint fit cannot establish and refit their chains.
+
+        Repeated until every added line left is resolved.
+        """
+        n_given = self.n_given
+        while weak := {
+            i for i in range(n_given, len(self.pos)) if not _resolved(self.fits, i, self.opts)
+        }:
+            pos, w0, fits = self.pos, self.w0, self.fits
+            self.tried += [pos[i] for i in weak]
+            affected = set(self.chains_of(weak)) - weak
+            keep = [i for i in range(len(pos)) if i not in weak]
+            renum = {old: new_i for new_i, old in enumerate(keep)}
+            self.pos, self.w0 = [pos[i] for i in keep], [w0[i] for i in keep]
+            self.fits = [fits[i] for i in keep]
+            chain = self.chains_of({renum[i] for i in affected})
+            # detection-only chains touched; if no added line is left near them, they go
+            # back to the detection-only fit exactly (a rejected line changes nothing)
+            back = sorted({i for c in self.chains0 if set(c) & set(chain) for i in c})
+            if any(i >= n_given for i in self.chains_of(set(back))):
+                self.refit(chain)
+                continue
+            for i in back:
+                self.w0[i], self.fits[i] = self.w00[i], self.fits0[i]
+            self.keep_live_windows()
+
+
+def _fit_resolving(
     two_theta,
     intensity,
     positions,
@@ -663,8 +852,6 @@ def _fit_resolving(  # noqa: C901, PLR0915
     """
     x = np.asarray(two_theta, float)
     y = np.asarray(intensity, float)
-    net = y - (0.0 if background is None else np.asarray(background, float))
-    s = np.sqrt(np.maximum(y, 1.0)) if sigma is None else np.asarray(sigma, float)
     pos = list(np.atleast_1d(np.asarray(positions, float)))
     n_given = len(pos)
     if n_given == 0:
@@ -672,147 +859,13 @@ def _fit_resolving(  # noqa: C901, PLR0915
     w0 = np.broadcast_to(
         np.asarray(0.15 if fwhm_guess is None else fwhm_guess, float), (n_given,)
     ).tolist()
-    model_opts = {k: opts[k] for k in ("profile", "ka2_ratio", "wavelength_ka1", "wavelength_ka2")}
-    group_opts = (opts["ka2_ratio"], opts["wavelength_ka1"], opts["wavelength_ka2"])
-    core = dict(sigma=sigma, background=background, **opts)
-    fits, base = _fit_core(x, y, pos, fwhm_guess=w0, **core)
-    windows = {b[0]: b[1:] for b in base}
-    # the detection-only fit, restored wherever no added line survives
-    fits0, w00 = list(fits), list(w0)
-    chains0 = _chains(
-        np.array(pos), _fit_extent(x, np.array(pos), np.array(w0), *group_opts)[1], opts["overlap"]
-    )
-    windows_all = dict(windows)  # every window ever fitted, by (unique) group id
-    next_group = [1 + max((p.group for p in fits if p is not None), default=-1)]
-
-    def chains_of(changed):
-        """Every line of the overlap chains holding a changed line.
-
-        (whole chains, so that fitting the subset forms the same fit groups as fitting all lines).
-        """
-        pa = np.array(pos)
-        _, ext = _fit_extent(x, pa, np.array(w0), *group_opts)
-        return sorted({i for c in _chains(pa, ext, opts["overlap"]) if set(c) & changed for i in c})
-
-    def refit(idx):
-        part, pbase = _fit_core(
-            x, y, [pos[i] for i in idx], fwhm_guess=[w0[i] for i in idx], **core
-        )
-        off = next_group[0]
-        for i, p in zip(idx, part):
-            fits[i] = p if p is None else dataclasses.replace(p, group=p.group + off)
-        for b in pbase:
-            windows[b[0] + off] = windows_all[b[0] + off] = b[1:]
-        next_group[0] += 1 + max((p.group for p in part if p is not None), default=-1)
-        live = {p.group for p in fits if p is not None}
-        for g in [g for g in windows if g not in live]:
-            del windows[g]
-
-    def local_background(wins=None):
-        out, cnt = np.zeros_like(x), np.zeros_like(x)
-        for lo, hi, b0, b1, xc in (windows if wins is None else wins).values():
-            i, j = np.searchsorted(x, [lo, hi])
-            out[i:j] += b0 + b1 * (x[i:j] - xc)
-            cnt[i:j] += 1
-        return out / np.maximum(cnt, 1)  # overlapping windows: their mean
-
-    def chi2(idx, cand, wins, margin):
-        """χ² of lines ``cand`` (+ their windows' local backgrounds) near lines idx."""
-        c = np.array([pos[i] for i in idx])
-        i, j = np.searchsorted(x, [c.min() - margin, c.max() + margin])
-        groups = {p.group for p in cand if p is not None}
-        m = peak_model(x[i:j], [p for p in cand if p is not None], **model_opts)
-        bgl = local_background({g: w for g, w in wins.items() if g in groups})[i:j]
-        return float(np.sum(((net[i:j] - m - bgl) / s[i:j]) ** 2))
-
-    # multi-start for blends: a chain holding a line fitted much broader than the scan's
-    # lines (or insignificant although detected) may sit in a poor local minimum — a broad
-    # profile traded against the local background, started from the half-prominence width
-    # of a merged blend. It is refitted from the typical width and the lower χ² kept.
-    typ = typical_fwhm([p for p in fits if p is not None and np.isfinite(p.two_theta)])
-    restart = [
-        c
-        for c in (chains0 if np.isfinite(typ) else [])
-        if any(w0[i] > typ for i in c)
-        and any(
-            fits[i] is not None
-            and (
-                not np.isfinite(fits[i].area_err)
-                or fits[i].fwhm > 2 * typ
-                or fits[i].area < 2 * fits[i].area_err
-            )
-            for i in c
-        )
-    ]
-    if restart:
-        before = {i: (fits[i], w0[i]) for c in restart for i in c}
-        for i in before:
-            w0[i] = min(w0[i], typ)
-        refit(sorted(before))  # all restarted chains in one batched fit
-        for c in restart:
-            old = [before[i][0] for i in c]
-            if chi2(c, [fits[i] for i in c], windows, 2 * typ) >= chi2(
-                c, old, windows_all, 2 * typ
-            ):
-                for i in c:
-                    fits[i], w0[i] = before[i]
-        live = {p.group for p in fits if p is not None}
-        windows.clear()
-        windows.update({g: w for g, w in windows_all.items() if g in live})
-    fits0, w00 = list(fits), list(w0)
-
-    tried: list = []  # residual lines the joint fit rejected: not proposed again
+    st = _Resolver(x, y, pos, w0, sigma=sigma, background=background, opts=opts)
+    st.restart_blends()
     for _ in range(max_rounds):
-        good = [p for p in fits if p is not None and np.isfinite(p.two_theta)]
-        if not good:
+        if not st.add_residual_lines(resolve_snr):
             break
-        fwhm = typical_fwhm(good)
-        model = peak_model(x, good, **model_opts)
-        lines = [p.two_theta for p in good]
-        if opts["ka2_ratio"] > 0:
-            lines += list(ka2_position(lines, opts["wavelength_ka1"], opts["wavelength_ka2"]))
-        new, _ = residual_peaks(
-            x,
-            net - model - local_background(),
-            sigma=s,
-            model=model,
-            fwhm=fwhm,
-            existing=lines + tried,
-            min_snr=resolve_snr,
-        )
-        if new.size == 0:
-            break
-        start = len(pos)
-        pos += list(new)
-        w0 += [fwhm] * new.size
-        fits += [None] * new.size
-        chain = chains_of(set(range(start, len(pos))))
-        # the lines around a new one restart from the scan's typical width: the
-        # half-prominence width of a blend overestimates it, and a profile started that
-        # broad can swallow the new line together with the local background
-        for i in chain:
-            w0[i] = min(w0[i], fwhm)
-        refit(chain)
-        # an added line the joint fit cannot establish is dropped again and its chain
-        # refitted without it (until every added line left is resolved)
-        while weak := {i for i in range(n_given, len(pos)) if not _resolved(fits, i, opts)}:
-            tried += [pos[i] for i in weak]
-            affected = set(chains_of(weak)) - weak
-            keep = [i for i in range(len(pos)) if i not in weak]
-            renum = {old: new_i for new_i, old in enumerate(keep)}
-            pos, w0, fits = [pos[i] for i in keep], [w0[i] for i in keep], [fits[i] for i in keep]
-            chain = chains_of({renum[i] for i in affected})
-            # detection-only chains touched; if no added line is left near them, they go
-            # back to the detection-only fit exactly (a rejected line changes nothing)
-            back = sorted({i for c in chains0 if set(c) & set(chain) for i in c})
-            if any(i >= n_given for i in chains_of(set(back))):
-                refit(chain)
-                continue
-            for i in back:
-                w0[i], fits[i] = w00[i], fits0[i]
-            live = {p.group for p in fits if p is not None}
-            windows.clear()
-            windows.update({g: w for g, w in windows_all.items() if g in live})
+        st.drop_weak()
+    fits = st.fits
     return fits[:n_given] + [dataclasses.replace(p, from_residual=True) for p in fits[n_given:]]
 
 
