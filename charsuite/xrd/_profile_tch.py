@@ -83,12 +83,10 @@ def gather_lines(x, centers, fwhm, eta):
     idx = np.minimum(start[:, None] + np.arange(n_win)[None, :], n - 1)
     dx = x[idx] - centers[:, None]
     inside = (np.abs(dx) <= hw[:, None]) & (start[:, None] + np.arange(n_win)[None, :] < n)
-    g = fwhm[:, None]
-    z = (2 * dx / g) ** 2
-    lor = 2 / (np.pi * g) / (1 + z)
-    gau = 2 * np.sqrt(_LN2 / np.pi) / g * np.exp(-_LN2 * z)
-    e = eta[:, None]
-    val = (e * lor + (1 - e) * gau) / _window_area(WINDOW_FWHM, eta)[:, None]
+    from charsuite.xrd._peaks import pseudo_voigt
+
+    unit = pseudo_voigt(dx, 0.0, fwhm[:, None], 1.0, eta[:, None])
+    val = unit / _window_area(WINDOW_FWHM, eta)[:, None]
     return idx, np.where(inside, val, 0.0)
 
 

@@ -39,10 +39,7 @@ def test_warnings_one_line_and_logging_silenced(capsys, monkeypatch):
 
 def test_damaged_arbin_res_has_no_logging_lines(shared_data, tmp_path, capsys):
     src = shared_data("echem") / "jepegit_cellpy/testdata/data/20160805_test001_45_cc_01.res"
-    if not src.exists():
-        import pytest
-
-        pytest.skip("Arbin .res sample absent")
+    assert src.is_file(), f"{src} missing from the shared data"
     raw = bytearray(src.read_bytes())
     raw[40000:60000] = bytes(b ^ 0xFF for b in raw[40000:60000])
     bad = tmp_path / "damaged.res"

@@ -67,8 +67,7 @@ def test_surfacelab_mutations_refused(tmp_path, how, words, capsys):
 def test_surfacelab_real_exports_still_read(shared_data):
     folder = shared_data("sims") / "X-LAB-UHasselt+ToFSIMS-depth-profiling-of-PSCs"
     files = sorted(folder.rglob("*NF.txt"))
-    if not files:
-        pytest.skip("SurfaceLab exports absent")
+    assert files, f"no SurfaceLab *NF.txt exports under {folder}"
     for path in files[:4]:
         da = read(path)
         assert np.all(np.diff(da.sputter_time.values) > 0)
