@@ -67,6 +67,22 @@ def _analyze_one(args):
     return analyze(_load(path, fmt, map_rows, read_opts), **opts).to_dict()
 
 
+#: ``--library`` (repeatable): user CIFs added to the built-in library.
+library_option = click.option(
+    "--library",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Extra CIF file or folder (repeatable).",
+)
+#: ``--instrument``: an instrument file written by ``xrd calibrate -o``.
+instrument_option = click.option(
+    "--instrument",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Instrument file from `xrd calibrate -o`: zero and instrumental widths (size/strain).",
+)
+
+
 @cli.command("identify")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -86,12 +102,7 @@ def _analyze_one(args):
 @click.option(
     "--phases", default=None, help="Comma-separated library phases to search (default: all)."
 )
-@click.option(
-    "--library",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Extra CIF file or folder (repeatable).",
-)
+@library_option
 @click.option(
     "--expected", default="", help="Comma-separated phases expected (substrates): lower threshold."
 )
@@ -108,12 +119,7 @@ def _analyze_one(args):
     default=None,
     help="Instrumental FWHM (deg) for Scherrer.",
 )
-@click.option(
-    "--instrument",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Instrument file from `xrd calibrate -o`: zero and instrumental widths (size/strain).",
-)
+@instrument_option
 @click.option(
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
 )
@@ -231,18 +237,8 @@ def identify(
     default=None,
     help="Known zero offset (deg); otherwise refined.",
 )
-@click.option(
-    "--library",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Extra CIF file or folder (repeatable).",
-)
-@click.option(
-    "--instrument",
-    type=click.Path(exists=True, dir_okay=False),
-    default=None,
-    help="Instrument file from `xrd calibrate -o`: zero and instrumental widths (size/strain).",
-)
+@library_option
+@instrument_option
 @radiation_option
 @map_rows_option
 @format_option
