@@ -138,19 +138,85 @@ def test_generated_calibration_within_10_ppm(generated, calibrated):
     assert all(abs(r["previous_residual_ppm"]) > 100 for r in used)
 
 
-def test_generated_resolution_within_5_percent(generated, calibrated):
+@pytest.mark.parametrize(
+    ("resolution", "peak_shape", "scale"),
+    [
+        (900.0, (0.0, 0.0), 1.0),  # the default generator settings
+        (500.0, (0.0, 0.0), 0.1),  # low resolution, 10x fewer counts
+        (1500.0, (0.0, 0.0), 1.0),
+        (900.0, (0.5, 0.0), 0.1),  # pseudo-Voigt (half Lorentzian), 10x fewer counts
+        (1500.0, (0.5, 0.0), 1.0),
+        (900.0, (0.0, 0.5), 1.0),  # exponential tail (EMG, tau = sigma/2): not the fit model
+    ],
+)
+def test_generated_resolution_within_5_percent(tmp_path, resolution, peak_shape, scale):
+    from charsuite.datasets.sims import FIBTOF_IONS
+
+    ions = tuple((f, c, a * scale) for f, c, a in FIBTOF_IONS)
+    path, truth = make_fibtof_spectrum(
+        tmp_path / "s.h5", ions=ions, resolution=resolution, peak_shape=peak_shape, seed=7
+    )
+    fit = mass_calibrate(spectrum(path), "Li+,Na+,Al+,K+,Ni+,Ga+,In+")
+    peaks = find_peaks(spectrum(path, calibration=fit.calibration))
+    pulls = []
+    for t in truth["peaks"]:
+        if t["area"] < 1e3:  # below ~10^3 counts a width is not measurable to 5 %
+            continue
+        near = [p for p in peaks if abs(p.mass - t["mz"]) < t["mz"] / resolution / 2]
+        assert len(near) == 1, t
+        pk = near[0]
+        assert pk.width_method.startswith("profile fit"), pk.width_method
+        err = pk.resolution / resolution - 1
+        pulls.append(err * pk.resolution / pk.sigma_resolution)
+        # 5 %, or 3 reported standard deviations where the counts cannot give 5 %
+        # (a 1.4e3-count peak 22 samples wide on 2 counts/sample: sigma_R/R ~ 2.5 %)
+        assert abs(err) <= max(0.05, 3 * pk.sigma_resolution / pk.resolution), (t, err)
+        if scale == 1.0 and peak_shape == (0.0, 0.0):  # the quality-bar spectrum: every peak
+            assert abs(err) <= 0.05, (t, err)
+    assert len(pulls) >= 20
+    if peak_shape[1] == 0:
+        # shapes of the fit model: the reported width uncertainty is honest (pulls ~ 1;
+        # a tailed peak adds a model bias of 1-3 % that sigma_resolution does not include)
+        assert np.median(np.abs(pulls)) < 1.5
+        # symmetric shapes: the fitted centre is the apex, as in the truth
+        true = MassCalibration(0, tuple(truth["calibration"]["parameters"]))
+        grid = np.linspace(true.index(6.0), true.index(131.0), 200)
+        assert np.abs(fit.calibration.mass(grid) / true.mass(grid) - 1).max() * 1e6 < 10.0
+
+
+def test_weak_peak_width_better_than_half_maximum(generated, calibrated):
+    # the quality-bar failure of the half-maximum widths: ~10 % off at 1.7e3 counts
     _, truth = generated
     _, spec = calibrated
     peaks = find_peaks(spec)
-    checked = 0
-    for t in truth["peaks"]:
-        if t["area"] < 1e4:  # width needs counts: judged on peaks with ≥ 10⁴ counts
-            continue
-        near = [p for p in peaks if abs(p.mass - t["mz"]) < 0.01]
-        assert len(near) == 1, t
-        assert near[0].resolution == pytest.approx(truth["resolution"], rel=0.05)
-        checked += 1
-    assert checked >= 20
+    weak = [t for t in truth["peaks"] if 1e3 <= t["area"] < 1e4]
+    assert len(weak) >= 4
+    fit_err, hm_err = [], []
+    for t in weak:
+        pk = next(p for p in peaks if abs(p.mass - t["mz"]) < 0.01)
+        fit_err.append(abs(pk.fwhm_samples / t["fwhm_samples"] - 1))
+        hm_err.append(abs(pk.halfmax_fwhm_samples / t["fwhm_samples"] - 1))
+    assert max(fit_err) < 0.05 and np.mean(fit_err) < np.mean(hm_err)
+
+
+def test_profile_fit_failure_falls_back_with_flag(monkeypatch):
+    import charsuite.sims._peaks_fit as peaks_fit
+    from charsuite.sims import locate_peak
+
+    x = np.arange(200.0)
+    y = 3.0 + 500.0 * np.exp(-0.5 * ((x - 100.3) / 3.0) ** 2)
+    cal = MassCalibration(0, (10.0, -400.0))
+    ok = locate_peak(y, 100.0, half_window=10, calibration=cal)
+    assert ok.width_method == "profile fit" and ok.fwhm_samples == pytest.approx(7.064, rel=1e-3)
+    assert ok.index == pytest.approx(100.3, abs=1e-3)
+    # flat background: no peak to fit (the width or centre runs to its bound)
+    rng = np.random.default_rng(0)
+    flat = rng.poisson(50.0, 60).astype(float)
+    assert peaks_fit.fit_profile(flat, np.arange(60.0), centre=30, fwhm=5, background=50) is None
+    monkeypatch.setattr(peaks_fit, "fit_profile", lambda *a, **k: None)
+    pk = locate_peak(y, 100.0, half_window=10, calibration=cal)
+    assert pk.width_method == "half maximum (profile fit failed)"
+    assert np.isnan(pk.sigma_fwhm_samples) and pk.fwhm_samples == pytest.approx(7.06, rel=0.02)
 
 
 def test_generated_every_ion_assigned_and_patterns_respected(generated, calibrated):
@@ -301,8 +367,10 @@ def test_spcal_plasma_ions_found_assigned_and_recalibrated(shared_data):
     rows = {r["ion"]: r for r in fit.ions}
     assert all(rows[n]["used"] for n in PLASMA)
     previous = np.array([abs(rows[n]["previous_residual_ppm"]) for n in PLASMA])
-    # the stored (Co/In/U) calibration puts the plasma ions tens to hundreds of ppm off
-    assert np.median(previous) > 80 and previous.max() < 300
+    # the stored (Co/In/U) calibration puts some plasma ions ~100 ppm off (H3O+, 40Ar+);
+    # located at the fitted apex of these asymmetric peaks (not at a Gaussian centre
+    # pulled into the tail), most are within ~20 ppm of it
+    assert previous.max() > 80 and previous.max() < 300
     assert fit.rms_ppm < np.sqrt(np.mean(previous**2))
     assert fit.dof == 5 and all(np.isfinite(fit.calibration.uncertainties))
     assert fit.calibration.parameters[2] == pytest.approx(0.5, abs=0.002)
