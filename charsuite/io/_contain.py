@@ -130,10 +130,10 @@ class _Walk:
         declared, stored = _declared_bytes(dset)
         self.declared += declared
         self.stored += stored
-        if declared > expansion_limit(stored, cap=False):
+        if declared > expansion_limit(stored, cap=False, hdf5=True):
             raise BudgetError(
                 f"dataset {name} declares {dset.shape} {dset.dtype} = {human(declared)} but "
-                f"stores {human(stored)}; refused (limit {human(expansion_limit(stored, cap=False))}). If "
+                f"stores {human(stored)}; refused (limit {human(expansion_limit(stored, cap=False, hdf5=True))}). If "
                 "the file is genuine, raise CHARSUITE_MAX_EXPANSION or CHARSUITE_MAX_MEMORY",
                 path=self.path,
                 format=self.format,
@@ -231,10 +231,10 @@ def _check_file(f, path: Path, format: str | None) -> None:
     walk = _Walk(path, format)
     walk.group("", f)
     size = path.stat().st_size
-    if walk.declared > expansion_limit(max(size, walk.stored), cap=False):
+    if walk.declared > expansion_limit(max(size, walk.stored), cap=False, hdf5=True):
         raise BudgetError(
             f"datasets declare {human(walk.declared)} in a {human(size)} file; refused "
-            f"(limit {human(expansion_limit(size, cap=False))}). If the file is genuine, raise "
+            f"(limit {human(expansion_limit(size, cap=False, hdf5=True))}). If the file is genuine, raise "
             "CHARSUITE_MAX_EXPANSION or CHARSUITE_MAX_MEMORY",
             path=path,
             format=format,
