@@ -12,12 +12,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from pathlib import Path
 
 from charsuite.exceptions import BudgetError, ReaderError
-from charsuite.io._budget import check_bytes, expansion_limit, human
+from charsuite.io._budget import check_bytes, expansion_limit, human, max_memory
 
 __all__ = ["MAX_HDF5_OBJECTS", "check_hdf5", "check_regular"]
 
@@ -109,6 +110,26 @@ def _declared_bytes(dset) -> tuple[int, int]:
 class _Walk:
     """Totals of one walk through an HDF5 file."""
 
+    def chunk(self, name: str, dset) -> None:
+        """Refuse a chunk larger than a quarter of the memory budget.
+
+        HDF5 inflates a chunk whole to read any element of it, and a reader holds it about
+        three times at once (filter buffer, chunk cache, the array), so the deflate ceiling
+        of ~1032:1 that the HDF5 expansion ratio allows (:mod:`charsuite.io._budget`) must
+        not apply to one giant chunk: 1 MB on disk would become 1 GiB in one allocation.
+        """
+        if dset.chunks is None or dset.dtype.kind == "O":
+            return
+        nbytes = math.prod(dset.chunks) * dset.dtype.itemsize
+        if nbytes > max_memory() // 4:
+            raise BudgetError(
+                f"dataset {name} declares chunks of {human(nbytes)}, each inflated whole "
+                f"(limit a quarter of the memory budget, {human(max_memory() // 4)}); raise "
+                "CHARSUITE_MAX_MEMORY if the file is genuine",
+                path=self.path,
+                format=self.format,
+            )
+
     def __init__(self, path: Path, format: str | None):
         self.path, self.format = path, format
         self.seen: set = set()
@@ -130,6 +151,7 @@ class _Walk:
         declared, stored = _declared_bytes(dset)
         self.declared += declared
         self.stored += stored
+        self.chunk(name, dset)
         if declared > expansion_limit(stored, cap=False, hdf5=True):
             raise BudgetError(
                 f"dataset {name} declares {dset.shape} {dset.dtype} = {human(declared)} but "
