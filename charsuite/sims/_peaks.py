@@ -194,6 +194,8 @@ def locate_peak(
 
 def _peak(y: np.ndarray, cal, hm: _HalfMax, fit, *, shared: bool) -> Peak:
     """Stage 3: the Peak row (areas over ±1 FWHM, masses through the calibration)."""
+    from charsuite.sims._peaks_fit import GOF_ALPHA
+
     if fit is None:
         centre, fwhm, left, right = (
             hm.centroid,
@@ -207,6 +209,10 @@ def _peak(y: np.ndarray, cal, hm: _HalfMax, fit, *, shared: bool) -> Peak:
         centre, fwhm, (left, right) = fit.centre, fit.fwhm, fit.half_widths
         sig_fwhm, eta, s, sig_shape = fit.sigma_fwhm, fit.shape.eta, fit.shape.s, fit.sigma_shape
         method = "profile fit, shared shape" if shared else "profile fit"
+        if fit.gof_p < GOF_ALPHA:  # the model does not describe this peak: model-free width
+            fwhm, left, right = hm.fwhm, centre - hm.left, hm.right - centre
+            sig_fwhm = np.nan
+            method = f"half maximum (profile misfit, p = {fit.gof_p:.0e}; centre from the fit)"
     a, b = max(int(np.floor(centre - fwhm)), 0), min(int(np.ceil(centre + fwhm)) + 1, y.size)
     area = float(np.sum(y[a:b] - hm.base))
     sig_c = (fwhm / FWHM_PER_SIGMA) / np.sqrt(max(area, 1.0)) if fit is None else fit.sigma_centre

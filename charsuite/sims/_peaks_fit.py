@@ -27,8 +27,14 @@ spectra whose variance exceeds Poisson get honest, larger error bars.
 The shape (``η``, ``s``) is fitted with the peak when the peak's counts determine it;
 :func:`charsuite.sims.find_peaks` otherwise shares the shape of the spectrum's
 well-determined peaks (TOFWERK's ``TwMultiPeakFit`` shares the shape in the same way).
-A fit that fails (no convergence, a parameter at its bound, a non-finite covariance)
-returns ``None`` and the caller falls back to the half-maximum crossings, flagged.
+A fit that fails (no convergence, a parameter at its bound, a non-finite covariance, a
+width uncertainty above half the width) returns ``None`` and the caller falls back to
+the half-maximum crossings, flagged. A fit that converges but does not describe the
+peak (deviance goodness of fit ``P(χ²(n − p) ≥ D) < GOF_ALPHA``: a peak with enough
+counts to show that its shape is not a split pseudo-Voigt, e.g. an exponential tail, or
+analog sums with more than Poisson variance) keeps its fitted centre, but its FWHM is
+taken from the model-free half-maximum crossings, which such a peak has the counts to
+place precisely; that is flagged too.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ import numpy as np
 
 #: Fit window: apex ± this many half-maximum FWHMs (enough wing to see η and a slope).
 WINDOW_FWHM = 2.0
+#: Level of the goodness-of-fit test below which the fitted FWHM is not used.
+GOF_ALPHA = 1e-3
 #: A free shape is trusted when σ_η and σ_s are at most these (else the shared shape).
 SHAPE_SIGMA_MAX = (0.1, 0.05)
 
@@ -65,6 +73,7 @@ class ProfileFit:
     area: float
     background: float  # at the centre, counts per sample
     dispersion: float  # deviance / (n − p)
+    gof_p: float = 1.0  # P(χ²(n − p) ≥ deviance): goodness of fit for Poisson counts
 
     @property
     def half_widths(self) -> tuple[float, float]:
@@ -175,6 +184,8 @@ def fit_profile(
 
 
 def _summarise(res, y, x, shape, lo, hi) -> ProfileFit | None:
+    from scipy.stats import chi2
+
     p = res.x
     at_bound = [abs(p[k] - b) < 1e-6 * max(1.0, abs(b)) for k in (1, 2) for b in (lo[k], hi[k])]
     if not res.success or any(at_bound):
@@ -187,8 +198,8 @@ def _summarise(res, y, x, shape, lo, hi) -> ProfileFit | None:
     dispersion = float(2 * res.cost / dof)  # deviance / dof
     with np.errstate(invalid="ignore"):  # a negative variance = singular fit: refused below
         sig = np.sqrt(np.diag(cov) * max(1.0, dispersion))
-    if not np.all(np.isfinite(sig)):
-        return None
+    if not np.all(np.isfinite(sig)) or sig[2] > 0.5 * p[2]:
+        return None  # singular, or the width is not determined by the data
     if shape is None:
         fitted, sig_shape = ProfileShape(float(p[4]), float(p[3])), (float(sig[4]), float(sig[3]))
     else:
@@ -204,6 +215,7 @@ def _summarise(res, y, x, shape, lo, hi) -> ProfileFit | None:
         area=_area(float(p[0]), float(p[2]), fitted.eta),
         background=float(np.interp(p[1], x[[0, -1]], p[-2:])),
         dispersion=dispersion,
+        gof_p=float(chi2.sf(2 * res.cost, dof)),
     )
 
 

@@ -165,16 +165,23 @@ def test_generated_resolution_within_5_percent(tmp_path, resolution, peak_shape,
         near = [p for p in peaks if abs(p.mass - t["mz"]) < t["mz"] / resolution / 2]
         assert len(near) == 1, t
         pk = near[0]
-        assert pk.width_method.startswith("profile fit"), pk.width_method
+        if peak_shape[1] == 0:  # the fit model describes these shapes
+            assert pk.width_method.startswith("profile fit"), pk.width_method
+        else:  # a tail the split pseudo-Voigt cannot follow: strong peaks use half maximum
+            assert "fit failed" not in pk.width_method, pk.width_method
         err = pk.resolution / resolution - 1
-        pulls.append(err * pk.resolution / pk.sigma_resolution)
+        if np.isfinite(pk.sigma_resolution):
+            pulls.append(err * pk.resolution / pk.sigma_resolution)
         # 5 %, or 3 reported standard deviations where the counts cannot give 5 %
         # (a 1.4e3-count peak 22 samples wide on 2 counts/sample: sigma_R/R ~ 2.5 %)
-        assert abs(err) <= max(0.05, 3 * pk.sigma_resolution / pk.resolution), (t, err)
+        assert abs(err) <= max(0.05, 3 * np.nan_to_num(pk.sigma_resolution) / pk.resolution), (
+            t,
+            err,
+        )
         if scale == 1.0 and peak_shape == (0.0, 0.0):  # the quality-bar spectrum: every peak
             assert abs(err) <= 0.05, (t, err)
-    assert len(pulls) >= 20
     if peak_shape[1] == 0:
+        assert len(pulls) >= 20
         # shapes of the fit model: the reported width uncertainty is honest (pulls ~ 1;
         # a tailed peak adds a model bias of 1-3 % that sigma_resolution does not include)
         assert np.median(np.abs(pulls)) < 1.5
