@@ -217,7 +217,8 @@ def _isotope_check(cand: _Candidate, counts, y, cal, fwhm_rel, opts) -> str:
 class PeakAssignment(Result):
     """Peaks with their assigned ion (or none), and the unassigned ones.
 
-    ``peaks`` rows: ``mass``, ``index``, ``fwhm_mDa``, ``resolution``, ``counts``, ``snr``,
+    ``peaks`` rows: ``mass``, ``index``, ``fwhm_mDa``, ``resolution``,
+    ``sigma_resolution`` (NaN without a profile fit), ``width_method``, ``counts``, ``snr``,
     ``ion`` (None when unassigned), ``ion_mass``, ``delta_mDa``, ``delta_ppm``,
     ``isotope_check``, ``alternatives``.
     """
@@ -256,9 +257,15 @@ class PeakAssignment(Result):
                 else "             ?"
             )
             lines.append(
-                f"  {p['mass']:10.4f} Th  R = {p['resolution']:6.0f}  {p['counts']:12.0f} cts {what}"
+                f"  {p['mass']:10.4f} Th  R = {p['resolution']:6.0f}{_pm(p['sigma_resolution'])}"
+                f"  {p['counts']:12.0f} cts {what}"
             )
         return "\n".join(lines)
+
+
+def _pm(sigma: float) -> str:
+    """``" ± 12"``, or blanks when the width has no uncertainty (half-maximum width)."""
+    return f" ± {sigma:4.0f}" if np.isfinite(sigma) else " " * 7
 
 
 def _match(pk, cands, tol_ppm, y, cal, opts) -> dict[str, Any]:
@@ -272,6 +279,8 @@ def _match(pk, cands, tol_ppm, y, cal, opts) -> dict[str, Any]:
         "index": pk.index,
         "fwhm_mDa": 1e3 * pk.fwhm_mass,
         "resolution": pk.resolution,
+        "sigma_resolution": pk.sigma_resolution,
+        "width_method": pk.width_method,
         "counts": pk.area,
         "snr": pk.snr,
         "ion": None,
