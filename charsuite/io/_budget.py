@@ -111,7 +111,19 @@ def _physical_ram() -> int:
 
 
 def max_memory() -> int:
-    """The memory budget in bytes (``CHARSUITE_MAX_MEMORY`` or the default, see module doc)."""
+    """The memory budget in bytes (``CHARSUITE_MAX_MEMORY`` or the default, see module doc).
+
+    Returns
+    -------
+    int
+        Bytes a reader or a pipeline stage may hold at once: ``CHARSUITE_MAX_MEMORY`` when
+        set, else a quarter of the physical RAM, at most half of ``ulimit -v``.
+
+    Examples
+    --------
+    >>> max_memory() > 0
+    True
+    """
     text = os.environ.get(MEMORY_ENV)
     if text:
         return parse_size(text)
