@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import DataError, ParameterError
+from charsuite.io import check_regular
 from charsuite.model import Result, reference_data_dir
 
 #: Space-group number ranges → crystal system.
@@ -190,7 +191,7 @@ def list_phases(library: str | Path | list | tuple | None = None) -> dict[str, P
     for item in extra:
         p = Path(item)
         if p.is_dir():
-            found = sorted(p.glob("*.cif"))
+            found = sorted(f for f in p.glob("*.cif") if f.is_file())
             if not found:
                 raise ParameterError(
                     f"{p}: folder holds no *.cif files; pass CIFs or a folder with CIFs"
@@ -221,7 +222,19 @@ def select_phases(names, library=None) -> dict[str, Path]:
     return out
 
 
+# A CIF of a crystal structure is kilobytes (the largest in COD, protein-sized cells, a few
+# MB); a file far beyond that is not a structure and is refused before pymatgen parses it.
+MAX_CIF_BYTES = 32 * 2**20
+
+
 def _digest(path: Path) -> str:
+    st = check_regular(path, format="cif")  # a FIFO or device named *.cif would block
+    if st.st_size > MAX_CIF_BYTES:
+        raise DataError(
+            f"CIF is {st.st_size / 2**20:.0f} MiB, larger than any crystal structure "
+            f"({MAX_CIF_BYTES // 2**20} MiB); pass the CIF of the phase",
+            path=path,
+        )
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 

@@ -81,3 +81,24 @@ def test_intensity_scale_of_unknown_kind_changes_nothing(tmp_path, mixture, scal
         assert abs(a - ref[name][0]) < max(err, ref[name][1])
         assert err == pytest.approx(ref[name][1], rel=0.2)
     assert res.corrections["estimate_sigma"]["k"] == pytest.approx(scale, rel=0.1)
+
+
+def test_library_folder_skips_special_files_and_refuses_huge_cif(tmp_path):
+    """A FIFO named *.cif is never opened; a CIF far larger than any structure is refused."""
+    import os
+
+    from charsuite.exceptions import CharsuiteError
+    from charsuite.xrd import list_phases, load_structure
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    os.mkfifo(lib / "Pipe.cif")  # opening it for reading would block forever
+    huge = lib / "Huge.cif"
+    with open(huge, "wb") as fh:
+        fh.truncate(40 * 2**20)  # sparse: 40 MiB declared, nothing written
+    phases = list_phases(lib)
+    assert "Pipe" not in phases and "Huge" in phases
+    with pytest.raises(CharsuiteError, match="larger than any crystal structure"):
+        load_structure(huge)
+    with pytest.raises(CharsuiteError, match="not a regular file"):
+        load_structure(lib / "Pipe.cif")
