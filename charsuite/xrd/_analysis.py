@@ -510,8 +510,11 @@ def _structure_inputs(phase_out, refined_lines, refs) -> dict:
 def _decide(
     da, bg, peaks, refined, short, *, rad, max_zero_offset_deg, incidence_deg,
 ):  # fmt: skip
-    """Stage "decide" (:mod:`charsuite.xrd._decide`): Pawley contribution, cell and
-    structure-factor intensity tests (:mod:`charsuite.xrd._decide_structure`)."""
+    """Stage "decide" (:mod:`charsuite.xrd._decide`).
+
+    Pawley contribution, cell and structure-factor intensity tests
+    (:mod:`charsuite.xrd._decide_structure`).
+    """
     import functools
 
     from charsuite.xrd._decide import decide_phases

@@ -352,8 +352,10 @@ def decide_phases(
             else {"passed": True}
         )  # fmt: skip
         reason = _rejection_reason(contrib[name], sub, struct.get(name))
-        if reason and contrib[name]["passed"] and reason.startswith(
-            ("rejected: refined cell", "rejected: its structure")
+        if (
+            reason
+            and contrib[name]["passed"]
+            and reason.startswith(("rejected: refined cell", "rejected: its structure"))
         ):
             structure_rejected.add(name)
         tests = {"contribution": contrib[name], "subset": sub} | (struct.get(name) or {})

@@ -220,7 +220,7 @@ def _texture_weights(tab: _HklTable, axis_vec, r, incidence_deg):
 
 
 def _restrained_q(j, cov, g, eps):
-    """min over S ≥ 0 of (J − S g)ᵀ (C + diag(ε S g)²)⁻¹ (J − S g); (Q, S)."""
+    """Q = min over S ≥ 0 of (J − S g)ᵀ (C + diag(ε S g)²)⁻¹ (J − S g); (Q, S)."""
     s = 0.0
     for _ in range(5):
         m = cov + np.diag((eps * s * g) ** 2)
@@ -290,9 +290,12 @@ def intensity_test(name, inp: StructureInput, j, cov, positions, in_range, *, wa
 
 
 def _line_shapes(centres, peaks, default_fwhm):
-    """FWHM and η of each Pawley line: those of the fitted peak at the line (within half its
-    FWHM), else interpolated in 2θ between the fitted peaks (widths vary with angle, and a
-    fixed width misfits the tails of strong lines under which weak lines sit)."""
+    """FWHM and η of each Pawley line.
+
+    Those of the fitted peak at the line (within half its FWHM), else interpolated in 2θ
+    between the fitted peaks: widths vary with angle, and a fixed width misfits the tails of
+    strong lines under which weak lines sit.
+    """
     centres = np.asarray(centres, float)
     if not peaks:
         return np.full(centres.size, default_fwhm), np.full(centres.size, 0.5)
