@@ -494,7 +494,7 @@ def _structure_inputs(phase_out, refined_lines, refs) -> dict:
         lat, ref = ph["lattice"], refs.get(ph["reference"])
         if not lat or ref is None or ph["name"] not in refined_lines:
             continue
-        d_lines, gi = refined_lines[ph["name"]]
+        d_lines, gi, optional = refined_lines[ph["name"]]
         out[ph["name"]] = StructureInput(
             cif=ph["cif"],
             cell=tuple(lat[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")),
@@ -503,6 +503,7 @@ def _structure_inputs(phase_out, refined_lines, refs) -> dict:
             d_lines=d_lines,
             weights=gi,
             max_strain=phase_max_strain(ph["reference"]),
+            optional=optional,
         )
     return out
 
@@ -640,7 +641,8 @@ class _Refined:
     peak_phase: dict
     owner: dict
     layered: dict | None
-    #: {name: (d of each Pawley line at the library cell, GI weight per line or None)}
+    #: {name: (d of each Pawley line at the library cell, GI weight per line or None,
+    #: fault-broadened mask)}
     lines: dict = dataclasses.field(default_factory=dict)
 
 
@@ -830,6 +832,7 @@ def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined
     Also the inputs of the whole-pattern fits and the layered-phase readout.
     """
     from charsuite.xrd._lattice import two_theta_of
+    from charsuite.xrd._library import fault_broadened_lines
     from charsuite.xrd._wholepattern import LeBailPhase
 
     # peaks are labelled with the phase that explains them best in the joint fit
@@ -854,6 +857,7 @@ def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined
         out.lines[pm.name] = (
             np.asarray(ref.d_angstrom, float)[fin],
             None if gi is None else np.asarray(gi, float)[fin],
+            fault_broadened_lines(key, ref.hkl)[fin],
         )
         # reflections ≥ 0.5 % of the phase's strongest: the rest cannot be told from the
         # background and only slow the Le Bail fit down

@@ -335,7 +335,7 @@ def decide_phases(
     struct = (
         structure_tests(
             x, y_net, sigma, phase_input, structures, line_profile=line_profile,
-            wavelength=wavelength, incidence_deg=incidence_deg, peaks=peaks,
+            wavelength=wavelength, incidence_deg=incidence_deg, peaks=peaks, owner=owner,
         )
         if structures and line_profile is not None
         else {}
