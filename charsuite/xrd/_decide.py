@@ -1,7 +1,7 @@
 """Stage "decide": accept or reject the shortlisted phases by what they add to the whole pattern.
 
 The peak search–match (:mod:`charsuite.xrd._match`) is the shortlist. Each shortlisted
-phase then has to pass two documented tests on the scan itself:
+phase then has to pass these documented tests on the scan itself:
 
 1. **Contribution** (F/χ² test on the whole pattern, Hamilton 1965). The net pattern is
    fitted with every shortlisted phase (a ``fit`` callable: by default the Pawley-type
@@ -23,12 +23,20 @@ phase then has to pass two documented tests on the scan itself:
    they carry most of the unexplained intensity, the phase is rejected: its lines are a
    subset of another structure's, and that structure is not in the library.
 
-3. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
+3. **Structure** (:mod:`charsuite.xrd._decide_structure`): the refined cell lies within
+   the phase's plausible strain of the library cell, and the library structure's
+   structure-factor intensities (with texture and B allowed) explain the line areas the
+   phase claims. A phase the Pawley fit accepts for its lattice alone — Al for Au, NiO
+   for MgO, MnO for a bcc metal — fails here, and the result names the library gap with
+   the rejected phase as the hint (``rejected_for_structure``).
+
+4. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
    whose search–match zero offset sits at the search bound is rejected.
 
 The result names the main phase as not in the library when the unexplained fraction of
-the significant peak intensity is ≥ 0.5 or a phase failed test 2, with that fraction and
-the closest library phase as a hint, never as an answer.
+the significant peak intensity (counting the peaks of rejected phases) is ≥ 0.5 or a phase
+failed test 2 or 3, with that fraction and the closest library phase as a hint, never as
+an answer.
 
 References
 ----------
