@@ -26,12 +26,13 @@ compared as a group sum; a group overlapped by another phase's line, or holding 
 library declares fault-broadened, is left out. Per group, with a relative model error
 ε = :data:`INTENSITY_MODEL_ERROR`,
 
-    z_h² = (J_h − S g_h)² / (σ_h² + (ε S g_h)²),  Q = min_{r, B, S} Σ_h z_h²,
+    z_h² = (J_h − S g_h)² / (σ_h² + (ε max(S g_h, J_h))²),  Q = min_{r, B, S} Σ_h z_h²,
 
-where a negative J counts as 0 and an excess (J_h > S g_h) on a line whose peak the search
-did not assign to the phase adds at most 1 (another phase may sit on it). S is the median
-of J/g (robust), refined within −30 %/+40 %. Under a correct structure each term has
-expectation ≤ 1, so Q is compared with the 1 − α quantile of χ²(b), b = groups − 3 (scale,
+(a multiplicative model error, symmetric in ln J/S g), where a negative J counts as 0 and
+an excess (J_h > S g_h) on a line whose peak the search did not assign to the phase adds
+at most 1 (another phase may sit on it); on a line the phase claims it counts in full.
+S is the median of J/g (robust), refined within −30 %/+40 %. Under a correct structure
+each term has expectation ≤ 1, so Q is compared with the 1 − α quantile of χ²(b), b = groups − 3 (scale,
 texture, B), α = 0.001 (Hamilton 1965; the α of the other decide tests) — conservative,
 since the capped terms are smaller than χ²(1). ε = 30 % is the per-line accuracy of an
 ideal library structure on real lab scans: particle statistics of a lab powder
@@ -247,13 +248,12 @@ def _deficit_q(j, var, g, eps, claimed):
     """Q of intensity models g (module docstring): (Q, S), one per row of a 2-D ``g``.
 
     The scale S is the median of J/g over the line groups (robust: a line of another phase
-    on one of the phase's lines does not move it, and no single line predicted strong by
-    an extreme texture sets it), refined on a −30 %/+40 % grid. A deficit
-    (J < S g: intensity the structure predicts and the scan lacks) adds
-    (J − S g)²/(σ² + (ε S g)²), and so does an excess on a line whose peak the search
-    assigned to the phase (the phase claims to explain it). An excess on another line adds
-    at most 1 (its expectation): a line of an unidentified phase may sit on it, so that
-    excess is no evidence against the phase.
+    on one of the phase's lines does not move it), refined on a −30 %/+40 % grid. Each
+    group adds z² = (J − S g)²/(σ² + (ε max(S g, J))²): the model error is multiplicative
+    and symmetric in ln(J/S g). A deficit (J < S g: intensity the structure predicts and
+    the scan lacks) always counts, and so does an excess on a line whose peak the search
+    assigned to the phase (the phase claims to explain it); an excess on another line
+    adds at most 1 (its expectation): a line of an unidentified phase may sit on it.
     """
     g2 = np.atleast_2d(np.asarray(g, float))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -262,7 +262,8 @@ def _deficit_q(j, var, g, eps, claimed):
     s0 = np.where(np.isfinite(s0) & (s0 > 0), s0, np.nan)
     sg = (s0[:, None] * _S_GRID[None, :])[:, :, None] * g2[:, None, :]  # (models, S, lines)
     res = j[None, None, :] - sg
-    z2 = res**2 / (var[None, None, :] + (eps * sg) ** 2)
+    # multiplicative model error, symmetric in ln(J/Sg): ε times the larger of the two
+    z2 = res**2 / (var[None, None, :] + (eps * np.maximum(sg, j[None, None, :])) ** 2)
     q = np.where((res < 0) | claimed[None, None, :], z2, np.minimum(z2, 1.0)).sum(axis=2)
     q = np.where(np.isfinite(q), q, np.inf)
     k = np.argmin(q, axis=1)

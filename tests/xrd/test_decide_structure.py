@@ -112,7 +112,8 @@ def test_cell_test_tolerance_and_declared_solid_solution():
 
 def test_deficit_counts_excess_on_unclaimed_lines_does_not():
     """A strong predicted line that the scan lacks is evidence against the phase; extra
-    intensity on a line the phase did not claim (another phase on it) is not."""
+    intensity on a line the phase did not claim (another phase on it) is not; a claimed
+    line far stronger than predicted is."""
     from charsuite.xrd._decide_structure import INTENSITY_MODEL_ERROR, _deficit_q
 
     g = np.array([100.0, 50.0, 30.0, 20.0, 10.0])
@@ -129,4 +130,4 @@ def test_deficit_counts_excess_on_unclaimed_lines_does_not():
     q_extra, _ = _deficit_q(extra, var, g, INTENSITY_MODEL_ERROR, unclaimed)
     assert q_extra <= 1.0 + q_ok
     q_claimed, _ = _deficit_q(extra, var, g, INTENSITY_MODEL_ERROR, np.ones(5, bool))
-    assert q_claimed > 10
+    assert q_claimed > 8
