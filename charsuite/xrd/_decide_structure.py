@@ -32,13 +32,14 @@ library declares fault-broadened, is left out. Per group, with a relative model 
 an excess (J_h > S g_h) on a line whose peak the search did not assign to the phase adds
 at most 1 (another phase may sit on it); on a line the phase claims it counts in full.
 S is the median of J/g (robust), refined within −30 %/+40 %. Under a correct structure
-each term has expectation ≤ 1, so Q is compared with the 1 − α quantile of χ²(b), b = groups − 3 (scale,
-texture, B), α = 0.001 (Hamilton 1965; the α of the other decide tests) — conservative,
+each term has expectation ≤ 1, so Q is compared with the 1 − α quantile of χ²(b),
+b = groups − 3 (scale, texture, B), α = 0.001 (Hamilton 1965; the α of the other decide tests) — conservative,
 since the capped terms are smaller than χ²(1). ε = 30 % is the per-line accuracy of an
 ideal library structure on real lab scans: particle statistics of a lab powder
 (1/√N_crystallites ≈ 2–10 %, Smith 2001), approximate CIF coordinates (Li2CO3), partly
 resolved overlaps. It is set so that every labelled real scan in ``shared/data/xrd`` keeps
-its phases (with 15 %, five of them lost a true phase), not from the absent-phase cases.
+its phases (a first, stricter form with 15 % rejected true phases in five of them), not
+from the absent-phase cases.
 Texture is allowed honestly: March–Dollase r over the Rietveld engine's range
 :data:`MARCH_R` along each low-index pole of :data:`TEXTURE_AXES` (in fixed incidence
 averaged over the cone at ψ = θ − αᵢ, as :func:`charsuite.xrd._gi.texture_factor`), and a
