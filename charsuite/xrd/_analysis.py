@@ -54,8 +54,11 @@ class XRDAnalysis(Result):
         With ``refine=True``: rwp, gof, converged, message, notes.
     library_gap : dict
         ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
-        peak intensity and ``closest_library_phase`` (a hint) from the decide stage
-        (:mod:`charsuite.xrd._decide`).
+        peak intensity (the peaks of rejected phases included), ``closest_library_phase`` (a
+        hint) and ``rejected_for_structure`` (phases whose lattice fits but whose cell or
+        structure-factor intensities do not, :mod:`charsuite.xrd._decide_structure`) from
+        the decide stage (:mod:`charsuite.xrd._decide`); each candidate's ``decision`` holds
+        the tests (``contribution``, ``subset``, ``cell``, ``intensity``).
     whole_pattern : dict
         Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
         cells, zero, profile widths; :func:`charsuite.xrd._wholepattern.le_bail`).
