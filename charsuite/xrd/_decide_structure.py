@@ -21,7 +21,7 @@ profile-model error of the peak fit in the point variances, covariance C scaled 
 are compared with the structure-factor intensities of the library structure,
 g_h = Σ_{hkl∈h} |F_hkl|² e^(−2B s²) P_hkl(r) × LP(2θ_h) [× GI absorption], computed with
 :mod:`charsuite.xrd._structure` (the Rietveld engine's structure factors: f0 + f′ + i f″
-of xrayutilities) at the refined cell. Lines whose areas correlate (|ρ| > 0.5) are
+of xrayutilities) at the refined cell. Lines whose areas correlate (|ρ| > 0.3) are
 compared as a group sum; a group overlapped by another phase's line, or holding a line the
 library declares fault-broadened, is left out. Per group, with a relative model error
 ε = :data:`INTENSITY_MODEL_ERROR`,
@@ -31,7 +31,8 @@ library declares fault-broadened, is left out. Per group, with a relative model 
 (a multiplicative model error, symmetric in ln J/S g), where a negative J counts as 0 and
 an excess (J_h > S g_h) on a line whose peak the search did not assign to the phase adds
 at most 1 (another phase may sit on it); on a line the phase claims it counts in full.
-S is the median of J/g (robust), refined within −30 %/+40 %. Under a correct structure
+S is the median of J/g over the lines predicted ≥ 10 % of the strongest (robust), refined
+within −30 %/+40 %. Under a correct structure
 each term has expectation ≤ 1, so Q is compared with the 1 − α quantile of χ²(b),
 b = groups − 3 (scale, texture, B), α = 0.001 (Hamilton 1965; the α of the other decide tests) — conservative,
 since the capped terms are smaller than χ²(1). ε = 30 % is the per-line accuracy of an
@@ -248,8 +249,10 @@ _S_GRID = np.geomspace(0.7, 1.4, 9)
 def _deficit_q(j, var, g, eps, claimed):
     """Q of intensity models g (module docstring): (Q, S), one per row of a 2-D ``g``.
 
-    The scale S is the median of J/g over the line groups (robust: a line of another phase
-    on one of the phase's lines does not move it), refined on a −30 %/+40 % grid. Each
+    The scale S is the median of J/g over the line groups the structure predicts strong
+    (≥ 10 % of its strongest; robust: a line of another phase on one of the phase's lines
+    does not move it, and the many weak lines below the detection limit do not pull it to
+    0), refined on a −30 %/+40 % grid. Each
     group adds z² = (J − S g)²/(σ² + (ε max(S g, J))²): the model error is multiplicative
     and symmetric in ln(J/S g). A deficit (J < S g: intensity the structure predicts and
     the scan lacks) always counts, and so does an excess on a line whose peak the search
@@ -257,8 +260,10 @@ def _deficit_q(j, var, g, eps, claimed):
     adds at most 1 (its expectation): a line of an unidentified phase may sit on it.
     """
     g2 = np.atleast_2d(np.asarray(g, float))
+    # the lines the structure predicts strong (≥ 10 % of its strongest) set the scale
+    strong = g2 >= 0.1 * np.max(g2, axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(g2 > 0, j[None, :] / g2, np.nan)
+        ratio = np.where(strong & (g2 > 0), j[None, :] / g2, np.nan)
         s0 = np.nanmedian(ratio, axis=1) if np.any(g2 > 0) else np.zeros(len(g2))
     s0 = np.where(np.isfinite(s0) & (s0 > 0), s0, np.nan)
     sg = (s0[:, None] * _S_GRID[None, :])[:, :, None] * g2[:, None, :]  # (models, S, lines)
@@ -303,7 +308,7 @@ def _candidate_intensities(tab: _HklTable, n_lines, cell, incidence_deg):
 
 
 #: two lines whose fitted areas correlate beyond this are one overlapped group
-OVERLAP_CORRELATION = 0.5
+OVERLAP_CORRELATION = 0.3
 
 
 def line_groups(positions, corr, cross, usable):
