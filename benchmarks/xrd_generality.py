@@ -5,6 +5,9 @@
 ``--absent N`` adds N cases whose main phase is not in the library (xrayutilities
 materials, :data:`ABSENT_MATERIALS`, with a library phase at 10–40 wt % in half of them):
 it counts the library phases wrongly accepted (target 0) and the reported library gaps.
+``--absent-set held-out`` draws the absent phase from :data:`ABSENT_MATERIALS_HELD_OUT`
+instead (materials the decide stage was not developed on); with ``--seed 1`` the draws of
+library phase, size and counts differ from the development range ``--seed 0``.
 
 Every case draws 1–3 phases from the built-in library (weight fractions 10–90 %) and
 random, realistic lab conditions (strain ±0.5 % isotropic or anisotropic, zero ±0.1°,
