@@ -54,8 +54,11 @@ class XRDAnalysis(Result):
         With ``refine=True``: rwp, gof, converged, message, notes.
     library_gap : dict
         ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
-        peak intensity and ``closest_library_phase`` (a hint) from the decide stage
-        (:mod:`charsuite.xrd._decide`).
+        peak intensity (the peaks of rejected phases included), ``closest_library_phase`` (a
+        hint) and ``rejected_for_structure`` (phases whose lattice fits but whose cell or
+        structure-factor intensities do not, :mod:`charsuite.xrd._decide_structure`) from
+        the decide stage (:mod:`charsuite.xrd._decide`); each candidate's ``decision`` holds
+        the tests (``contribution``, ``subset``, ``cell``, ``intensity``).
     whole_pattern : dict
         Whole-pattern confirmation: method, rwp, rexp, per-phase rwp (Le Bail adds refined
         cells, zero, profile widths; :func:`charsuite.xrd._wholepattern.le_bail`).
@@ -474,16 +477,54 @@ def _pawley_calc(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
     )
 
 
+def _line_profile(x, centre, fwhm, eta=0.5, *, l1, l2, ratio):
+    """Unit-area Kα1 line (pseudo-Voigt, default η = 0.5) plus its Kα2 partner: one Pawley column."""
+    from charsuite.xrd._peaks import ka2_position, pseudo_voigt
+
+    prof = pseudo_voigt(x, centre, fwhm, 1.0, eta)
+    if ratio > 0:
+        prof = prof + pseudo_voigt(x, ka2_position(centre, l1, l2), fwhm, ratio, eta)
+    return prof
+
+
+def _structure_inputs(phase_out, refined_lines, refs) -> dict:
+    """{name: StructureInput} of the shortlisted phases with a refined cell (decide stage)."""
+    from charsuite.xrd._decide_structure import StructureInput
+    from charsuite.xrd._library import phase_max_strain
+
+    out = {}
+    for ph in phase_out:
+        lat, ref = ph["lattice"], refs.get(ph["reference"])
+        if not lat or ref is None or ph["name"] not in refined_lines:
+            continue
+        d_lines, gi, optional = refined_lines[ph["name"]]
+        out[ph["name"]] = StructureInput(
+            cif=ph["cif"],
+            cell=tuple(lat[k] for k in ("a", "b", "c", "alpha", "beta", "gamma")),
+            cell_err=tuple(lat.get(f"{k}_err", 0.0) for k in ("a", "b", "c")),
+            reference_cell=tuple(ref.cell),
+            d_lines=d_lines,
+            weights=gi,
+            max_strain=phase_max_strain(ph["reference"]),
+            optional=optional,
+        )
+    return out
+
+
 def _decide(
-    da, bg, peaks, phase_out, pawley_input, cands, unexplained, *, rad, tol_deg,
-    max_zero_offset_deg, systems,
+    da, bg, peaks, refined, short, *, rad, max_zero_offset_deg, incidence_deg,
 ):  # fmt: skip
-    """Stage "decide" (:mod:`charsuite.xrd._decide`) on the Pawley-type whole-pattern fit."""
+    """Stage "decide" (:mod:`charsuite.xrd._decide`).
+
+    Pawley contribution, cell and structure-factor intensity tests
+    (:mod:`charsuite.xrd._decide_structure`).
+    """
     import functools
 
     from charsuite.xrd._decide import decide_phases
 
     x, y, s = _net(da, bg)
+    phase_out, cands = refined.phases, short.candidates
     cells = {
         ph["name"]: (
             tuple(ph["lattice"][k] for k in ("a", "b", "c", "alpha", "beta", "gamma"))
@@ -493,20 +534,24 @@ def _decide(
         )
         for ph in phase_out
     }
-    fit = functools.partial(
-        _pawley_calc, l1=rad.wavelength_ka1_angstrom, l2=rad.wavelength_ka2_angstrom,
-        ratio=rad.ka2_ratio,
-    )  # fmt: skip
+    radiation = {
+        "l1": rad.wavelength_ka1_angstrom, "l2": rad.wavelength_ka2_angstrom,
+        "ratio": rad.ka2_ratio,
+    }  # fmt: skip
     # the hint for a library gap: the best-scoring phase the shortlist did not accept
     best = max((c for c in cands if not c.accepted), key=lambda c: c.score, default=None)
     return decide_phases(
-        x, y, np.maximum(s, 1e-12), pawley_input, fit=fit,
+        x, y, np.maximum(s, 1e-12), refined.pawley_input,
+        fit=functools.partial(_pawley_calc, **radiation),
         fwhm_deg=float(np.median([p.fwhm for p in peaks])), cells=cells,
-        wavelength=rad.wavelength_ka1_angstrom, peaks=peaks, unexplained=list(unexplained),
-        tol_deg=tol_deg, hint=best.name if best is not None else None,
+        wavelength=rad.wavelength_ka1_angstrom, peaks=peaks, unexplained=list(short.unexplained),
+        tol_deg=short.tol_deg, hint=best.name if best is not None else None,
         alignment_zero={c.name: c.zero_offset_deg for c in cands},
-        systems={ph["name"]: systems.get(ph["reference"]) for ph in phase_out},
+        systems={ph["name"]: short.refs[ph["reference"]].crystal_system for ph in phase_out},
         max_zero_offset_deg=max_zero_offset_deg,
+        structures=_structure_inputs(phase_out, refined.lines, short.refs),
+        line_profile=functools.partial(_line_profile, **radiation),
+        incidence_deg=incidence_deg, owner=refined.owner,
     )  # fmt: skip
 
 
@@ -514,17 +559,12 @@ def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
     """Pawley-type confirmation: fixed cells/profiles, free non-negative intensities (NNLS)."""
     from scipy.optimize import nnls
 
-    from charsuite.xrd._peaks import ka2_position, pseudo_voigt
-
     cols, owner = [], []
     for name, positions, fwhm in phases_for_fit:
         for c in positions:
             if not (x[0] - 1 < c < x[-1] + 1):
                 continue
-            prof = pseudo_voigt(x, c, fwhm, 1.0, 0.5)
-            if ratio > 0:
-                prof = prof + pseudo_voigt(x, ka2_position(c, l1, l2), fwhm, ratio, 0.5)
-            cols.append(prof)
+            cols.append(_line_profile(x, c, fwhm, l1=l1, l2=l2, ratio=ratio))
             owner.append(name)
     w = 1 / np.maximum(sigma, 1e-9)
     den = float(np.sum((w * y_net) ** 2))
@@ -605,6 +645,9 @@ class _Refined:
     peak_phase: dict
     owner: dict
     layered: dict | None
+    #: {name: (d of each Pawley line at the library cell, GI weight per line or None,
+    #: fault-broadened mask)}
+    lines: dict = dataclasses.field(default_factory=dict)
 
 
 def _reduce_stage(da, opts: _Options, rad, corrections):
@@ -793,6 +836,7 @@ def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined
     Also the inputs of the whole-pattern fits and the layered-phase readout.
     """
     from charsuite.xrd._lattice import two_theta_of
+    from charsuite.xrd._library import fault_broadened_lines
     from charsuite.xrd._wholepattern import LeBailPhase
 
     # peaks are labelled with the phase that explains them best in the joint fit
@@ -811,7 +855,14 @@ def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined
         zero = fit.zero_offset_deg if fit else pm.zero_offset_deg
         fwhm = float(np.median([p.fwhm for p, _ in pairs])) if pairs else 0.1
         pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + zero + shift
-        out.pawley_input.append((pm.name, pos[np.isfinite(pos)], fwhm))
+        fin = np.isfinite(pos)
+        out.pawley_input.append((pm.name, pos[fin], fwhm))
+        gi = short.weights.get(key)
+        out.lines[pm.name] = (
+            np.asarray(ref.d_angstrom, float)[fin],
+            None if gi is None else np.asarray(gi, float)[fin],
+            fault_broadened_lines(key, ref.hkl)[fin],
+        )
         # reflections ≥ 0.5 % of the phase's strongest: the rest cannot be told from the
         # background and only slow the Le Bail fit down
         strong = ref.intensity >= 0.5
@@ -1084,10 +1135,9 @@ def analyze(
     short = _shortlist_stage(peaks, opts, l1, lo, hi, corrections)
     refined = _refine_stage(short, peaks, opts, l1, src)
     decision = _decide(
-        da, bg, peaks, refined.phases, refined.pawley_input, short.candidates,
-        short.unexplained, rad=rad, tol_deg=short.tol_deg,
+        da, bg, peaks, refined, short, rad=rad,
         max_zero_offset_deg=corrections["search_match"]["max_zero_offset_deg"],
-        systems={n: r.crystal_system for n, r in short.refs.items()},
+        incidence_deg=alpha,
     )  # fmt: skip
     _apply_decision(refined, short, decision.rejected())
     wp = _whole_pattern_stage(da, bg, refined, opts, rad)

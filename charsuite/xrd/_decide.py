@@ -1,7 +1,7 @@
 """Stage "decide": accept or reject the shortlisted phases by what they add to the whole pattern.
 
 The peak search–match (:mod:`charsuite.xrd._match`) is the shortlist. Each shortlisted
-phase then has to pass two documented tests on the scan itself:
+phase then has to pass these documented tests on the scan itself:
 
 1. **Contribution** (F/χ² test on the whole pattern, Hamilton 1965). The net pattern is
    fitted with every shortlisted phase (a ``fit`` callable: by default the Pawley-type
@@ -23,12 +23,20 @@ phase then has to pass two documented tests on the scan itself:
    they carry most of the unexplained intensity, the phase is rejected: its lines are a
    subset of another structure's, and that structure is not in the library.
 
-3. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
+3. **Structure** (:mod:`charsuite.xrd._decide_structure`): the refined cell lies within
+   the phase's plausible strain of the library cell, and the library structure's
+   structure-factor intensities (with texture and B allowed) explain the line areas the
+   phase claims. A phase the Pawley fit accepts for its lattice alone — Al for Au, NiO
+   for MgO, MnO for a bcc metal — fails here, and the result names the library gap with
+   the rejected phase as the hint (``rejected_for_structure``).
+
+4. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
    whose search–match zero offset sits at the search bound is rejected.
 
 The result names the main phase as not in the library when the unexplained fraction of
-the significant peak intensity is ≥ 0.5 or a phase failed test 2, with that fraction and
-the closest library phase as a hint, never as an answer.
+the significant peak intensity (counting the peaks of rejected phases) is ≥ 0.5 or a phase
+failed test 2 or 3, with that fraction and the closest library phase as a hint, never as
+an answer.
 
 References
 ----------
@@ -186,6 +194,68 @@ def _bound_test(d: PhaseDecision, zeros: dict, bound: float) -> PhaseDecision:
     return PhaseDecision(d.name, False, reason, tests)
 
 
+def _rejection_reason(c, sub, struct) -> str:
+    """The first failed test of one phase, as a sentence ("" when every test passed)."""
+    if not c["passed"]:
+        return (
+            f"rejected: adds Δχ²_eff = {c['delta_chi2_eff']:.1f} to the whole-pattern "
+            f"fit, below the {1 - ALPHA:.1%} quantile {c['threshold']:.1f} of χ²({c['free_parameters']})"
+        )
+    cell = (struct or {}).get("cell", {"passed": True})
+    if not cell["passed"]:
+        return (
+            f"rejected: refined cell deviates {cell['max_deviation']:.2%} from the library cell "
+            f"({cell['deviation_beyond_3_sigma']:.2%} beyond 3σ; a library phase may strain "
+            f"{cell['tolerance']:.1%}): a different compound on a similar lattice"
+        )
+    inten = (struct or {}).get("intensity", {"passed": True})
+    if not inten["passed"]:
+        return (
+            f"rejected: its structure-factor intensities do not explain the peaks it claims "
+            f"(Q = {inten['q']:.1f} > {inten['threshold']:.1f}, the {1 - ALPHA:.1%} quantile "
+            f"of χ²({inten['degrees_of_freedom']}), with texture, B and a "
+            f"{inten['model_error']:.0%} intensity error allowed): same lattice, other atoms"
+        )
+    if not sub["passed"]:
+        return (
+            f"rejected: {sub['indexed']} of {sub['unexplained']} unexplained significant "
+            f"peaks ({sub['indexed_intensity_fraction']:.0%} of their intensity) index on "
+            "its lattice with the centring absences lifted (chance probability "
+            f"{sub['probability']:.1e}): its lines are a subset of another structure's"
+        )
+    return ""
+
+
+def _library_gap(decisions, *, frac, hint, structure_rejected):
+    """Stage result "library gap": whether the main phase is missing from the library."""
+    subset_names = [d.name for d in decisions if not d.tests["subset"]["passed"]]
+    gap = frac >= GAP_FRACTION or bool(subset_names) or bool(structure_rejected)
+    rejected = [d.name for d in decisions if not d.accepted]
+    # a phase rejected for its structure or lattice subset is the closest; else the best
+    # the shortlist left
+    closest = next(
+        (n for n in rejected if n in structure_rejected or n in subset_names),
+        next(iter(rejected), hint),
+    )
+    return {
+        "main_phase_not_in_library": gap,
+        "unexplained_intensity_fraction": frac,
+        "closest_library_phase": closest if gap else None,
+        "rejected_for_structure": sorted(structure_rejected),
+        "note": "a hint, not an answer: the closest library phase does not explain the pattern"
+        if gap
+        else "",
+    }
+
+
+def _unexplained_fraction(peaks, unexplained, owner, rejected):
+    """Share of the significant (≥ 3σ) peak area that no accepted phase explains."""
+    sig = {i for i, p in enumerate(peaks) if p.area >= 3 * p.area_err}
+    total = float(sum(peaks[i].area for i in sig)) or 1.0
+    freed = {i for i, n in (owner or {}).items() if n in rejected}
+    return float(sum(peaks[i].area for i in (set(unexplained) | freed) & sig) / total)
+
+
 def decide_phases(
     x,
     y_net,
@@ -203,6 +273,10 @@ def decide_phases(
     alignment_zero: dict | None = None,
     max_zero_offset_deg: float | None = None,
     systems: dict | None = None,
+    structures: dict | None = None,
+    line_profile: Callable | None = None,
+    incidence_deg: float | None = None,
+    owner: dict | None = None,
 ) -> Decision:
     """Accept or reject shortlisted phases (module docstring).
 
@@ -236,14 +310,25 @@ def decide_phases(
         {name: zero offset (deg) of the search–match alignment}.
     max_zero_offset_deg : float, optional
         Bound of that alignment (test 3).
+    structures : dict, optional
+        {name: :class:`~charsuite.xrd._decide_structure.StructureInput`}: the cell and
+        structure-factor intensity tests (:mod:`charsuite.xrd._decide_structure`); needs
+        ``line_profile``.
+    line_profile : callable, optional
+        ``line_profile(x, centre, fwhm, eta)``: unit-area line profile (Kα2 included).
+    incidence_deg : float, optional
+        Fixed incidence angle (texture cone in the intensity test).
+    owner : dict, optional
+        {peak index: phase} of the shortlist: the peaks of a rejected phase count as
+        unexplained in the library-gap fraction.
 
     Returns
     -------
     Decision
     """
+    from charsuite.xrd._decide_structure import structure_tests
+
     lo, hi = float(x[0]), float(x[-1])
-    sig = [p for p in peaks if p.area >= 3 * p.area_err]
-    total = float(sum(p.area for p in sig)) or 1.0
     unexp = [peaks[i] for i in unexplained if peaks[i].area >= 3 * peaks[i].area_err]
     ux = [p.two_theta for p in unexp]
     ua = [p.area for p in unexp]
@@ -255,7 +340,15 @@ def decide_phases(
     contrib = contribution_tests(
         x, y_net, sigma, phase_input, fit=fit, fwhm_deg=fwhm_deg, n_params=n_params
     )
-    decisions = []
+    struct = (
+        structure_tests(
+            x, y_net, sigma, phase_input, structures, line_profile=line_profile,
+            wavelength=wavelength, incidence_deg=incidence_deg, peaks=peaks, owner=owner,
+        )
+        if structures and line_profile is not None
+        else {}
+    )  # fmt: skip
+    decisions, structure_rejected = [], set()
     for name, _, _ in phase_input:
         cell, zero = cells.get(name, (None, 0.0))
         sub = (
@@ -266,44 +359,26 @@ def decide_phases(
             if cell is not None
             else {"passed": True}
         )  # fmt: skip
-        c = contrib[name]
-        reason = ""
-        if not c["passed"]:
-            reason = (
-                f"rejected: adds Δχ²_eff = {c['delta_chi2_eff']:.1f} to the whole-pattern "
-                f"fit, below the {1 - ALPHA:.1%} quantile {c['threshold']:.1f} of χ²({c['free_parameters']})"
-            )
-        elif not sub["passed"]:
-            reason = (
-                f"rejected: {sub['indexed']} of {sub['unexplained']} unexplained significant "
-                f"peaks ({sub['indexed_intensity_fraction']:.0%} of their intensity) index on "
-                "its lattice with the centring absences lifted (chance probability "
-                f"{sub['probability']:.1e}): its lines are a subset of another structure's"
-            )
-        decisions.append(
-            PhaseDecision(name, not reason, reason, {"contribution": c, "subset": sub})
-        )
-    frac = float(sum(ua) / total)
+        reason = _rejection_reason(contrib[name], sub, struct.get(name))
+        if (
+            reason
+            and contrib[name]["passed"]
+            and reason.startswith(("rejected: refined cell", "rejected: its structure"))
+        ):
+            structure_rejected.add(name)
+        tests = {"contribution": contrib[name], "subset": sub} | (struct.get(name) or {})
+        decisions.append(PhaseDecision(name, not reason, reason, tests))
+    frac = float(sum(ua) / (sum(p.area for p in peaks if p.area >= 3 * p.area_err) or 1.0))
     if frac >= GAP_FRACTION and max_zero_offset_deg:
         decisions = [_bound_test(d, alignment_zero or {}, max_zero_offset_deg) for d in decisions]
-    subset_names = [d.name for d in decisions if not d.tests["subset"]["passed"]]
-    gap = frac >= GAP_FRACTION or bool(subset_names)
+    rejected = {d.name for d in decisions if not d.accepted}
+    frac = _unexplained_fraction(peaks, unexplained, owner, rejected)
     return Decision(
         phases=decisions,
-        library_gap={
-            "main_phase_not_in_library": gap,
-            "unexplained_intensity_fraction": frac,
-            # a phase this stage rejected is the closest; else the best the shortlist left
-            "closest_library_phase": next(
-                (d.name for d in decisions if not d.accepted and d.name in subset_names),
-                next((d.name for d in decisions if not d.accepted), hint),
-            )
-            if gap
-            else None,
-            "note": "a hint, not an answer: the closest library phase does not explain the pattern"
-            if gap
-            else "",
-        },
-        method="whole-pattern contribution (χ² test, n_eff = n / points per FWHM) and "
+        library_gap=_library_gap(
+            decisions, frac=frac, hint=hint, structure_rejected=structure_rejected
+        ),
+        method="whole-pattern contribution (χ² test, n_eff = n / points per FWHM), cell "
+        "plausibility and structure-factor intensity agreement (restrained Pawley, χ² test), "
         "primitive-lattice subset test (binomial), α = 0.001",
     )
