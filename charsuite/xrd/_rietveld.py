@@ -286,15 +286,16 @@ def _r_factors(y, calc, wt, n_par, bkg):
 
 def _bragg_r(pl: rm.PhaseLines, scale, y, calc, bkg):
     """R_Bragg with I_obs,h = I_calc,h Σ Φ_h (y − b)/(y_calc − b) (Rietveld 1969)."""
-    if scale <= 0 or not len(pl.idx):
+    lw = pl.windows
+    if scale <= 0 or not len(lw.idx):
         return float("nan")
     net_c = calc - bkg
     ratio = np.where(
         net_c > 1e-12 * np.max(np.abs(net_c)), (y - bkg) / np.where(net_c == 0, 1, net_c), 0.0
     )
-    contrib = pl.val * scale
-    icalc = contrib.sum(axis=1)
-    iobs = (contrib * ratio[pl.idx]).sum(axis=1)
+    contrib = lw.val * (pl.area * scale)[lw.owner]
+    icalc = lw.per_line(contrib)
+    iobs = lw.per_line(contrib * ratio[lw.idx])
     return float(np.sum(np.abs(iobs - icalc)) / max(np.sum(np.abs(iobs)), 1e-300))
 
 
