@@ -163,24 +163,32 @@ def _split_profile(x, centers, fwhm, eta, owner, idx, *, derivatives):
     the whole window: this halves the cost of the whole-pattern model.
     """
     inv = (1.0 / fwhm)[owner]
-    u = (x[idx] - centers[owner]) * inv
-    q = 1.0 / (1.0 + 4.0 * u * u)
-    lor = (2.0 / np.pi) * inv * q
-    e = eta[owner]
-    val = e * lor
+    u = x[idx]
+    u -= centers[owner]
+    u *= inv
+    u2 = u * u
+    q = 4.0 * u2
+    q += 1.0
+    np.reciprocal(q, out=q)
+    el = eta[owner] * (2.0 / np.pi) * inv * q  # η·Lorentzian
     core = _core_points(x, centers, fwhm, owner)
-    uc, ic, ec = u[core], inv[core], e[core]
-    gau = _G0 * ic * np.exp(-4.0 * _LN2 * uc * uc)
+    uc, ic, ec = u[core], inv[core], eta[owner[core]]
+    gau = _G0 * ic * np.exp(-4.0 * _LN2 * u2[core])
+    val = el.copy()
     val[core] += (1.0 - ec) * gau
     if not derivatives:
         return val, None, None, None
-    d_c = e * lor * 8.0 * u * q * inv
-    d_w = e * lor * inv * (8.0 * u * u * q - 1.0)
-    d_e = lor.copy()
+    # derivatives in single precision: the Jacobian needs ~3 digits, the model stays double
+    f32 = np.float32
+    t = (el * inv).astype(f32)
+    uq = (u * q).astype(f32)
+    d_c = t * uq * f32(8.0)
+    d_w = t * (uq * u.astype(f32) * f32(8.0) - f32(1.0))
+    d_e = ((2.0 / np.pi) * inv * q).astype(f32)  # Lorentzian − Gaussian
     gc = (1.0 - ec) * gau * ic
-    d_c[core] += gc * 8.0 * _LN2 * uc
-    d_w[core] += gc * (8.0 * _LN2 * uc * uc - 1.0)
-    d_e[core] -= gau
+    d_c[core] += (gc * 8.0 * _LN2 * uc).astype(f32)
+    d_w[core] += (gc * (8.0 * _LN2 * uc * uc - 1.0)).astype(f32)
+    d_e[core] -= gau.astype(f32)
     return val, d_c, d_w, d_e
 
 
@@ -213,8 +221,10 @@ def line_windows(x, centers, fwhm, eta, *, derivatives: bool = False) -> LineWin
     if not derivatives:
         return LineWindows(owner, idx, val, None, None, None, len(centers), len(x))
     # d/dη of pV/N(η): (∂pV/∂η − val·N′)/N
-    d_e = (d_e - val * d_norm) * inv
-    return LineWindows(owner, idx, val, d_c * inv, d_w * inv, d_e, len(centers), len(x))
+    inv32 = inv.astype(np.float32)
+    d_e -= (val * d_norm).astype(np.float32)
+    d_e *= inv32
+    return LineWindows(owner, idx, val, d_c * inv32, d_w * inv32, d_e, len(centers), len(x))
 
 
 def sum_lines(x, centers, fwhm, eta, area):

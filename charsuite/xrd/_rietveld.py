@@ -10,6 +10,8 @@ assembles :class:`RietveldResult`.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from pathlib import Path
 
 import numpy as np
 
@@ -161,24 +163,49 @@ def _has_lines(ph: st.PhaseStructure, x, geom) -> bool:
     return bool(np.any((tth >= x[0]) & (tth <= x[-1]) & (sin_t < 1) & allowed))
 
 
-def _phase_setups(names, library, x, geom, texture):
+@functools.lru_cache(maxsize=128)
+def _cached_setup(name, path_str, stamp, lo, hi, geom, axis):
+    """PhaseSetup of one library phase for a scan range and geometry (None: no line in range).
+
+    Cached across refinements (``stamp`` = the CIF's mtime and size): repeated calls on
+    the same phases — several scans, or the decide stage refining candidate subsets — reuse
+    the reflection list, the structure-factor caches and the optical constants.
+    """
     from charsuite.xrd._gi import optical_constants
-    from charsuite.xrd._library import load_structure, select_phases
+    from charsuite.xrd._library import load_structure
+
+    struct = load_structure(path_str)
+    ph = st.build_phase(name, struct, two_theta_max=hi, wavelength=geom.wavelength)
+    if not _has_lines(ph, np.array([lo, hi]), geom):
+        return None
+    comp = {el.symbol: float(v) for el, v in struct.composition.element_composition.items()}
+    oc = optical_constants(
+        comp, density_g_cm3=float(struct.density), wavelength_angstrom=geom.wavelength
+    )
+    return rm.PhaseSetup(ph, oc.delta, oc.mu_per_um, axis)
+
+
+def _phase_setups(names, library, x, geom, texture):
+    from charsuite.xrd._library import select_phases
 
     paths = select_phases(list(names), library)
     setups, skipped = [], {}
     for name, path in paths.items():
-        struct = load_structure(path)
-        ph = st.build_phase(name, struct, two_theta_max=float(x[-1]), wavelength=geom.wavelength)
-        if not _has_lines(ph, x, geom):
+        stat = Path(path).stat()
+        axis = (texture or {}).get(name)
+        setup = _cached_setup(
+            name,
+            str(path),
+            (stat.st_mtime_ns, stat.st_size),
+            float(x[0]),
+            float(x[-1]),
+            geom,
+            tuple(axis) if axis else None,
+        )
+        if setup is None:
             skipped[name] = f"no reflection in {x[0]:.2f}–{x[-1]:.2f}° 2θ"
             continue
-        comp = {el.symbol: float(v) for el, v in struct.composition.element_composition.items()}
-        oc = optical_constants(
-            comp, density_g_cm3=float(struct.density), wavelength_angstrom=geom.wavelength
-        )
-        axis = (texture or {}).get(name)
-        setups.append(rm.PhaseSetup(ph, oc.delta, oc.mu_per_um, tuple(axis) if axis else None))
+        setups.append(setup)
     if not setups:
         raise DataError(f"no phase has a reflection in the scan range: {skipped}")
     return setups, skipped

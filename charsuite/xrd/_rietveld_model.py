@@ -49,6 +49,7 @@ class PhaseSetup:
     texture_axis: tuple | None
     _fcache: dict = dataclasses.field(default_factory=dict)
     _scache: dict = dataclasses.field(default_factory=dict)
+    _pcache: dict = dataclasses.field(default_factory=dict)
     _hkl: np.ndarray | None = None
 
     def strengths(self, cell, sp, r, geom, tth_hkl):
@@ -58,13 +59,25 @@ class PhaseSetup:
         """
         key = (tuple(cell), sp, r, geom.energy_ev, geom.incidence_deg)
         if key not in self._scache:
-            fmat = _fmat(self, cell, geom.energy_ev)
+            fmat, bound = _fmat(self, cell, geom.energy_ev)
             tex = _texture(self, cell, r, geom, tth_hkl)
-            strength = st.line_strengths(self.structure, cell, sp, fmat, tex)
+            strength = st.line_strengths(
+                self.structure, cell, sp, fmat, tex, phases=self._phases(sp)
+            )
             if len(self._scache) > 64:
                 self._scache.clear()
-            self._scache[key] = (strength, st.allowed_lines(self.structure, strength, fmat))
+            allowed = st.allowed_lines(self.structure, strength, fmat, bound)
+            self._scache[key] = (strength, allowed)
         return self._scache[key]
+
+    def _phases(self, sp):
+        """exp(2πi h·r) at the atom positions of ``sp`` (only O z moves atoms), cached."""
+        if sp.o_z not in self._pcache:
+            if len(self._pcache) > 8:
+                self._pcache.clear()
+            frac = st.atom_state(self.structure, sp)[1]
+            self._pcache[sp.o_z] = st.phase_matrix(self.structure, frac)
+        return self._pcache[sp.o_z]
 
     def hkl(self) -> np.ndarray:
         if self._hkl is None:
@@ -130,7 +143,7 @@ def site_params(ph: PhaseSetup, values: dict) -> st.SiteParams:
 
 
 def _fmat(ph: PhaseSetup, cell, energy_ev):
-    """Scattering factors at every hkl's q; refreshed when the cell moves by > 1e-4."""
+    """Scattering factors at every hkl's q and the line bounds; refreshed when the cell moves by > 1e-4."""
     key = (
         tuple(np.round(np.log(np.asarray(cell[:3])) * 1e4).astype(int))
         + tuple(np.round(cell[3:], 2))
@@ -139,7 +152,8 @@ def _fmat(ph: PhaseSetup, cell, energy_ev):
     if key not in ph._fcache:
         inv_d = np.linalg.norm(ph.structure.hkl @ st.reciprocal_matrix(cell), axis=1)
         ph._fcache.clear()
-        ph._fcache[key] = st.scattering_factors(ph.structure.elements, 2 * np.pi * inv_d, energy_ev)
+        fmat = st.scattering_factors(ph.structure.elements, 2 * np.pi * inv_d, energy_ev)
+        ph._fcache[key] = (fmat, st.strength_bound(ph.structure, fmat))
     return ph._fcache[key]
 
 
