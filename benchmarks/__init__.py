@@ -11,7 +11,8 @@ A case with ``baseline_rev`` runs its baseline side on the package as it was at 
 revision (``git archive`` of ``charsuite`` and ``reference_data`` into the child's work
 directory, first on ``sys.path`` before anything imports charsuite): the same function
 timed on old and new code in the same run. ``items`` > 1 also prints the time per item
-(e.g. per scan).
+(e.g. per scan), wall clock and the child's CPU time (user + system; less sensitive to the
+load of a shared machine than the wall clock).
 """
 
 from __future__ import annotations

@@ -43,8 +43,10 @@ def main(argv: list[str]) -> int:
             rows.append((f"{area}:{name}", case.description, base, targ, ratio))
             items = getattr(case, "items", 1)
             per = (
-                f" | per item target {targ['best_s'] / items:.3g} s, baseline "
-                f"{base['best_s'] / items:.3g} s ({items} items)"
+                f" | per item target {targ['best_s'] / items:.3g} s "
+                f"(CPU {targ.get('cpu_s', float('nan')) / items:.3g} s), baseline "
+                f"{base['best_s'] / items:.3g} s (CPU {base.get('cpu_s', float('nan')) / items:.3g} s)"
+                f" ({items} items)"
                 if items > 1
                 else ""
             )
