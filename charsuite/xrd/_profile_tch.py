@@ -132,64 +132,75 @@ def _ragged(start, count):
     return owner, np.arange(int(count.sum())) - np.repeat(first - start, count)
 
 
+def _runs(x, centers, fwhm, half_width):
+    """(start, count) of the grid run within ±``half_width``·Γ of every line."""
+    start = np.searchsorted(x, centers - half_width * fwhm, side="left")
+    stop = np.searchsorted(x, centers + half_width * fwhm, side="right")
+    return start, np.maximum(stop - start, 0)
+
+
 def window_points(x, centers, fwhm, half_width=WINDOW_FWHM):
     """(owner, idx): for every line the grid points within ±``half_width``·Γ (ragged, flat).
 
     Each line gets only its own window (no padding to the widest line): the work is Σ of
     the window lengths, which is what makes a many-line pattern cheap.
     """
-    hw = half_width * fwhm
-    start = np.searchsorted(x, centers - hw, side="left")
-    stop = np.searchsorted(x, centers + hw, side="right")
-    return _ragged(start, np.maximum(stop - start, 0))
+    return _ragged(*_runs(x, centers, fwhm, half_width))
 
 
-def _core_points(x, centers, fwhm, owner):
-    """Flat positions (into the window arrays) of the points within ±GAUSS_CORE_FWHM·Γ."""
-    count = np.bincount(owner, minlength=len(centers))
-    first = np.cumsum(count) - count
-    w_start = np.searchsorted(x, centers - WINDOW_FWHM * fwhm, side="left")
-    lo = np.searchsorted(x, centers - GAUSS_CORE_FWHM * fwhm, side="left")
-    hi = np.searchsorted(x, centers + GAUSS_CORE_FWHM * fwhm, side="right")
-    return _ragged(first + lo - w_start, np.maximum(hi - lo, 0))[1]
+def _split_profile(x, centers, fwhm, eta, *, derivatives):
+    """Windowed unit-area pseudo-Voigt lines (``xrd.pseudo_voigt`` convention) and ∂/∂(2θ_h, Γ, η).
 
+    Each line is divided by its analytic area N(η) inside the window. Restated rather than
+    calling ``pseudo_voigt``/``_batchfit._component`` because here the Gaussian part is
+    evaluated only in the core (±GAUSS_CORE_FWHM·Γ, a sixth of a ±25 Γ window, where all the
+    exponentials are), the Lorentzian (a rational function) over the whole window, with the
+    per-line factors (η/N, 1/Γ) folded in before the gather: this halves the cost of the
+    whole-pattern model. Derivatives are single precision (the Jacobian needs ~3 digits;
+    the model itself stays double).
 
-def _split_profile(x, centers, fwhm, eta, owner, idx, *, derivatives):
-    """Unit-area pseudo-Voigt (the ``xrd.pseudo_voigt`` convention) and its ∂/∂(2θ_h, Γ, η).
-
-    Restated rather than calling ``pseudo_voigt``/``_batchfit._component`` because the
-    Gaussian part is evaluated only in the core (±GAUSS_CORE_FWHM·Γ, a fifth of a ±25 Γ
-    window, where all the exponentials are) and the Lorentzian (a rational function) over
-    the whole window: this halves the cost of the whole-pattern model.
+    Returns
+    -------
+    owner, idx, val, d_center, d_fwhm, d_eta
+        Flat arrays (see :class:`LineWindows`); the derivatives are None unless requested.
     """
-    inv = (1.0 / fwhm)[owner]
+    start, count = _runs(x, centers, fwhm, WINDOW_FWHM)
+    owner, idx = _ragged(start, count)
+    lo, n_core = _runs(x, centers, fwhm, GAUSS_CORE_FWHM)
+    first = np.cumsum(count) - count
+    core_owner, core = _ragged(first + lo - start, n_core)  # positions in the flat arrays
+    norm, d_norm = _window_area(WINDOW_FWHM, eta)
+    inv = 1.0 / fwhm
     u = x[idx]
     u -= centers[owner]
-    u *= inv
-    u2 = u * u
-    q = 4.0 * u2
+    u *= inv[owner]
+    q = u * u
+    q *= 4.0
     q += 1.0
-    np.reciprocal(q, out=q)
-    el = eta[owner] * (2.0 / np.pi) * inv * q  # η·Lorentzian
-    core = _core_points(x, centers, fwhm, owner)
-    uc, ic, ec = u[core], inv[core], eta[owner[core]]
-    gau = _G0 * ic * np.exp(-4.0 * _LN2 * u2[core])
-    val = el.copy()
-    val[core] += (1.0 - ec) * gau
+    np.reciprocal(q, out=q)  # 1/(1 + 4u²)
+    val = (eta / norm * (2.0 / np.pi) * inv)[owner] * q  # η·L/N
+    uc = u[core]
+    gau = np.exp(-4.0 * _LN2 * uc * uc)
+    gau *= (_G0 * inv / norm)[core_owner]  # G/N
     if not derivatives:
-        return val, None, None, None
-    # derivatives in single precision: the Jacobian needs ~3 digits, the model stays double
+        val[core] += (1.0 - eta)[core_owner] * gau
+        return owner, idx, val, None, None, None
     f32 = np.float32
-    t = (el * inv).astype(f32)
+    lor = (q * ((2.0 / np.pi) * inv / norm)[owner]).astype(f32)  # L/N
+    inv32 = inv.astype(f32)[owner]
     uq = (u * q).astype(f32)
+    t = val.astype(f32) * inv32
     d_c = t * uq * f32(8.0)
     d_w = t * (uq * u.astype(f32) * f32(8.0) - f32(1.0))
-    d_e = ((2.0 / np.pi) * inv * q).astype(f32)  # Lorentzian − Gaussian
-    gc = (1.0 - ec) * gau * ic
-    d_c[core] += (gc * 8.0 * _LN2 * uc).astype(f32)
+    gpart = (1.0 - eta)[core_owner] * gau
+    val[core] += gpart
+    gc = gpart * inv[core_owner]
+    d_c[core] += (gc * (8.0 * _LN2) * uc).astype(f32)
     d_w[core] += (gc * (8.0 * _LN2 * uc * uc - 1.0)).astype(f32)
-    d_e[core] -= gau.astype(f32)
-    return val, d_c, d_w, d_e
+    lor[core] -= gau.astype(f32)
+    # ∂(pV/N)/∂η = (L − G)/N − (pV/N)·N′/N
+    lor -= (val * (d_norm / norm)[owner]).astype(f32)
+    return owner, idx, val, d_c, d_w, lor
 
 
 def line_windows(x, centers, fwhm, eta, *, derivatives: bool = False) -> LineWindows:
@@ -213,18 +224,9 @@ def line_windows(x, centers, fwhm, eta, *, derivatives: bool = False) -> LineWin
     LineWindows
     """
     centers = np.asarray(centers, float)
-    owner, idx = window_points(x, centers, fwhm)
-    norm, d_norm = _window_area(WINDOW_FWHM, eta)
-    prof, d_c, d_w, d_e = _split_profile(x, centers, fwhm, eta, owner, idx, derivatives=derivatives)
-    inv = (1.0 / norm)[owner]
-    val = prof * inv
-    if not derivatives:
-        return LineWindows(owner, idx, val, None, None, None, len(centers), len(x))
-    # d/dη of pV/N(η): (∂pV/∂η − val·N′)/N
-    inv32 = inv.astype(np.float32)
-    d_e -= (val * d_norm).astype(np.float32)
-    d_e *= inv32
-    return LineWindows(owner, idx, val, d_c * inv32, d_w * inv32, d_e, len(centers), len(x))
+    fwhm, eta = np.asarray(fwhm, float), np.asarray(eta, float)
+    parts = _split_profile(x, centers, fwhm, eta, derivatives=derivatives)
+    return LineWindows(*parts, len(centers), len(x))
 
 
 def sum_lines(x, centers, fwhm, eta, area):
