@@ -247,17 +247,31 @@ def line_table(ph: PhaseSetup, values: dict, geom: Geometry) -> LineTable:
     ratio = np.concatenate([np.full(len(t), r) for t, r in emissions])
     valid = np.tile(ok & allowed, len(emissions)) & np.isfinite(bragg)
     tth = np.where(valid, bragg, 90.0)  # placeholder angle for rows that are never used
-    center = tth + _shift(tth, ph, values, geom)
     area = ratio * np.tile(strength, len(emissions)) * _lp_abs(tth, ph, geom)
+    return LineTable(bragg, *_line_shape(tth, ph, values, geom), area, valid)
+
+
+#: Parameters that move or broaden the lines but leave the Bragg angles and areas alone.
+SHAPE_ONLY = frozenset({"zero_deg", "displacement_um", "U", "V", "W", "X", "Y"})
+
+
+def _shape_only(name: str) -> bool:
+    return name in SHAPE_ONLY or name.endswith((".X", ".Y"))
+
+
+def _line_shape(tth, ph: PhaseSetup, values: dict, geom: Geometry):
+    """(center, fwhm, eta) of lines at Bragg angles ``tth``: shifts and TCH widths."""
+    center = tth + _shift(tth, ph, values, geom)
+    n = ph.name
     fwhm, eta = tch_width(
         center,
         u=values.get("U", 0.0),
         v=values.get("V", 0.0),
         w=values.get("W", 0.004),
-        x=values.get("X", 0.0) + values.get(f"{s.name}.X", 0.0),
-        y=values.get("Y", 0.0) + values.get(f"{s.name}.Y", 0.0),
+        x=values.get("X", 0.0) + values.get(f"{n}.X", 0.0),
+        y=values.get("Y", 0.0) + values.get(f"{n}.Y", 0.0),
     )
-    return LineTable(bragg, center, fwhm, eta, area, valid)
+    return center, fwhm, eta
 
 
 def phase_lines(x, ph: PhaseSetup, values: dict, geom: Geometry, *, derivatives=False):
@@ -296,7 +310,12 @@ def line_derivatives(ph, values, geom, pl: PhaseLines, names, steps) -> np.ndarr
     for j, (name, h) in enumerate(zip(names, steps)):
         moved = dict(values)
         moved[name] = moved[name] + h
-        t1 = line_table(ph, moved, geom)
+        if _shape_only(name):  # Bragg angles and areas unchanged: only re-shape the lines
+            tth = np.where(t0.valid, t0.bragg, 90.0)
+            shape = _line_shape(tth, ph, moved, geom)
+            t1 = dataclasses.replace(t0, center=shape[0], fwhm=shape[1], eta=shape[2])
+        else:
+            t1 = line_table(ph, moved, geom)
         same = t1.valid[sel]
         for k, (a0, a1) in enumerate(
             ((t0.area, t1.area), (t0.center, t1.center), (t0.fwhm, t1.fwhm), (t0.eta, t1.eta))
