@@ -3,6 +3,9 @@
 * :func:`check_regular` — the input must be a regular file (a symlink is followed, but a
   FIFO, socket or device — ``/dev/zero``, a named pipe that would block forever — is
   refused before it is opened).
+* :func:`companion` — a side file of the input (``<stem>_Metadata.csv``, a settings file) is
+  read only when it is a small regular file in the input's own folder; anything else is
+  ignored, so a side file can neither point elsewhere nor exhaust memory.
 * :func:`check_hdf5` — an HDF5 file may not pull bytes from other files: datasets with
   external storage (``H5Pset_external``), virtual datasets and external links are refused;
   declared dataset sizes are checked against the bytes actually stored
@@ -19,9 +22,12 @@ from pathlib import Path
 from charsuite.exceptions import BudgetError, ReaderError
 from charsuite.io._budget import check_bytes, expansion_limit, human
 
-__all__ = ["MAX_HDF5_OBJECTS", "check_hdf5", "check_regular"]
+__all__ = ["MAX_COMPANION_BYTES", "MAX_HDF5_OBJECTS", "check_hdf5", "check_regular", "companion"]
 
 MAX_HDF5_OBJECTS = 200_000
+# Side files hold a few rows of metadata (the largest seen: Arbin/BEEP ``_Metadata.csv``,
+# about 2 kB); 1 MiB leaves three orders of magnitude and keeps a hostile one harmless.
+MAX_COMPANION_BYTES = 2**20
 
 
 def _kind(mode: int) -> str:
@@ -82,6 +88,41 @@ def check_regular(path: str | Path, *, format: str | None = None) -> os.stat_res
             format=format,
         )
     return st
+
+
+def companion(input_path: str | Path, side: str | Path) -> Path | None:
+    """Return ``side`` if it may be read as a companion of ``input_path``, else None.
+
+    A companion is read only if it is a regular file (not a FIFO, device or directory), is
+    no larger than :data:`MAX_COMPANION_BYTES`, and resolves (symlinks followed) to the
+    same folder as the input itself — so a side file cannot pull data from elsewhere.
+
+    Parameters
+    ----------
+    input_path : str or Path
+        The file the user named.
+    side : str or Path
+        The side file the reader would like to read.
+
+    Returns
+    -------
+    Path or None
+        ``side`` when it passes, otherwise None (the reader carries on without it).
+
+    Examples
+    --------
+    >>> companion("/no/such/run.csv", "/no/such/run_Metadata.csv") is None
+    True
+    """
+    side = Path(side)
+    try:
+        st = os.stat(side)
+        same_folder = side.resolve().parent == Path(input_path).resolve().parent
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_COMPANION_BYTES or not same_folder:
+        return None
+    return side
 
 
 def _dataset_problem(dset) -> str | None:

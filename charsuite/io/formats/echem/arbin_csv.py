@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import ReaderError
+from charsuite.io._contain import companion
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.common import (
     check_time,
@@ -265,8 +266,8 @@ def read(path: Path, *, lazy: bool = False):
             t, meta["time_source"] = _time_from_text(raw, labels["Date_Time"], path=path, fmt=fmt)
         cols["Test_Time"], units["Test_Time"] = t, "s"
     original: dict = {"columns": [str(c) for c in df.columns]}
-    side = path.with_name(path.stem + "_Metadata.csv")
-    if side.is_file():
+    side = companion(path, path.with_name(path.stem + "_Metadata.csv"))
+    if side is not None:
         try:
             m = pd.read_csv(side)
             original["metadata_file"] = {str(k): str(v) for k, v in m.iloc[0].items()}

@@ -16,6 +16,7 @@ import numpy as np
 
 from charsuite.exceptions import ReaderError
 from charsuite.io._budget import read_bytes_bounded
+from charsuite.io._contain import companion
 
 _UNIT_MAP = {
     "ohm": "ohm",
@@ -385,8 +386,8 @@ def companion_metadata(path: Path) -> dict | list | str | None:
 
     path = Path(path)
     for suffix in _COMPANION_SUFFIXES:
-        side = path.with_name(path.stem + suffix)
-        if side.is_file():
+        side = companion(path, path.with_name(path.stem + suffix))
+        if side is not None:
             break
     else:
         return None

@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from charsuite.exceptions import ParameterError, ReaderError
+from charsuite.io._budget import read_bytes_bounded
+from charsuite.io._contain import check_regular, companion
 from charsuite.io._spec import FormatSpec
 from charsuite.io.formats.echem.common import (
     check_time,
@@ -134,10 +136,14 @@ def _number(text: str, spath: Path, line: str):
 def _settings(path: Path, option) -> tuple[dict, dict]:
     if option is False:
         return {}, {}
-    spath = Path(option) if option else Path(path).parent / SETTINGS_NAME
-    if not spath.is_file():
-        return {}, {}
-    text = decode(spath.read_bytes())
+    if option:  # a settings file the user named is an input like the data file
+        spath = Path(option)
+        check_regular(spath, format="squidstat")
+    else:
+        spath = companion(path, Path(path).parent / SETTINGS_NAME)
+        if spath is None:
+            return {}, {}
+    text = decode(read_bytes_bounded(spath, format="squidstat"))
     meta: dict = {}
     original: dict = {}
     for line in text.splitlines():

@@ -55,3 +55,30 @@ def test_beep_companions(shared_data, name, data):
     root = shared_data("echem") / "TRI-AMDD_beep/beep/tests/test_files"
     with pytest.raises(ReaderError, match=f"read {data} instead"):
         read(root / name)
+
+
+def test_companion_outside_the_folder_is_not_followed(tmp_path):
+    """A side file that is a symlink to another folder is ignored, not read."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.csv").write_text(ARBIN_META)
+    run = tmp_path / "run"
+    run.mkdir()
+    data = write_arbin_xlsx(run / "run_CH7.xlsx", cycler_truth(n_cycles=1))
+    (run / "run_CH7_Metadata.csv").symlink_to(elsewhere / "secret.csv")
+    assert "metadata_file" not in read(data).attrs["original_metadata"]
+
+
+def test_oversized_or_special_companion_is_ignored(tmp_path):
+    """A side file larger than the budget, or a FIFO, is skipped without blocking."""
+    import os
+
+    from charsuite.io._contain import MAX_COMPANION_BYTES
+
+    data = write_arbin_xlsx(tmp_path / "big_CH7.xlsx", cycler_truth(n_cycles=1))
+    side = tmp_path / "big_CH7_Metadata.csv"
+    side.write_text(ARBIN_META + "0," * (MAX_COMPANION_BYTES // 2 + 1))
+    assert "metadata_file" not in read(data).attrs["original_metadata"]
+    side.unlink()
+    os.mkfifo(side)  # reading a FIFO would block forever
+    assert "metadata_file" not in read(data).attrs["original_metadata"]
