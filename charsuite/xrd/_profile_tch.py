@@ -109,8 +109,10 @@ class LineWindows:
         from scipy.sparse import csc_matrix
 
         count = np.bincount(self.owner, minlength=self.n_lines)
-        indptr = np.concatenate([[0], np.cumsum(np.tile(count, 4))])
-        data = np.concatenate([self.val, self.d_center, self.d_fwhm, self.d_eta])
+        indptr = np.concatenate([[0], np.cumsum(np.tile(count, 4))]).astype(np.int32)
+        data = np.concatenate(
+            [self.val.astype(np.float32), self.d_center, self.d_fwhm, self.d_eta]
+        )  # single precision, like the derivatives (see _split_profile)
         return csc_matrix(
             (data, np.tile(self.idx, 4), indptr), shape=(self.n_points, 4 * self.n_lines)
         )
@@ -127,9 +129,12 @@ _G0 = np.sqrt(4 * _LN2 / np.pi)
 
 def _ragged(start, count):
     """Flat (owner, offset into the run) of runs of lengths ``count`` starting at ``start``."""
-    owner = np.repeat(np.arange(len(count)), count)
+    i32 = np.int32  # indices of ≤ 2³¹ points: half the memory traffic of int64 gathers
+    owner = np.repeat(np.arange(len(count), dtype=i32), count)
     first = np.cumsum(count) - count
-    return owner, np.arange(int(count.sum())) - np.repeat(first - start, count)
+    return owner, np.arange(int(count.sum()), dtype=i32) - np.repeat(
+        (first - start).astype(i32), count
+    )
 
 
 def _runs(x, centers, fwhm, half_width):

@@ -30,7 +30,7 @@ from charsuite.xrd import _rietveld_model as rm
 
 @dataclasses.dataclass(frozen=True)
 class FitState:
-    """Outcome of the least-squares stages."""
+    """Outcome of the least-squares stages (``design``, ``lines``: model at the solution, with profile derivatives)."""
 
     values: dict
     coef: np.ndarray
@@ -39,6 +39,7 @@ class FitState:
     converged: bool
     message: str
     nfev: int
+    design: np.ndarray
 
 
 class Problem:
@@ -164,10 +165,10 @@ def fit(prob: Problem, stages, max_nfev: int) -> FitState:
         ok, msg, n = run_stage(prob, names, max_nfev, FINAL_TOL if last else START_TOL)
         nfev += n
     vals = prob.values(np.zeros(0), [])
-    a, coef, lines = prob.model(vals)
+    a, coef, lines = prob.model(vals, derivatives=True)  # derivatives: for the covariance
     if not ok:
         msg = f"not converged after {nfev} evaluations ({msg}); the last state is returned"
-    return FitState(vals, coef, a @ coef, lines, ok, msg, nfev)
+    return FitState(vals, coef, a @ coef, lines, ok, msg, nfev, a)
 
 
 def full_covariance(prob: Problem, state: FitState):
@@ -177,8 +178,8 @@ def full_covariance(prob: Problem, state: FitState):
     fixed for the nonlinear columns; the design matrix for the linear ones).
     """
     names = [s.name for s in prob.specs]
-    a, _, lines = prob.model(state.values, derivatives=True)
-    base = a @ state.coef
+    a, lines = state.design, state.lines
+    base = state.calc
     # nonlinear columns at the final linear coefficients (scales of removed phases are 0)
     cols = prob.model_jacobian(state.values, names, state.coef, lines)
     lin = [f"scale.{ph.name}" for ph in prob.phases] + [f"bkg_{k}" for k in range(prob.n_bkg)]

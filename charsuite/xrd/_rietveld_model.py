@@ -331,7 +331,7 @@ def profile_derivatives(pl: PhaseLines, dlines: np.ndarray) -> np.ndarray:
     ∂y/∂p = Σ_h [Φ_h ∂A_h/∂p + A_h (∂Φ_h/∂2θ_h ∂2θ_h/∂p + ∂Φ_h/∂Γ_h ∂Γ_h/∂p + ∂Φ_h/∂η_h ∂η_h/∂p)]
     with the analytic profile derivatives as a sparse (points × 4·rows) matrix.
     """
-    return pl.windows.jacobian_basis() @ dlines
+    return (pl.windows.jacobian_basis() @ dlines.astype(np.float32)).astype(float)
 
 
 def chebyshev_basis(x, n_terms: int) -> np.ndarray:
