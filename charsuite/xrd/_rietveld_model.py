@@ -25,7 +25,7 @@ import dataclasses
 import numpy as np
 
 from charsuite.xrd import _structure as st
-from charsuite.xrd._profile_tch import LineWindows, line_windows, tch_width
+from charsuite.xrd._profile_tch import LineWindows, fcj_kernel, line_windows, tch_width
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +100,7 @@ class Geometry:
     polarisation_k: float
     goniometer_radius_mm: float
     energy_ev: float
+    axial: tuple | None = None  # (S/L, H/L) of the FCJ axial-divergence asymmetry, or None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,8 +108,10 @@ class PhaseLines:
     """Lines of one phase at the current parameters (for ticks, Bragg R, plots).
 
     ``two_theta``, ``hkl``, ``intensity``: the Kα1 lines in range; ``windows``: the unit-area
-    profiles of every row in range (Kα1 and Kα2) with ``area`` per row; ``select``: their
-    rows in ``table`` (the full :class:`LineTable`).
+    profiles of every row in range (Kα1 and Kα2) with ``area`` per profile; ``select``: their
+    rows in ``table`` (the full :class:`LineTable`). With the FCJ asymmetry each row is a sum
+    of shifted profiles (:func:`sublines`); ``sub_row`` maps each profile to its row in
+    ``select``.
     """
 
     two_theta: np.ndarray
@@ -118,6 +121,7 @@ class PhaseLines:
     area: np.ndarray
     select: np.ndarray
     table: LineTable
+    sub_row: np.ndarray
 
 
 def phase_value(values: dict, phase: str, key: str, default=None):
@@ -274,21 +278,38 @@ def _line_shape(tth, ph: PhaseSetup, values: dict, geom: Geometry):
     return center, fwhm, eta
 
 
+def sublines(t: LineTable, sel, geom: Geometry):
+    """(center, fwhm, eta, area, row) of the profiles that make up rows ``sel`` of ``t``.
+
+    Without axial asymmetry one profile per row; with it (``geom.axial`` = (S/L, H/L)) each
+    row is FCJ_NODES × 2 copies at the offsets and weights of :func:`fcj_kernel`.
+    """
+    c, w, e, a = t.center[sel], t.fwhm[sel], t.eta[sel], t.area[sel]
+    if geom.axial is None:
+        return c, w, e, a, np.arange(len(sel))
+    off, wt = fcj_kernel(t.bragg[sel], *geom.axial)
+    k = off.shape[1]
+    rep = np.repeat(np.arange(len(sel)), k)
+    return (c[:, None] + off).ravel(), w[rep], e[rep], (a[:, None] * wt).ravel(), rep
+
+
 def phase_lines(x, ph: PhaseSetup, values: dict, geom: Geometry, *, derivatives=False):
     """Profile of one phase at unit scale: the lines in range as windows (``line_windows``)."""
     t = line_table(ph, values, geom)
     lo, hi = x[0] - 1.0, x[-1] + 1.0
     sel = np.flatnonzero(t.valid & (t.bragg > lo) & (t.bragg < hi))
     first = sel[sel < ph.structure.n_lines]  # Kα1 rows
-    windows = line_windows(x, t.center[sel], t.fwhm[sel], t.eta[sel], derivatives=derivatives)
+    center, fwhm, eta, area, row = sublines(t, sel, geom)
+    windows = line_windows(x, center, fwhm, eta, derivatives=derivatives)
     return PhaseLines(
         two_theta=t.center[first],
         hkl=ph.hkl()[first],
         intensity=t.area[first],
         windows=windows,
-        area=t.area[sel],
+        area=area,
         select=sel,
         table=t,
+        sub_row=row,
     )
 
 
@@ -300,13 +321,16 @@ def phase_profile(pl: PhaseLines, n_points: int) -> np.ndarray:
 def line_derivatives(ph, values, geom, pl: PhaseLines, names, steps) -> np.ndarray:
     """∂(A_h, A_h·2θ_h, A_h·Γ_h, A_h·η_h)/∂p for the rows in range: (4·rows, len(names)).
 
-    Rows are ordered as the blocks of ``LineWindows.jacobian_basis`` (area, then the area
+    Rows (one per profile of :func:`sublines`) are ordered as the blocks of
+    ``LineWindows.jacobian_basis`` (area, then the area
     times the position, width and shape derivatives), by a forward difference of
     :func:`line_table` (cheap: no profile evaluation; the steps are 10⁻⁴ of the typical
     parameter step). A line that vanishes under the step contributes nothing.
     """
     t0, sel = pl.table, pl.select
-    out = np.zeros((4 * len(sel), len(names)))
+    base = sublines(t0, sel, geom)
+    n_sub = len(base[0])
+    out = np.zeros((4 * n_sub, len(names)))
     for j, (name, h) in enumerate(zip(names, steps)):
         moved = dict(values)
         moved[name] = moved[name] + h
@@ -316,12 +340,12 @@ def line_derivatives(ph, values, geom, pl: PhaseLines, names, steps) -> np.ndarr
             t1 = dataclasses.replace(t0, center=shape[0], fwhm=shape[1], eta=shape[2])
         else:
             t1 = line_table(ph, moved, geom)
-        same = t1.valid[sel]
-        for k, (a0, a1) in enumerate(
-            ((t0.area, t1.area), (t0.center, t1.center), (t0.fwhm, t1.fwhm), (t0.eta, t1.eta))
-        ):
-            d = np.where(same, (a1[sel] - a0[sel]) / h, 0.0)
-            out[k * len(sel) : (k + 1) * len(sel), j] = d if k == 0 else d * pl.area
+        same = t1.valid[sel][base[4]]
+        moved_sub = sublines(t1, sel, geom)
+        # blocks: area, then area × (center, fwhm, eta) derivatives (LineWindows.jacobian_basis)
+        for k, i in enumerate((3, 0, 1, 2)):
+            d = np.where(same, (moved_sub[i] - base[i]) / h, 0.0)
+            out[k * n_sub : (k + 1) * n_sub, j] = d if k == 0 else d * pl.area
     return out
 
 

@@ -69,9 +69,10 @@ def test_profile_derivatives_match_central_differences():
         np.testing.assert_allclose(got, num, atol=2e-5 * scale)
 
 
-@pytest.fixture(scope="module")
-def layered_problem():
-    """A small NMC811 + Al2O3 problem (Kα1+Kα2, fixed incidence, texture on NMC811)."""
+@pytest.fixture(scope="module", params=[None, (0.02, 0.015)], ids=["symmetric", "fcj"])
+def layered_problem(request):
+    """A small NMC811 + Al2O3 problem (Kα1+Kα2, fixed incidence, texture on NMC811),
+    with symmetric lines and with the FCJ axial-divergence asymmetry."""
     from charsuite.datasets.xrd_independent import as_scan, independent_powder_scan
     from charsuite.xrd import _rietveld as rv
     from charsuite.xrd import _rietveld_fit as rf
@@ -87,7 +88,7 @@ def layered_problem():
     da = as_scan(x, y)
     inst = Instrument()
     xs, ys, wt = rv._scan_arrays(da)
-    geom = rv._geometry("ka12", inst, 2.0, 500.0, 240.0)
+    geom = rv._geometry("ka12", inst, 2.0, 500.0, 240.0, request.param)
     setups, _ = rv._phase_setups(["NMC811", "Al2O3"], None, xs, geom, {"NMC811": (0, 0, 1)})
     gspecs, fixed = rv._global_specs(
         inst, geom, instrument_given=False, refine_ka2=True, refine_zero=None
@@ -114,13 +115,11 @@ def test_model_jacobian_matches_central_differences(layered_problem):
     # width changes — a jump the Jacobian (windows held fixed) rightly ignores: compare
     # away from every window edge
     step = float(np.median(np.diff(prob.x)))
-    edges = np.concatenate(
-        [
-            pl.table.center[pl.select] + sign * WINDOW_FWHM * pl.table.fwhm[pl.select]
-            for pl in lines
-            for sign in (-1, 1)
-        ]
-    )
+    edges = []
+    for pl in lines:
+        center, fwhm, *_ = rm.sublines(pl.table, pl.select, prob.geom)
+        edges += [center - WINDOW_FWHM * fwhm, center + WINDOW_FWHM * fwhm]
+    edges = np.concatenate(edges)
     edges.sort()
     pos = np.clip(np.searchsorted(edges, prob.x), 1, len(edges) - 1)
     gap = np.minimum(np.abs(prob.x - edges[pos - 1]), np.abs(prob.x - edges[pos]))
@@ -162,3 +161,54 @@ def test_structure_factor_per_element_equals_per_atom_sum():
         f2[h] = abs(amp) ** 2
     want = np.bincount(ph.group, weights=f2, minlength=ph.n_lines)
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-9 * want.max())
+
+
+@pytest.mark.parametrize(
+    ("two_theta", "s_l", "h_l"), [(20.0, 0.03, 0.02), (35.0, 0.02, 0.02), (120.0, 0.03, 0.01)]
+)
+def test_fcj_kernel_matches_ray_tracing(two_theta, s_l, h_l):
+    """FCJ kernel vs a Monte Carlo of its geometry (written here, no FCJ formula used).
+
+    Sample point at height z ∈ [−S, S] on the axis, incident beam in the equatorial plane,
+    diffracted rays uniform in azimuth on the Debye cone of half-angle 2θ, kept when they
+    reach the receiving slit |z| ≤ H at radius L = 1; observed angle = in-plane angle.
+    """
+    from charsuite.xrd._profile_tch import fcj_kernel
+
+    rng = np.random.default_rng(1)
+    n = 2_000_000
+    t = np.radians(two_theta)
+    z0 = rng.uniform(-s_l, s_l, n)
+    psi = rng.uniform(0, 2 * np.pi, n)
+    dx, dy, dz = np.cos(t), np.sin(t) * np.cos(psi), np.sin(t) * np.sin(psi)
+    keep = np.abs(z0 + dz / np.hypot(dx, dy)) <= h_l
+    seen = np.degrees(np.arctan2(np.abs(dy[keep]), dx)) - two_theta
+    off, w = fcj_kernel([two_theta], s_l, h_l)
+    mean = float(np.sum(off * w))
+    sd = float(np.sqrt(np.sum(off**2 * w) - mean**2))
+    assert mean == pytest.approx(seen.mean(), rel=0.01)
+    assert sd == pytest.approx(seen.std(), rel=0.01)
+    # the kernel convolved with a narrow Gaussian (FWHM 0.05°) vs the ray-traced histogram
+    x = np.linspace(seen.min() - 0.1, seen.max() + 0.1, 400)
+    g = 0.05 / 2.3548
+    hist, edges = np.histogram(seen, bins=300)
+    mid = (edges[1:] + edges[:-1]) / 2
+    ref = (hist / hist.sum()) @ np.exp(-0.5 * ((x[None, :] - mid[:, None]) / g) ** 2)
+    got = w[0] @ np.exp(-0.5 * ((x[None, :] - off[0][:, None]) / g) ** 2)
+    assert np.abs(got - ref).max() < 0.015 * ref.max()
+
+
+def test_axial_divergence_option():
+    """(0, 0) is the symmetric model; bad values are refused."""
+    from charsuite.datasets.xrd_independent import as_scan, independent_powder_scan
+    from charsuite.exceptions import ParameterError
+    from charsuite.xrd import refine
+
+    x, y, _ = independent_powder_scan({"Si": 1.0}, two_theta=np.arange(20, 60.001, 0.02), seed=4)
+    da = as_scan(x, y)
+    plain = refine(da, phases=["Si"], max_nfev=5)
+    zero = refine(da, phases=["Si"], max_nfev=5, axial_divergence=(0.0, 0.0))
+    assert zero.rwp == plain.rwp
+    for bad in ((0.02,), (-0.01, 0.02), (0.6, 0.02)):
+        with pytest.raises(ParameterError, match="axial_divergence"):
+            refine(da, phases=["Si"], axial_divergence=bad)
