@@ -212,3 +212,25 @@ def test_axial_divergence_option():
     for bad in ((0.02,), (-0.01, 0.02), (0.6, 0.02)):
         with pytest.raises(ParameterError, match="axial_divergence"):
             refine(da, phases=["Si"], axial_divergence=bad)
+
+
+def test_cli_refine_axial_divergence(tmp_path, capsys):
+    """--axial-divergence S/L,H/L reaches the model; malformed or out-of-range values exit 2."""
+    import json
+
+    from charsuite.cli import main
+    from charsuite.datasets.xrd import write_xy
+    from charsuite.datasets.xrd_independent import independent_powder_scan
+
+    x, y, _ = independent_powder_scan({"Si": 1.0}, two_theta=np.arange(20, 60.001, 0.02), seed=4)
+    path = write_xy(tmp_path / "si.xy", x, y)
+    outs = {}
+    for tag, extra in (("plain", []), ("fcj", ["--axial-divergence", "0.03,0.03"])):
+        out = tmp_path / f"{tag}.json"
+        args = ["--quiet", "xrd", "refine", str(path), "--phases", "Si", "--json", str(out)]
+        assert main(args + extra) == 0
+        outs[tag] = json.loads(out.read_text())
+    assert outs["fcj"]["rwp"] != outs["plain"]["rwp"]
+    for bad in ("abc", "0.9,0.1"):
+        assert main(["xrd", "refine", str(path), "--phases", "Si", "--axial-divergence", bad]) == 2
+        assert "axial" in capsys.readouterr().err.lower()
