@@ -67,6 +67,22 @@ def _analyze_one(args):
     return analyze(_load(path, fmt, map_rows, read_opts), **opts).to_dict()
 
 
+#: ``--library`` (repeatable): user CIFs added to the built-in library.
+library_option = click.option(
+    "--library",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Extra CIF file or folder (repeatable).",
+)
+#: ``--instrument``: an instrument file written by ``xrd calibrate -o``.
+instrument_option = click.option(
+    "--instrument",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Instrument file from `xrd calibrate -o`: zero and instrumental widths (size/strain).",
+)
+
+
 @cli.command("identify")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -86,12 +102,7 @@ def _analyze_one(args):
 @click.option(
     "--phases", default=None, help="Comma-separated library phases to search (default: all)."
 )
-@click.option(
-    "--library",
-    multiple=True,
-    type=click.Path(exists=True),
-    help="Extra CIF file or folder (repeatable).",
-)
+@library_option
 @click.option(
     "--expected", default="", help="Comma-separated phases expected (substrates): lower threshold."
 )
@@ -108,6 +119,7 @@ def _analyze_one(args):
     default=None,
     help="Instrumental FWHM (deg) for Scherrer.",
 )
+@instrument_option
 @click.option(
     "--jobs", type=int, default=1, show_default=True, help="Parallel processes for many files."
 )
@@ -148,6 +160,7 @@ def identify(
     zero_offset,
     no_refraction,
     instrument_fwhm,
+    instrument,
     jobs,
     whole_pattern,
     range_,
@@ -160,6 +173,8 @@ def identify(
     force,
 ):
     """Identify phases in FILES and refine the layered phase (JSON schema in README)."""
+    from charsuite.xrd import load_instrument
+
     opts = {
         "incidence_angle_deg": incidence_angle,
         "film_thickness_nm": film_thickness,
@@ -172,6 +187,7 @@ def identify(
         "whole_pattern": {"pawley": True, "lebail": "lebail", "none": False}[whole_pattern],
         "radiation": radiation,
         "refine": do_refine,
+        "instrument": load_instrument(instrument) if instrument else None,
     }
     read_opts = {} if range_ is None else {"range": range_}
     results = []
@@ -221,7 +237,8 @@ def identify(
     default=None,
     help="Known zero offset (deg); otherwise refined.",
 )
-@click.option("--library", multiple=True, type=click.Path(exists=True))
+@library_option
+@instrument_option
 @radiation_option
 @map_rows_option
 @format_option
@@ -233,6 +250,7 @@ def lattice(
     incidence_angle,
     zero_offset,
     library,
+    instrument,
     radiation,
     map_rows,
     format_,
@@ -240,7 +258,7 @@ def lattice(
     force,
 ):
     """Refine the cell of one phase in FILE."""
-    from charsuite.xrd import lattice_of
+    from charsuite.xrd import lattice_of, load_instrument
 
     res = lattice_of(
         _load(file, format_, map_rows),
@@ -249,6 +267,7 @@ def lattice(
         zero_offset_deg=zero_offset,
         library=list(library) or None,
         radiation=radiation,
+        instrument=load_instrument(instrument) if instrument else None,
     )
     lat = res["lattice"]
     status(
@@ -297,6 +316,12 @@ def lattice(
 @click.option(
     "--texture", default=None, help="March–Dollase axis h,k,l of the standard (e.g. 0,0,1)."
 )
+@click.option(
+    "--library",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Extra CIF file or folder (repeatable): a standard not in the built-in library.",
+)
 @format_option
 @json_option
 @force_option
@@ -310,6 +335,7 @@ def calibrate(
     instrument_out,
     radiation,
     texture,
+    library,
     format_,
     json_path,
     force,
@@ -328,6 +354,7 @@ def calibrate(
         max_zero_offset_deg=max_offset,
         displacement=displacement,
         goniometer_radius_mm=radius,
+        library=list(library) or None,
     )
     status(
         f"{standard}: zero offset {res.zero_offset_deg:+.4f} ± {res.zero_offset_err_deg:.4f}° "
@@ -337,12 +364,17 @@ def calibrate(
     if instrument_out:
         axis = _parse_texture([f"{standard}:{texture}"])[standard] if texture else None
         out["instrument"] = _write_instrument(
-            da, standard, radiation, incidence_angle, axis, instrument_out, force
-        )
+            da, standard, radiation, incidence_angle, axis, instrument_out, force,
+            library=list(library) or None, zero_deg=res.zero_offset_deg,
+        )  # fmt: skip
     emit_json(out, json_path, force=force)
 
 
-def _write_instrument(da, standard, radiation, incidence_angle, axis, path, force):
+def _write_instrument(
+    da, standard, radiation, incidence_angle, axis, path, force, *, library, zero_deg
+):
+    import dataclasses
+
     from charsuite.xrd import calibrate_instrument, save_instrument
 
     inst, fit = calibrate_instrument(
@@ -351,7 +383,12 @@ def _write_instrument(da, standard, radiation, incidence_angle, axis, path, forc
         radiation=radiation,
         incidence_angle_deg=incidence_angle,
         preferred_orientation=axis,
+        library=library,
     )
+    # the file's zero is the one of the standard's peak positions (calibrate_zero): in
+    # Bragg–Brentano the Rietveld zero correlates ≈ 1 with the specimen displacement refined
+    # beside it, so alone it does not place the lines (identify/lattice apply only the zero)
+    inst = dataclasses.replace(inst, zero_deg=float(zero_deg))
     save_instrument(inst, path, force=force)
     status(
         f"instrument: U {inst.u:.5f}, V {inst.v:.5f}, W {inst.w:.5f} deg², X {inst.x:.4f}, "

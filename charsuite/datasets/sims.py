@@ -752,6 +752,45 @@ def _isotope_pattern(formula: str) -> list[tuple[int, float, float]]:
     return sorted((a, m, f) for a, (m, f) in dist.items())
 
 
+class _UnitProfile:
+    """Peak shape of FWHM 1 with its apex at 0, tabulated on a fine grid.
+
+    ``(1 − η)·EMG + η·Cauchy``: an exponentially modified Gaussian (σ = 1, tail τ, from
+    :func:`scipy.stats.exponnorm`) plus a Cauchy of the EMG's half width at its mode; the
+    mixture's FWHM and apex are then found numerically and the grid rescaled to FWHM 1.
+    """
+
+    def __init__(self, eta: float, tau: float) -> None:
+        from scipy.stats import cauchy, exponnorm
+
+        if not (0.0 <= eta <= 1.0 and tau >= 0.0):
+            from charsuite.exceptions import ParameterError
+
+            raise ParameterError(f"peak_shape=({eta}, {tau}): need 0 ≤ η ≤ 1 and τ ≥ 0")
+        x = np.linspace(-40.0, 40.0 + 60.0 * tau, 400_001)
+        emg = (
+            exponnorm.pdf(x, max(tau, 1e-3), scale=1.0)
+            if tau > 0
+            else np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+        )
+        mode = x[np.argmax(emg)]
+        above = x[emg >= emg.max() / 2]
+        y = (1 - eta) * emg + eta * cauchy.pdf(x, loc=mode, scale=(above[-1] - above[0]) / 2)
+        above = x[y >= y.max() / 2]
+        fwhm = above[-1] - above[0]
+        self.x = (x - x[np.argmax(y)]) / fwhm
+        self.y = y * fwhm
+        # tails: ±(8σ) for a Gaussian, wider with a tail or Lorentz wings (< 1 % area lost)
+        self.reach = 4.0 + 60.0 * tau / fwhm + 40.0 * (eta > 0)
+        self.gaussian = eta == 0 and tau == 0
+
+    def __call__(self, i: np.ndarray, apex: float, fwhm: float) -> np.ndarray:
+        if self.gaussian:  # exact, as written before peak_shape existed
+            sigma = fwhm / (2 * np.sqrt(2 * np.log(2)))
+            return np.exp(-0.5 * ((i - apex) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
+        return np.interp((i - apex) / fwhm, self.x, self.y, left=0.0, right=0.0) / fwhm
+
+
 def _spectrum_peaks(ions, p1: float, p2: float, resolution: float) -> list[dict[str, Any]]:
     """Every isotopologue peak: parent, m/z (electron-corrected), centre, FWHM, area.
 
@@ -789,15 +828,19 @@ def make_fibtof_spectrum(
     n_samples: int = 36000,
     background: float = 2.0,
     noise: str = "poisson",
+    peak_shape: tuple[float, float] = (0.0, 0.0),
     seed: int = 14,
     force: bool = False,
 ) -> tuple[Path, dict[str, Any]]:
     """Write a fibTOF-like TofDAQ file whose ``SumSpectrum`` has known peaks; return (path, truth).
 
-    Every isotopologue of ``ions`` is a Gaussian in sample space centred at
-    ``i = p1·√m + p2`` (mode 0, the true calibration) with FWHM ``m/R`` converted to
+    Every isotopologue of ``ions`` is a peak in sample space with its apex at
+    ``i = p1·√m + p2`` (mode 0, the true calibration) and FWHM ``m/R`` converted to
     samples, evaluated at the sample centres, on a flat ``background`` (counts/sample),
-    with Poisson noise. The file stores a *wrong* calibration (the true one with the
+    with Poisson noise. The default shape is a Gaussian; ``peak_shape = (η, τ)`` mixes in
+    a Lorentzian fraction ``η`` and gives the Gaussian an exponential tail towards long
+    flight times (exponentially modified Gaussian, ``τ`` in units of its σ), both scaled
+    numerically to the FWHM and apex above. The file stores a *wrong* calibration (the true one with the
     offset shifted so that masses near 60 Th read ``stored_error_ppm`` high), as an
     uncalibrated instrument would. ``SumSpectrum`` is in mV: counts × SingleIonSignal /
     SampleInterval[ns].
@@ -815,6 +858,8 @@ def make_fibtof_spectrum(
     n_samples : int
     background : float
     noise : {"poisson", "none"}
+    peak_shape : (float, float)
+        Lorentz fraction ``η`` ∈ [0, 1] and tail ``τ/σ`` ≥ 0 (``(0, 0)`` = Gaussian).
     seed : int
     force : bool
 
@@ -844,16 +889,11 @@ def make_fibtof_spectrum(
     peaks = _spectrum_peaks(ions, p1, p2, resolution)
     idx = np.arange(n_samples, dtype=float)
     expected = np.full(n_samples, float(background))
+    unit = _UnitProfile(*peak_shape)
     for pk in peaks:
-        sigma = pk["fwhm_samples"] / (2 * np.sqrt(2 * np.log(2)))
-        lo, hi = int(pk["index"] - 8 * sigma), int(pk["index"] + 8 * sigma) + 2
-        lo, hi = max(lo, 0), min(hi, n_samples)
-        x = idx[lo:hi]
-        expected[lo:hi] += (
-            pk["area"]
-            * np.exp(-0.5 * ((x - pk["index"]) / sigma) ** 2)
-            / (sigma * np.sqrt(2 * np.pi))
-        )
+        reach = unit.reach * pk["fwhm_samples"]
+        lo, hi = max(int(pk["index"] - reach), 0), min(int(pk["index"] + reach) + 2, n_samples)
+        expected[lo:hi] += pk["area"] * unit(idx[lo:hi], pk["index"], pk["fwhm_samples"])
     rng = np.random.default_rng(seed)
     counts = rng.poisson(expected).astype(float) if noise == "poisson" else expected
     # stored calibration: same p1, offset moved so that m ≈ 60 Th reads stored_error_ppm high
@@ -886,6 +926,10 @@ def make_fibtof_spectrum(
         "stored_calibration": {"mode": 0, "parameters": [float(calibration[0]), float(p2_stored)]},
         "resolution": resolution,
         "peaks": peaks,
+        "peak_shape": {
+            "lorentz_fraction": float(peak_shape[0]),
+            "tail_sigma": float(peak_shape[1]),
+        },
         "monoisotopic": sorted({f.lstrip("0123456789") for f, _, _ in ions if f[0].isdigit()}),
         "isotope_source": "periodictable (CIAAW 2021 abundances, AME2020 masses)",
     }

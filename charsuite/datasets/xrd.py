@@ -817,7 +817,17 @@ def isostructural_siblings(tolerance: float = SIBLING_CELL_TOLERANCE) -> dict[st
     return out
 
 
-def random_mixture_parameters(seed: int) -> dict:
+#: The 22 built-in phases when the generality cases were fixed (2026-12, before α-Bi2O3,
+#: V2O5, MnCO3 and LaB6 joined the library): ``random_mixture_parameters(seed,
+#: phases=GENERALITY_PHASES_V1)`` reproduces those cases whatever the library holds now.
+GENERALITY_PHASES_V1 = (
+    "Al", "Al2O3", "Fe", "Fe3O4", "In2O3", "Li2CO3", "Li2MnO3", "LiCoO2", "LiF", "LiMn2O4",
+    "LiNiO2", "MnO", "NMC811", "NiO", "Pt", "Si", "Ti", "TiO2-anatase", "TiO2-rutile", "ZnFe2O4",
+    "ZnO", "ZrO2",
+)  # fmt: skip
+
+
+def random_mixture_parameters(seed: int, *, phases=None) -> dict:
     """Random 1–3 phase mixture and lab measurement conditions (deterministic in ``seed``).
 
     Phases are drawn from the built-in library (weight fractions 10–90 %); per phase an
@@ -828,6 +838,14 @@ def random_mixture_parameters(seed: int) -> dict:
     amorphous hump in 30 % of the cases, and a March–Dollase texture (r 0.55–1.6, pole
     (001)/(100)/(110)/(111)) of one phase in 30 % of the cases.
 
+    Parameters
+    ----------
+    seed : int
+        Case seed.
+    phases : sequence of str, optional
+        Phase population drawn from (default: the whole built-in library, which changes
+        the cases when the library grows; :data:`GENERALITY_PHASES_V1` keeps them fixed).
+
     Returns
     -------
     dict
@@ -835,7 +853,7 @@ def random_mixture_parameters(seed: int) -> dict:
         Kα1-only scans are written as XRDML, whose header states the Kα2 ratio).
     """
     rng = np.random.default_rng(seed)
-    names = sorted(_library_symmetry())
+    names = sorted(_library_symmetry() if phases is None else phases)
     n_ph = int(rng.choice([1, 2, 3], p=[0.25, 0.4, 0.35]))
     chosen = [str(v) for v in rng.choice(names, size=n_ph, replace=False)]
     frac = 0.1 + (1 - 0.1 * n_ph) * rng.dirichlet(np.ones(n_ph))

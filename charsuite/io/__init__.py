@@ -15,6 +15,7 @@ from charsuite.io._atomic import (
     write_bytes,
     write_text,
 )
+from charsuite.io._budget import max_memory
 from charsuite.io._contain import check_hdf5, check_regular
 from charsuite.io._read import FileInfo, info, list_formats, read, resolve_format
 from charsuite.io._registry import format_modules
@@ -35,6 +36,7 @@ __all__ = [
     "hdf5_sink",
     "info",
     "list_formats",
+    "max_memory",
     "read",
     "resolve_format",
     "write",

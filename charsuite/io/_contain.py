@@ -15,12 +15,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from pathlib import Path
 
 from charsuite.exceptions import BudgetError, ReaderError
-from charsuite.io._budget import check_bytes, expansion_limit, human
+from charsuite.io._budget import check_bytes, expansion_limit, human, max_memory
 
 __all__ = ["MAX_COMPANION_BYTES", "MAX_HDF5_OBJECTS", "check_hdf5", "check_regular", "companion"]
 
@@ -150,6 +151,26 @@ def _declared_bytes(dset) -> tuple[int, int]:
 class _Walk:
     """Totals of one walk through an HDF5 file."""
 
+    def chunk(self, name: str, dset) -> None:
+        """Refuse a chunk larger than a quarter of the memory budget.
+
+        HDF5 inflates a chunk whole to read any element of it, and a reader holds it about
+        three times at once (filter buffer, chunk cache, the array), so the deflate ceiling
+        of ~1032:1 that the HDF5 expansion ratio allows (:mod:`charsuite.io._budget`) must
+        not apply to one giant chunk: 1 MB on disk would become 1 GiB in one allocation.
+        """
+        if dset.chunks is None or dset.dtype.kind == "O":
+            return
+        nbytes = math.prod(dset.chunks) * dset.dtype.itemsize
+        if nbytes > max_memory() // 4:
+            raise BudgetError(
+                f"dataset {name} declares chunks of {human(nbytes)}, each inflated whole "
+                f"(limit a quarter of the memory budget, {human(max_memory() // 4)}); raise "
+                "CHARSUITE_MAX_MEMORY if the file is genuine",
+                path=self.path,
+                format=self.format,
+            )
+
     def __init__(self, path: Path, format: str | None):
         self.path, self.format = path, format
         self.seen: set = set()
@@ -171,10 +192,11 @@ class _Walk:
         declared, stored = _declared_bytes(dset)
         self.declared += declared
         self.stored += stored
-        if declared > expansion_limit(stored, cap=False):
+        self.chunk(name, dset)
+        if declared > expansion_limit(stored, cap=False, hdf5=True):
             raise BudgetError(
                 f"dataset {name} declares {dset.shape} {dset.dtype} = {human(declared)} but "
-                f"stores {human(stored)}; refused (limit {human(expansion_limit(stored, cap=False))}). If "
+                f"stores {human(stored)}; refused (limit {human(expansion_limit(stored, cap=False, hdf5=True))}). If "
                 "the file is genuine, raise CHARSUITE_MAX_EXPANSION or CHARSUITE_MAX_MEMORY",
                 path=self.path,
                 format=self.format,
@@ -272,10 +294,10 @@ def _check_file(f, path: Path, format: str | None) -> None:
     walk = _Walk(path, format)
     walk.group("", f)
     size = path.stat().st_size
-    if walk.declared > expansion_limit(max(size, walk.stored), cap=False):
+    if walk.declared > expansion_limit(max(size, walk.stored), cap=False, hdf5=True):
         raise BudgetError(
             f"datasets declare {human(walk.declared)} in a {human(size)} file; refused "
-            f"(limit {human(expansion_limit(size, cap=False))}). If the file is genuine, raise "
+            f"(limit {human(expansion_limit(size, cap=False, hdf5=True))}). If the file is genuine, raise "
             "CHARSUITE_MAX_EXPANSION or CHARSUITE_MAX_MEMORY",
             path=path,
             format=format,

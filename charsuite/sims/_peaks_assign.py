@@ -5,18 +5,38 @@ isotopologues with molmass (NIST isotope masses and abundances, electron-correct
 masses). A peak is matched to candidates within ``max(tolerance_ppm, FWHM/2)``; among
 them the nearest in mass whose isotope pattern is consistent wins.
 
-Isotope check (asymmetric on purpose): detector saturation, dead time and ICP-TOF notch
-filters only *reduce* strong peaks, so for a candidate of fraction ``a_c`` with observed
-counts ``I``:
+Isotope check: a one-sided statistical test per isotopologue partner ``k`` of candidate
+``c``. Counts are summed over ±1 FWHM at both masses above the local baseline (net ``I_c``,
+``I_k``; gross ``n_c``, ``n_k``; baselines ``B_c``, ``B_k``). Given the total, the partner's
+gross counts are binomial (the conditional test for the ratio of two Poisson means;
+Przyborowski & Wilenski 1940):
 
-- every *less* abundant isotopologue ``k`` expected above the detection limit
-  (``E_k = I·a_k/a_c ≥ 4.65√B + 3``, Currie) must be observed with at least
-  ``f·E_k − 3√E_k`` counts (``f = 0.25``: a factor-4 margin for instrumental mass bias
-  and attenuation of strong peaks, which still rejects an absent isotope; 0.1 for Li,
-  whose ⁶Li/⁷Li varies by source);
-- every *more* abundant isotopologue must be observed with at least ``I`` counts.
+    n_k | n_c + n_k  ~  Binomial(n_c + n_k, p₀),
+    p₀ = (r·I_c + B_k) / (r·I_c + B_k + I_c + B_c),
 
-Elements named in ``monoisotopic`` (an implanted primary beam, e.g. ⁶⁹Ga) are exempt.
+with ``r`` the lowest partner/candidate ratio the candidate may show:
+
+- a *less* abundant partner: ``r = (1 − ratio_tolerance)·min(r_NIST, r_CIAAW)``, the
+  smaller of the ratios from molmass (NIST) and periodictable (CIAAW 2021) abundances,
+  which differ where natural compositions vary (⁶Li: 7.59 % vs 4.85 %), lowered by
+  ``ratio_tolerance`` (default 10 %, a bound on SIMS instrumental mass fractionation and
+  detector non-linearity, which are a few % for Li);
+- a *more* abundant partner: ``r = 1`` — dead time and saturation flatten strong peaks
+  but cannot make the more abundant isotopologue smaller than the candidate itself.
+
+A partner fails when ``P(X ≤ n_k) < α/m`` (``m`` tested partners, ``α`` =
+``significance``, default 10⁻³, Bonferroni-corrected). The test is one-sided on purpose:
+an *excess* at a partner mass is what an overlapping neighbour (e.g. ⁵⁵Mn¹⁶O⁺ under
+⁷¹Ga⁺) or a saturated candidate produces, and is not evidence against the candidate.
+A deficit at a *less* abundant partner that is itself detected (its gross counts exceed
+its baseline at the same level, ``P(Poisson(B_k) ≥ n_k) < α/m``) means the candidate is
+present but its peak holds more than the candidate: an unresolved neighbour (e.g.
+³⁵Cl¹H⁺ under ³⁶Ar⁺). That candidate is ``"consistent, overlapped"`` with the share of the
+peak its partner implies, and ranks after fully consistent candidates. Otherwise a
+failed partner makes the candidate *inconsistent*: a missing more abundant partner, or a
+less abundant one not detected at all. A partner expected far below the baseline noise has little
+power and is, correctly, never decisive. Elements named in ``monoisotopic`` (an
+implanted primary beam, e.g. ⁶⁹Ga) are exempt.
 """
 
 from __future__ import annotations
@@ -31,8 +51,10 @@ from charsuite.model import Result, provenance
 
 __all__ = ["PeakAssignment", "assign_peaks"]
 
-MIN_FRACTION = 0.25
-LOOSE_ELEMENTS = {"Li": 0.1}
+#: default family-wise significance of the isotope-pattern test per candidate
+SIGNIFICANCE = 1e-3
+#: default relative tolerance on expected isotope ratios (mass fractionation, non-linearity)
+RATIO_TOLERANCE = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,6 +65,7 @@ class _Candidate:
     fraction: float
     elements: tuple[str, ...]
     pattern: tuple[tuple[float, float], ...]  # (mz, fraction) of every isotopologue
+    ciaaw: tuple[float, ...] = ()  # the same fractions from periodictable (CIAAW 2021)
 
 
 def _elements(formula: str) -> tuple[str, ...]:
@@ -63,6 +86,8 @@ def _expand(name: str) -> list[_Candidate]:
     except FormulaError as err:
         raise ParameterError(f"candidate {name!r}: {err}") from err
     pattern = tuple((float(e.mz), float(e.fraction)) for e in entries.values())
+    ciaaw_all = _ciaaw_fractions(main.formula)
+    ciaaw = tuple(ciaaw_all.get(number, 0.0) for number in entries)
     sign = name[len(name.rstrip("+-")) :]
     out = []
     single = len(_elements(main.parent)) == 1 and not any(c.isdigit() for c in main.parent)
@@ -75,9 +100,40 @@ def _expand(name: str) -> list[_Candidate]:
         else:
             label = f"{main.parent}{sign} ({number})"
         out.append(
-            _Candidate(label, main.parent, mz, float(e.fraction), _elements(main.parent), pattern)
+            _Candidate(
+                label, main.parent, mz, float(e.fraction), _elements(main.parent), pattern, ciaaw
+            )
         )
     return out
+
+
+def _ciaaw_fractions(formula: str) -> dict[int, float]:
+    """Nominal-mass isotopologue fractions of ``formula`` from periodictable (CIAAW 2021).
+
+    A second, independent tabulation of natural abundances: where it differs from NIST
+    (molmass) the natural composition varies, and the isotope test allows both.
+    """
+    import periodictable as pt
+    from molmass import Formula
+
+    dist = {0: 1.0}
+    for key, item in Formula(formula).composition().items():
+        if key == "e-":  # the ion's electrons: no isotopes
+            continue
+        number = "".join(ch for ch in key if ch.isdigit())
+        el = getattr(pt, key.lstrip("0123456789"))
+        iso = (
+            {int(number): 1.0}
+            if number
+            else {a: el[a].abundance / 100 for a in el.isotopes if el[a].abundance > 0}
+        )
+        for _ in range(int(item.count)):
+            new: dict[int, float] = {}
+            for a0, f0 in dist.items():
+                for a, fa in iso.items():
+                    new[a0 + a] = new.get(a0 + a, 0.0) + f0 * fa
+            dist = new
+    return dist
 
 
 def _candidates(candidates, polarity: str) -> list[_Candidate]:
@@ -106,24 +162,54 @@ def _observed(y: np.ndarray, cal, mz: float, fwhm_rel: float) -> tuple[float, fl
     return float(np.sum(y[a:b] - base)), base * (b - a)
 
 
-def _isotope_check(cand: _Candidate, area: float, y, cal, fwhm_rel, monoisotopic) -> str:
-    if set(cand.elements) & set(monoisotopic) or len(cand.pattern) < 2:
+def _lowest_ratio(cand: _Candidate, k: int, tolerance: float) -> float:
+    """Lowest partner/candidate ratio consistent with the candidate (see module notes)."""
+    fk, fc = cand.pattern[k][1], cand.fraction
+    ratios = [fk / fc]
+    c = next(j for j, (mz, _) in enumerate(cand.pattern) if abs(mz - cand.mz) < 1e-6)
+    if cand.ciaaw and cand.ciaaw[c] > 0:
+        ratios.append(cand.ciaaw[k] / cand.ciaaw[c])
+    r = min(ratios)
+    return 1.0 if r >= 1.0 else (1.0 - tolerance) * r
+
+
+def _isotope_check(cand: _Candidate, counts, y, cal, fwhm_rel, opts) -> str:
+    """One-sided binomial test of every partner isotopologue (module notes)."""
+    from scipy.stats import binom, poisson
+
+    if set(cand.elements) & set(opts["monoisotopic"]) or len(cand.pattern) < 2:
         return "not tested"
-    f = min([LOOSE_ELEMENTS.get(e, MIN_FRACTION) for e in cand.elements])
-    for mz, frac in cand.pattern:
+    net_c, base_c = counts
+    tests = []
+    for k, (mz, _frac) in enumerate(cand.pattern):
         if abs(mz - cand.mz) < 1e-6:
             continue
-        obs, base = _observed(y, cal, mz, fwhm_rel)
-        if not np.isfinite(obs):
+        net_k, base_k = _observed(y, cal, mz, fwhm_rel)
+        if not np.isfinite(net_k):
             continue  # outside the recorded range: untestable
-        if frac < cand.fraction:
-            expected = area * frac / cand.fraction
-            if expected >= 4.65 * np.sqrt(max(base, 0.0)) + 3 and obs < (
-                f * expected - 3 * np.sqrt(expected)
-            ):
-                return f"inconsistent: {mz:.3f} Th has {obs:.0f} counts, expected {expected:.0f}"
-        elif obs < area - 3 * np.sqrt(max(area, 1.0)):
-            return f"inconsistent: more abundant isotopologue at {mz:.3f} Th has {obs:.0f} counts"
+        r = _lowest_ratio(cand, k, opts["ratio_tolerance"])
+        n_k = max(round(net_k + base_k), 0)
+        n = n_k + max(round(net_c + base_c), 0)
+        lam_k, lam_c = r * max(net_c, 0.0) + base_k, max(net_c, 0.0) + base_c
+        if n == 0 or lam_k + lam_c <= 0:
+            continue
+        p = float(binom.cdf(n_k, n, lam_k / (lam_k + lam_c)))
+        detected = r < 1.0 and float(poisson.sf(n_k - 1, max(base_k, 1.0)))
+        tests.append((mz, net_k, r * net_c, p, detected))
+    if not tests:
+        return "not tested"
+    level = opts["significance"] / len(tests)
+    failed = [t for t in tests if t[3] < level]
+    hard = [t for t in failed if t[4] is False or t[4] >= level]
+    if hard:
+        mz, obs, expected, p, _ = min(hard, key=lambda t: t[3])
+        return (
+            f"inconsistent: {mz:.3f} Th has {obs:.0f} counts, expected ≥ {expected:.0f} "
+            f"(p = {p:.1e})"
+        )
+    if failed:
+        share = min(t[1] / t[2] for t in failed)  # observed / lowest expected partner
+        return f"consistent, overlapped: the isotope pattern explains ≈ {100 * share:.0f} % of the peak"
     return "consistent"
 
 
@@ -131,7 +217,8 @@ def _isotope_check(cand: _Candidate, area: float, y, cal, fwhm_rel, monoisotopic
 class PeakAssignment(Result):
     """Peaks with their assigned ion (or none), and the unassigned ones.
 
-    ``peaks`` rows: ``mass``, ``index``, ``fwhm_mDa``, ``resolution``, ``counts``, ``snr``,
+    ``peaks`` rows: ``mass``, ``index``, ``fwhm_mDa``, ``resolution``,
+    ``sigma_resolution`` (NaN without a profile fit), ``width_method``, ``counts``, ``snr``,
     ``ion`` (None when unassigned), ``ion_mass``, ``delta_mDa``, ``delta_ppm``,
     ``isotope_check``, ``alternatives``.
     """
@@ -170,12 +257,18 @@ class PeakAssignment(Result):
                 else "             ?"
             )
             lines.append(
-                f"  {p['mass']:10.4f} Th  R = {p['resolution']:6.0f}  {p['counts']:12.0f} cts {what}"
+                f"  {p['mass']:10.4f} Th  R = {p['resolution']:6.0f}{_pm(p['sigma_resolution'])}"
+                f"  {p['counts']:12.0f} cts {what}"
             )
         return "\n".join(lines)
 
 
-def _match(pk, cands, tol_ppm, y, cal, monoisotopic) -> dict[str, Any]:
+def _pm(sigma: float) -> str:
+    """``" ± 12"``, or blanks when the width has no uncertainty (half-maximum width)."""
+    return f" ± {sigma:4.0f}" if np.isfinite(sigma) else " " * 7
+
+
+def _match(pk, cands, tol_ppm, y, cal, opts) -> dict[str, Any]:
     tol = max((tol_ppm or 0.0) * 1e-6 * pk.mass, pk.fwhm_mass / 2)
     near = sorted(
         (c for c in cands if abs(c.mz - pk.mass) <= tol), key=lambda c: abs(c.mz - pk.mass)
@@ -186,6 +279,8 @@ def _match(pk, cands, tol_ppm, y, cal, monoisotopic) -> dict[str, Any]:
         "index": pk.index,
         "fwhm_mDa": 1e3 * pk.fwhm_mass,
         "resolution": pk.resolution,
+        "sigma_resolution": pk.sigma_resolution,
+        "width_method": pk.width_method,
         "counts": pk.area,
         "snr": pk.snr,
         "ion": None,
@@ -195,8 +290,11 @@ def _match(pk, cands, tol_ppm, y, cal, monoisotopic) -> dict[str, Any]:
         "isotope_check": None,
         "alternatives": [],
     }
-    for c in near:
-        check = _isotope_check(c, pk.area, y, cal, fwhm_rel, monoisotopic)
+    counts = _observed(y, cal, pk.mass, fwhm_rel) if near else (np.nan, 0.0)
+    checks = [(c, _isotope_check(c, counts, y, cal, fwhm_rel, opts)) for c in near]
+    # fully consistent (or untested) candidates first, then overlapped; nearest first
+    checks.sort(key=lambda t: ("overlapped" in t[1], abs(t[0].mz - pk.mass)))
+    for c, check in checks:
         if row["ion"] is None and not check.startswith("inconsistent"):
             row.update(
                 ion=c.label,
@@ -218,6 +316,8 @@ def assign_peaks(
     candidates=None,
     tolerance_ppm: float | None = None,
     monoisotopic: tuple[str, ...] = (),
+    significance: float = SIGNIFICANCE,
+    ratio_tolerance: float = RATIO_TOLERANCE,
 ) -> PeakAssignment:
     """Assign peaks to ions by exact mass and check each against its isotope pattern.
 
@@ -235,6 +335,10 @@ def assign_peaks(
         Matching tolerance; the effective tolerance is at least FWHM/2 of each peak.
     monoisotopic : tuple of str
         Elements not in natural isotopic abundance (implanted primary ions, e.g. ``("Ga",)``).
+    significance : float
+        Family-wise level α of the isotope-pattern test per candidate (module notes).
+    ratio_tolerance : float
+        Relative shortfall of an isotope ratio tolerated before the test (module notes).
 
     Returns
     -------
@@ -257,7 +361,14 @@ def assign_peaks(
         raise ParameterError("the spectrum has no calibration")
     peaks = find_peaks(spec) if peaks is None else peaks
     cands = _candidates(candidates, str(spec.attrs.get("polarity", "positive")))
-    rows = [_match(pk, cands, tolerance_ppm, y, cal, tuple(monoisotopic)) for pk in peaks]
+    if not (0 < significance < 1 and 0 <= ratio_tolerance < 1):
+        raise ParameterError(
+            f"significance={significance}, ratio_tolerance={ratio_tolerance}: "
+            "need 0 < significance < 1 and 0 ≤ ratio_tolerance < 1"
+        )
+    opts = {"monoisotopic": tuple(monoisotopic), "significance": significance,
+            "ratio_tolerance": ratio_tolerance}  # fmt: skip
+    rows = [_match(pk, cands, tolerance_ppm, y, cal, opts) for pk in peaks]
     return PeakAssignment(
         peaks=rows,
         unassigned=[r["mass"] for r in rows if r["ion"] is None],

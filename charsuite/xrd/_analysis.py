@@ -578,6 +578,7 @@ class _Options:
     max_zero_offset_deg: float | None
     threshold: float | None
     whole_pattern: bool | str
+    instrument: Any = None
 
 
 @dataclasses.dataclass
@@ -930,6 +931,7 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
         res = refine(
             da, phases=names, radiation=rad.lines, incidence_angle_deg=opts.alpha,
             film_thickness_nm=opts.film_thickness_nm, library=opts.library,
+            instrument=opts.instrument,
         )  # fmt: skip
     except (CharsuiteError, ValueError, np.linalg.LinAlgError) as err:
         return {"rwp": None, "message": f"Rietveld refinement failed: {err}"}
@@ -988,6 +990,7 @@ def analyze(
     whole_pattern: bool | str = True,
     radiation: str = "auto",
     refine: bool = False,
+    instrument=None,
 ) -> XRDAnalysis:
     """Identify phases in a 1D scan and refine them; see the module docstring for conventions.
 
@@ -1034,6 +1037,11 @@ def analyze(
         Rietveld refinement of the accepted phases (:func:`charsuite.xrd.refine`): each
         phase gains ``weight_fraction`` {value, uncertainty}; ``rietveld`` holds the
         pattern's Rwp, GoF and convergence.
+    instrument : Instrument, optional
+        Instrument profile from a standard (:func:`charsuite.xrd.load_instrument`): its
+        zero is applied unless ``zero_offset_deg`` is given, its TCH width at each line
+        (:meth:`~charsuite.xrd.Instrument.fwhm_deg`) replaces ``instrument_fwhm_deg`` for
+        Scherrer/Williamson–Hall, and the Rietveld stage fixes U, V, W, X, Y to it.
 
     Returns
     -------
@@ -1059,10 +1067,15 @@ def analyze(
         raise ParameterError(
             f"whole_pattern={whole_pattern!r}; use True/'pawley', 'lebail' or False"
         )
+    if instrument is not None:
+        zero_offset_deg = instrument.zero_deg if zero_offset_deg is None else zero_offset_deg
+        instrument_fwhm_deg = (
+            instrument.fwhm_deg if instrument_fwhm_deg is None else instrument_fwhm_deg
+        )
     opts = _Options(
         phases, library, tuple(expected), alpha, film_thickness_nm, film_phase, refraction,
         zero_offset_deg, instrument_fwhm_deg, min_snr, profile, tol_deg, max_strain,
-        max_zero_offset_deg, threshold, whole_pattern,
+        max_zero_offset_deg, threshold, whole_pattern, instrument,
     )  # fmt: skip
     rad, corrections = _radiation_stage(da, radiation, wavelength_angstrom)
     l1 = rad.wavelength_ka1_angstrom
@@ -1131,6 +1144,9 @@ def analyze(
                     "max_strain": max_strain,
                     "max_zero_offset_deg": corrections["search_match"]["max_zero_offset_deg"],
                     "radiation": radiation,
+                    "instrument": None
+                    if instrument is None
+                    else (instrument.source_file or instrument.standard or "given"),
                 },
             ),
         ],
@@ -1205,14 +1221,22 @@ def _layered(pm, ref, pairs, fit, cell, zero, shift, *, alpha, l1, weights, inst
 
 
 def _size(pairs, ref, l1, instrument_fwhm_deg, k_shape: float = 0.9):
-    inst = 0.05 if instrument_fwhm_deg is None else float(instrument_fwhm_deg)
+    # a callable is an instrument profile (Instrument.fwhm_deg): its width at each line
+    per_line = callable(instrument_fwhm_deg)
+    inst = 0.05 if instrument_fwhm_deg is None or per_line else float(instrument_fwhm_deg)
     source = (
         "assumed 0.05° (pass instrument_fwhm_deg measured on a standard in the same geometry)"
         if instrument_fwhm_deg is None
+        else "instrument file (TCH width at each line; median reported)"
+        if per_line
         else "user / standard"
     )
     rows = []
+    widths = []
     for p, li in pairs:
+        if per_line:
+            inst = float(np.asarray(instrument_fwhm_deg(p.two_theta)).ravel()[0])
+            widths.append(inst)
         beta_deg = p.fwhm**2 - inst**2
         if beta_deg <= 0:
             continue
@@ -1221,7 +1245,7 @@ def _size(pairs, ref, l1, instrument_fwhm_deg, k_shape: float = 0.9):
         rows.append((tuple(ref.hkl[li]), th, beta, k_shape * l1 / (beta * np.cos(th)) / 10.0))
     out = {
         "method": "Scherrer K=0.9, quadratic instrument removal; Williamson–Hall β cosθ = Kλ/D + 4ε sinθ",
-        "instrument_fwhm_deg": inst,
+        "instrument_fwhm_deg": float(np.median(widths)) if widths else inst,
         "instrument_fwhm_source": source,
         "scherrer": {},
         "williamson_hall": None,

@@ -2,8 +2,8 @@
 
 A file written by ``charsuite xrd calibrate --instrument-out`` holds the instrumental
 U, V, W (deg²), X, Y (deg), the zero offset, the radiation and the polarisation constant;
-:func:`load_instrument` reads it back for ``xrd refine --instrument`` (and for any command
-that wants an instrumental width).
+:func:`load_instrument` reads it back for ``xrd refine/identify/lattice --instrument``
+(instrumental widths per line via :meth:`Instrument.fwhm_deg`, and the zero).
 """
 
 from __future__ import annotations
@@ -57,6 +57,31 @@ class Instrument(Result):
     standard: str = ""
     source_file: str = ""
     history: list = dataclasses.field(default_factory=list)
+
+    def fwhm_deg(self, two_theta):
+        """Instrumental FWHM (deg) at ``two_theta`` (deg): TCH pseudo-Voigt of U, V, W, X, Y.
+
+        Parameters
+        ----------
+        two_theta : float or array_like
+            Line positions (deg).
+
+        Returns
+        -------
+        numpy.ndarray
+            Γ (deg) of the Thompson–Cox–Hastings pseudo-Voigt with the Caglioti Gaussian
+            width and the Lorentzian X tan θ + Y / cos θ (Thompson et al., J. Appl. Cryst.
+            20, 79 (1987)).
+
+        Examples
+        --------
+        >>> round(float(Instrument(w=0.0025).fwhm_deg(30.0)), 3)
+        0.05
+        """
+        from charsuite.xrd._profile_tch import tch_width
+
+        gam, _ = tch_width(two_theta, u=self.u, v=self.v, w=self.w, x=self.x, y=self.y)
+        return gam
 
 
 def load_instrument(path: str | Path) -> Instrument:

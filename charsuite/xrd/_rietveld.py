@@ -601,7 +601,7 @@ def calibrate_instrument(
     ----------
     da : xarray.DataArray
     standard : str
-        ``Si``, ``LaB6`` or ``Al2O3`` (a library phase; LaB6 needs a CIF via ``library``).
+        ``Si``, ``LaB6`` (NIST SRM 660c) or ``Al2O3`` (library phases; others via ``library``).
     radiation : {'ka12', 'ka1'}
     incidence_angle_deg : float, optional
     preferred_orientation : tuple, optional

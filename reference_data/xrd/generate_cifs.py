@@ -193,6 +193,48 @@ PHASES = {
         "TiO2 anatase I4_1/amd origin choice 1: Ti 4a (0,0,0), O 8e (0,0,0.2081), Horn, Schwerdtfeger "
         "& Meagher, Z. Kristallogr. 136 (1972) 273",
     ),
+    "Bi2O3": (
+        "P2_1/c",
+        (5.8486, 8.1661, 7.5097, 90, 67.023, 90),
+        ["Bi", "Bi", "O", "O", "O"],
+        [
+            [0.52, 0.1875, 0.635],
+            [0.04, 0.043, 0.225],
+            [0.615, 0.278, 0.316],
+            [0.631, 0.027, 0.113],
+            [0.024, 0.084, 0.46],
+        ],
+        "impurity",
+        "alpha-Bi2O3 (bismite) P2_1/c in the acute-beta setting of L. G. Sillen, "
+        "Naturwissenschaften 28 (1940) 206 (COD 1010004 / AMCSD 0016940 positions; the 1940 O "
+        "positions are approximate, Bi-O down to 1.7 A, the Bi positions dominate the X-ray "
+        "intensities); room-temperature cell a 5.8486, b 8.1661, c 7.5097 A, beta 112.977 "
+        "(= 180 - 67.023) deg (precursor)",
+    ),
+    "V2O5": (
+        "Pmmn:2",
+        (11.512, 3.564, 4.368, 90, 90, 90),
+        ["V", "O", "O", "O"],
+        [
+            [0.10118, 0.25, 0.89184],
+            [0.1043, 0.25, 0.5313],
+            [0.25, 0.25, 0.001],
+            [-0.0727, 0.25, 0.0031],
+        ],
+        "impurity",
+        "V2O5 (shcherbinaite) Pmmn origin choice 2, R. Enjalbert & J. Galy, Acta Cryst. C42 "
+        "(1986) 1467 (V=O 1.58 A, V-O 1.78/1.88/2.02 A; precursor)",
+    ),
+    "MnCO3": (
+        "R-3c",
+        (4.7682, 4.7682, 15.6354, 90, 90, 120),
+        ["Mn", "C", "O"],
+        [[0, 0, 0], [0, 0, 0.25], [0.2700, 0, 0.25]],
+        "impurity",
+        "MnCO3 rhodochrosite R-3c (calcite type): Mn 6b, C 6a, O 18e; cell of H. Effenberger, "
+        "K. Mereiter & J. Zemann, Z. Kristallogr. 156 (1981) 233; x(O) = 0.270 from C-O = 1.29 A "
+        "(precursor)",
+    ),
     "Al": (
         "Fm-3m",
         (4.0495,) * 3 + (90, 90, 90),
@@ -200,6 +242,16 @@ PHASES = {
         [[0, 0, 0]],
         "substrate",
         "Al fcc a = 4.0495 A (current collector; NIST SRM-type room-temperature value)",
+    ),
+    "LaB6": (
+        "Pm-3m",
+        (4.156826,) * 3 + (90, 90, 90),
+        ["La", "B"],
+        [[0, 0, 0], [0.1975, 0.5, 0.5]],
+        "standard",
+        "LaB6 NIST SRM 660c (line position and shape standard): a = 4.156826 A certified at "
+        "22.5 C (certificate; SRM 660b: 4.15691 A); La 1a, B 6f x = 0.1975 (as in xrayutilities' "
+        "LaB6; cf. COD 1000057)",
     ),
     "Si": (
         "Fd-3m:2",
@@ -216,6 +268,19 @@ PHASES = {
 #: strain allowed in search-match). Li_xMn2O4, 0 <= x <= 1: a = 8.03-8.25 A (lambda-MnO2 to
 #: LiMn2O4; T. Ohzuku, M. Kitagawa, T. Hirai, J. Electrochem. Soc. 137 (1990) 769).
 MAX_STRAIN = {"LiMn2O4": 0.03}
+
+#: Fault-broadened superstructure reflections (``charsuite.xrd._library.fault_broadened_lines``):
+#: the i-th Miller index not a multiple of m.
+FAULT_BROADENED = {
+    "Li2MnO3": {
+        "index": 1,
+        "modulus": 3,
+        "note": "C2/m reflections with k not a multiple of 3 come from the Li/Mn honeycomb order "
+        "within the transition-metal layers; stacking faults broaden and weaken them (Breger et "
+        "al., J. Solid State Chem. 178, 2575 (2005); Boulineau et al., Solid State Ionics 180, "
+        "1652 (2010)). They may be absent from a real pattern.",
+    },
+}
 
 
 def main() -> None:
@@ -247,6 +312,8 @@ def main() -> None:
         }
         if name in MAX_STRAIN:
             table[name]["max_strain"] = MAX_STRAIN[name]
+        if name in FAULT_BROADENED:
+            table[name]["fault_broadened"] = FAULT_BROADENED[name]
     (HERE / "phases.json").write_text(json.dumps(table, indent=1) + "\n")
 
 

@@ -57,9 +57,9 @@ def test_spectrum_plot_csv_json(gen, tmp_path, capsys):
 def test_peaks_table_feeds_reintegrate_and_profile(tmp_path, capsys):
     path, _ = make_tofdaq_stack(tmp_path / "s.h5", n_scans=12, shape=(3, 2), tofdata=True)
     table = tmp_path / "t.csv"
-    assert (
-        main(["sims", "peaks", str(path), "--candidates", "Li+", "--peak-table", str(table)]) == 0
-    )
+    # the stack generator writes Li+ without its 6Li partner: declare it monoisotopic
+    args = ["--candidates", "Li+", "--monoisotopic", "Li", "--peak-table", str(table)]
+    assert main(["sims", "peaks", str(path), *args]) == 0
     assert PeakTable.read_csv(table).label == ("Li+",)
     out = tmp_path / "cube.h5"
     assert main(["sims", "reintegrate", str(path), "--peaks", str(table), "-o", str(out)]) == 0

@@ -46,7 +46,7 @@ def inputs(tmp_path_factory):
     stack, _ = make_tofdaq_stack(root / "stack.h5", n_scans=60, shape=(12, 12), seed=11)
     tofdata, _ = make_tofdaq_stack(root / "tofdata.h5", n_scans=12, shape=(3, 2), tofdata=True)
     fibtof, _ = make_fibtof_spectrum(root / "fibtof.h5")
-    peaks = ["sims", "peaks", str(tofdata), "--candidates", "Li+"]
+    peaks = ["sims", "peaks", str(tofdata), "--candidates", "Li+", "--monoisotopic", "Li"]
     assert main(["--quiet", *peaks, "--peak-table", str(root / "peaks.csv")]) == 0
     cube, _ = tomogram(path=root / "cube.h5", shape_yx=(16, 16))
     cycling = write_squidstat_cycling(
@@ -115,7 +115,7 @@ def _arguments(path, d):
         ("sims", "correlate"): [str(d["stack"]), "-s", "NiO-,MnO-", "--scans", "10:50"],
         ("sims", "spectrum"): [str(d["fibtof"])],
         ("sims", "mass-calibrate"): [str(d["fibtof"]), "--ions", "Li+,Na+,K+,Ga+,In+"],
-        ("sims", "peaks"): [str(d["tofdata"]), "--candidates", "Li+"],
+        ("sims", "peaks"): [str(d["tofdata"]), "--candidates", "Li+", "--monoisotopic", "Li"],
         ("sims", "reintegrate"): [
             str(d["tofdata"]),
             "--peaks",

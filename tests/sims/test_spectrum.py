@@ -138,19 +138,92 @@ def test_generated_calibration_within_10_ppm(generated, calibrated):
     assert all(abs(r["previous_residual_ppm"]) > 100 for r in used)
 
 
-def test_generated_resolution_within_5_percent(generated, calibrated):
+@pytest.mark.parametrize(
+    ("resolution", "peak_shape", "scale"),
+    [
+        (900.0, (0.0, 0.0), 1.0),  # the default generator settings
+        (500.0, (0.0, 0.0), 0.1),  # low resolution, 10x fewer counts
+        (1500.0, (0.0, 0.0), 1.0),
+        (900.0, (0.5, 0.0), 0.1),  # pseudo-Voigt (half Lorentzian), 10x fewer counts
+        (1500.0, (0.5, 0.0), 1.0),
+        (900.0, (0.0, 0.5), 1.0),  # exponential tail (EMG, tau = sigma/2): not the fit model
+    ],
+)
+def test_generated_resolution_within_5_percent(tmp_path, resolution, peak_shape, scale):
+    from charsuite.datasets.sims import FIBTOF_IONS
+
+    ions = tuple((f, c, a * scale) for f, c, a in FIBTOF_IONS)
+    path, truth = make_fibtof_spectrum(
+        tmp_path / "s.h5", ions=ions, resolution=resolution, peak_shape=peak_shape, seed=7
+    )
+    fit = mass_calibrate(spectrum(path), "Li+,Na+,Al+,K+,Ni+,Ga+,In+")
+    peaks = find_peaks(spectrum(path, calibration=fit.calibration))
+    pulls = []
+    for t in truth["peaks"]:
+        if t["area"] < 1e3:  # below ~10^3 counts a width is not measurable to 5 %
+            continue
+        near = [p for p in peaks if abs(p.mass - t["mz"]) < t["mz"] / resolution / 2]
+        assert len(near) == 1, t
+        pk = near[0]
+        if peak_shape[1] == 0:  # the fit model describes these shapes
+            assert pk.width_method.startswith("profile fit"), pk.width_method
+        else:  # a tail the split pseudo-Voigt cannot follow: strong peaks use half maximum
+            assert "fit failed" not in pk.width_method, pk.width_method
+        err = pk.resolution / resolution - 1
+        if np.isfinite(pk.sigma_resolution):
+            pulls.append(err * pk.resolution / pk.sigma_resolution)
+        # 5 %, or 3 reported standard deviations where the counts cannot give 5 %
+        # (a 1.4e3-count peak 22 samples wide on 2 counts/sample: sigma_R/R ~ 2.5 %)
+        assert abs(err) <= max(0.05, 3 * np.nan_to_num(pk.sigma_resolution) / pk.resolution), (
+            t,
+            err,
+        )
+        if scale == 1.0 and peak_shape == (0.0, 0.0):  # the quality-bar spectrum: every peak
+            assert abs(err) <= 0.05, (t, err)
+    if peak_shape[1] == 0:
+        assert len(pulls) >= 20
+        # shapes of the fit model: the reported width uncertainty is honest (pulls ~ 1;
+        # a tailed peak adds a model bias of 1-3 % that sigma_resolution does not include)
+        assert np.median(np.abs(pulls)) < 1.5
+        # symmetric shapes: the fitted centre is the apex, as in the truth
+        true = MassCalibration(0, tuple(truth["calibration"]["parameters"]))
+        grid = np.linspace(true.index(6.0), true.index(131.0), 200)
+        assert np.abs(fit.calibration.mass(grid) / true.mass(grid) - 1).max() * 1e6 < 10.0
+
+
+def test_weak_peak_width_better_than_half_maximum(generated, calibrated):
+    # the quality-bar failure of the half-maximum widths: ~10 % off at 1.7e3 counts
     _, truth = generated
     _, spec = calibrated
     peaks = find_peaks(spec)
-    checked = 0
-    for t in truth["peaks"]:
-        if t["area"] < 1e4:  # width needs counts: judged on peaks with ≥ 10⁴ counts
-            continue
-        near = [p for p in peaks if abs(p.mass - t["mz"]) < 0.01]
-        assert len(near) == 1, t
-        assert near[0].resolution == pytest.approx(truth["resolution"], rel=0.05)
-        checked += 1
-    assert checked >= 20
+    weak = [t for t in truth["peaks"] if 1e3 <= t["area"] < 1e4]
+    assert len(weak) >= 4
+    fit_err, hm_err = [], []
+    for t in weak:
+        pk = next(p for p in peaks if abs(p.mass - t["mz"]) < 0.01)
+        fit_err.append(abs(pk.fwhm_samples / t["fwhm_samples"] - 1))
+        hm_err.append(abs(pk.halfmax_fwhm_samples / t["fwhm_samples"] - 1))
+    assert max(fit_err) < 0.05 and np.mean(fit_err) < np.mean(hm_err)
+
+
+def test_profile_fit_failure_falls_back_with_flag(monkeypatch):
+    import charsuite.sims._peaks_fit as peaks_fit
+    from charsuite.sims import locate_peak
+
+    x = np.arange(200.0)
+    y = 3.0 + 500.0 * np.exp(-0.5 * ((x - 100.3) / 3.0) ** 2)
+    cal = MassCalibration(0, (10.0, -400.0))
+    ok = locate_peak(y, 100.0, half_window=10, calibration=cal)
+    assert ok.width_method == "profile fit" and ok.fwhm_samples == pytest.approx(7.064, rel=1e-3)
+    assert ok.index == pytest.approx(100.3, abs=1e-3)
+    # flat background: no peak to fit (the width or centre runs to its bound)
+    rng = np.random.default_rng(0)
+    flat = rng.poisson(50.0, 60).astype(float)
+    assert peaks_fit.fit_profile(flat, np.arange(60.0), centre=30, fwhm=5, background=50) is None
+    monkeypatch.setattr(peaks_fit, "fit_profile", lambda *a, **k: None)
+    pk = locate_peak(y, 100.0, half_window=10, calibration=cal)
+    assert pk.width_method == "half maximum (profile fit failed)"
+    assert np.isnan(pk.sigma_fwhm_samples) and pk.fwhm_samples == pytest.approx(7.06, rel=0.02)
 
 
 def test_generated_every_ion_assigned_and_patterns_respected(generated, calibrated):
@@ -185,6 +258,76 @@ def test_isotopes_against_their_pattern_are_not_assigned(tmp_path):
         rows = [r for r in result.peaks if abs(r["mass"] - m) < 0.02]
         assert rows and rows[0]["ion"] is None
         assert rows[0]["alternatives"][0]["isotope_check"].startswith("inconsistent")
+
+
+@pytest.mark.parametrize(("scale", "seed"), [(0.1, 1), (1.0, 2), (1.0, 3), (10.0, 4)])
+def test_true_ions_pass_and_wrong_neighbours_fail_the_isotope_test(tmp_path, scale, seed):
+    # both directions of the isotope test on generated spectra (CIAAW abundances, which
+    # differ from the NIST ones the assignment uses: 6Li 4.85 % vs 7.59 %), with wrong
+    # candidates within FWHM/2 of true peaks: 58Fe+ (58Ni+, 1.5 mDa), 113Cd+ (113In+),
+    # 115Sn+ (115In+), 69Ga+ natural (the beam is monoisotopic 69Ga: 71Ga is MnO)
+    from charsuite.datasets.sims import FIBTOF_IONS
+
+    ions = tuple((f, c, a * scale) for f, c, a in FIBTOF_IONS)
+    path, truth = make_fibtof_spectrum(tmp_path / "s.h5", ions=ions, seed=seed)
+    fit = mass_calibrate(spectrum(path), "Li+,Na+,Al+,K+,Ni+,Ga+,In+")
+    spec = spectrum(path, calibration=fit.calibration)
+    wrong = ["Fe+", "Cd+", "Sn+"]  # natural elements: their 58Fe, 113Cd, 115Sn isotopologues
+    cands = ["Li+", "Na+", "Al+", "Li2O+", "K+", "Mn+", "Co+", "Ni+", "Ga+", "MnO+", "NiO+",
+             "In+", "InO+", *wrong]  # fmt: skip
+    result = assign_peaks(spec, candidates=cands, monoisotopic=tuple(truth["monoisotopic"]))
+    assigned = [r for r in result.peaks if r["ion"] is not None]
+    for t in truth["peaks"]:
+        if t["area"] < 1000:
+            continue
+        rows = [r for r in assigned if abs(r["ion_mass"] - t["mz"]) < 2e-3]
+        assert rows, f"{t['parent']} {t['mass_number']} not assigned"
+        # a single-isotope element (Na, Al, Mn, Co) or the declared beam is "not tested"
+        assert rows[0]["isotope_check"] in ("consistent", "not tested"), rows[0]
+    for r in assigned:  # no wrong element on a label
+        assert not any(el in r["ion"] for el in ("Fe", "Cd", "Sn")), r
+    for name, m in (("58Fe+", 57.9333), ("113Cd+", 112.9039), ("115Sn+", 114.9028)):
+        row = next(r for r in result.peaks if abs(r["mass"] - m) < 0.02)
+        alt = next(a for a in row["alternatives"] if a["ion"] == name)
+        assert alt["isotope_check"].startswith("inconsistent"), alt
+    # the primary beam is pure 69Ga; undeclared, natural Ga is not "consistent": 71Ga
+    # would be 66 % of 69Ga, and m/z 71 holds only 55Mn16O+ (unresolved, 8 mDa away), so
+    # the check says that natural Ga explains a small share of the 69 peak
+    natural = assign_peaks(spec, candidates="Ga+,Mn+,MnO+")
+    ga = next(r for r in natural.peaks if abs(r["mass"] - 68.925) < 0.02)
+    check = ga["isotope_check"] or ga["alternatives"][0]["isotope_check"]
+    assert check.startswith(("inconsistent", "consistent, overlapped")), check
+    if "overlapped" in check:
+        assert float(check.split("≈")[1].split("%")[0]) < 40
+
+
+def test_unresolved_neighbour_is_an_overlap_not_a_misfit(tmp_path):
+    # H35Cl+ sits 9 mDa above 36Ar+ (unresolved at R = 900; generated as 35Cl only, so
+    # that 38Ar+ gets no H37Cl+ in return): the 36Ar+ peak holds more
+    # than its 38Ar partner implies. 36Ar+ is present (its partner is detected), so it is
+    # assigned as overlapped; a candidate with no partner at all (natural S: its 36S+ needs 32S+) is not.
+    path, _ = make_fibtof_spectrum(
+        tmp_path / "ar.h5", ions=(("Li", 1, 2e6), ("Ar", 1, 2e7), ("35ClH", 1, 2e5)),
+        stored_error_ppm=0.0,
+    )  # fmt: skip
+    result = assign_peaks(spectrum(path), candidates="Li+,Ar+,S+")
+    row = next(r for r in result.peaks if abs(r["mass"] - 35.97) < 0.02)
+    assert row["ion"] == "36Ar+" and row["isotope_check"].startswith("consistent, overlapped")
+    share = float(row["isotope_check"].split("≈")[1].split("%")[0])
+    # truth: 36Ar = 2e7 * 0.3336 % = 6.7e4 counts of the 6.7e4 + 1.5e5 (H35Cl) in the peak
+    assert 20 < share < 45
+    alt = [a for a in row["alternatives"] if a["ion"] == "36S+"]
+    assert alt and alt[0]["isotope_check"].startswith("inconsistent")
+    ar40 = next(r for r in result.peaks if abs(r["mass"] - 39.962) < 0.02)
+    assert ar40["ion"] == "Ar+" and ar40["isotope_check"] == "consistent"
+
+
+def test_isotope_test_options_are_checked(calibrated):
+    _, spec = calibrated
+    with pytest.raises(ParameterError, match="significance"):
+        assign_peaks(spec, candidates="Li+", significance=0.0)
+    with pytest.raises(ParameterError, match="ratio_tolerance"):
+        assign_peaks(spec, candidates="Li+", ratio_tolerance=1.5)
 
 
 def test_peak_table_from_assignment(calibrated, tmp_path):
@@ -297,12 +440,19 @@ def test_spcal_plasma_ions_found_assigned_and_recalibrated(shared_data):
     for name, label in PLASMA.items():
         assert label in labels, name
         assert labels[label]["ion_mass"] == pytest.approx(ion(name).mz, abs=1e-6)
+        assert not labels[label]["isotope_check"].startswith("inconsistent")
+    # the other direction on real data: wrong neighbours whose partners are absent
+    alts = {a["ion"]: a["isotope_check"] for r in result.peaks for a in r["alternatives"]}
+    for wrong in ("40K+", "NiO+ (80)", "58Fe+"):  # on Ar+, Ar2+ and Ni+: 39K, 58NiO, 56Fe absent
+        assert alts[wrong].startswith("inconsistent"), wrong
     fit = mass_calibrate(spec, list(PLASMA))
     rows = {r["ion"]: r for r in fit.ions}
     assert all(rows[n]["used"] for n in PLASMA)
     previous = np.array([abs(rows[n]["previous_residual_ppm"]) for n in PLASMA])
-    # the stored (Co/In/U) calibration puts the plasma ions tens to hundreds of ppm off
-    assert np.median(previous) > 80 and previous.max() < 300
+    # the stored (Co/In/U) calibration puts some plasma ions ~100 ppm off (H3O+, 40Ar+);
+    # located at the fitted apex of these asymmetric peaks (not at a Gaussian centre
+    # pulled into the tail), most are within ~20 ppm of it
+    assert previous.max() > 80 and previous.max() < 300
     assert fit.rms_ppm < np.sqrt(np.mean(previous**2))
     assert fit.dof == 5 and all(np.isfinite(fit.calibration.uncertainties))
     assert fit.calibration.parameters[2] == pytest.approx(0.5, abs=0.002)

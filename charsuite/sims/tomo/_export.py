@@ -414,6 +414,7 @@ def reconstruct(
             if len(needed) < cube.sizes["species"]:
                 cube = cube.sel(species=[s for s in have if s in needed])
             cube = reg.apply_drift(cube, drift, integer=integer_shifts)
+            cube = _registered_once(cube) if client is None else cube
             registration = {
                 "reference": drift.reference,
                 "image": drift.image,
@@ -508,6 +509,24 @@ def reconstruct(
         regions=region_rows,
     )
     return tomo, result
+
+
+def _registered_once(cube):
+    """Shift every block once: keep the registered cube in memory when it fits.
+
+    ``apply_drift`` is lazy, and interface detection (field-mean profile, then one window
+    per interface), z-correction and region search each read the registered cube, so
+    every block would be interpolated two to three times. When the cube fits half the
+    memory budget (:func:`charsuite.io.max_memory`) it is computed once with dask's
+    ``persist`` (the same numbers, in this process's memory); otherwise it stays lazy
+    and streamed, and the shifts are recomputed per pass (memory before time). Not on a
+    dask.distributed client: persisted futures would die with a client opened here.
+    """
+    from charsuite.io import max_memory
+
+    if cube.nbytes <= max_memory() // 2:
+        return cube.persist()
+    return cube
 
 
 def _interface_map_summary(depth) -> dict:

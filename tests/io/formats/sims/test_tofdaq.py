@@ -335,3 +335,28 @@ def test_eventlist_u2_ticks_divided_by_channels(tmp_path):
     np.testing.assert_allclose(cube.values, expect, atol=1e-6)
     (hist,) = [h for h in cube.attrs["history"] if h["operation"].startswith("integrate")]
     assert hist["parameters"]["tdc_channels"] == 2 and hist["parameters"]["ticks_per_sample"] == 2
+
+
+def test_sparse_but_valid_tofdata_is_not_a_bomb(tmp_path):
+    # pixel spectra of a FIB-SIMS run are ~0.1 % non-zero: gzip TofData compresses ~500x,
+    # beyond the 200x archive default but within deflate's 1032:1 ceiling (io._budget)
+    from charsuite.io._budget import DEFAULT_EXPANSION, DEFAULT_HDF5_EXPANSION
+    from charsuite.sims import spectrum
+
+    path, _ = make_tofdaq_stack(
+        tmp_path / "sparse.h5", n_scans=20, shape=(8, 8), tofdata=True, compression="gzip"
+    )
+    with h5py.File(path) as f:
+        d = f["FullSpectra/TofData"]
+        ratio = d.size * d.dtype.itemsize / d.id.get_storage_size()
+    assert DEFAULT_EXPANSION < ratio < DEFAULT_HDF5_EXPANSION
+    assert spectrum(path).attrs["source"] == "TofData"
+    # declared space the file does not hold (unallocated chunks) is still refused
+    bomb = tmp_path / "bomb.h5"
+    with h5py.File(bomb, "w") as f:
+        f.create_dataset("x", shape=(2**16, 2**14), dtype="f4", chunks=(256, 2**14))
+    from charsuite.exceptions import BudgetError
+    from charsuite.io import check_hdf5
+
+    with pytest.raises(BudgetError, match="CHARSUITE_MAX_EXPANSION"):
+        check_hdf5(h5py.File(bomb, "r"), bomb)
