@@ -6,6 +6,13 @@ and ``target(state)``. The runner executes baseline and target each in a fresh c
 process (setup is repeated there, untimed), takes the best of ``repeat`` wall-clock
 times, and reads the child's peak resident memory (``ru_maxrss``). It prints
 ``target/baseline`` time ratios and both peak memories, measured in the same run.
+
+A case with ``baseline_rev`` runs its baseline side on the package as it was at that git
+revision (``git archive`` of ``charsuite`` and ``reference_data`` into the child's work
+directory, first on ``sys.path`` before anything imports charsuite): the same function
+timed on old and new code in the same run. ``items`` > 1 also prints the time per item
+(e.g. per scan), wall clock and the child's CPU time (user + system; less sensitive to the
+load of a shared machine than the wall clock).
 """
 
 from __future__ import annotations
@@ -27,6 +34,10 @@ class Case:
     baseline, target : callable(state) -> Any
     repeat : int
         Timed repetitions (best is reported).
+    baseline_rev : str, optional
+        Git revision whose ``charsuite`` the baseline side imports (see module docstring).
+    items : int
+        Items processed per call (per-item time is printed when > 1).
     """
 
     description: str
@@ -34,3 +45,5 @@ class Case:
     baseline: Callable[[Any], Any]
     target: Callable[[Any], Any]
     repeat: int = 3
+    baseline_rev: str | None = None
+    items: int = 1

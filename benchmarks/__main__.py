@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,10 +41,20 @@ def main(argv: list[str]) -> int:
             targ = _run(module, name, "target")
             ratio = targ["best_s"] / base["best_s"] if base["best_s"] > 0 else float("inf")
             rows.append((f"{area}:{name}", case.description, base, targ, ratio))
+            items = getattr(case, "items", 1)
+            per = (
+                f" | per item target {targ['best_s'] / items:.3g} s "
+                f"(CPU {targ.get('cpu_s', float('nan')) / items:.3g} s), baseline "
+                f"{base['best_s'] / items:.3g} s (CPU {base.get('cpu_s', float('nan')) / items:.3g} s)"
+                f" ({items} items)"
+                if items > 1
+                else ""
+            )
             print(
                 f"{area}:{name:28s} target {targ['best_s']:.4g} s / baseline {base['best_s']:.4g} s"
-                f" = {ratio:.3g}x | peak RSS target {targ['peak_rss_mb']:.0f} MB, "
-                f"baseline {base['peak_rss_mb']:.0f} MB\n    {case.description}",
+                f" = {ratio:.3g}x{per} | peak RSS target {targ['peak_rss_mb']:.0f} MB, "
+                f"baseline {base['peak_rss_mb']:.0f} MB | load {os.getloadavg()[0]:.1f}"
+                f"\n    {case.description}",
                 flush=True,
             )
     return 0

@@ -204,3 +204,118 @@ CASES["peak_fitting"] = Case(
     target=_fit_batched,
     repeat=3,
 )
+
+
+# --------------------------------------------------------------------------- identify per scan
+#: Real labelled scans (``../shared/data/xrd``) timed per scan, plus one generated GI scan.
+REAL_SCANS = (
+    "m3wolf__electrolab/corundum.xye",
+    "m3wolf__electrolab/corundum.brml",
+    "CederGroupHub__dara/NiO_0p2030-Li2CO3_0p2999-TiO2_0p5025--8min.xrdml",
+    "CederGroupHub__dara/ZnO_0p4006-In2O3_0p6008--8min.xrdml",
+    "CederGroupHub__dara/Li2CO3_0p9001-ZrO2_0p1000--8min.xrdml",
+    "CederGroupHub__dara/NiO_0p6007-Bi2O3_0p4008--8min.xrdml",
+    "CederGroupHub__dara/V2O5_0p4005-NiO_0p6016--8min.xrdml",
+    "tlinnala__XRD-data/Si-reference_GIXRD.xrdml",
+    "njszym__XRD-AutoAnalyzer/LiMn2O4+LiF+Li2MnO3.xy",
+    "nims-dpfc__M-DaC_XRD/XRD_RIGAKU.ras",
+)
+#: main before the Rietveld speed work (issue #12 bar: identify --refine ≤ 1.5 s per scan)
+PRE_SPEED_MAIN = "00579ba"
+#: main before the Rietveld work (identify without refinement must be as fast as this)
+PRE_RIETVELD = "909a666"
+
+
+def _shared_xrd():
+    import os
+    from pathlib import Path
+
+    roots = (
+        [Path(os.environ["CHARSUITE_SHARED_DATA"])] if "CHARSUITE_SHARED_DATA" in os.environ else []
+    )
+    roots += [p / "shared" / "data" for p in Path(__file__).resolve().parents]
+    for root in roots:
+        if (root / "xrd").is_dir():
+            return root / "xrd"
+    raise SystemExit(
+        "../shared/data/xrd not found: the identify-per-scan cases need the real scans"
+    )
+
+
+def _generated_gi(workdir):
+    """One generated GI scan, written by the *current* checkout in a subprocess (both sides
+    of a ``baseline_rev`` case must analyse the same bytes)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "import sys; from pathlib import Path; from charsuite.datasets.xrd import generate_gixrd; "
+        "p, _ = generate_gixrd(Path(sys.argv[1]), name='g0', formats=('xrdml',), "
+        "substrate='sapphire', seed=0, c=14.20); print(p[0])"
+    )
+    env = dict(os.environ, PYTHONPATH=str(root))
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(workdir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def _setup_scans(workdir, *, refine):
+    import os
+    import warnings
+
+    from charsuite.io import read
+    from charsuite.xrd import analyze
+
+    os.environ["CHARSUITE_CACHE_DIR"] = str(workdir / "cache")
+    warnings.filterwarnings("ignore")
+    d = _shared_xrd()
+    scans = [read(d / f) for f in REAL_SCANS] + [read(_generated_gi(workdir))]
+    kw = {"refine": True} if refine else {}
+    analyze(scans[0], **kw)  # warm-up: library cache, imports
+    return scans, kw
+
+
+def _analyze_all(state):
+    from charsuite.xrd import analyze
+
+    scans, kw = state
+    for da in scans:
+        analyze(da, **kw)
+
+
+N_IDENTIFY = len(REAL_SCANS) + 1
+
+
+def _identify_case(*, refine: bool, rev: str, what: str, repeat: int) -> Case:
+    """Same scans, same call on both sides; the baseline imports charsuite at ``rev``."""
+    return Case(
+        description=f"xrd identify {what} of {N_IDENTIFY} scans ({len(REAL_SCANS)} real labelled + "
+        f"1 generated GI): this checkout (target) vs main at {rev} (baseline)",
+        setup=lambda w: _setup_scans(w, refine=refine),
+        baseline=_analyze_all,
+        target=_analyze_all,
+        repeat=repeat,
+        baseline_rev=rev,
+        items=N_IDENTIFY,
+    )
+
+
+#: issue #12 bar: ≤ 1.5 s per scan with refinement on 2 cores
+CASES["identify_refine_per_scan"] = _identify_case(
+    refine=True,
+    rev=PRE_SPEED_MAIN,
+    what="with Rietveld refinement (before the speed work)",
+    repeat=1,
+)
+#: issue #12 bar: without refinement as fast as before the Rietveld work (ratio ≤ 1)
+CASES["identify_no_refine_per_scan"] = _identify_case(
+    refine=False, rev=PRE_RIETVELD, what="without refinement (before the Rietveld work)", repeat=2
+)

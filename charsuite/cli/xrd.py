@@ -437,6 +437,13 @@ def _parse_texture(value):
     help="Instrument file from `xrd calibrate -o` (fixes U, V, W, X, Y).",
 )
 @click.option("--texture", multiple=True, help="March–Dollase axis PHASE:h,k,l (repeatable).")
+@click.option(
+    "--axial-divergence",
+    default=None,
+    metavar="S/L,H/L",
+    help="Finger–Cox–Jephcoat axial-divergence asymmetry: sample and receiving-slit "
+    "half-heights over the goniometer radius, e.g. 0.02,0.02 (default: symmetric lines).",
+)
 @click.option("--no-mixing", is_flag=True, help="Do not refine Li/Ni exchange of layered phases.")
 @click.option(
     "--library", multiple=True, type=click.Path(exists=True), help="Extra CIF file or folder."
@@ -453,6 +460,7 @@ def refine_cmd(
     radiation,
     instrument,
     texture,
+    axial_divergence,
     no_mixing,
     library,
     plot_path,
@@ -465,6 +473,15 @@ def refine_cmd(
     from charsuite.xrd import load_instrument, refine
 
     inst = load_instrument(instrument) if instrument else None
+    axial = None
+    if axial_divergence is not None:
+        try:
+            axial = tuple(float(v) for v in axial_divergence.split(","))
+        except ValueError:
+            raise click.BadParameter(
+                f"{axial_divergence!r}: expected two numbers S/L,H/L, e.g. 0.02,0.02",
+                param_hint="--axial-divergence",
+            ) from None
     res = refine(
         read(file, format=format_),
         phases=[p.strip() for p in phases.split(",") if p.strip()],
@@ -475,6 +492,7 @@ def refine_cmd(
         preferred_orientation=_parse_texture(texture) or None,
         cation_mixing=not no_mixing,
         library=list(library) or None,
+        axial_divergence=axial,
     )
     for ph in res.phases:
         cell = ", ".join(

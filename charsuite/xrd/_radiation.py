@@ -118,13 +118,30 @@ def file_statement(md: dict) -> dict:
     return {"lines": None, "text": text + " (does not decide Kα2)"}
 
 
-def _window_model(x, p, *, ratio, l1, l2, x0):
-    from charsuite.xrd._peaks import ka2_position, pseudo_voigt
+def _window_model(x, p, *, ratio, l1, l2, x0, jacobian=False):
+    """Line (+ Kα2 satellite) on a linear background; with ``jacobian`` also ∂/∂p (analytic)."""
+    from charsuite.xrd._batchfit import _component, _ka2
 
     c, w, a, eta, b0, b1 = p[:6]
     r = p[6] if ratio is None else ratio
-    y = b0 + b1 * (x - x0) + pseudo_voigt(x, c, w, a, eta)
-    return y + pseudo_voigt(x, ka2_position(c, l1, l2), w, a * r, eta)
+    c2, dc2 = _ka2(np.array([c]), l1, l2)
+    cen = np.array([[c, c2[0]]])
+    comp = _component("pseudo_voigt", x[None, :], cen, np.full((1, 2), w), np.full((1, 2), eta))
+    prof, d_c, d_w, d_s = (v[0] for v in comp)  # rows: Kα1, Kα2
+    y = b0 + b1 * (x - x0) + a * (prof[0] + r * prof[1])
+    if not jacobian:
+        return y
+    cols = [
+        a * (d_c[0] + r * d_c[1] * dc2[0]),
+        a * (d_w[0] + r * d_w[1]),
+        prof[0] + r * prof[1],
+        a * (d_s[0] + r * d_s[1]),
+        np.ones_like(x),
+        x - x0,
+    ]
+    if ratio is None:
+        cols.append(a * prof[1])
+    return y, np.column_stack(cols)
 
 
 def _fit_window(x, y, s, start, *, ratio, l1, l2, p_start=None):
@@ -145,8 +162,11 @@ def _fit_window(x, y, s, start, *, ratio, l1, l2, p_start=None):
     def resid(p):
         return (_window_model(x, p, ratio=ratio, l1=l1, l2=l2, x0=x0) - y) / s
 
+    def jac(p):
+        return _window_model(x, p, ratio=ratio, l1=l1, l2=l2, x0=x0, jacobian=True)[1] / s[:, None]
+
     # χ² to 1e-6 relative is far below the decision threshold (Δχ² of 9.2)
-    fit = least_squares(resid, p0, bounds=(lo, hi), x_scale="jac", ftol=1e-6, xtol=1e-6)
+    fit = least_squares(resid, p0, jac=jac, bounds=(lo, hi), x_scale="jac", ftol=1e-6, xtol=1e-6)
     chi2 = float(np.sum(fit.fun**2))
     dof = max(x.size - len(p0), 1)
     if ratio is not None:

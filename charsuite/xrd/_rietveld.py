@@ -10,6 +10,8 @@ assembles :class:`RietveldResult`.
 from __future__ import annotations
 
 import dataclasses
+import functools
+from pathlib import Path
 
 import numpy as np
 
@@ -161,34 +163,67 @@ def _has_lines(ph: st.PhaseStructure, x, geom) -> bool:
     return bool(np.any((tth >= x[0]) & (tth <= x[-1]) & (sin_t < 1) & allowed))
 
 
-def _phase_setups(names, library, x, geom, texture):
+@functools.lru_cache(maxsize=128)
+def _cached_setup(name, path_str, stamp, lo, hi, geom, axis):
+    """PhaseSetup of one library phase for a scan range and geometry (None: no line in range).
+
+    Cached across refinements (``stamp`` = the CIF's mtime and size): repeated calls on
+    the same phases — several scans, or the decide stage refining candidate subsets — reuse
+    the reflection list, the structure-factor caches and the optical constants.
+    """
     from charsuite.xrd._gi import optical_constants
-    from charsuite.xrd._library import load_structure, select_phases
+    from charsuite.xrd._library import load_structure
+
+    struct = load_structure(path_str)
+    ph = st.build_phase(name, struct, two_theta_max=hi, wavelength=geom.wavelength)
+    if not _has_lines(ph, np.array([lo, hi]), geom):
+        return None
+    comp = {el.symbol: float(v) for el, v in struct.composition.element_composition.items()}
+    oc = optical_constants(
+        comp, density_g_cm3=float(struct.density), wavelength_angstrom=geom.wavelength
+    )
+    return rm.PhaseSetup(ph, oc.delta, oc.mu_per_um, axis)
+
+
+def _phase_setups(names, library, x, geom, texture):
+    from charsuite.xrd._library import select_phases
 
     paths = select_phases(list(names), library)
     setups, skipped = [], {}
     for name, path in paths.items():
-        struct = load_structure(path)
-        ph = st.build_phase(name, struct, two_theta_max=float(x[-1]), wavelength=geom.wavelength)
-        if not _has_lines(ph, x, geom):
+        stat = Path(path).stat()
+        axis = (texture or {}).get(name)
+        setup = _cached_setup(
+            name,
+            str(path),
+            (stat.st_mtime_ns, stat.st_size),
+            float(x[0]),
+            float(x[-1]),
+            geom,
+            tuple(axis) if axis else None,
+        )
+        if setup is None:
             skipped[name] = f"no reflection in {x[0]:.2f}–{x[-1]:.2f}° 2θ"
             continue
-        comp = {el.symbol: float(v) for el, v in struct.composition.element_composition.items()}
-        oc = optical_constants(
-            comp, density_g_cm3=float(struct.density), wavelength_angstrom=geom.wavelength
-        )
-        axis = (texture or {}).get(name)
-        setups.append(rm.PhaseSetup(ph, oc.delta, oc.mu_per_um, tuple(axis) if axis else None))
+        setups.append(setup)
     if not setups:
         raise DataError(f"no phase has a reflection in the scan range: {skipped}")
     return setups, skipped
 
 
-def _geometry(radiation, inst: Instrument, incidence, thickness, radius):
+def _geometry(radiation, inst: Instrument, incidence, thickness, radius, axial=None):
     import xrayutilities as xu
 
     if radiation not in ("ka1", "ka12"):
         raise ParameterError(f"radiation {radiation!r}: expected 'ka1' or 'ka12'")
+    if axial is not None:
+        axial = tuple(float(v) for v in axial)
+        if len(axial) != 2 or not all(0 <= v < 0.5 for v in axial):
+            raise ParameterError(
+                f"axial_divergence={axial}: expected (S/L, H/L), each in [0, 0.5), e.g. (0.02, 0.02)"
+            )
+        if min(axial) == 0 and max(axial) == 0:
+            axial = None
     lam = inst.wavelength_angstrom
     lam2 = lam * CU_KA2 / CU_KA1 if radiation == "ka12" else None
     if incidence is not None and not 0 < incidence < 90:
@@ -201,6 +236,7 @@ def _geometry(radiation, inst: Instrument, incidence, thickness, radius):
         polarisation_k=inst.polarisation_k,
         goniometer_radius_mm=radius,
         energy_ev=float(xu.utilities.lam2en(lam)),
+        axial=axial,
     )
 
 
@@ -286,15 +322,17 @@ def _r_factors(y, calc, wt, n_par, bkg):
 
 def _bragg_r(pl: rm.PhaseLines, scale, y, calc, bkg):
     """R_Bragg with I_obs,h = I_calc,h Σ Φ_h (y − b)/(y_calc − b) (Rietveld 1969)."""
-    if scale <= 0 or not len(pl.idx):
+    lw = pl.windows
+    if scale <= 0 or not len(lw.idx):
         return float("nan")
     net_c = calc - bkg
     ratio = np.where(
         net_c > 1e-12 * np.max(np.abs(net_c)), (y - bkg) / np.where(net_c == 0, 1, net_c), 0.0
     )
-    contrib = pl.val * scale
-    icalc = contrib.sum(axis=1)
-    iobs = (contrib * ratio[pl.idx]).sum(axis=1)
+    contrib = lw.val * (pl.area * scale)[lw.owner]
+    n_rows = len(pl.select)  # FCJ copies of a line are summed back into their line
+    icalc = np.bincount(pl.sub_row, weights=lw.per_line(contrib), minlength=n_rows)
+    iobs = np.bincount(pl.sub_row, weights=lw.per_line(contrib * ratio[lw.idx]), minlength=n_rows)
     return float(np.sum(np.abs(iobs - icalc)) / max(np.sum(np.abs(iobs)), 1e-300))
 
 
@@ -427,6 +465,7 @@ def refine(
     n_background: int = 6,
     library=None,
     goniometer_radius_mm: float = 240.0,
+    axial_divergence: tuple | None = None,
     max_nfev: int = 200,
 ) -> RietveldResult:
     """Rietveld refinement of a 1D XRD scan against library structures.
@@ -469,6 +508,10 @@ def refine(
         Extra CIFs.
     goniometer_radius_mm : float
         For the displacement shift.
+    axial_divergence : (float, float), optional
+        (S/L, H/L): sample and receiving-slit half-heights over the goniometer radius for
+        the Finger–Cox–Jephcoat axial-divergence asymmetry [3]_ (``_profile_tch.fcj_kernel``);
+        None (default) = symmetric lines. Held fixed; each line then costs 16 profiles.
     max_nfev : int
         Evaluations per least-squares stage.
 
@@ -487,6 +530,7 @@ def refine(
     ----------
     .. [1] H. M. Rietveld, J. Appl. Cryst. 2, 65 (1969).
     .. [2] R. J. Hill, C. J. Howard, J. Appl. Cryst. 20, 467 (1987).
+    .. [3] L. W. Finger, D. E. Cox, A. P. Jephcoat, J. Appl. Cryst. 27, 892 (1994).
 
     Examples
     --------
@@ -499,7 +543,10 @@ def refine(
         raise ParameterError("no phases given; pass phase names, e.g. --phases Al2O3")
     inst = instrument or Instrument()
     x, y, wt = _scan_arrays(da)
-    geom = _geometry(radiation, inst, incidence_angle_deg, film_thickness_nm, goniometer_radius_mm)
+    geom = _geometry(
+        radiation, inst, incidence_angle_deg, film_thickness_nm, goniometer_radius_mm,
+        axial_divergence,
+    )  # fmt: skip
     setups, skipped = _phase_setups(phases, library, x, geom, preferred_orientation)
     gspecs, fixed = _global_specs(
         inst,

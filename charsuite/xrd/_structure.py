@@ -304,18 +304,42 @@ def atom_state(ph: PhaseStructure, sp: SiteParams):
     return occ, frac, b
 
 
-def line_strengths(ph: PhaseStructure, cell, sp: SiteParams, fmat, texture=None) -> np.ndarray:
+def phase_matrix(ph: PhaseStructure, frac) -> np.ndarray:
+    """exp(2πi h·r_j) for every hkl (rows) and atom (columns)."""
+    return np.exp(2j * np.pi * (ph.hkl @ frac.T))
+
+
+def line_strengths(
+    ph: PhaseStructure, cell, sp: SiteParams, fmat, texture=None, *, phases=None
+) -> np.ndarray:
     """Σ over the hkl of each line of |F_h|²·P_h (e², per cell; no 1/V²).
 
     ``fmat`` = :func:`scattering_factors` evaluated at each hkl's q (rows per element);
-    ``texture`` = per-hkl March–Dollase weight or None.
+    ``texture`` = per-hkl March–Dollase weight or None; ``phases`` = :func:`phase_matrix`
+    at the current atom positions (computed when None; callers cache it, since only O z
+    moves the atoms).
+
+    F_h = Σ_e f_e(s) exp(−B_e s²) Σ_{j∈e} o_j exp(2πi h·r_j): the atoms are summed per
+    element first (one complex matrix product), because B is uniform per element in this
+    model (overall B, and B(O) for the oxygen of a layered phase).
     """
     occ, frac, b = atom_state(ph, sp)
     inv_d2 = np.sum((ph.hkl @ reciprocal_matrix(cell)) ** 2, axis=1)
     s2 = inv_d2 / 4.0
-    phase = np.exp(2j * np.pi * (ph.hkl @ frac.T))  # (n_hkl, n_atoms)
-    amp = fmat[ph.atom_element].T * (occ[None, :] * np.exp(-np.outer(s2, b)))
-    f2 = np.abs(np.sum(amp * phase, axis=1)) ** 2
+    if phases is None:
+        phases = phase_matrix(ph, frac)
+    n_el = len(ph.elements)
+    b_el = np.zeros(n_el)
+    b_el[ph.atom_element] = b
+    if not np.array_equal(b_el[ph.atom_element], b):  # B not uniform per element
+        amp = fmat[ph.atom_element].T * (occ[None, :] * np.exp(-np.outer(s2, b)))
+        f2 = np.abs(np.sum(amp * phases, axis=1)) ** 2
+    else:
+        by_el = np.zeros((len(occ), n_el))
+        by_el[np.arange(len(occ)), ph.atom_element] = occ
+        geo = phases @ by_el  # (n_hkl, n_el): Σ_{j∈e} o_j exp(2πi h·r_j)
+        f = np.sum(fmat.T * np.exp(-np.outer(s2, b_el)) * geo, axis=1)
+        f2 = f.real**2 + f.imag**2
     if texture is not None:
         f2 = f2 * texture
     return np.bincount(ph.group, weights=f2, minlength=ph.n_lines)
@@ -338,8 +362,16 @@ def line_hkl(ph: PhaseStructure) -> np.ndarray:
     return ph.hkl[order][first]
 
 
-def allowed_lines(ph: PhaseStructure, strength, fmat) -> np.ndarray:
-    """Lines whose Σ|F|² exceeds 10⁻⁹ of the bound Σ_h (Σ_j o_j |f_j|)² (not extinct)."""
+def strength_bound(ph: PhaseStructure, fmat) -> np.ndarray:
+    """Per line Σ_h (Σ_j o_j |f_j|)², the largest Σ|F|² the line can have."""
     bound = np.sum(np.abs(fmat[ph.atom_element]).T * ph.occupancy[None, :], axis=1) ** 2
-    total = np.bincount(ph.group, weights=bound, minlength=ph.n_lines)
+    return np.bincount(ph.group, weights=bound, minlength=ph.n_lines)
+
+
+def allowed_lines(ph: PhaseStructure, strength, fmat, bound=None) -> np.ndarray:
+    """Lines whose Σ|F|² exceeds 10⁻⁹ of the bound Σ_h (Σ_j o_j |f_j|)² (not extinct).
+
+    ``bound`` = :func:`strength_bound` (computed from ``fmat`` when None).
+    """
+    total = strength_bound(ph, fmat) if bound is None else bound
     return strength > 1e-9 * total
