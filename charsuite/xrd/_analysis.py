@@ -591,11 +591,12 @@ def _pawley_design(x, phases_for_fit, *, l1, l2, ratio):
 def _nnls(aw, bw, maxiter):
     """Non-negative least squares ‖aw·c − bw‖ → min, c ≥ 0, solved on the Gram matrix.
 
-    ‖aw·c − bw‖² = cᵀGc − 2cᵀh + const with G = awᵀaw, h = awᵀbw; with G = V Λ Vᵀ and
-    R = Λ^½ Vᵀ, d = Λ^-½ Vᵀ h this is (Lawson–Hanson, :func:`scipy.optimize.nnls`) ‖R·c − d‖² + const: the same minimiser from a
-    square (lines × lines) system instead of points × lines, ~20× fewer rows for NNLS.
-    Directions with λ ≤ 1e-13·λ_max (exactly overlapped lines, ‖aw·v‖ ≤ 3·10⁻⁷ ‖aw‖ along
-    them) are dropped, as a rank-revealing solver would.
+    ‖aw·c − bw‖² = cᵀGc − 2cᵀh + const with G = awᵀaw, h = awᵀbw; with G = V Λ Vᵀ,
+    R = Λ^½ Vᵀ and d = Λ^-½ Vᵀ h it equals ‖R·c − d‖² + const: the same minimiser from a
+    square (lines × lines) system instead of points × lines, so Lawson–Hanson
+    (:func:`scipy.optimize.nnls`) works on ~20× fewer rows. Directions with
+    λ ≤ 1e-13·λ_max (exactly overlapped lines, ‖aw·v‖ ≤ 3·10⁻⁷ ‖aw‖ along them) are
+    dropped, as a rank-revealing solver would.
     """
     from scipy.optimize import nnls
 
