@@ -315,8 +315,7 @@ def decide_phases(
         structure-factor intensity tests (:mod:`charsuite.xrd._decide_structure`); needs
         ``line_profile``.
     line_profile : callable, optional
-        ``line_profile(x, centre, fwhm, eta)``: unit-area line profile (Kα2 included); must
-        broadcast (``x`` a column, per-line arrays: one call builds all columns).
+        ``line_profile(x, centre, fwhm, eta)``: unit-area line profile (Kα2 included).
     incidence_deg : float, optional
         Fixed incidence angle (texture cone in the intensity test).
     owner : dict, optional

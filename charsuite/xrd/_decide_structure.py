@@ -416,11 +416,8 @@ def _columns(x, phase_input, line_profile, peaks):
     default = float(np.median([w for _, _, w in phase_input])) if phase_input else 0.1
     fw, eta = _line_shapes(centres, peaks, default)
     xs = x[near]
-    if not centres:
-        return near, np.zeros((xs.size, 0)), np.array(owner, int)
-    # all columns in one broadcast call (points × lines), the same values as line by line
-    cols = line_profile(xs[:, None], np.asarray(centres, float), np.asarray(fw), np.asarray(eta))
-    return near, cols, np.array(owner, int)
+    cols = [line_profile(xs, c, f, e) for c, f, e in zip(centres, fw, eta)]
+    return near, (np.array(cols).T if cols else np.zeros((xs.size, 0))), np.array(owner, int)
 
 
 def _claimed(pos, name, peaks, owner):
@@ -439,8 +436,7 @@ def structure_tests(x, y, sigma, phase_input, structures: dict, *, line_profile:
     """Cell and intensity tests of every phase with a :class:`StructureInput`: {name: dict}.
 
     ``line_profile(x, centre, fwhm, eta)`` is the unit-area profile of one line (Kα2
-    included), the Pawley column of the analysis (called once with ``x`` as a column and
-    per-line arrays, so it must broadcast); ``peaks`` (fitted peaks) give each line
+    included), the Pawley column of the analysis; ``peaks`` (fitted peaks) give each line
     its width and shape.
     """
     from threadpoolctl import threadpool_limits
