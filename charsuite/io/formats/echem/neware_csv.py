@@ -175,7 +175,7 @@ class _Table:
         )
 
     def strings(self, base: str) -> list[str]:
-        return self.df[self.labels[base]].fillna("").astype(str).str.strip().tolist()
+        return self.df[self.labels[base]].astype(object).fillna("").astype(str).str.strip().tolist()
 
     def scale(self, base: str, table: dict, what: str) -> float:
         unit = self.units[base].lower()

@@ -430,11 +430,11 @@ def _parse_body(body: list[str], header: list[str], line_no: list[int], path: Pa
     for k in range(len(header)):
         col = df[k]
         if k in text_cols:
-            out.append(np.char.strip(col.fillna("").to_numpy(dtype=str)))
+            out.append(np.char.strip(col.astype(object).fillna("").to_numpy(dtype=str)))
         elif col.dtype.kind in "fiu":
             out.append(col.to_numpy(dtype=float))
         else:
-            out.append(col.fillna("").astype(str).tolist())
+            out.append(col.astype(object).fillna("").astype(str).tolist())
     return out
 
 
