@@ -470,11 +470,50 @@ def _net(da, bg):
     return da.two_theta.values, np.asarray(da.values, float) - bg, s
 
 
-def _pawley_calc(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
-    """Calculated pattern of the Pawley-type NNLS fit (the decide stage's default ``fit``)."""
-    return _pawley(x, y_net, sigma, phases_for_fit, l1=l1, l2=l2, ratio=ratio).get(
-        "calc", np.zeros_like(y_net)
-    )
+def _same_phase(p, q) -> bool:
+    return p[0] == q[0] and p[2] == q[2] and np.array_equal(p[1], q[1])
+
+
+class _PawleyCalc:
+    """The decide stage's ``fit``: calculated pattern of the Pawley NNLS (:func:`_pawley`).
+
+    The contribution test fits the full phase list and the list without each phase on the
+    same points. The weighted design and its Gram matrix are built once for the full list;
+    a sub-list takes its columns and the Gram sub-block, the same numbers as building them
+    again (each entry is the same sum), so only the NNLS is repeated.
+    """
+
+    def __init__(self, *, l1, l2, ratio):
+        self.radiation = {"l1": l1, "l2": l2, "ratio": ratio}
+        self._cache = None
+
+    def _design(self, x, sigma, phases_for_fit):
+        c = self._cache
+        if (
+            c is not None
+            and c["x"] is x
+            and c["sigma"] is sigma
+            and all(any(_same_phase(p, q) for q in c["phases"]) for p in phases_for_fit)
+        ):
+            return c
+        a, owner = _pawley_design(x, phases_for_fit, **self.radiation)
+        aw = a.multiply(1 / np.maximum(sigma, 1e-9)[:, None]).tocsc()
+        self._cache = {
+            "x": x, "sigma": sigma, "phases": list(phases_for_fit), "a": a, "aw": aw,
+            "owner": np.array(owner, dtype=object), "gram": (aw.T @ aw).toarray(),
+        }  # fmt: skip
+        return self._cache
+
+    def __call__(self, x, y_net, sigma, phases_for_fit):
+        """Calculated pattern on ``x`` (zeros without a line in range or without signal)."""
+        c = self._design(x, sigma, phases_for_fit)
+        bw = y_net * (1 / np.maximum(sigma, 1e-9))  # as in _pawley
+        sel = np.flatnonzero(np.isin(c["owner"], [p[0] for p in phases_for_fit]))
+        if not sel.size or float(np.sum(bw**2)) <= 0:
+            return np.zeros_like(y_net)
+        h = (c["aw"].T @ bw)[sel]
+        coef = _nnls_gram(c["gram"][np.ix_(sel, sel)], h, maxiter=50 * sel.size)
+        return c["a"][:, sel] @ coef
 
 
 def _line_profile(x, centre, fwhm, eta=0.5, *, l1, l2, ratio):
@@ -542,7 +581,7 @@ def _decide(
     best = max((c for c in cands if not c.accepted), key=lambda c: c.score, default=None)
     return decide_phases(
         x, y, np.maximum(s, 1e-12), refined.pawley_input,
-        fit=functools.partial(_pawley_calc, **radiation),
+        fit=_PawleyCalc(**radiation),
         fwhm_deg=float(np.median([p.fwhm for p in peaks])), cells=cells,
         wavelength=rad.wavelength_ka1_angstrom, peaks=peaks, unexplained=list(short.unexplained),
         tol_deg=short.tol_deg, hint=best.name if best is not None else None,
@@ -598,10 +637,13 @@ def _nnls(aw, bw, maxiter):
     λ ≤ 1e-13·λ_max (exactly overlapped lines, ‖aw·v‖ ≤ 3·10⁻⁷ ‖aw‖ along them) are
     dropped, as a rank-revealing solver would.
     """
+    return _nnls_gram((aw.T @ aw).toarray(), aw.T @ bw, maxiter)
+
+
+def _nnls_gram(g, h, maxiter):
+    """:func:`_nnls` from the Gram matrix ``g`` = awᵀaw and ``h`` = awᵀbw."""
     from scipy.optimize import nnls
 
-    g = (aw.T @ aw).toarray()
-    h = aw.T @ bw
     lam, v = np.linalg.eigh(g)
     keep = lam > 1e-13 * max(float(lam[-1]), 0.0)
     root = np.sqrt(lam[keep])

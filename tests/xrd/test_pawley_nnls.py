@@ -65,3 +65,19 @@ def test_near_lines_matches_loop():
     for c in pos:
         loop |= np.abs(x - c) < 3 * 0.05
     np.testing.assert_array_equal(_near_lines(x, pos, 0.05), loop)
+
+
+def test_decide_fit_reuses_the_design_with_the_same_result():
+    from charsuite.xrd._analysis import _PawleyCalc
+
+    x, y, s, phases, _ = _problem(4)
+    phases = [*phases, ("C", np.array([30.5, 44.4]), 0.1)]
+    fit = _PawleyCalc(**RAD)
+    for subset in (phases, phases[1:], phases[:1] + phases[2:], phases[:2], phases):
+        np.testing.assert_array_equal(fit(x, y, s, subset), _pawley(x, y, s, subset, **RAD)["calc"])
+    # another grid: a new design, not the cached one
+    half = slice(0, x.size // 2)
+    np.testing.assert_array_equal(
+        fit(x[half], y[half], s[half], phases),
+        _pawley(x[half], y[half], s[half], phases, **RAD)["calc"],
+    )
