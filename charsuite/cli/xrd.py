@@ -60,6 +60,25 @@ radiation_option = click.option(
 )
 
 
+def _identify_line(res: dict) -> str:
+    """One human line per file: phases (score, weight %), unidentified peaks, library gap."""
+
+    def phase(p):
+        wf = (p.get("weight_fraction") or {}).get("value")
+        return f"{p['name']} ({p['score']:.2f}" + (f", {100 * wf:.1f} wt%)" if wf else ")")
+
+    names = ", ".join(phase(p) for p in res["phases"]) or "none"
+    line = f"{res['file']}: phases {names}; {len(res['unidentified_peaks'])} unidentified peaks"
+    gap = res.get("library_gap") or {}
+    if gap.get("main_phase_not_in_library"):
+        line += (
+            f"; main phase NOT in the library ({100 * gap['unexplained_intensity_fraction']:.0f} %"
+            f" of the intensity unexplained; closest library phase, a hint only: "
+            f"{gap.get('closest_library_phase') or 'none'})"
+        )
+    return line
+
+
 def _analyze_one(args):
     from charsuite.xrd import analyze
 
@@ -216,10 +235,7 @@ def identify(
                 results.append(_analyze_one((f, format_, opts, map_rows, read_opts)))
                 update(1)
     for res in results:
-        names = ", ".join(f"{p['name']} ({p['score']:.2f})" for p in res["phases"]) or "none"
-        status(
-            f"{res['file']}: phases {names}; {len(res['unidentified_peaks'])} unidentified peaks"
-        )
+        status(_identify_line(res))
     if first is not None:
         from charsuite.plotting.xrd import plot_identification
 

@@ -131,3 +131,16 @@ def test_deficit_counts_excess_on_unclaimed_lines_does_not():
     assert q_extra <= 1.0 + q_ok
     q_claimed, _ = _deficit_q(extra, var, g, INTENSITY_MODEL_ERROR, np.ones(5, bool))
     assert q_claimed > 8
+
+
+@pytest.mark.slow
+def test_cli_says_the_main_phase_is_not_in_the_library(tmp_path, capsys):
+    """The human line of ``xrd identify`` states the library gap and names the hint as such."""
+    from charsuite.cli import main
+
+    _xu_scan(tmp_path, "Au")
+    code = main(["xrd", "identify", str(tmp_path / "Au.xy"), "--no-refine"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "main phase NOT in the library" in err
+    assert "closest library phase, a hint only: Al" in err
