@@ -246,6 +246,21 @@ def _texture_weights(tab: _HklTable, axis_vec, r, incidence_deg):
 _S_GRID = np.geomspace(0.7, 1.4, 9)
 
 
+def _row_nanmedian(a):
+    """``np.nanmedian(a, axis=1)`` of a 2-D array without its warnings and masked-array path.
+
+    numpy's small-array nanmedian goes through ``numpy.ma`` (≈ 0.3 ms a call; this test calls
+    it some 80 times per scan); sorting puts NaN last, so the median of the n finite values
+    of a row is the mean of its sorted elements (n − 1)//2 and n//2. NaN for an all-NaN row.
+    """
+    srt = np.sort(a, axis=1)
+    n = np.sum(~np.isnan(a), axis=1)
+    rows = np.arange(a.shape[0])
+    lo, hi = np.maximum((n - 1) // 2, 0), np.maximum(n // 2, 0)
+    med = 0.5 * (srt[rows, lo] + srt[rows, hi])
+    return np.where(n > 0, med, np.nan)
+
+
 def _deficit_q(j, var, g, eps, claimed):
     """Q of intensity models g (module docstring): (Q, S), one per row of a 2-D ``g``.
 
@@ -264,7 +279,7 @@ def _deficit_q(j, var, g, eps, claimed):
     strong = g2 >= 0.1 * np.max(g2, axis=1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(strong & (g2 > 0), j[None, :] / g2, np.nan)
-        s0 = np.nanmedian(ratio, axis=1) if np.any(g2 > 0) else np.zeros(len(g2))
+        s0 = _row_nanmedian(ratio) if np.any(g2 > 0) else np.zeros(len(g2))
     s0 = np.where(np.isfinite(s0) & (s0 > 0), s0, np.nan)
     sg = (s0[:, None] * _S_GRID[None, :])[:, :, None] * g2[:, None, :]  # (models, S, lines)
     res = j[None, None, :] - sg
