@@ -496,11 +496,13 @@ class _PawleyCalc:
             and all(any(_same_phase(p, q) for q in c["phases"]) for p in phases_for_fit)
         ):
             return c
+        from charsuite.xrd._profile_tch import local_gram
+
         a, owner = _pawley_design(x, phases_for_fit, **self.radiation)
         aw = a.multiply(1 / np.maximum(sigma, 1e-9)[:, None]).tocsc()
         self._cache = {
             "x": x, "sigma": sigma, "phases": list(phases_for_fit), "a": a, "aw": aw,
-            "owner": np.array(owner, dtype=object), "gram": (aw.T @ aw).toarray(),
+            "owner": np.array(owner, dtype=object), "gram": local_gram(aw),
         }  # fmt: skip
         return self._cache
 
@@ -534,14 +536,34 @@ class _PawleyCalc:
         return c["a"][:, sel] @ coef
 
 
-def _line_profile(x, centre, fwhm, eta=0.5, *, l1, l2, ratio):
-    """Unit-area Kα1 line (pseudo-Voigt, default η = 0.5) plus its Kα2 partner: one Pawley column."""
-    from charsuite.xrd._peaks import ka2_position, pseudo_voigt
+def _line_design(x, centres, fwhm, eta, *, l1, l2, ratio):
+    """Sparse Pawley columns (points × lines) on the sorted grid ``x``.
 
-    prof = pseudo_voigt(x, centre, fwhm, 1.0, eta)
+    Column = unit-area Kα1 pseudo-Voigt of the line's FWHM and η plus its Kα2 partner ×
+    ``ratio``, each cut at ±``WINDOW_FWHM``·Γ and renormalised to unit area (the Rietveld
+    engine's windowed lines, :func:`charsuite.xrd._profile_tch.line_windows`): a column is
+    evaluated on its window only, and the Gram matrix of the columns is sparse.
+    """
+    from scipy.sparse import csc_matrix
+
+    from charsuite.xrd._peaks import ka2_position
+    from charsuite.xrd._profile_tch import line_windows
+
+    c, f, e = (np.asarray(v, float) for v in (centres, fwhm, eta))
+    n = c.size
+    if n == 0:
+        return csc_matrix((x.size, 0))
+    wt = np.ones(n)
     if ratio > 0:
-        prof = prof + pseudo_voigt(x, ka2_position(centre, l1, l2), fwhm, ratio, eta)
-    return prof
+        c = np.concatenate([c, ka2_position(c, l1, l2)])
+        f, e = np.tile(f, 2), np.tile(e, 2)
+        wt = np.concatenate([wt, np.full(n, ratio)])
+    win = line_windows(x, c, f, e)
+    # the flat entries are grouped by line with increasing grid index: the CSC layout of
+    # one column per window (no COO sort); a line's Kα2 window is then added to its Kα1
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(win.owner, minlength=c.size))])
+    a = csc_matrix((win.val * wt[win.owner], win.idx, indptr), shape=(x.size, c.size))
+    return a[:, :n] + a[:, n:] if ratio > 0 else a
 
 
 def _structure_inputs(phase_out, refined_lines, refs) -> dict:
@@ -607,7 +629,7 @@ def _decide(
         systems={ph["name"]: short.refs[ph["reference"]].crystal_system for ph in phase_out},
         max_zero_offset_deg=max_zero_offset_deg,
         structures=_structure_inputs(phase_out, refined.lines, short.refs),
-        line_profile=functools.partial(_line_profile, **radiation),
+        line_design=functools.partial(_line_design, **radiation),
         incidence_deg=incidence_deg, owner=refined.owner,
     )  # fmt: skip
 
@@ -620,11 +642,6 @@ def _pawley_design(x, phases_for_fit, *, l1, l2, ratio):
     lines, :func:`charsuite.xrd._profile_tch.line_windows`): a column is evaluated on its
     window only instead of the whole grid.
     """
-    from scipy.sparse import csc_matrix
-
-    from charsuite.xrd._peaks import ka2_position
-    from charsuite.xrd._profile_tch import line_windows
-
     centres, fwhm, owner = [], [], []
     for name, positions, w in phases_for_fit:
         pos = np.asarray(positions, float)
@@ -632,17 +649,10 @@ def _pawley_design(x, phases_for_fit, *, l1, l2, ratio):
         centres.append(pos)
         fwhm.append(np.full(pos.size, float(w)))
         owner += [name] * pos.size
-    n = len(owner)
-    if n == 0:
-        return csc_matrix((x.size, 0)), owner
+    if not owner:
+        return _line_design(x, [], [], [], l1=l1, l2=l2, ratio=ratio), owner
     c, f = np.concatenate(centres), np.concatenate(fwhm)
-    col, wt = np.arange(n), np.ones(n)
-    if ratio > 0:
-        c = np.concatenate([c, ka2_position(c, l1, l2)])
-        f, col, wt = np.tile(f, 2), np.tile(col, 2), np.concatenate([wt, np.full(n, ratio)])
-    win = line_windows(x, c, f, np.full(c.size, 0.5))
-    a = csc_matrix((win.val * wt[win.owner], (win.idx, col[win.owner])), shape=(x.size, n))
-    return a, owner
+    return _line_design(x, c, f, np.full(c.size, 0.5), l1=l1, l2=l2, ratio=ratio), owner
 
 
 def _nnls(aw, bw, maxiter):
@@ -655,7 +665,9 @@ def _nnls(aw, bw, maxiter):
     λ ≤ 1e-13·λ_max (exactly overlapped lines, ‖aw·v‖ ≤ 3·10⁻⁷ ‖aw‖ along them) are
     dropped, as a rank-revealing solver would.
     """
-    return _nnls_gram((aw.T @ aw).toarray(), aw.T @ bw, maxiter)
+    from charsuite.xrd._profile_tch import local_gram
+
+    return _nnls_gram(local_gram(aw), aw.T @ bw, maxiter)
 
 
 def _nnls_gram(g, h, maxiter):

@@ -274,7 +274,7 @@ def decide_phases(
     max_zero_offset_deg: float | None = None,
     systems: dict | None = None,
     structures: dict | None = None,
-    line_profile: Callable | None = None,
+    line_design: Callable | None = None,
     incidence_deg: float | None = None,
     owner: dict | None = None,
 ) -> Decision:
@@ -313,9 +313,9 @@ def decide_phases(
     structures : dict, optional
         {name: :class:`~charsuite.xrd._decide_structure.StructureInput`}: the cell and
         structure-factor intensity tests (:mod:`charsuite.xrd._decide_structure`); needs
-        ``line_profile``.
-    line_profile : callable, optional
-        ``line_profile(x, centre, fwhm, eta)``: unit-area line profile (Kα2 included).
+        ``line_design``.
+    line_design : callable, optional
+        ``line_design(x, centres, fwhm, eta)``: sparse unit-area line columns (Kα2 included).
     incidence_deg : float, optional
         Fixed incidence angle (texture cone in the intensity test).
     owner : dict, optional
@@ -342,10 +342,10 @@ def decide_phases(
     )
     struct = (
         structure_tests(
-            x, y_net, sigma, phase_input, structures, line_profile=line_profile,
+            x, y_net, sigma, phase_input, structures, line_design=line_design,
             wavelength=wavelength, incidence_deg=incidence_deg, peaks=peaks, owner=owner,
         )
-        if structures and line_profile is not None
+        if structures and line_design is not None
         else {}
     )  # fmt: skip
     decisions, structure_rejected = [], set()

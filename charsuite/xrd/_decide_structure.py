@@ -146,42 +146,54 @@ def cell_test(inp: StructureInput) -> dict:
 N_BACKGROUND = 6
 
 
-def _weighted_ls(columns, y, w):
-    aw = columns * w[:, None]
-    n = aw.T @ aw
+def _weighted_ls(lines, cheb, y, w):
+    """Ridge-stabilised weighted LS of sparse line columns + dense Chebyshev columns.
+
+    The normal matrix is assembled from its blocks (LᵀL sparse, LᵀC, CᵀC): the line
+    columns are windowed, so LᵀL costs the overlaps only, not points × lines².
+    """
+    from charsuite.xrd._profile_tch import local_gram
+
+    lw = lines.multiply(w[:, None]).tocsc()
+    cw = cheb * w[:, None]
+    yw = y * w
+    lc = np.asarray(lw.T @ cw)
+    n = np.block([[local_gram(lw), lc], [lc.T, cw.T @ cw]])
+    rhs = np.concatenate([lw.T @ yw, cw.T @ yw])
     d = np.sqrt(np.diag(n))
     d[d == 0] = 1.0
     inv = np.linalg.inv(n / d[:, None] / d[None, :] + 1e-9 * np.eye(len(d)))
-    j = inv @ (aw.T @ (y * w) / d) / d
+    j = inv @ (rhs / d) / d
     return j, inv / d[:, None] / d[None, :]
 
 
-def pawley_least_squares(x, y, sigma, columns, *, x_range=None):
+def pawley_least_squares(x, y, sigma, lines, *, x_range=None):
     """Free line areas J and their covariance (χ²_ν-scaled; unconstrained linear LS).
 
-    A Chebyshev correction (:data:`N_BACKGROUND` terms over ``x_range``) is fitted with
-    the areas: the SNIP background leaves a smooth offset that free areas of weak lines
-    would otherwise absorb (a bias of the same sign on every weak line). The point
-    variances add the profile-model error of the peak fit, (ε_p · model)² with
+    ``lines``: sparse (points × lines) unit-area line columns. A Chebyshev correction
+    (:data:`N_BACKGROUND` terms over ``x_range``) is fitted with the areas: the SNIP
+    background leaves a smooth offset that free areas of weak lines would otherwise absorb
+    (a bias of the same sign on every weak line). The point variances add the
+    profile-model error of the peak fit, (ε_p · model)² with
     ε_p = :data:`charsuite.xrd._peaks.PROFILE_MODEL_ERROR` (second pass): the fixed
     pseudo-Voigt misfits the tails of strong lines, and a weak line under such a tail
     must not count that misfit as its own intensity. A small ridge (10⁻⁹ of each
     normalised diagonal) keeps exactly overlapped columns solvable; their variances come
     out large, so they carry no weight in the test. Returns the areas and covariance of
-    ``columns`` only.
+    the line columns only.
     """
     from charsuite.xrd._peaks import PROFILE_MODEL_ERROR
 
     lo, hi = x_range or (float(x[0]), float(x[-1]))
     t = 2 * (x - lo) / max(hi - lo, 1e-12) - 1
-    m = columns.shape[1]
-    columns = np.column_stack([columns, np.polynomial.chebyshev.chebvander(t, N_BACKGROUND - 1)])
-    j, _ = _weighted_ls(columns, y, 1.0 / sigma)
-    model = np.abs(columns[:, :m] @ j[:m])
+    m = lines.shape[1]
+    cheb = np.polynomial.chebyshev.chebvander(t, N_BACKGROUND - 1)
+    j, _ = _weighted_ls(lines, cheb, y, 1.0 / sigma)
+    model = np.abs(lines @ j[:m])
     w = 1.0 / np.sqrt(sigma**2 + (PROFILE_MODEL_ERROR * model) ** 2)
-    j, cov = _weighted_ls(columns, y, w)
-    chi2 = float(np.sum((w * (y - columns @ j)) ** 2))
-    nu = max(x.size - columns.shape[1], 1)
+    j, cov = _weighted_ls(lines, cheb, y, w)
+    chi2 = float(np.sum((w * (y - lines @ j[:m] - cheb @ j[m:])) ** 2))
+    nu = max(x.size - m - N_BACKGROUND, 1)
     cov = cov * max(chi2 / nu, 1.0)
     return j[:m], cov[:m, :m]
 
@@ -416,8 +428,8 @@ def _line_shapes(centres, peaks, default_fwhm):
     return fw, eta
 
 
-def _columns(x, phase_input, line_profile, peaks):
-    """Pawley design over the points within 4 FWHM of a line: (mask, columns, owner k)."""
+def _columns(x, phase_input, line_design, peaks):
+    """Pawley design over the points within 4 FWHM of a line: (mask, sparse columns, owner k)."""
     lo, hi = x[0] - 1, x[-1] + 1
     near = np.zeros(x.size, bool)
     centres, owner = [], []
@@ -430,9 +442,7 @@ def _columns(x, phase_input, line_profile, peaks):
                 owner.append(k)
     default = float(np.median([w for _, _, w in phase_input])) if phase_input else 0.1
     fw, eta = _line_shapes(centres, peaks, default)
-    xs = x[near]
-    cols = [line_profile(xs, c, f, e) for c, f, e in zip(centres, fw, eta)]
-    return near, (np.array(cols).T if cols else np.zeros((xs.size, 0))), np.array(owner, int)
+    return near, line_design(x[near], centres, fw, eta), np.array(owner, int)
 
 
 def _claimed(pos, name, peaks, owner):
@@ -445,19 +455,19 @@ def _claimed(pos, name, peaks, owner):
     return np.any(np.abs(pos[:, None] - px[None, :]) <= 0.5 * pw[None, :], axis=1)
 
 
-def structure_tests(x, y, sigma, phase_input, structures: dict, *, line_profile: Callable,
+def structure_tests(x, y, sigma, phase_input, structures: dict, *, line_design: Callable,
                     wavelength, peaks=(), incidence_deg=None, pol_k=1.0,
                     owner=None) -> dict:  # fmt: skip
     """Cell and intensity tests of every phase with a :class:`StructureInput`: {name: dict}.
 
-    ``line_profile(x, centre, fwhm, eta)`` is the unit-area profile of one line (Kα2
-    included), the Pawley column of the analysis; ``peaks`` (fitted peaks) give each line
+    ``line_design(x, centres, fwhm, eta)`` gives the sparse (points × lines) unit-area
+    Pawley columns of the analysis (Kα2 included); ``peaks`` (fitted peaks) give each line
     its width and shape.
     """
     from threadpoolctl import threadpool_limits
 
     lo, hi = float(x[0]), float(x[-1])
-    near, cols, col_phase = _columns(x, phase_input, line_profile, list(peaks))
+    near, cols, col_phase = _columns(x, phase_input, line_design, list(peaks))
     out = {}
     if not cols.shape[1] or near.sum() <= cols.shape[1] + N_BACKGROUND:
         return out
