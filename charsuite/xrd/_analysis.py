@@ -506,24 +506,6 @@ class _PawleyCalc:
         }  # fmt: skip
         return self._cache
 
-    def reuse(self, x, sigma, phases_for_fit):
-        """(design, weighted design, Gram) of ``phases_for_fit`` from the decide stage's cache.
-
-        None unless the cache holds the same points, σ and phases (the whole-pattern
-        stage then builds its own): the columns of a sub-list and their Gram sub-block are
-        the numbers a fresh build gives, so the accepted phases need no second design.
-        """
-        c = self._cache
-        if (
-            c is None
-            or not np.array_equal(c["x"], x)
-            or not np.array_equal(c["sigma"], np.maximum(sigma, 1e-12))
-            or not all(any(_same_phase(p, q) for q in c["phases"]) for p in phases_for_fit)
-        ):
-            return None
-        sel = np.flatnonzero(np.isin(c["owner"], [p[0] for p in phases_for_fit]))
-        return c["a"][:, sel], c["aw"][:, sel], c["gram"][np.ix_(sel, sel)]
-
     def __call__(self, x, y_net, sigma, phases_for_fit):
         """Calculated pattern on ``x`` (zeros without a line in range or without signal)."""
         c = self._design(x, sigma, phases_for_fit)
@@ -591,7 +573,7 @@ def _structure_inputs(phase_out, refined_lines, refs) -> dict:
 
 
 def _decide(
-    da, bg, peaks, refined, short, *, rad, max_zero_offset_deg, incidence_deg, calc,
+    da, bg, peaks, refined, short, *, rad, max_zero_offset_deg, incidence_deg,
 ):  # fmt: skip
     """Stage "decide" (:mod:`charsuite.xrd._decide`).
 
@@ -621,7 +603,7 @@ def _decide(
     best = max((c for c in cands if not c.accepted), key=lambda c: c.score, default=None)
     return decide_phases(
         x, y, np.maximum(s, 1e-12), refined.pawley_input,
-        fit=calc,
+        fit=_PawleyCalc(**radiation),
         fwhm_deg=float(np.median([p.fwhm for p in peaks])), cells=cells,
         wavelength=rad.wavelength_ka1_angstrom, peaks=peaks, unexplained=list(short.unexplained),
         tol_deg=short.tol_deg, hint=best.name if best is not None else None,
@@ -707,25 +689,14 @@ def _per_phase_rwp(x, y_net, w, calc, phases_for_fit) -> dict:
     return per
 
 
-def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio, calc=None):
-    """Pawley-type confirmation: fixed cells/profiles, free non-negative intensities (NNLS).
-
-    ``calc``: the decide stage's :class:`_PawleyCalc`, whose design is reused when it
-    holds these phases on the same points.
-    """
-    reused = None if calc is None else calc.reuse(x, sigma, phases_for_fit)
-    if reused is None:
-        a, _ = _pawley_design(x, phases_for_fit, l1=l1, l2=l2, ratio=ratio)
-    else:
-        a, aw, gram = reused
+def _pawley(x, y_net, sigma, phases_for_fit, *, l1, l2, ratio):
+    """Pawley-type confirmation: fixed cells/profiles, free non-negative intensities (NNLS)."""
+    a, _ = _pawley_design(x, phases_for_fit, l1=l1, l2=l2, ratio=ratio)
     w = 1 / np.maximum(sigma, 1e-9)
     den = float(np.sum((w * y_net) ** 2))
     if not a.shape[1] or den <= 0:
         return {"method": "Pawley-type NNLS", "rwp": None, "rexp": None, "per_phase_rwp": {}}
-    if reused is None:
-        coef = _nnls(a.multiply(w[:, None]).tocsc(), y_net * w, maxiter=50 * a.shape[1])
-    else:
-        coef = _nnls_gram(gram, aw.T @ (y_net * w), maxiter=50 * a.shape[1])
+    coef = _nnls(a.multiply(w[:, None]).tocsc(), y_net * w, maxiter=50 * a.shape[1])
     calc = a @ coef
     rwp = float(np.sqrt(np.sum((w * (y_net - calc)) ** 2) / den))
     rexp = float(np.sqrt(max(x.size - a.shape[1], 1) / den))
@@ -1045,7 +1016,7 @@ def _apply_decision(refined: _Refined, short: _Shortlist, rejected: dict):
         refined.layered = None
 
 
-def _whole_pattern_stage(da, bg, refined: _Refined, opts: _Options, rad, *, calc=None):
+def _whole_pattern_stage(da, bg, refined: _Refined, opts: _Options, rad):
     """Whole-pattern confirmation of the accepted phases: Pawley-type NNLS or Le Bail."""
     from charsuite.xrd._wholepattern import le_bail
 
@@ -1067,7 +1038,7 @@ def _whole_pattern_stage(da, bg, refined: _Refined, opts: _Options, rad, *, calc
         wp["fwhm_w0_w1"] = {k: list(v) for k, v in wp["fwhm_w0_w1"].items()}
     except (ValueError, FloatingPointError, np.linalg.LinAlgError):
         # default, or Le Bail failed: the Pawley-type NNLS check needs no refinement
-        wp = _pawley(x, y, s, refined.pawley_input, l1=l1, l2=l2, ratio=ratio, calc=calc)
+        wp = _pawley(x, y, s, refined.pawley_input, l1=l1, l2=l2, ratio=ratio)
     wp.pop("calc", None)
     for ph in refined.phases:
         ph["rwp"] = wp["per_phase_rwp"].get(ph["name"])
@@ -1296,17 +1267,13 @@ def analyze(
     lo, hi = float(da.two_theta[0]), float(da.two_theta[-1])
     short = _shortlist_stage(peaks, opts, l1, lo, hi, corrections)
     refined = _refine_stage(short, peaks, opts, l1, src)
-    # one Pawley design for the decide stage's fits and the accepted phases' confirmation
-    calc = _PawleyCalc(
-        l1=rad.wavelength_ka1_angstrom, l2=rad.wavelength_ka2_angstrom, ratio=rad.ka2_ratio
-    )
     decision = _decide(
         da, bg, peaks, refined, short, rad=rad,
         max_zero_offset_deg=corrections["search_match"]["max_zero_offset_deg"],
-        incidence_deg=alpha, calc=calc,
+        incidence_deg=alpha,
     )  # fmt: skip
     _apply_decision(refined, short, decision.rejected())
-    wp = _whole_pattern_stage(da, bg, refined, opts, rad, calc=calc)
+    wp = _whole_pattern_stage(da, bg, refined, opts, rad)
     rietveld = _rietveld_stage(da, refined, opts, rad) if refine else None
     peak_rows = _peak_rows(peaks, refined.peak_phase, l1=l1, zero_offset_deg=zero_offset_deg)
     # unidentified = unexplained *and* significant (fitted area ≥ 3σ); weaker bumps are noise
