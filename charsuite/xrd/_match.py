@@ -325,12 +325,13 @@ _AXIS_COLUMNS = {
 }
 #: Step of the cell-scale grid (fraction): 0.05° at 2θ = 80° (below the match tolerance).
 SCALE_STEP = 0.0005
-#: FoM prior of a cell anywhere inside a declared cell range (a charged or cycled state):
-#: that of a 0.5 % isotropic strain (STRAIN_PENALTY·0.5², the decide stage's cell
-#: tolerance). A phase with a range is scored both ways — isotropic window around the library
-#: cell (its usual prior) and per-axis range (this prior) — and keeps the better FoM, so that
-#: a cell near the library cell is judged as without a range.
-RANGE_PRIOR = STRAIN_PENALTY * 0.5**2
+#: FoM prior of a cell inside a declared cell range but outside the isotropic window
+#: |s − 1| ≤ max_strain (a charged or cycled state): the isotropic prior at the window's
+#: edge, continued flat along the range. A phase with a range is scored isotropically (as
+#: without one) and on its per-axis grid; the per-axis result replaces the isotropic one only
+#: when its cell lies outside the isotropic window and its FoM is higher, so that a cell
+#: near the library cell is judged exactly as without a range.
+RANGE_PRIOR = STRAIN_PENALTY
 #: Coarse step of the per-axis grid search (in SCALE_STEP), refined around the best points.
 COARSE = 2
 
@@ -347,8 +348,10 @@ class _ScaleGrid:
         Cell lengths of the K columns (``_AXIS_COLUMNS``); None for the isotropic grid.
     penalty : ndarray, shape (S,)
         FoM strain prior. Isotropic: STRAIN_PENALTY·(|s − 1|/max_strain)². Per axis:
-        :data:`RANGE_PRIOR` + STRAIN_PENALTY·(δ/max_strain)², δ the largest distance of an
-        axis scale outside its declared range (``bounds``).
+        min(STRAIN_PENALTY·(max_k |s_k − 1|/max_strain)², :data:`RANGE_PRIOR`) +
+        STRAIN_PENALTY·(δ/max_strain)², δ the largest distance of an axis scale outside its
+        declared range (``bounds``): the isotropic prior inside the isotropic window,
+        continued flat along the declared range, rising again beyond it.
     tie : ndarray, shape (S,)
         Tie-break toward the library cell (subtracted from the alignment objective only).
     spans : tuple of float
@@ -379,20 +382,21 @@ class _ScaleGrid:
         return cls(sc[:, None], None, pen, tie, (2 * (float(sc[-1]) - 1),))
 
     @classmethod
-    def per_axis(cls, ph, cell_range, max_strain, step=SCALE_STEP):
+    def per_axis(cls, ph, cell_range, max_strain, step=SCALE_STEP, *, tolerance=0.0):
         """Independent scales of the cell lengths over the declared range ± ``max_strain``.
 
         ``cell_range`` maps a cell length ('a', 'b', 'c') to its declared (lo, hi) in Å
-        (:func:`charsuite.xrd._library.cell_length_bounds` for the undeclared ones). None
-        when the phase's metric has cross terms or another setting (the caller then
-        searches isotropically).
+        (:func:`charsuite.xrd._library.cell_length_bounds` for the undeclared ones); the
+        prior's ``bounds`` are the range ± ``tolerance`` (the decide stage's cell
+        tolerance). None when the phase's metric has cross terms or another setting (the
+        caller then searches isotropically).
         """
         names = _AXIS_COLUMNS.get(ph.system)
         if names is None or ph.coef1 is None:
             return None
         ms = max(float(max_strain), 1e-9)
         rel = _relative_ranges(ph.cell, cell_range)
-        bounds = np.array([rel["abc".index(n)] for n in names])
+        bounds = np.array([rel["abc".index(n)] for n in names]) + np.array([-1, 1]) * tolerance
         lo_b = np.minimum(bounds[:, 0], 1.0) - ms
         hi_b = np.maximum(bounds[:, 1], 1.0) + ms
         axes1 = [np.linspace(lo, hi, round((hi - lo) / step) + 1) for lo, hi in zip(lo_b, hi_b)]
@@ -403,11 +407,21 @@ class _ScaleGrid:
     @classmethod
     def _at(cls, axes, names, bounds, ms, spans):
         """Per-axis grid at the given points (penalty and tie-break computed)."""
-        out = np.maximum(np.maximum(bounds[:, 0] - axes, axes - bounds[:, 1]), 0.0).max(axis=1)
-        pen = RANGE_PRIOR + STRAIN_PENALTY * (out / ms) ** 2
+        grid = cls(axes, names, np.zeros(len(axes)), np.zeros(len(axes)), spans, bounds)
         dev = np.abs(axes - 1).sum(axis=1)
         tie = 1e-3 * dev / max(float(np.sum(spans)), 1e-9)
-        return cls(axes, names, pen, tie, spans, bounds)
+        return dataclasses.replace(grid, penalty=grid.penalty_at(axes, ms), tie=tie)
+
+    def penalty_at(self, axes, ms):
+        """Per-axis prior at axis scales ``axes`` (S, K): see the class docstring."""
+        iso = STRAIN_PENALTY * (np.abs(axes - 1).max(axis=1) / max(float(ms), 1e-9)) ** 2
+        return np.minimum(iso, RANGE_PRIOR) + self.out_penalty(axes, ms)
+
+    def out_penalty(self, axes, ms):
+        """STRAIN_PENALTY·(δ/max_strain)², δ the largest distance outside ``bounds``."""
+        b = self.bounds
+        out = np.maximum(np.maximum(b[:, 0] - axes, axes - b[:, 1]), 0.0).max(axis=1)
+        return STRAIN_PENALTY * (out / max(float(ms), 1e-9)) ** 2
 
     def around(self, points, ms, step=SCALE_STEP, half=2):
         """Fine per-axis grid of ± ``half`` steps around each of ``points`` (K-vectors)."""
@@ -509,7 +523,7 @@ def _adjust_cell(ph, grid, gi, z, matched_lines, obs_x_matched, max_dev):
     s_th = np.sqrt(q_new) * lam / 2
     ok = s_th < 1
     pos = np.degrees(2 * np.arcsin(np.where(ok, s_th, 0.0))) + ph.shift
-    return np.where(ok, pos, _OUT)
+    return np.where(ok, pos, _OUT), coef_ref + corr
 
 
 def _evaluate(ph, obs_x, obs_i, tol, lo, hi, pos, p_chance, trials):
@@ -570,6 +584,8 @@ def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, grid, zeros, p_chance,
     base = grid.positions(ph)[gi] if grid.names else _positions(ph, grid.axes[gi, 0])[0]
     ev = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, base + z, p_chance, trials)
     cell = grid.cell(ph, gi)
+    penalty = float(grid.penalty[gi])
+    new = None
     if ev["hit_lines"].size:
         new = _adjust_cell(
             ph, grid, gi, z, ev["hit_lines"], obs_x[ev["hit_obs"]], max_dev=1.5 * max_strain
@@ -577,20 +593,31 @@ def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, grid, zeros, p_chance,
         if new is not None:
             # second pass: lines within 2·tol of a peak after the first adjustment (close
             # line pairs that merged into one observed peak pull the cell together)
-            near, dv = _nearest(obs_x, new + z)
+            near, dv = _nearest(obs_x, new[0] + z)
             sel = np.nonzero(
-                (dv <= 2 * tolj[near]) & ph.strong & (new + z >= lo) & (new + z <= hi)
+                (dv <= 2 * tolj[near]) & ph.strong & (new[0] + z >= lo) & (new[0] + z <= hi)
             )[0]
             new2 = _adjust_cell(ph, grid, gi, z, sel, obs_x[near[sel]], max_dev=1.5 * max_strain)
             new = new if new2 is None else new2
         if new is not None:
             npar = _N_CELL_PARAMS.get(ph.system, 6)
-            ev2 = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, new + z, p_chance, trials * npar)
+            ev2 = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, new[0] + z, p_chance, trials * npar)
             if ev2["fom"] > ev["fom"]:
                 ev = ev2
                 cell = None  # anisotropic: reported by the lattice refinement, not here
-    ev["fom"] = max(ev["fom"] - float(grid.penalty[gi]), 0.0)
+                if grid.names is not None:
+                    # per-axis search: the prior is that of the adjusted cell
+                    penalty = float(
+                        grid.penalty_at(np.sqrt(ph.coef1 / new[1])[None], max_strain)[0]
+                    )
+    ev["fom"] = max(ev["fom"] - penalty, 0.0)
     ev["scale"], ev["zero"], ev["cell"] = grid.scale(gi), z, cell
+    # the searched cell as reciprocal-metric coefficients (None: no axis description)
+    ev["coef"] = (
+        None
+        if ph.coef1 is None
+        else (new[1] if cell is None and new is not None else ph.coef1 / grid.axes[gi] ** 2)
+    )
     return ev
 
 
@@ -687,6 +714,8 @@ class _Stage1:
     def __init__(
         self, phases, args, p_chance, *, max_strain, strain, cell_range, tol_deg, zstep, zeros_all
     ):  # fmt: skip
+        from charsuite.xrd._decide_structure import CELL_TOLERANCE
+
         self.phases, self.args, self.p_chance = phases, args, p_chance
         self.max_strain, self.strain, self.tol_deg = max_strain, strain, tol_deg
         self.zstep, self.zeros_all = zstep, zeros_all
@@ -696,7 +725,9 @@ class _Stage1:
             rng = (cell_range or {}).get(n)
             if not rng:
                 continue
-            grid = _ScaleGrid.per_axis(ph, rng, max_strain, COARSE * SCALE_STEP)
+            grid = _ScaleGrid.per_axis(
+                ph, rng, max_strain, COARSE * SCALE_STEP, tolerance=CELL_TOLERANCE
+            )
             if grid is None:
                 # metric with cross terms: search isotropically over the widest declared range
                 rel = _relative_ranges(ph.cell, rng)
@@ -719,10 +750,18 @@ class _Stage1:
         grid = _ScaleGrid.isotropic(ms, sc if scales is None else scales)
         ev = _score_phase(ph, *self.args, grid, zeros, self.p_chance, ms)
         rng = self.grids.get(n) if scales is None else None
-        if rng is not None:
-            ev_r = _score_phase(ph, *self.args, rng, zeros, self.p_chance, self.max_strain)
-            ev = ev_r if ev_r["fom"] > ev["fom"] else ev
-        return ev
+        if rng is None or rng.names is None or ev["coef"] is None:
+            return ev
+        # with a declared range, the isotropic result also pays for leaving the range
+        ev["fom"] = max(ev["fom"] - float(rng.out_penalty(self._axes(ph, ev), ms)[0]), 0.0)
+        ev_r = _score_phase(ph, *self.args, rng, zeros, self.p_chance, self.max_strain)
+        outside = float(np.max(np.abs(self._axes(ph, ev_r) - 1))) > self.max_strain
+        return ev_r if outside and ev_r["fom"] > ev["fom"] else ev
+
+    @staticmethod
+    def _axes(ph, ev):
+        """Scales (1, K) of the cell lengths of a scored phase relative to the library."""
+        return np.sqrt(ph.coef1 / ev["coef"])[None, :]
 
     def score_all(self):
         """Score and align every phase on the full zero grid."""
