@@ -349,15 +349,18 @@ class _ScaleGrid:
     penalty : ndarray, shape (S,)
         FoM strain prior. Isotropic: STRAIN_PENALTY·(|s − 1|/max_strain)². Per axis:
         min(STRAIN_PENALTY·(max_k |s_k − 1|/max_strain)², :data:`RANGE_PRIOR`) +
-        STRAIN_PENALTY·(δ/max_strain)², δ the largest distance of an axis scale outside its
-        declared range (``bounds``): the isotropic prior inside the isotropic window,
-        continued flat along the declared range, rising again beyond it.
+        STRAIN_PENALTY·(δ/t)², δ the largest distance of an axis scale outside ``bounds``
+        (the declared range widened by the decide stage's cell tolerance t): the isotropic
+        prior inside the isotropic window, continued flat along the declared range, rising
+        beyond it on the scale of the tolerance (the decide stage rejects such a cell).
     tie : ndarray, shape (S,)
         Tie-break toward the library cell (subtracted from the alignment objective only).
     spans : tuple of float
         Width of the searched window along each axis (for the number of independent trials).
     bounds : ndarray or None, shape (K, 2)
-        Declared range of each axis scale (per-axis grids).
+        Declared range of each axis scale ± the tolerance (per-axis grids).
+    tolerance : float
+        The tolerance t (fraction).
     """
 
     axes: np.ndarray
@@ -366,6 +369,7 @@ class _ScaleGrid:
     tie: np.ndarray
     spans: tuple
     bounds: np.ndarray | None = None
+    tolerance: float = 0.0
 
     @classmethod
     def isotropic(cls, max_strain, scales=None):
@@ -402,12 +406,13 @@ class _ScaleGrid:
         axes1 = [np.linspace(lo, hi, round((hi - lo) / step) + 1) for lo, hi in zip(lo_b, hi_b)]
         axes = np.stack([g.ravel() for g in np.meshgrid(*axes1, indexing="ij")], axis=1)
         spans = tuple(float(hi - lo) for lo, hi in zip(lo_b, hi_b))
-        return cls._at(axes, tuple(names), bounds, ms, spans)
+        return cls._at(axes, tuple(names), bounds, ms, spans, tolerance)
 
     @classmethod
-    def _at(cls, axes, names, bounds, ms, spans):
+    def _at(cls, axes, names, bounds, ms, spans, tolerance):
         """Per-axis grid at the given points (penalty and tie-break computed)."""
-        grid = cls(axes, names, np.zeros(len(axes)), np.zeros(len(axes)), spans, bounds)
+        zero = np.zeros(len(axes))
+        grid = cls(axes, names, zero, zero, spans, bounds, tolerance)
         dev = np.abs(axes - 1).sum(axis=1)
         tie = 1e-3 * dev / max(float(np.sum(spans)), 1e-9)
         return dataclasses.replace(grid, penalty=grid.penalty_at(axes, ms), tie=tie)
@@ -418,10 +423,10 @@ class _ScaleGrid:
         return np.minimum(iso, RANGE_PRIOR) + self.out_penalty(axes, ms)
 
     def out_penalty(self, axes, ms):
-        """STRAIN_PENALTY·(δ/max_strain)², δ the largest distance outside ``bounds``."""
+        """Out-of-range prior STRAIN_PENALTY·(δ/t)² (t = ``tolerance``, else ``ms``)."""
         b = self.bounds
         out = np.maximum(np.maximum(b[:, 0] - axes, axes - b[:, 1]), 0.0).max(axis=1)
-        return STRAIN_PENALTY * (out / max(float(ms), 1e-9)) ** 2
+        return STRAIN_PENALTY * (out / max(float(self.tolerance or ms), 1e-9)) ** 2
 
     def around(self, points, ms, step=SCALE_STEP, half=2):
         """Fine per-axis grid of ± ``half`` steps around each of ``points`` (K-vectors)."""
@@ -432,7 +437,7 @@ class _ScaleGrid:
         pts = np.unique(
             np.round((np.asarray(points)[:, None, :] + off).reshape(-1, len(self.names)), 9), axis=0
         )
-        return _ScaleGrid._at(pts, self.names, self.bounds, ms, self.spans)
+        return _ScaleGrid._at(pts, self.names, self.bounds, ms, self.spans, self.tolerance)
 
     def coef(self, ph, i):
         """Reciprocal-metric coefficients (``_design`` columns) at grid point i."""
@@ -712,7 +717,8 @@ class _Stage1:
     """Stage 1 of :func:`match_phases`: per-phase alignment, common zero, gates."""
 
     def __init__(
-        self, phases, args, p_chance, *, max_strain, strain, cell_range, tol_deg, zstep, zeros_all
+        self, phases, args, p_chance, *, max_strain, strain, cell_range, threshold, tol_deg,
+        zstep, zeros_all,
     ):  # fmt: skip
         from charsuite.xrd._decide_structure import CELL_TOLERANCE
 
@@ -721,6 +727,7 @@ class _Stage1:
         self.zstep, self.zeros_all = zstep, zeros_all
         self.res: dict = {}
         self.grids: dict = {}
+        self.threshold = threshold
         for n, ph in phases.items():
             rng = (cell_range or {}).get(n)
             if not rng:
@@ -742,9 +749,13 @@ class _Stage1:
     def score(self, n, ph, zeros, scales=None):
         """Score phase table ph as candidate n on the zero grid (and optional scale grid).
 
-        A phase with a declared cell range is also searched on its per-axis grid (prior
+        A phase with a declared cell range pays the range's out-of-range prior on its
+        isotropic result. When that result stays below ``threshold`` (the phase is not there
+        as made), the phase is also searched on its per-axis grid (prior
         :data:`RANGE_PRIOR`; the adjustment then allows d to move by 1.5·``max_strain`` from
-        the grid point, as for any phase) and keeps the better of the two FoMs.
+        the grid point, as for any phase), and that result replaces the isotropic one if its
+        cell lies outside the isotropic window, inside the declared range ± the decide
+        stage's tolerance (the cell test would reject it otherwise), and its FoM is higher.
         """
         ms, sc = self.scales_of(n)
         grid = _ScaleGrid.isotropic(ms, sc if scales is None else scales)
@@ -752,11 +763,14 @@ class _Stage1:
         rng = self.grids.get(n) if scales is None else None
         if rng is None or rng.names is None or ev["coef"] is None:
             return ev
-        # with a declared range, the isotropic result also pays for leaving the range
         ev["fom"] = max(ev["fom"] - float(rng.out_penalty(self._axes(ph, ev), ms)[0]), 0.0)
+        if ev["fom"] >= self.threshold:
+            return ev
         ev_r = _score_phase(ph, *self.args, rng, zeros, self.p_chance, self.max_strain)
-        outside = float(np.max(np.abs(self._axes(ph, ev_r) - 1))) > self.max_strain
-        return ev_r if outside and ev_r["fom"] > ev["fom"] else ev
+        axes = self._axes(ph, ev_r)
+        outside = float(np.max(np.abs(axes - 1))) > self.max_strain
+        inside = float(rng.out_penalty(axes, self.max_strain)[0]) == 0.0
+        return ev_r if outside and inside and ev_r["fom"] > ev["fom"] else ev
 
     @staticmethod
     def _axes(ph, ev):
@@ -1149,6 +1163,7 @@ def match_phases(
         max_strain=max_strain,
         strain=strain,
         cell_range=cell_range,
+        threshold=threshold,
         tol_deg=tol_deg,
         zstep=zstep,
         zeros_all=zeros_all,
