@@ -333,7 +333,7 @@ SCALE_STEP = 0.0005
 #: near the library cell is judged exactly as without a range.
 RANGE_PRIOR = STRAIN_PENALTY
 #: Coarse step of the per-axis grid search (in SCALE_STEP), refined around the best points.
-COARSE = 2
+COARSE = 3
 
 
 @dataclasses.dataclass(frozen=True)
