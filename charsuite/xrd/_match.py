@@ -23,7 +23,25 @@ monoclinic) is fitted by linear least squares to the matched lines (z fixed) and
 if no d-spacing moves by more than 1.5·``max_strain``; the lines are then matched again.
 Real samples deviate anisotropically from a literature cell (solid solutions, Li content,
 strain); without this step a phase whose close line pairs merged (Li2MnO3 (20-2)/(131))
-loses lines an isotropic scale cannot reach. Figure of merit (0…1)::
+loses lines an isotropic scale cannot reach.
+
+*Declared cell ranges* (``cell_range``; :func:`charsuite.xrd.phase_cell_range`): a layered
+cathode on charge changes its cell by 2 % per axis in opposite directions (Li(1−x)NiO2-type: c
+up, then collapsing; a down), beyond what an isotropic scale plus a 1.5 % adjustment reaches.
+Such a phase is first scored as above; its result also pays STRAIN_PENALTY·(δ/t)² for a cell
+δ outside the declared range widened by the decide stage's tolerance t = 0.5 %. If it stays
+below ``threshold`` (the phase is not there as made), it is aligned again on a grid of one
+scale per cell length (the lengths the reciprocal metric scales independently: a; a, c; a,
+b, c for cubic to orthorhombic metrics) over the range ± ``max_strain`` — coarse (3 steps of
+0.0005), then fine around the three best coarse points — and cell-adjusted as above. That
+result replaces the first when its adjusted cell lies outside the isotropic window, inside
+the widened range, and its FoM is higher; its strain prior is :data:`RANGE_PRIOR` (= the
+isotropic prior at the window's edge) and the number of independent trials in F counts the
+cell positions along every searched axis. A cell near the library cell is therefore judged
+exactly as for a phase without a range, and isostructural siblings whose ranges overlap
+(NMC811, LiNiO2, LiCoO2 along their charge curves) compete on equal priors there.
+
+Figure of merit (0…1)::
 
     FoM = C · (0.5 + 0.5·P) · (0.7 + 0.3·R) · (1 − F) − 0.1·(|s − 1|/max_strain)²
 
@@ -76,7 +94,7 @@ R-3m subcell LiCoO2 next to Li2MnO3, which also explains the superstructure line
 Li2MnO3 next to NMC811 when its extra lines are substrate lines it does not own; Fe or
 Al whose two lines LiF explains). Identical explained sets (isostructural duplicates,
 LiNiO2 next to NMC811) lose the phase with the lower FoM. Then backward elimination
-removes, one at a time, the phase with the smallest U_p (ties: lower FoM) while
+removes, one at a time, the phase with the smallest U_p (ties: a non-expected phase, then the lower FoM) while
 U_p < ``min_unique_fraction`` (1 % of the pattern's peak intensity; optionally also
 U_p < ``min_new_fraction`` × its own explained intensity) or the phase is the main
 contributor to no explained significant (≥ 3σ) peak (a unique contribution made only of
@@ -976,7 +994,15 @@ class _Stage2:
             if not below:
                 break
             bin_u = 0.2 * min_unique_fraction or 1e-3
-            victim = min(below, key=lambda n: (round(u[n] / bin_u), self.res[n]["fom"]))
+            # ties (isostructural twins explain the same peaks): an expected phase stays
+            victim = min(
+                below,
+                key=lambda n: (
+                    round(u[n] / bin_u),
+                    n.lower() in self.expected_l,
+                    self.res[n]["fom"],
+                ),
+            )
             others = [m for m in current if m != victim]
             self.dropped[victim] = (
                 f"rejected: compatible (FoM {self.res[victim]['fom']:.2f}) but not needed — it "

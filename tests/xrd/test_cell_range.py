@@ -135,3 +135,12 @@ def test_rietveld_starts_from_the_charged_cell(tmp_path):
     cell = next(iter(res.rietveld["cells"].values()))
     assert abs(cell["a"]["value"] - a) <= 2e-3 * a
     assert abs(cell["c"]["value"] - c) <= 2e-3 * c
+
+
+@pytest.mark.slow
+def test_expected_phase_names_the_charged_sibling(tmp_path):
+    """Positions cannot tell a 4.3 V NMC811 from LiCoO2; ``expected`` decides the tie."""
+    res = _analyze(_scan(tmp_path, 2.817, 14.030), expected=("NMC811",))
+    assert [p["name"] for p in res.phases] == ["NMC811"]
+    lat = res.phases[0]["lattice"]
+    assert _close(lat, "a", 2.817) and _close(lat, "c", 14.030)
