@@ -144,3 +144,25 @@ def test_expected_phase_names_the_charged_sibling(tmp_path):
     assert [p["name"] for p in res.phases] == ["NMC811"]
     lat = res.phases[0]["lattice"]
     assert _close(lat, "a", 2.817) and _close(lat, "c", 14.030)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("other", ["Li2MnO3", "LiMn2O4", "Pt"])
+def test_charged_nmc811_next_to_a_degradation_or_substrate_phase(tmp_path, other):
+    """x(Li) ≈ 0.5 NMC811 with 20 wt % Li2MnO3 (C2/m, a superstructure of the same
+    layers), the spinel LiMn2O4 (its lines near the layered ones) or a Pt current collector:
+    both phases reported, the layered one with its true cell."""
+    from charsuite.datasets.xrd_independent import independent_powder_scan
+
+    a, c = 2.822, 14.467
+    x, y, _ = independent_powder_scan(
+        {"NMC811": 0.8, other: 0.2}, nmc_truth={"a": a, "c": c}, crystallite_size_nm=60.0,
+        peak_counts=5000, seed=2,
+    )  # fmt: skip
+    path = tmp_path / f"charged_{other}.xy"
+    np.savetxt(path, np.c_[x, y], fmt="%.6g")
+    res = _analyze(path)
+    names = [p["name"] for p in res.phases]
+    layered = [p for p in res.phases if p["name"] in LAYERED]
+    assert other in names and len(layered) == 1 and len(names) == 2, names
+    assert _close(layered[0]["lattice"], "a", a) and _close(layered[0]["lattice"], "c", c)
