@@ -51,7 +51,8 @@ class XRDAnalysis(Result):
         ``lines`` ("ka1" | "ka12"), ``ka2_ratio``, ``source`` ("file" | "data" | "option" |
         "assumed") and ``evidence`` (:func:`charsuite.xrd._radiation.decide_radiation`).
     rietveld : dict or None
-        With ``refine=True``: rwp, gof, converged, message, notes.
+        With ``refine=True``: rwp, gof, converged, message, notes and ``cells`` (phase →
+        refined cell {parameter: {value, uncertainty}}, Å and deg).
     library_gap : dict
         ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
         peak intensity (the peaks of rejected phases included), ``closest_library_phase`` (a
@@ -551,7 +552,7 @@ def _line_design(x, centres, fwhm, eta, *, l1, l2, ratio):
 def _structure_inputs(phase_out, refined_lines, refs) -> dict:
     """{name: StructureInput} of the shortlisted phases with a refined cell (decide stage)."""
     from charsuite.xrd._decide_structure import StructureInput
-    from charsuite.xrd._library import phase_max_strain
+    from charsuite.xrd._library import phase_cell_range, phase_max_strain
 
     out = {}
     for ph in phase_out:
@@ -568,6 +569,7 @@ def _structure_inputs(phase_out, refined_lines, refs) -> dict:
             weights=gi,
             max_strain=phase_max_strain(ph["reference"]),
             optional=optional,
+            cell_range=phase_cell_range(ph["reference"]),
         )
     return out
 
@@ -838,7 +840,7 @@ def _references(opts: _Options, l1, lo, hi, corrections):
 
 def _shortlist_stage(peaks, opts: _Options, l1, lo, hi, corrections) -> _Shortlist:
     """Stage "shortlist": peak search–match against the library (:mod:`charsuite.xrd._match`)."""
-    from charsuite.xrd._library import fault_broadened_lines, phase_max_strain
+    from charsuite.xrd._library import fault_broadened_lines, phase_cell_range, phase_max_strain
     from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
 
     names, refs, weights, shifts = _references(opts, l1, lo, hi, corrections)
@@ -875,6 +877,7 @@ def _shortlist_stage(peaks, opts: _Options, l1, lo, hi, corrections) -> _Shortli
         optional={
             n: m for n, ref in refs.items() if (m := fault_broadened_lines(n, ref.hkl)).any()
         },
+        cell_range={n: v for n in refs if (v := phase_cell_range(n)) is not None},
     )
     return _Shortlist(names, refs, weights, shifts, accepted, cands, list(unexplained), tol_deg)
 
@@ -1079,6 +1082,9 @@ def _candidate_rows(cands, decision):
     ]
 
 
+_CELL_KEYS = ("a", "b", "c", "alpha", "beta", "gamma")
+
+
 def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
     """Stage "refine (Rietveld)": weight fractions of the accepted phases, the pattern's Rwp.
 
@@ -1090,11 +1096,18 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
     names = list(dict.fromkeys(ph["reference"] for ph in refined.phases))
     if not names:
         return {"rwp": None, "message": "no accepted phase"}
+    # start from the peak-refinement cells: a charged cathode's cell lies percents away
+    start = {}
+    for ph in refined.phases:
+        if ph["lattice"]:
+            start.setdefault(
+                ph["reference"], {k: v for k, v in ph["lattice"].items() if k in _CELL_KEYS}
+            )
     try:
         res = refine(
             da, phases=names, radiation=rad.lines, incidence_angle_deg=opts.alpha,
             film_thickness_nm=opts.film_thickness_nm, library=opts.library,
-            instrument=opts.instrument,
+            instrument=opts.instrument, start_cells=start,
         )  # fmt: skip
     except (CharsuiteError, ValueError, np.linalg.LinAlgError) as err:
         return {"rwp": None, "message": f"Rietveld refinement failed: {err}"}
@@ -1110,6 +1123,7 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
         "converged": res.converged,
         "message": res.message,
         "notes": list(res.notes),
+        "cells": {p.name: p.cell for p in res.phases},
     }
 
 

@@ -204,7 +204,8 @@ def _rejection_reason(c, sub, struct) -> str:
     cell = (struct or {}).get("cell", {"passed": True})
     if not cell["passed"]:
         return (
-            f"rejected: refined cell deviates {cell['max_deviation']:.2%} from the library cell "
+            f"rejected: refined cell deviates {cell['max_deviation']:.2%} from "
+            f"{cell.get('compared_with', 'the library cell')} "
             f"({cell['deviation_beyond_3_sigma']:.2%} beyond 3σ; a library phase may strain "
             f"{cell['tolerance']:.1%}): a different compound on a similar lattice"
         )

@@ -111,6 +111,9 @@ class StructureInput:
         Declared solid-solution range of the phase.
     optional : ndarray of bool or None
         Lines the library declares fault-broadened (may be weak or absent; not tested).
+    cell_range : dict or None
+        Declared range of the cell lengths, {'a': (lo, hi), ...} in Å
+        (:func:`charsuite.xrd.phase_cell_range`).
     """
 
     cif: str
@@ -121,21 +124,39 @@ class StructureInput:
     weights: np.ndarray | None = None
     max_strain: float | None = None
     optional: np.ndarray | None = None
+    cell_range: dict | None = None
 
 
 def cell_test(inp: StructureInput) -> dict:
-    """Cell plausibility (module docstring): passed, deviation, tolerance."""
-    tol = max(inp.max_strain or 0.0, CELL_TOLERANCE)
+    """Cell plausibility (module docstring): passed, deviation, tolerance.
+
+    With a declared ``cell_range`` the deviation of each length is its distance outside
+    the declared interval (relative to the library length) and the tolerance is
+    :data:`CELL_TOLERANCE`; the result then names the range (``compared_with``).
+    """
     lens = np.asarray(inp.cell[:3], float)
     ref = np.asarray(inp.reference_cell[:3], float)
     err = np.asarray(inp.cell_err if inp.cell_err is not None else (0.0, 0.0, 0.0), float)
-    dev = np.abs(lens / ref - 1)
+    if inp.cell_range:
+        from charsuite.xrd._library import cell_length_bounds
+
+        rel = cell_length_bounds(ref, inp.cell_range)
+        dev = np.maximum(np.maximum(rel[:, 0] - lens, lens - rel[:, 1]), 0.0) / ref
+        tol = CELL_TOLERANCE
+        text = "the declared cell range " + ", ".join(
+            f"{k} {lo:g}–{hi:g} Å" for k, (lo, hi) in inp.cell_range.items()
+        )
+    else:
+        tol = max(inp.max_strain or 0.0, CELL_TOLERANCE)
+        dev = np.abs(lens / ref - 1)
+        text = "the library cell"
     excess = float(np.max(dev - 3 * np.nan_to_num(err) / ref))
     return {
         "max_deviation": float(np.max(dev)),
         "deviation_beyond_3_sigma": excess,
         "tolerance": tol,
         "passed": bool(excess <= tol),
+        "compared_with": text,
     }
 
 

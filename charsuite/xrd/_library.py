@@ -145,6 +145,52 @@ def phase_max_strain(name: str) -> float | None:
     return None if v is None else float(v)
 
 
+def phase_cell_range(name: str) -> dict[str, tuple[float, float]] | None:
+    """Declared range of the cell lengths of a built-in phase (``phases.json``), or None.
+
+    A phase whose cell changes strongly and anisotropically in use — a layered cathode on
+    charge, whose c grows by ≈ 2 % and then collapses while a shrinks by ≈ 2 % — declares
+    ``"cell_range": {"a": [lo, hi], "c": [lo, hi], "source": "..."}`` (Å, from published
+    cells along the charge curve). The search–match aligns it with one scale per cell
+    length over that range (:func:`charsuite.xrd.match_phases`), the decide stage measures
+    its cell against the range instead of the library cell, and the Rietveld refinement
+    bounds the cell by it. An undeclared length keeps the library value (a length equal to
+    a declared one by symmetry, b of a hexagonal cell, follows it).
+
+    Parameters
+    ----------
+    name : str
+        Phase name.
+
+    Returns
+    -------
+    dict or None
+        Cell length ('a', 'b', 'c') → (lo, hi) in Å; None when nothing is declared or the
+        phase is not built in.
+    """
+    v = _roles().get(name, {}).get("cell_range")
+    if not v:
+        return None
+    return {k: (float(r[0]), float(r[1])) for k, r in v.items() if k in ("a", "b", "c")}
+
+
+def cell_length_bounds(cell, cell_range: dict) -> np.ndarray:
+    """Allowed (lo, hi) of a, b, c (Å, shape (3, 2)) under a declared cell range.
+
+    An undeclared length takes the range of a declared length of equal library value (b of
+    a hexagonal or tetragonal cell follows a), else the library value itself (lo = hi).
+    """
+    lens = [float(v) for v in cell[:3]]
+    out = np.empty((3, 2))
+    for k, name in enumerate("abc"):
+        rng = cell_range.get(name)
+        if rng is None:
+            twin = [m for j, m in enumerate("abc") if m in cell_range and lens[j] == lens[k]]
+            rng = cell_range[twin[0]] if twin else (lens[k], lens[k])
+        out[k] = (float(rng[0]), float(rng[1]))
+    return out
+
+
 def fault_broadened_lines(name: str, hkl) -> np.ndarray:
     """Mask of a built-in phase's fault-broadened superstructure reflections.
 

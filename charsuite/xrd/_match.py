@@ -23,7 +23,25 @@ monoclinic) is fitted by linear least squares to the matched lines (z fixed) and
 if no d-spacing moves by more than 1.5·``max_strain``; the lines are then matched again.
 Real samples deviate anisotropically from a literature cell (solid solutions, Li content,
 strain); without this step a phase whose close line pairs merged (Li2MnO3 (20-2)/(131))
-loses lines an isotropic scale cannot reach. Figure of merit (0…1)::
+loses lines an isotropic scale cannot reach.
+
+*Declared cell ranges* (``cell_range``; :func:`charsuite.xrd.phase_cell_range`): a layered
+cathode on charge changes its cell by 2 % per axis in opposite directions (Li(1−x)NiO2-type: c
+up, then collapsing; a down), beyond what an isotropic scale plus a 1.5 % adjustment reaches.
+Such a phase is first scored as above; its result also pays STRAIN_PENALTY·(δ/t)² for a cell
+δ outside the declared range widened by the decide stage's tolerance t = 0.5 %. If it stays
+below ``threshold`` (the phase is not there as made), it is aligned again on a grid of one
+scale per cell length (the lengths the reciprocal metric scales independently: a; a, c; a,
+b, c for cubic to orthorhombic metrics) over the range ± ``max_strain`` — coarse (3 steps of
+0.0005), then fine around the three best coarse points — and cell-adjusted as above. That
+result replaces the first when its adjusted cell lies outside the isotropic window, inside
+the widened range, and its FoM is higher; its strain prior is :data:`RANGE_PRIOR` (= the
+isotropic prior at the window's edge) and the number of independent trials in F counts the
+cell positions along every searched axis. A cell near the library cell is therefore judged
+exactly as for a phase without a range, and isostructural siblings whose ranges overlap
+(NMC811, LiNiO2, LiCoO2 along their charge curves) compete on equal priors there.
+
+Figure of merit (0…1)::
 
     FoM = C · (0.5 + 0.5·P) · (0.7 + 0.3·R) · (1 − F) − 0.1·(|s − 1|/max_strain)²
 
@@ -76,7 +94,7 @@ R-3m subcell LiCoO2 next to Li2MnO3, which also explains the superstructure line
 Li2MnO3 next to NMC811 when its extra lines are substrate lines it does not own; Fe or
 Al whose two lines LiF explains). Identical explained sets (isostructural duplicates,
 LiNiO2 next to NMC811) lose the phase with the lower FoM. Then backward elimination
-removes, one at a time, the phase with the smallest U_p (ties: lower FoM) while
+removes, one at a time, the phase with the smallest U_p (ties: a non-expected phase, then the lower FoM) while
 U_p < ``min_unique_fraction`` (1 % of the pattern's peak intensity; optionally also
 U_p < ``min_new_fraction`` × its own explained intensity) or the phase is the main
 contributor to no explained significant (≥ 3σ) peak (a unique contribution made only of
@@ -249,7 +267,7 @@ def _positions(ph: _Phase, scale, mask=None) -> np.ndarray:
     return np.where(ok, pos, _OUT)
 
 
-def _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi, max_strain):
+def _grid_objective(ph, obs_x, obs_sig, tol, base, grid, zeros, lo, hi):
     """Alignment objective on the (S, Z) grid for line positions ``base`` (S, Ls)."""
     pos = base[:, None, :] + zeros[None, :, None]  # (S, Z, Ls)
     nearest, dev = _nearest(obs_x, pos)
@@ -272,29 +290,210 @@ def _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi, max_st
     # the strain prior of the FoM (STRAIN_PENALTY) already here: with few lines a scale far
     # from 1 plus a zero offset can land any two lines on two unrelated peaks, and the
     # alignment must not prefer that to the unstrained cell at an equally good fit
-    strain = STRAIN_PENALTY * (np.abs(scales - 1) / max(max_strain, 1e-9)) ** 2
-    return obj - strain[:, None] - 1e-3 * np.abs(scales - 1)[:, None] / max(np.ptp(scales), 1e-9)
+    return obj - grid.penalty[:, None] - grid.tie[:, None]
 
 
-def _grid_align(ph, obs_x, obs_sig, tol, scales, zeros, lo, hi, max_strain):
-    """Best (s, z) on the grid, using the strong lines only (vectorised).
+def _grid_align(ph, obs_x, obs_sig, tol, grid, zeros, lo, hi):
+    """Best (grid index, z) on the grid, using the strong lines only (vectorised)."""
+    obj, zeros = _grid_scores(ph, obs_x, obs_sig, tol, grid, zeros, lo, hi)
+    si, zi = np.unravel_index(np.argmax(obj), obj.shape)
+    return int(si), float(zeros[zi])
+
+
+def _range_align(ph, obs_x, obs_sig, tol, grid, zeros, lo, hi, max_strain):
+    """(fine grid, index, z): per-axis search, coarse (``COARSE`` steps) then fine.
+
+    The fine grid spans ± 2 steps around the three best coarse points: a coarse point lies
+    within one step of the optimum, i.e. its lines within 0.05° of their place at 2θ = 80°.
+    """
+    obj, _ = _grid_scores(ph, obs_x, obs_sig, tol, grid, zeros, lo, hi)
+    best = np.argsort(obj.max(axis=1))[::-1][:3]
+    fine = grid.around(grid.axes[best], max(max_strain, 1e-9), half=COARSE)
+    gi, z = _grid_align(ph, obs_x, obs_sig, tol, fine, zeros, lo, hi)
+    return fine, gi, z
+
+
+def _grid_scores(ph, obs_x, obs_sig, tol, grid, zeros, lo, hi):
+    """Alignment objective (S, Z') on the grid and the zeros Z' it was evaluated at.
 
     Long zero grids are searched coarse-to-fine: every third zero first, then the full
     resolution around the two best coarse zeros (the grid cost is S·Z·L).
     """
-    base = _positions(ph, scales, ph.strong)  # (S, Ls)
+    base = grid.positions(ph, ph.strong)  # (S, Ls)
     if zeros.size > 15:
         coarse = zeros[::3]
-        obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, coarse, lo, hi, max_strain)
+        obj = _grid_objective(ph, obs_x, obs_sig, tol, base, grid, coarse, lo, hi)
         best_z = coarse[np.argsort(obj.max(axis=0))[::-1][:2]]
         step = 3 * (zeros[1] - zeros[0])
         keep = np.zeros(zeros.size, bool)
         for zc in best_z:
             keep |= np.abs(zeros - zc) <= step + 1e-9
         zeros = zeros[keep]
-    obj = _grid_objective(ph, obs_x, obs_sig, tol, base, scales, zeros, lo, hi, max_strain)
-    si, zi = np.unravel_index(np.argmax(obj), obj.shape)
-    return float(scales[si]), float(zeros[zi])
+    return _grid_objective(ph, obs_x, obs_sig, tol, base, grid, zeros, lo, hi), zeros
+
+
+#: Cell lengths scaled by the columns of :func:`_design` (column k ∝ 1/L_k², no cross
+#: term): the crystal systems in which a per-axis cell range can be searched.
+_AXIS_COLUMNS = {
+    "cubic": ("a",),
+    "tetragonal": ("a", "c"),
+    "hexagonal": ("a", "c"),
+    "trigonal": ("a", "c"),
+    "orthorhombic": ("a", "b", "c"),
+}
+#: Step of the cell-scale grid (fraction): 0.05° at 2θ = 80° (below the match tolerance).
+SCALE_STEP = 0.0005
+#: FoM prior of a cell inside a declared cell range but outside the isotropic window
+#: |s − 1| ≤ max_strain (a charged or cycled state): the isotropic prior at the window's
+#: edge, continued flat along the range. A phase with a range is scored isotropically (as
+#: without one) and on its per-axis grid; the per-axis result replaces the isotropic one only
+#: when its cell lies outside the isotropic window and its FoM is higher, so that a cell
+#: near the library cell is judged exactly as without a range.
+RANGE_PRIOR = STRAIN_PENALTY
+#: Coarse step of the per-axis grid search (in SCALE_STEP), refined around the best points.
+COARSE = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class _ScaleGrid:
+    """Cell scales searched for one phase: an isotropic s, or one scale per cell axis.
+
+    Attributes
+    ----------
+    axes : ndarray, shape (S, K)
+        Scale of each independent cell length (K = 1 and ``names`` None: isotropic s).
+    names : tuple of str or None
+        Cell lengths of the K columns (``_AXIS_COLUMNS``); None for the isotropic grid.
+    penalty : ndarray, shape (S,)
+        FoM strain prior. Isotropic: STRAIN_PENALTY·(|s − 1|/max_strain)². Per axis:
+        min(STRAIN_PENALTY·(max_k |s_k − 1|/max_strain)², :data:`RANGE_PRIOR`) +
+        STRAIN_PENALTY·(δ/t)², δ the largest distance of an axis scale outside ``bounds``
+        (the declared range widened by the decide stage's cell tolerance t): the isotropic
+        prior inside the isotropic window, continued flat along the declared range, rising
+        beyond it on the scale of the tolerance (the decide stage rejects such a cell).
+    tie : ndarray, shape (S,)
+        Tie-break toward the library cell (subtracted from the alignment objective only).
+    spans : tuple of float
+        Width of the searched window along each axis (for the number of independent trials).
+    bounds : ndarray or None, shape (K, 2)
+        Declared range of each axis scale ± the tolerance (per-axis grids).
+    tolerance : float
+        The tolerance t (fraction).
+    """
+
+    axes: np.ndarray
+    names: tuple | None
+    penalty: np.ndarray
+    tie: np.ndarray
+    spans: tuple
+    bounds: np.ndarray | None = None
+    tolerance: float = 0.0
+
+    @classmethod
+    def isotropic(cls, max_strain, scales=None):
+        """The isotropic grid |s − 1| ≤ max_strain (or the given scales)."""
+        ms = float(max_strain)
+        sc = (
+            np.linspace(1 - ms, 1 + ms, round(2 * ms / SCALE_STEP) + 1)
+            if scales is None
+            else np.asarray(scales, float)
+        )
+        pen = STRAIN_PENALTY * (np.abs(sc - 1) / max(ms, 1e-9)) ** 2
+        tie = 1e-3 * np.abs(sc - 1) / max(np.ptp(sc), 1e-9)
+        # the trial count of the FoM's F uses the top of the grid (as before per-axis grids)
+        return cls(sc[:, None], None, pen, tie, (2 * (float(sc[-1]) - 1),))
+
+    @classmethod
+    def per_axis(cls, ph, cell_range, max_strain, step=SCALE_STEP, *, tolerance=0.0):
+        """Independent scales of the cell lengths over the declared range ± ``max_strain``.
+
+        ``cell_range`` maps a cell length ('a', 'b', 'c') to its declared (lo, hi) in Å
+        (:func:`charsuite.xrd._library.cell_length_bounds` for the undeclared ones); the
+        prior's ``bounds`` are the range ± ``tolerance`` (the decide stage's cell
+        tolerance). None when the phase's metric has cross terms or another setting (the
+        caller then searches isotropically).
+        """
+        names = _AXIS_COLUMNS.get(ph.system)
+        if names is None or ph.coef1 is None:
+            return None
+        ms = max(float(max_strain), 1e-9)
+        rel = _relative_ranges(ph.cell, cell_range)
+        bounds = np.array([rel["abc".index(n)] for n in names]) + np.array([-1, 1]) * tolerance
+        lo_b = np.minimum(bounds[:, 0], 1.0) - ms
+        hi_b = np.maximum(bounds[:, 1], 1.0) + ms
+        axes1 = [np.linspace(lo, hi, round((hi - lo) / step) + 1) for lo, hi in zip(lo_b, hi_b)]
+        axes = np.stack([g.ravel() for g in np.meshgrid(*axes1, indexing="ij")], axis=1)
+        spans = tuple(float(hi - lo) for lo, hi in zip(lo_b, hi_b))
+        return cls._at(axes, tuple(names), bounds, ms, spans, tolerance)
+
+    @classmethod
+    def _at(cls, axes, names, bounds, ms, spans, tolerance):
+        """Per-axis grid at the given points (penalty and tie-break computed)."""
+        zero = np.zeros(len(axes))
+        grid = cls(axes, names, zero, zero, spans, bounds, tolerance)
+        dev = np.abs(axes - 1).sum(axis=1)
+        tie = 1e-3 * dev / max(float(np.sum(spans)), 1e-9)
+        return dataclasses.replace(grid, penalty=grid.penalty_at(axes, ms), tie=tie)
+
+    def penalty_at(self, axes, ms):
+        """Per-axis prior at axis scales ``axes`` (S, K): see the class docstring."""
+        iso = STRAIN_PENALTY * (np.abs(axes - 1).max(axis=1) / max(float(ms), 1e-9)) ** 2
+        return np.minimum(iso, RANGE_PRIOR) + self.out_penalty(axes, ms)
+
+    def out_penalty(self, axes, ms):
+        """Out-of-range prior STRAIN_PENALTY·(δ/t)² (t = ``tolerance``, else ``ms``)."""
+        b = self.bounds
+        out = np.maximum(np.maximum(b[:, 0] - axes, axes - b[:, 1]), 0.0).max(axis=1)
+        return STRAIN_PENALTY * (out / max(float(self.tolerance or ms), 1e-9)) ** 2
+
+    def around(self, points, ms, step=SCALE_STEP, half=2):
+        """Fine per-axis grid of ± ``half`` steps around each of ``points`` (K-vectors)."""
+        off1 = np.arange(-half, half + 1) * step
+        off = np.stack(
+            [g.ravel() for g in np.meshgrid(*([off1] * len(self.names)), indexing="ij")], axis=1
+        )
+        pts = np.unique(
+            np.round((np.asarray(points)[:, None, :] + off).reshape(-1, len(self.names)), 9), axis=0
+        )
+        return _ScaleGrid._at(pts, self.names, self.bounds, ms, self.spans, self.tolerance)
+
+    def coef(self, ph, i):
+        """Reciprocal-metric coefficients (``_design`` columns) at grid point i."""
+        return ph.coef1 / self.axes[i] ** 2
+
+    def positions(self, ph, mask=None):
+        """Line positions (deg, refraction included, no zero) at every grid point: (S, L)."""
+        if self.names is None:
+            return _positions(ph, self.axes[:, 0], mask)
+        design = ph.design if mask is None else ph.design[mask]
+        shift = ph.shift if mask is None else ph.shift[mask]
+        q = (ph.coef1[None, :] / self.axes**2) @ design.T  # (S, L) 1/d²
+        s_th = np.sqrt(np.maximum(q, 0.0)) * ph.wavelength / 2
+        ok = s_th < 1
+        pos = np.degrees(2 * np.arcsin(np.where(ok, s_th, 0.0))) + shift
+        return np.where(ok, pos, _OUT)
+
+    def scale(self, i):
+        """Isotropic-equivalent scale at grid point i (geometric mean of the axis scales)."""
+        return float(np.exp(np.mean(np.log(self.axes[i]))))
+
+    def cell(self, ph, i):
+        """The cell (a, b, c, α, β, γ) at grid point i."""
+        if self.names is None:
+            s = self.axes[i, 0]
+            return tuple(v * s if k < 3 else v for k, v in enumerate(ph.cell))
+        f = dict(zip(self.names, self.axes[i]))
+        f.setdefault("b", f["a"])
+        f.setdefault("c", f["a"])
+        return tuple(v * f["abc"[k]] if k < 3 else v for k, v in enumerate(ph.cell))
+
+
+def _relative_ranges(cell, cell_range):
+    """[(lo, hi)] of a, b, c relative to the library cell (:func:`cell_length_bounds`)."""
+    from charsuite.xrd._library import cell_length_bounds
+
+    lens = np.asarray(cell[:3], float)
+    return [tuple(b) for b in cell_length_bounds(cell, cell_range) / lens[:, None]]
 
 
 def _design(hkl, system):
@@ -313,20 +512,26 @@ def _design(hkl, system):
     return np.c_[h * h, k * k, l_ * l_, k * l_, h * l_, h * k]
 
 
-def _adjust_cell(ph, scale, z, matched_lines, obs_x_matched, max_dev):
+def _adjust_cell(ph, grid, gi, z, matched_lines, obs_x_matched, max_dev):
     """Refit the reciprocal metric to matched lines (z fixed); new line positions or None.
 
     A linear least-squares fit in Q = 1/d² = (2 sinθ/λ)²: microseconds per phase, which
     keeps the search fast; the full refinement with uncertainties is
-    :func:`charsuite.xrd._lattice.refine_lattice` after identification.
+    :func:`charsuite.xrd._lattice.refine_lattice` after identification. The reference is
+    grid point ``gi`` of ``grid``; no d-spacing may move by more than ``max_dev`` from it.
     """
     npar = _N_CELL_PARAMS.get(ph.system, 6)
     if npar < 2 or ph.coef1 is None or matched_lines.size < npar + 2:
         return None
     lam = ph.wavelength
     q_obs = (2 * np.sin(np.radians((obs_x_matched - z - ph.shift[matched_lines]) / 2)) / lam) ** 2
-    q_ref = (2 * ph.sin_th / (scale * lam)) ** 2  # at the grid scale
-    coef_ref = ph.coef1 / scale**2
+    if grid.names is None:
+        scale = grid.axes[gi, 0]
+        q_ref = (2 * ph.sin_th / (scale * lam)) ** 2  # at the grid scale
+        coef_ref = ph.coef1 / scale**2
+    else:
+        coef_ref = grid.coef(ph, gi)
+        q_ref = ph.design @ coef_ref
     a_m = ph.design[matched_lines]
     # fit the correction relative to the reference metric (well conditioned)
     corr, _, rank, _ = np.linalg.lstsq(a_m, q_obs - a_m @ coef_ref, rcond=None)
@@ -341,7 +546,7 @@ def _adjust_cell(ph, scale, z, matched_lines, obs_x_matched, max_dev):
     s_th = np.sqrt(q_new) * lam / 2
     ok = s_th < 1
     pos = np.degrees(2 * np.arcsin(np.where(ok, s_th, 0.0))) + ph.shift
-    return np.where(ok, pos, _OUT)
+    return np.where(ok, pos, _OUT), coef_ref + corr
 
 
 def _evaluate(ph, obs_x, obs_i, tol, lo, hi, pos, p_chance, trials):
@@ -390,35 +595,52 @@ def _evaluate(ph, obs_x, obs_i, tol, lo, hi, pos, p_chance, trials):
     }
 
 
-def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, scales, zeros, p_chance, max_strain):
+def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, grid, zeros, p_chance, max_strain):
     """Stage 1 for one phase: grid alignment, cell adjustment, FoM terms."""
     tol = float(np.min(tolj))
-    s, z = _grid_align(ph, obs_x, obs_sig, tolj, scales, zeros, lo, hi, max_strain)
-    trials = (1 + np.ptp(zeros) / tol) * (1 + 2 * (scales[-1] - 1) * ph.mid / tol)
-    base = _positions(ph, s)[0]
+    if grid.names is None:
+        gi, z = _grid_align(ph, obs_x, obs_sig, tolj, grid, zeros, lo, hi)
+    else:
+        grid, gi, z = _range_align(ph, obs_x, obs_sig, tolj, grid, zeros, lo, hi, max_strain)
+    # independent trials: zero positions × cell positions along each searched axis
+    trials = (1 + np.ptp(zeros) / tol) * np.prod([1 + sp * ph.mid / tol for sp in grid.spans])
+    base = grid.positions(ph)[gi] if grid.names else _positions(ph, grid.axes[gi, 0])[0]
     ev = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, base + z, p_chance, trials)
-    cell = tuple(v * s if i < 3 else v for i, v in enumerate(ph.cell))
+    cell = grid.cell(ph, gi)
+    penalty = float(grid.penalty[gi])
+    new = None
     if ev["hit_lines"].size:
         new = _adjust_cell(
-            ph, s, z, ev["hit_lines"], obs_x[ev["hit_obs"]], max_dev=1.5 * max_strain
+            ph, grid, gi, z, ev["hit_lines"], obs_x[ev["hit_obs"]], max_dev=1.5 * max_strain
         )
         if new is not None:
             # second pass: lines within 2·tol of a peak after the first adjustment (close
             # line pairs that merged into one observed peak pull the cell together)
-            near, dv = _nearest(obs_x, new + z)
+            near, dv = _nearest(obs_x, new[0] + z)
             sel = np.nonzero(
-                (dv <= 2 * tolj[near]) & ph.strong & (new + z >= lo) & (new + z <= hi)
+                (dv <= 2 * tolj[near]) & ph.strong & (new[0] + z >= lo) & (new[0] + z <= hi)
             )[0]
-            new2 = _adjust_cell(ph, s, z, sel, obs_x[near[sel]], max_dev=1.5 * max_strain)
+            new2 = _adjust_cell(ph, grid, gi, z, sel, obs_x[near[sel]], max_dev=1.5 * max_strain)
             new = new if new2 is None else new2
         if new is not None:
             npar = _N_CELL_PARAMS.get(ph.system, 6)
-            ev2 = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, new + z, p_chance, trials * npar)
+            ev2 = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, new[0] + z, p_chance, trials * npar)
             if ev2["fom"] > ev["fom"]:
                 ev = ev2
                 cell = None  # anisotropic: reported by the lattice refinement, not here
-    ev["fom"] = max(ev["fom"] - STRAIN_PENALTY * (abs(s - 1) / max(max_strain, 1e-9)) ** 2, 0.0)
-    ev["scale"], ev["zero"], ev["cell"] = s, z, cell
+                if grid.names is not None:
+                    # per-axis search: the prior is that of the adjusted cell
+                    penalty = float(
+                        grid.penalty_at(np.sqrt(ph.coef1 / new[1])[None], max_strain)[0]
+                    )
+    ev["fom"] = max(ev["fom"] - penalty, 0.0)
+    ev["scale"], ev["zero"], ev["cell"] = grid.scale(gi), z, cell
+    # the searched cell as reciprocal-metric coefficients (None: no axis description)
+    ev["coef"] = (
+        None
+        if ph.coef1 is None
+        else (new[1] if cell is None and new is not None else ph.coef1 / grid.axes[gi] ** 2)
+    )
     return ev
 
 
@@ -512,23 +734,66 @@ def _peak_tolerances(obs_x, obs_i, sig, order, lo, hi, tol_deg, obs_fwhm, signif
 class _Stage1:
     """Stage 1 of :func:`match_phases`: per-phase alignment, common zero, gates."""
 
-    def __init__(self, phases, args, p_chance, *, max_strain, strain, tol_deg, zstep, zeros_all):
+    def __init__(
+        self, phases, args, p_chance, *, max_strain, strain, cell_range, threshold, tol_deg,
+        zstep, zeros_all,
+    ):  # fmt: skip
+        from charsuite.xrd._decide_structure import CELL_TOLERANCE
+
         self.phases, self.args, self.p_chance = phases, args, p_chance
         self.max_strain, self.strain, self.tol_deg = max_strain, strain, tol_deg
         self.zstep, self.zeros_all = zstep, zeros_all
         self.res: dict = {}
+        self.grids: dict = {}
+        self.threshold = threshold
+        for n, ph in phases.items():
+            rng = (cell_range or {}).get(n)
+            if not rng:
+                continue
+            grid = _ScaleGrid.per_axis(
+                ph, rng, max_strain, COARSE * SCALE_STEP, tolerance=CELL_TOLERANCE
+            )
+            if grid is None:
+                # metric with cross terms: search isotropically over the widest declared range
+                rel = _relative_ranges(ph.cell, rng)
+                grid = _ScaleGrid.isotropic(max(abs(v - 1) for b in rel for v in b) + max_strain)
+            self.grids[n] = grid
 
     def scales_of(self, n):
-        """Allowed strain of phase n and its grid of cell scales."""
+        """Allowed strain of phase n and its grid of isotropic cell scales."""
         ms = float((self.strain or {}).get(n, self.max_strain))
-        return ms, np.linspace(1 - ms, 1 + ms, round(2 * ms / 0.0005) + 1)
+        return ms, np.linspace(1 - ms, 1 + ms, round(2 * ms / SCALE_STEP) + 1)
 
     def score(self, n, ph, zeros, scales=None):
-        """Score phase table ph as candidate n on the zero grid (and optional scale grid)."""
+        """Score phase table ph as candidate n on the zero grid (and optional scale grid).
+
+        A phase with a declared cell range pays the range's out-of-range prior on its
+        isotropic result. When that result stays below ``threshold`` (the phase is not there
+        as made), the phase is also searched on its per-axis grid (prior
+        :data:`RANGE_PRIOR`; the adjustment then allows d to move by 1.5·``max_strain`` from
+        the grid point, as for any phase), and that result replaces the isotropic one if its
+        cell lies outside the isotropic window, inside the declared range ± the decide
+        stage's tolerance (the cell test would reject it otherwise), and its FoM is higher.
+        """
         ms, sc = self.scales_of(n)
-        return _score_phase(
-            ph, *self.args, sc if scales is None else scales, zeros, self.p_chance, ms
-        )
+        grid = _ScaleGrid.isotropic(ms, sc if scales is None else scales)
+        ev = _score_phase(ph, *self.args, grid, zeros, self.p_chance, ms)
+        rng = self.grids.get(n) if scales is None else None
+        if rng is None or rng.names is None or ev["coef"] is None:
+            return ev
+        ev["fom"] = max(ev["fom"] - float(rng.out_penalty(self._axes(ph, ev), ms)[0]), 0.0)
+        if ev["fom"] >= self.threshold:
+            return ev
+        ev_r = _score_phase(ph, *self.args, rng, zeros, self.p_chance, self.max_strain)
+        axes = self._axes(ph, ev_r)
+        outside = float(np.max(np.abs(axes - 1))) > self.max_strain
+        inside = float(rng.out_penalty(axes, self.max_strain)[0]) == 0.0
+        return ev_r if outside and inside and ev_r["fom"] > ev["fom"] else ev
+
+    @staticmethod
+    def _axes(ph, ev):
+        """Scales (1, K) of the cell lengths of a scored phase relative to the library."""
+        return np.sqrt(ph.coef1 / ev["coef"])[None, :]
 
     def score_all(self):
         """Score and align every phase on the full zero grid."""
@@ -729,7 +994,15 @@ class _Stage2:
             if not below:
                 break
             bin_u = 0.2 * min_unique_fraction or 1e-3
-            victim = min(below, key=lambda n: (round(u[n] / bin_u), self.res[n]["fom"]))
+            # ties (isostructural twins explain the same peaks): an expected phase stays
+            victim = min(
+                below,
+                key=lambda n: (
+                    round(u[n] / bin_u),
+                    n.lower() in self.expected_l,
+                    self.res[n]["fom"],
+                ),
+            )
             others = [m for m in current if m != victim]
             self.dropped[victim] = (
                 f"rejected: compatible (FoM {self.res[victim]['fom']:.2f}) but not needed — it "
@@ -826,6 +1099,7 @@ def match_phases(
     obs_fwhm=None,
     strain: dict | None = None,
     optional: dict | None = None,
+    cell_range: dict | None = None,
 ):
     """Identify phases among ``references`` from observed peaks.
 
@@ -871,6 +1145,15 @@ def match_phases(
         the threshold matches (without its superstructure reflections such a phase is
         indistinguishable from its subcell).
 
+    cell_range : dict, optional
+        name → {cell length ('a', 'b', 'c'): (lo, hi) in Å}: the declared range of a phase
+        whose cell changes anisotropically (layered cathodes on charge,
+        :func:`charsuite.xrd.phase_cell_range`). Such a phase is aligned on a grid of one
+        scale per cell length (step :data:`SCALE_STEP`) over the range widened by
+        ``max_strain``, with the FoM strain penalty on the distance outside the range
+        (cubic, tetragonal, hexagonal/trigonal and orthorhombic metrics; other systems are
+        searched isotropically over the widest declared deviation).
+
     Returns
     -------
     (list of PhaseMatch, list of PhaseMatch, ndarray)
@@ -905,6 +1188,8 @@ def match_phases(
         p_chance,
         max_strain=max_strain,
         strain=strain,
+        cell_range=cell_range,
+        threshold=threshold,
         tol_deg=tol_deg,
         zstep=zstep,
         zeros_all=zeros_all,

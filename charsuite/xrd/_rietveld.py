@@ -240,23 +240,36 @@ def _geometry(radiation, inst: Instrument, incidence, thickness, radius, axial=N
     )
 
 
-def _phase_specs(ph: rm.PhaseSetup, *, mixing: bool):
-    s = ph.structure
-    n = s.name
-    start = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), s.cell0))
+def _cell_specs(s, start: dict | None):
+    """Cell parameters: library value ± 3 %, widened to the declared cell range ± 0.5 %.
+
+    ``start`` (e.g. the cell of the peak refinement) replaces the library value as the
+    starting point, clipped into the bounds: a charged layered cathode's c lies 2 % from
+    the library value, beyond the reach of a local least-squares fit started there.
+    """
+    from charsuite.xrd._decide_structure import CELL_TOLERANCE
+    from charsuite.xrd._library import cell_length_bounds, phase_cell_range
+
+    lib = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), s.cell0))
+    rng = phase_cell_range(s.name)
+    declared = cell_length_bounds(s.cell0, rng) if rng else None
     out = []
     for k in st.CELL_FREE[s.system]:
-        v = start[k]
-        rel = 0.03 if k in "abc" else 0.03 * v
-        out.append(
-            rm.ParamSpec(
-                f"{n}.{k}",
-                v,
-                v * (1 - rel) if k in "abc" else v - rel,
-                v * (1 + rel) if k in "abc" else v + rel,
-                _CELL_STEP[k],
-            )
-        )
+        v = lib[k]
+        lo, hi = (v * 0.97, v * 1.03) if k in "abc" else (v - 0.03 * v, v + 0.03 * v)
+        if declared is not None and k in "abc":
+            j = "abc".index(k)
+            lo = min(lo, declared[j, 0] * (1 - CELL_TOLERANCE))
+            hi = max(hi, declared[j, 1] * (1 + CELL_TOLERANCE))
+        x0 = float(np.clip((start or {}).get(k, v), lo, hi))
+        out.append(rm.ParamSpec(f"{s.name}.{k}", x0, lo, hi, _CELL_STEP[k]))
+    return out
+
+
+def _phase_specs(ph: rm.PhaseSetup, *, mixing: bool, start: dict | None = None):
+    s = ph.structure
+    n = s.name
+    out = _cell_specs(s, start)
     out.append(rm.ParamSpec(f"{n}.B", 0.5, -0.5, 6.0, 0.1))
     out.append(rm.ParamSpec(f"{n}.Y", 0.01, 0.0, 3.0, 0.005))
     out.append(rm.ParamSpec(f"{n}.X", 0.01, 0.0, 3.0, 0.005))
@@ -462,6 +475,7 @@ def refine(
     refine_ka2_ratio: bool = False,
     refine_zero: bool | None = None,
     fixed_parameters: dict | None = None,
+    start_cells: dict | None = None,
     n_background: int = 6,
     library=None,
     goniometer_radius_mm: float = 240.0,
@@ -502,6 +516,11 @@ def refine(
         and the specimen displacement is refined (the two correlate ≈ 1 over a lab scan).
     fixed_parameters : dict, optional
         Parameter name → value held fixed (e.g. ``{"Si.a": 5.431144}`` for a standard).
+    start_cells : dict, optional
+        ``{phase: {"a": ..., "c": ...}}`` starting cell lengths/angles (Å, deg), e.g. from
+        the peak refinement of :func:`analyze`; default the library cell. The bounds are the
+        library cell ± 3 %, widened to a declared cell range ± 0.5 %
+        (:func:`charsuite.xrd.phase_cell_range`); a start outside is clipped into them.
     n_background : int
         Chebyshev terms.
     library : path or list, optional
@@ -555,7 +574,13 @@ def refine(
         refine_ka2=refine_ka2_ratio,
         refine_zero=refine_zero,
     )
-    specs = gspecs + [s for ph in setups for s in _phase_specs(ph, mixing=cation_mixing)]
+    specs = gspecs + [
+        s
+        for ph in setups
+        for s in _phase_specs(
+            ph, mixing=cation_mixing, start=(start_cells or {}).get(ph.structure.name)
+        )
+    ]
     for name, val in (fixed_parameters or {}).items():
         if not any(sp.name == name for sp in specs):
             raise ParameterError(

@@ -269,6 +269,40 @@ PHASES = {
 #: LiMn2O4; T. Ohzuku, M. Kitagawa, T. Hirai, J. Electrochem. Soc. 137 (1990) 769).
 MAX_STRAIN = {"LiMn2O4": 0.03}
 
+#: Declared ranges of the cell lengths (A) of phases whose cell changes strongly and
+#: anisotropically in use (``charsuite.xrd._library.phase_cell_range``): the layered R-3m
+#: cathodes along their published charge curves, Li(1-x)MO2. The search-match, the decide
+#: stage's cell test (0.5 % beyond the range) and the Rietveld bounds use them.
+CELL_RANGE = {
+    "NMC811": {
+        "a": [2.810, 2.876],
+        "c": [13.90, 14.48],
+        "source": "Li(1-x)Ni0.8Mn0.1Co0.1O2 on charge to 4.3-4.5 V: c grows from 14.20 to "
+        "14.467(1) A near x = 0.5 and collapses to 14.030(1) A at 4.3 V (Kondrakov et al., "
+        "J. Phys. Chem. C 121, 3286 (2017)), to about 13.9-14.0 A beyond x = 0.75 (H2-H3-like "
+        "collapse; Ryu et al., Chem. Mater. 30, 1155 (2018); de Biasi et al., J. Phys. Chem. C "
+        "121, 26163 (2017)); a shrinks from 2.872 to about 2.81-2.82 A; a up to 2.876 A for "
+        "cycled, Li/Ni-exchanged (degraded) material",
+    },
+    "LiNiO2": {
+        "a": [2.810, 2.882],
+        "c": [14.15, 14.48],
+        "source": "Li(1-x)NiO2, H1-M-H2 solid solution (0 <= x <= 0.75): a 2.878 -> about "
+        "2.81 A, c 14.19 -> about 14.47 A (W. Li, J. N. Reimers, J. R. Dahn, Solid State "
+        "Ionics 67, 123 (1993); Bianchini et al., Angew. Chem. Int. Ed. 58, 10434 (2019)); "
+        "Li-deficient Li(1-z)Ni(1+z)O2 down to c 14.15 A. The H3 phase (c about 13.4-13.6 A, "
+        "x > 0.75, reached through a two-phase region) is a separate phase, not covered",
+    },
+    "LiCoO2": {
+        "a": [2.805, 2.818],
+        "c": [14.04, 14.46],
+        "source": "Li(1-x)CoO2, 0 <= x <= 0.5 (to 4.2 V): c 14.05 -> about 14.45 A, a 2.816 -> "
+        "about 2.807 A (J. N. Reimers, J. R. Dahn, J. Electrochem. Soc. 139, 2091 (1992); "
+        "G. G. Amatucci, J.-M. Tarascon, L. C. Klein, J. Electrochem. Soc. 143, 1114 (1996)); "
+        "the monoclinic distortion near x = 0.5 and the H1-3/O1 phases beyond are not covered",
+    },
+}
+
 #: Fault-broadened superstructure reflections (``charsuite.xrd._library.fault_broadened_lines``):
 #: the i-th Miller index not a multiple of m.
 FAULT_BROADENED = {
@@ -312,6 +346,8 @@ def main() -> None:
         }
         if name in MAX_STRAIN:
             table[name]["max_strain"] = MAX_STRAIN[name]
+        if name in CELL_RANGE:
+            table[name]["cell_range"] = CELL_RANGE[name]
         if name in FAULT_BROADENED:
             table[name]["fault_broadened"] = FAULT_BROADENED[name]
     (HERE / "phases.json").write_text(json.dumps(table, indent=1) + "\n")
