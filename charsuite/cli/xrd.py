@@ -65,7 +65,11 @@ def _identify_line(res: dict) -> str:
 
     def phase(p):
         wf = (p.get("weight_fraction") or {}).get("value")
-        return f"{p['name']} ({p['score']:.2f}" + (f", {100 * wf:.1f} wt%)" if wf else ")")
+        twins = p.get("indistinguishable_from") or []
+        text = f"{p['name']} ({p['score']:.2f}" + (f", {100 * wf:.1f} wt%)" if wf else ")")
+        if twins:
+            text += f" [same lattice as {'/'.join(twins)}: positions cannot tell them apart]"
+        return text
 
     names = ", ".join(phase(p) for p in res["phases"]) or "none"
     line = f"{res['file']}: phases {names}; {len(res['unidentified_peaks'])} unidentified peaks"

@@ -37,7 +37,10 @@ class XRDAnalysis(Result):
     wavelength_angstrom : float
     incidence_angle_deg : float or None
     phases : list of dict
-        Accepted phases: name, role, score, matched_peaks, rwp, lattice, zero_offset_deg.
+        Accepted phases: name, role, score, matched_peaks, rwp, lattice, zero_offset_deg;
+        ``indistinguishable_from`` lists the library phases of the same space group whose
+        cell (or declared cell range) holds the refined cell: the line positions cannot
+        tell them apart.
     candidates : list of dict
         Every phase scored, with the reason for acceptance or rejection.
     peaks : list of dict
@@ -1003,6 +1006,47 @@ def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined
     return out
 
 
+def _cell_bounds(name, ref) -> tuple[np.ndarray, np.ndarray]:
+    """(lo, hi) of a library phase's a, b, c: its declared range, else its library cell."""
+    from charsuite.xrd._library import phase_cell_range
+
+    lo = np.array(ref.cell[:3], float)
+    hi = lo.copy()
+    for k, (r_lo, r_hi) in (phase_cell_range(name) or {}).items():
+        i = "abc".index(k)
+        lo[i], hi[i] = r_lo, r_hi
+        if k == "a" and ref.crystal_system in ("hexagonal", "trigonal", "tetragonal"):
+            lo[1], hi[1] = r_lo, r_hi  # b = a by symmetry
+    return lo, hi
+
+
+def _same_lattice_phases(phases, refs) -> None:
+    """Add ``indistinguishable_from`` to each accepted phase with isostructural twins.
+
+    The library phases of the same space group whose declared cell range (else library
+    cell) holds the phase's refined a, b, c within :data:`CELL_TOLERANCE` give the same
+    line positions: the search cannot tell them apart (NMC811, LiNiO2 and, charged,
+    LiCoO2), only line intensities weakly and the composition (IBA, ICP) can. The answer
+    names them instead of presenting one name as certain.
+    """
+    from charsuite.xrd._decide_structure import CELL_TOLERANCE
+
+    for ph in phases:
+        lat, ref = ph.get("lattice"), refs.get(ph["reference"])
+        if not lat or ref is None:
+            continue
+        cell = np.array([lat["a"], lat["b"], lat["c"]], float)
+        twins = []
+        for name, other in refs.items():
+            if name == ph["reference"] or other.space_group != ref.space_group:
+                continue
+            lo, hi = _cell_bounds(name, other)
+            if np.all((cell >= lo * (1 - CELL_TOLERANCE)) & (cell <= hi * (1 + CELL_TOLERANCE))):
+                twins.append(name)
+        if twins:
+            ph["indistinguishable_from"] = sorted(twins)
+
+
 def _apply_decision(refined: _Refined, short: _Shortlist, rejected: dict):
     """Drop the phases the decide stage rejected; their peaks become unexplained."""
     if not rejected:
@@ -1287,6 +1331,7 @@ def analyze(
         incidence_deg=alpha,
     )  # fmt: skip
     _apply_decision(refined, short, decision.rejected())
+    _same_lattice_phases(refined.phases, short.refs)
     wp = _whole_pattern_stage(da, bg, refined, opts, rad)
     rietveld = _rietveld_stage(da, refined, opts, rad) if refine else None
     peak_rows = _peak_rows(peaks, refined.peak_phase, l1=l1, zero_offset_deg=zero_offset_deg)
