@@ -249,11 +249,14 @@ _OUT = -1e3
 
 
 def _nearest(obs_x, pos):
-    """Index of the nearest observed peak and |Δ| for every position (any shape)."""
-    j = np.clip(np.searchsorted(obs_x, pos), 1, obs_x.size - 1)
-    left, right = obs_x[j - 1], obs_x[j]
-    use_left = np.abs(pos - left) <= np.abs(pos - right)
-    nearest = np.where(use_left, j - 1, j)
+    """Index of the nearest observed peak and |Δ| for every position (any shape).
+
+    The nearest of sorted peaks changes at the midpoints between neighbours: one
+    ``searchsorted`` on the midpoints (a tie goes to the left peak) instead of comparing
+    both neighbours — the alignment grid calls this on S·Z·L positions.
+    """
+    mid = 0.5 * (obs_x[1:] + obs_x[:-1])
+    nearest = np.searchsorted(mid, pos, side="left")
     return nearest, np.abs(pos - obs_x[nearest])
 
 
