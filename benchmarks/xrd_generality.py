@@ -182,6 +182,7 @@ def run_absent_case(case_seed: int, workdir: Path, materials=ABSENT_MATERIALS) -
         "library_phase_found": extra in reported if extra else None,
         "gap_reported": bool(gap.get("main_phase_not_in_library")),
         "hint": gap.get("closest_library_phase"),
+        "ambiguous": sorted(gap.get("ambiguous") or {}),
         "seconds": time.perf_counter() - t0,
     }
 
@@ -193,6 +194,10 @@ def summarize_absent(results: list) -> dict:
         "n_cases": len(results),
         "cases_with_wrong_phase": sum(bool(r["wrong"]) for r in results),
         "wrong_phases_reported": sum(len(r["wrong"]) for r in results),
+        # wrong phases reported with a stated ambiguity (library_gap["ambiguous"])
+        "wrong_flagged_ambiguous": sum(
+            len(set(r["wrong"]) & set(r.get("ambiguous", []))) for r in results
+        ),
         "gap_reported": sum(r["gap_reported"] for r in results),
         "library_phase_found": f"{sum(r['library_phase_found'] for r in with_extra)}/{len(with_extra)}",
         "wrong": {f"{r['absent']}+{r['library_phase']}": r["wrong"] for r in results if r["wrong"]},

@@ -21,7 +21,19 @@ phase then has to pass these documented tests on the scan itself:
    unexplained peaks index, the binomial probability of k or more chance coincidences
    (p = fraction of the range within ± tol of a primitive-lattice line) is below 0.001 and
    they carry most of the unexplained intensity, the phase is rejected: its lines are a
-   subset of another structure's, and that structure is not in the library.
+   subset of another structure's, and that structure is not in the library. When most of
+   the significant intensity is unexplained (fraction ≥ :data:`GAP_FRACTION`: a main phase
+   outside the library is present), the significant indexing alone rejects: that unknown
+   phase sits on (a sublattice of) the phase's lattice, so it has the phase's lines too
+   and the phase adds nothing the data can attribute to it — its remaining unexplained
+   peaks (split lines of a lower-symmetry variant, lines of a second cell) do not make
+   the library phase more likely. With a smaller unexplained fraction the intensity
+   condition protects a present phase next to a minor unidentified one.
+   A phase that passes while unexplained peaks index on forbidden lines of its cell with a
+   chance probability below :data:`AMBIGUITY_ALPHA` (e.g. one clear (100) line of a B2
+   alloy next to the two lines of bcc Fe) is accepted with a stated ambiguity
+   (``library_gap["ambiguous"]``): an ordered superstructure or lower-symmetry variant
+   of its lattice that is not in the library cannot be excluded.
 
 3. **Structure** (:mod:`charsuite.xrd._decide_structure`): the refined cell lies within
    the phase's plausible strain of the library cell, and the library structure's
@@ -58,6 +70,9 @@ ALPHA = 1e-3
 GAP_FRACTION = 0.5
 #: the indexed unexplained peaks must carry at least this fraction of unexplained intensity
 SUBSET_INTENSITY = 0.5
+#: chance probability of the subset indexing below which an accepted phase is reported as
+#: ambiguous (the conventional 5 % level: evidence worth stating, not enough to reject)
+AMBIGUITY_ALPHA = 0.05
 #: largest |h|, |k|, |l| of the primitive-lattice lines
 _HKL_MAX = 6
 
@@ -145,8 +160,14 @@ def _primitive_two_theta(cell, wavelength, lo, hi):
     return tt[(tt > lo) & (tt < hi)]
 
 
-def subset_test(cell, *, wavelength, zero, unexplained_x, unexplained_area, tol_deg, lo, hi):
-    """Test 2 for one phase: whether the unexplained peaks index on its primitive lattice."""
+def subset_test(
+    cell, *, wavelength, zero, unexplained_x, unexplained_area, tol_deg, lo, hi, gap=False
+):
+    """Test 2 for one phase: whether the unexplained peaks index on its primitive lattice.
+
+    ``gap``: most of the significant intensity is unexplained; the significant indexing
+    alone then rejects (module docstring), without the intensity condition.
+    """
     from scipy.stats import binom
 
     lines = _primitive_two_theta(cell, wavelength, lo, hi) + zero
@@ -163,13 +184,15 @@ def subset_test(cell, *, wavelength, zero, unexplained_x, unexplained_area, tol_
     prob = float(binom.sf(k - 1, m, p)) if k else 1.0
     area = np.asarray(unexplained_area, float)
     share = float(area[near].sum() / area.sum()) if area.sum() > 0 else 0.0
-    subset = prob < ALPHA and share >= SUBSET_INTENSITY
+    subset = prob < ALPHA and (gap or share >= SUBSET_INTENSITY)
     return {
         "indexed": k,
         "unexplained": m,
         "chance_per_peak": p,
         "probability": prob,
         "indexed_intensity_fraction": share,
+        "indexed_two_theta": [float(v) for v in np.asarray(unexplained_x)[near]],
+        "library_gap_regime": bool(gap),
         "passed": not subset,
     }
 
@@ -217,13 +240,32 @@ def _rejection_reason(c, sub, struct) -> str:
             f"{inten['model_error']:.0%} intensity error allowed): same lattice, other atoms"
         )
     if not sub["passed"]:
+        regime = (
+            "; most of the intensity is unexplained, so that structure also has its lines"
+            if sub.get("library_gap_regime")
+            else ""
+        )
         return (
             f"rejected: {sub['indexed']} of {sub['unexplained']} unexplained significant "
             f"peaks ({sub['indexed_intensity_fraction']:.0%} of their intensity) index on "
             "its lattice with the centring absences lifted (chance probability "
-            f"{sub['probability']:.1e}): its lines are a subset of another structure's"
+            f"{sub['probability']:.1e}): its lines are a subset of another structure's{regime}"
         )
     return ""
+
+
+def _ambiguity(d: PhaseDecision) -> str | None:
+    """Statement for an accepted phase whose cell indexes unexplained peaks (module docstring)."""
+    sub = d.tests.get("subset", {})
+    if not d.accepted or not sub.get("indexed") or sub["probability"] >= AMBIGUITY_ALPHA:
+        return None
+    where = ", ".join(f"{v:.2f}°" for v in sub["indexed_two_theta"])
+    return (
+        f"{sub['indexed']} unexplained significant peak(s) at {where} index on its cell with "
+        f"the centring absences lifted (chance probability {sub['probability']:.1e}, not "
+        f"significant at α = {ALPHA:g}): an ordered superstructure or lower-symmetry "
+        "variant of this lattice that is not in the library cannot be excluded"
+    )
 
 
 def _library_gap(decisions, *, frac, hint, structure_rejected):
@@ -237,8 +279,10 @@ def _library_gap(decisions, *, frac, hint, structure_rejected):
         (n for n in rejected if n in structure_rejected or n in subset_names),
         next(iter(rejected), hint),
     )
+    ambiguous = {d.name: note for d in decisions if (note := _ambiguity(d))}
     return {
         "main_phase_not_in_library": gap,
+        "ambiguous": ambiguous,
         "unexplained_intensity_fraction": frac,
         "closest_library_phase": closest if gap else None,
         "rejected_for_structure": sorted(structure_rejected),
@@ -348,6 +392,8 @@ def decide_phases(
         if structures and line_profile is not None
         else {}
     )  # fmt: skip
+    total = sum(p.area for p in peaks if p.area >= 3 * p.area_err) or 1.0
+    frac = float(sum(ua) / total)
     decisions, structure_rejected = [], set()
     for name, _, _ in phase_input:
         cell, zero = cells.get(name, (None, 0.0))
@@ -355,6 +401,7 @@ def decide_phases(
             subset_test(
                 cell, wavelength=wavelength, zero=zero, unexplained_x=ux,
                 unexplained_area=ua, tol_deg=tol_deg, lo=lo, hi=hi,
+                gap=frac >= GAP_FRACTION,
             )
             if cell is not None
             else {"passed": True}
@@ -368,7 +415,6 @@ def decide_phases(
             structure_rejected.add(name)
         tests = {"contribution": contrib[name], "subset": sub} | (struct.get(name) or {})
         decisions.append(PhaseDecision(name, not reason, reason, tests))
-    frac = float(sum(ua) / (sum(p.area for p in peaks if p.area >= 3 * p.area_err) or 1.0))
     if frac >= GAP_FRACTION and max_zero_offset_deg:
         decisions = [_bound_test(d, alignment_zero or {}, max_zero_offset_deg) for d in decisions]
     rejected = {d.name for d in decisions if not d.accepted}
