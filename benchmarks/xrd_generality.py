@@ -126,35 +126,13 @@ ABSENT_MATERIALS_HELD_OUT = (
 
 
 def simulate_absent_case(case_seed: int, workdir: Path, materials=ABSENT_MATERIALS) -> dict:
-    """Write the scan of one absent-phase case (xrayutilities PowderModel); its truth."""
-    import xrayutilities as xu
-    from xrayutilities.simpack import Powder, PowderModel
+    """Write the scan of one absent-phase case (xrayutilities PowderModel); its truth.
 
-    from charsuite.xrd import list_phases
+    :func:`charsuite.datasets.xrd_independent.absent_phase_scan` (no charsuite.xrd code).
+    """
+    from charsuite.datasets.xrd_independent import absent_phase_scan
 
-    rng = np.random.default_rng(case_seed)
-    absent = materials[case_seed % len(materials)]
-    lib = list_phases()
-    extra = str(rng.choice(sorted(lib))) if rng.random() < 0.5 else None
-    tt = np.arange(10.0, 80.0, 0.01)
-    powders = [
-        Powder(
-            getattr(xu.materials, absent), 1.0, crystallite_size_gauss=rng.uniform(40, 200) * 1e-9
-        )
-    ]
-    if extra:
-        mat = xu.materials.Crystal.fromCIF(str(lib[extra]))
-        powders.append(Powder(mat, rng.uniform(0.1, 0.4), crystallite_size_gauss=100e-9))
-    pm = PowderModel(*powders, I0=1.0)
-    try:
-        y = pm.simulate(tt)
-    finally:
-        pm.close()
-    counts = rng.uniform(2e3, 3e4)
-    y = rng.poisson(y / y.max() * counts + rng.uniform(30, 300)).astype(float)
-    path = workdir / f"absent{case_seed}.xy"
-    np.savetxt(path, np.c_[tt, y], fmt="%.6g")
-    return {"path": path, "absent": absent, "library_phase": extra}
+    return absent_phase_scan(case_seed, workdir, materials=materials)
 
 
 def run_absent_case(case_seed: int, workdir: Path, materials=ABSENT_MATERIALS) -> dict:

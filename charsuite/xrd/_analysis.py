@@ -591,6 +591,7 @@ def _decide(
         structures=_structure_inputs(phase_out, refined.lines, short.refs),
         line_profile=functools.partial(_line_profile, **radiation),
         incidence_deg=incidence_deg, owner=refined.owner,
+        matched={ph["name"]: ph["matched_peaks"] for ph in phase_out},
     )  # fmt: skip
 
 

@@ -45,6 +45,15 @@ phase then has to pass these documented tests on the scan itself:
 4. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
    whose search–match zero offset sits at the search bound is rejected.
 
+5. **Identifiability** (only when most of the intensity is unexplained): a phase is
+   rejected when nothing in the data tests it beyond its own alignment — its matched
+   lines are no more than its alignment parameters (free cell parameters + zero offset),
+   so their positions agree by construction, and its structure-factor intensity test has
+   no degree of freedom left (≤ 3 line groups for scale, texture and B). Next to an
+   unknown main phase with many lines (e.g. rutile VO2, whose (210) and (002) sit where
+   bcc Fe's (110) and (200) go), such a phase is one of many alignments the search–match
+   could make, not an identification.
+
 The result names the main phase as not in the library when the unexplained fraction of
 the significant peak intensity (counting the peaks of rejected phases) is ≥ 0.5 or a phase
 failed test 2 or 3, with that fraction and the closest library phase as a hint, never as
@@ -217,6 +226,32 @@ def _bound_test(d: PhaseDecision, zeros: dict, bound: float) -> PhaseDecision:
     return PhaseDecision(d.name, False, reason, tests)
 
 
+def _identifiability_test(d: PhaseDecision, matched: dict, n_align: dict) -> PhaseDecision:
+    """Test 5 (only when most of the intensity is unexplained): anything tests the phase.
+
+    Rejected when its matched lines do not exceed its alignment parameters and its
+    intensity test is untestable (module docstring).
+    """
+    k, n = matched.get(d.name), n_align.get(d.name)
+    testable = d.tests.get("intensity", {}).get("testable", False)
+    untested = k is not None and n is not None and k <= n and not testable
+    tests = d.tests | {
+        "identifiability": {
+            "matched_lines": k, "alignment_parameters": n,
+            "intensity_testable": testable, "passed": not untested,
+        }
+    }  # fmt: skip
+    if not untested or not d.accepted:
+        return dataclasses.replace(d, tests=tests)
+    reason = (
+        f"rejected: not identifiable — its {k} matched lines are fixed by its {n} alignment "
+        "parameters (cell, zero offset) and its line intensities cannot be tested, while "
+        "most of the peak intensity is unexplained: an alignment onto lines of the unknown "
+        "main phase, not an identification"
+    )
+    return PhaseDecision(d.name, False, reason, tests)
+
+
 def _rejection_reason(c, sub, struct) -> str:
     """The first failed test of one phase, as a sentence ("" when every test passed)."""
     if not c["passed"]:
@@ -321,6 +356,7 @@ def decide_phases(
     line_profile: Callable | None = None,
     incidence_deg: float | None = None,
     owner: dict | None = None,
+    matched: dict | None = None,
 ) -> Decision:
     """Accept or reject shortlisted phases (module docstring).
 
@@ -365,6 +401,8 @@ def decide_phases(
     owner : dict, optional
         {peak index: phase} of the shortlist: the peaks of a rejected phase count as
         unexplained in the library-gap fraction.
+    matched : dict, optional
+        {name: observed peaks its lines matched} (test 5; with ``systems``).
 
     Returns
     -------
@@ -417,6 +455,9 @@ def decide_phases(
         decisions.append(PhaseDecision(name, not reason, reason, tests))
     if frac >= GAP_FRACTION and max_zero_offset_deg:
         decisions = [_bound_test(d, alignment_zero or {}, max_zero_offset_deg) for d in decisions]
+    if frac >= GAP_FRACTION and matched:
+        n_align = {n: _N_CELL_PARAMS.get(sy, 6) + 1 for n, sy in (systems or {}).items()}
+        decisions = [_identifiability_test(d, matched, n_align) for d in decisions]
     rejected = {d.name for d in decisions if not d.accepted}
     frac = _unexplained_fraction(peaks, unexplained, owner, rejected)
     return Decision(
