@@ -55,8 +55,10 @@ class XRDAnalysis(Result):
     library_gap : dict
         ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
         peak intensity (the peaks of rejected phases included), ``closest_library_phase`` (a
-        hint) and ``rejected_for_structure`` (phases whose lattice fits but whose cell or
-        structure-factor intensities do not, :mod:`charsuite.xrd._decide_structure`) from
+        hint), ``rejected_for_structure`` (phases whose lattice fits but whose cell or
+        structure-factor intensities do not, :mod:`charsuite.xrd._decide_structure`) and
+        ``ambiguous`` ({accepted phase: why a superstructure or lower-symmetry variant of
+        its lattice that is not in the library cannot be excluded}) from
         the decide stage (:mod:`charsuite.xrd._decide`); each candidate's ``decision`` holds
         the tests (``contribution``, ``subset``, ``cell``, ``intensity``).
     whole_pattern : dict

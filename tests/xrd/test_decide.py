@@ -131,13 +131,17 @@ def test_tetragonal_perovskite_not_read_as_cubic_lif(tmp_path):
 
 
 @pytest.mark.slow
-def test_b2_superlattice_line_next_to_bcc_fe_is_stated_as_an_ambiguity(tmp_path):
+def test_b2_superlattice_line_next_to_bcc_fe_is_stated_as_an_ambiguity(tmp_path, capsys):
     """CoGa (B2, a = 2.88 Å) + Fe3O4 (benchmark absent case 3): CoGa's (110), (200) are bcc Fe's
     lines (cell 0.4 % off, within the tolerance) and its only clear superlattice line (100)
     at 31.0° is one peak (chance 1 %, not significant at α = 10⁻³). Undecidable at α: Fe is
     reported, but with the ambiguity stated, naming the (100) peak."""
+    from charsuite.cli import main
+
     res = analyze(_absent_case(tmp_path, 3, "CoGa", "Fe3O4"), whole_pattern=False)
     assert "Fe3O4" in [p["name"] for p in res.phases]
+    assert main(["xrd", "identify", str(tmp_path / "absent3.xy"), "--no-refine"]) == 0
+    assert "Fe ambiguous: a variant of its lattice" in capsys.readouterr().err
     amb = res.library_gap["ambiguous"]
     assert "Fe" in amb and "30.99°" in amb["Fe"]
     assert "Fe3O4" not in amb
