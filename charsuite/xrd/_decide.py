@@ -29,9 +29,9 @@ phase then has to pass these documented tests on the scan itself:
    peaks (split lines of a lower-symmetry variant, lines of a second cell) do not make
    the library phase more likely. With a smaller unexplained fraction the intensity
    condition protects a present phase next to a minor unidentified one.
-   A phase that passes while unexplained peaks index on forbidden lines of its cell with a
-   chance probability below :data:`AMBIGUITY_ALPHA` (e.g. one clear (100) line of a B2
-   alloy next to the two lines of bcc Fe) is accepted with a stated ambiguity
+   A phase that passes while unexplained peaks index on its cell with the absences lifted
+   at a chance probability below :data:`AMBIGUITY_ALPHA` (e.g. one clear (100) line of a
+   B2 alloy next to the two lines of bcc Fe) is accepted with a stated ambiguity
    (``library_gap["ambiguous"]``): an ordered superstructure or lower-symmetry variant
    of its lattice that is not in the library cannot be excluded.
 
@@ -45,14 +45,17 @@ phase then has to pass these documented tests on the scan itself:
 4. **Alignment at the bound** (only when most of the intensity is unexplained): a phase
    whose search–match zero offset sits at the search bound is rejected.
 
-5. **Identifiability** (only when most of the intensity is unexplained): a phase is
-   rejected when nothing in the data tests it beyond its own alignment — its matched
-   lines are no more than its alignment parameters (free cell parameters + zero offset),
-   so their positions agree by construction, and its structure-factor intensity test has
-   no degree of freedom left (≤ 3 line groups for scale, texture and B). Next to an
-   unknown main phase with many lines (e.g. rutile VO2, whose (210) and (002) sit where
-   bcc Fe's (110) and (200) go), such a phase is one of many alignments the search–match
-   could make, not an identification.
+5. **Identifiability** (only when most of the intensity is unexplained; a stated
+   ambiguity, not a rejection): nothing in the data tests the phase beyond its own
+   alignment when its matched lines are no more than its alignment parameters (free cell
+   parameters + zero offset), so that their positions agree by construction, and its
+   structure-factor intensity test has no degree of freedom left (≤ 3 line groups for
+   scale, texture and B). Next to an unknown main phase with many lines such a phase may
+   be an alignment onto two of them (rutile VO2's (210) and (002) sit where bcc Fe's (110)
+   and (200) go) or really present (a minor Fe next to an unknown phase gives the same
+   data): undecidable, so it is reported under ``library_gap["ambiguous"]``. Rejecting
+   it instead lost three true minor Fe phases for one wrong Fe prevented over 193
+   absent-phase cases (development set seeds 2–3, held-out set seeds 1–3).
 
 The result names the main phase as not in the library when the unexplained fraction of
 the significant peak intensity (counting the peaks of rejected phases) is ≥ 0.5 or a phase
@@ -227,10 +230,10 @@ def _bound_test(d: PhaseDecision, zeros: dict, bound: float) -> PhaseDecision:
 
 
 def _identifiability_test(d: PhaseDecision, matched: dict, n_align: dict) -> PhaseDecision:
-    """Test 5 (only when most of the intensity is unexplained): anything tests the phase.
+    """Check 5, only when most of the intensity is unexplained: does anything test the phase.
 
-    Rejected when its matched lines do not exceed its alignment parameters and its
-    intensity test is untestable (module docstring).
+    Not identifiable when its matched lines do not exceed its alignment parameters and
+    its intensity test is untestable (module docstring); recorded, not a rejection.
     """
     k, n = matched.get(d.name), n_align.get(d.name)
     testable = d.tests.get("intensity", {}).get("testable", False)
@@ -241,15 +244,7 @@ def _identifiability_test(d: PhaseDecision, matched: dict, n_align: dict) -> Pha
             "intensity_testable": testable, "passed": not untested,
         }
     }  # fmt: skip
-    if not untested or not d.accepted:
-        return dataclasses.replace(d, tests=tests)
-    reason = (
-        f"rejected: not identifiable — its {k} matched lines are fixed by its {n} alignment "
-        "parameters (cell, zero offset) and its line intensities cannot be tested, while "
-        "most of the peak intensity is unexplained: an alignment onto lines of the unknown "
-        "main phase, not an identification"
-    )
-    return PhaseDecision(d.name, False, reason, tests)
+    return dataclasses.replace(d, tests=tests)
 
 
 def _rejection_reason(c, sub, struct) -> str:
@@ -290,17 +285,28 @@ def _rejection_reason(c, sub, struct) -> str:
 
 
 def _ambiguity(d: PhaseDecision) -> str | None:
-    """Statement for an accepted phase whose cell indexes unexplained peaks (module docstring)."""
-    sub = d.tests.get("subset", {})
-    if not d.accepted or not sub.get("indexed") or sub["probability"] >= AMBIGUITY_ALPHA:
+    """Why an accepted phase is ambiguous (module docstring, tests 2 and 5), or None."""
+    if not d.accepted:
         return None
-    where = ", ".join(f"{v:.2f}°" for v in sub["indexed_two_theta"])
-    return (
-        f"{sub['indexed']} unexplained significant peak(s) at {where} index on its cell with "
-        f"the centring absences lifted (chance probability {sub['probability']:.1e}, not "
-        f"significant at α = {ALPHA:g}): an ordered superstructure or lower-symmetry "
-        "variant of this lattice that is not in the library cannot be excluded"
-    )
+    notes = []
+    sub = d.tests.get("subset", {})
+    if sub.get("indexed") and sub["probability"] < AMBIGUITY_ALPHA:
+        where = ", ".join(f"{v:.2f}°" for v in sub["indexed_two_theta"])
+        notes.append(
+            f"{sub['indexed']} unexplained significant peak(s) at {where} index on its cell "
+            f"with the centring absences lifted (chance probability {sub['probability']:.1e}, "
+            f"not significant at α = {ALPHA:g}): an ordered superstructure or lower-symmetry "
+            "variant of this lattice that is not in the library cannot be excluded"
+        )
+    idt = d.tests.get("identifiability", {"passed": True})
+    if not idt["passed"]:
+        notes.append(
+            f"not identifiable: its {idt['matched_lines']} matched lines are fixed by its "
+            f"{idt['alignment_parameters']} alignment parameters (cell, zero offset) and its "
+            "line intensities cannot be tested, while most of the peak intensity is "
+            "unexplained: they may be lines of the unknown main phase"
+        )
+    return "; ".join(notes) or None
 
 
 def _library_gap(decisions, *, frac, hint, structure_rejected):
