@@ -76,8 +76,8 @@ def _identify_line(res: dict) -> str:
             f" of the intensity unexplained; closest library phase, a hint only: "
             f"{gap.get('closest_library_phase') or 'none'})"
         )
-    for name in gap.get("ambiguous") or {}:
-        line += f"; {name} ambiguous: a variant of its lattice not in the library is possible"
+    for name, note in (gap.get("ambiguous") or {}).items():
+        line += f"; {name} AMBIGUOUS ({note.split(':')[0]}; see library_gap.ambiguous)"
     return line
 
 

@@ -57,8 +57,9 @@ class XRDAnalysis(Result):
         peak intensity (the peaks of rejected phases included), ``closest_library_phase`` (a
         hint), ``rejected_for_structure`` (phases whose lattice fits but whose cell or
         structure-factor intensities do not, :mod:`charsuite.xrd._decide_structure`) and
-        ``ambiguous`` ({accepted phase: why a superstructure or lower-symmetry variant of
-        its lattice that is not in the library cannot be excluded}) from
+        ``ambiguous`` ({accepted phase: why the data cannot confirm it — unexplained peaks
+        on its lattice (a superstructure or lower-symmetry variant not in the library), or
+        nothing that tests it next to an unknown main phase}) from
         the decide stage (:mod:`charsuite.xrd._decide`); each candidate's ``decision`` holds
         the tests (``contribution``, ``subset``, ``cell``, ``intensity``).
     whole_pattern : dict
