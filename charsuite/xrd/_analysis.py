@@ -595,6 +595,7 @@ def _decide(
         line_profile=functools.partial(_line_profile, **radiation),
         incidence_deg=incidence_deg, owner=refined.owner,
         matched={ph["name"]: ph["matched_peaks"] for ph in phase_out},
+        chance={c.name: c.chance_probability for c in cands},
     )  # fmt: skip
 
 

@@ -46,16 +46,18 @@ phase then has to pass these documented tests on the scan itself:
    whose search–match zero offset sits at the search bound is rejected.
 
 5. **Identifiability** (only when most of the intensity is unexplained; a stated
-   ambiguity, not a rejection): nothing in the data tests the phase beyond its own
-   alignment when its matched lines are no more than its alignment parameters (free cell
-   parameters + zero offset), so that their positions agree by construction, and its
+   ambiguity, not a rejection): nothing in the data tests the phase when its
    structure-factor intensity test has no degree of freedom left (≤ 3 line groups for
-   scale, texture and B). Next to an unknown main phase with many lines such a phase may
-   be an alignment onto two of them (rutile VO2's (210) and (002) sit where bcc Fe's (110)
-   and (200) go) or really present (a minor Fe next to an unknown phase gives the same
-   data): undecidable, so it is reported under ``library_gap["ambiguous"]``. Rejecting
-   it instead lost three true minor Fe phases for one wrong Fe prevented over 193
-   absent-phase cases (development set seeds 2–3, held-out set seeds 1–3).
+   scale, texture and B) and its positions are no evidence at α — its matched lines are
+   no more than its alignment parameters (free cell parameters + zero offset), so that
+   they agree by construction, or the search–match's false-match probability F of its
+   alignment (trials included, :mod:`charsuite.xrd._match`) is ≥ α. Next to an unknown
+   main phase with many lines such a phase may be an alignment onto some of them (rutile
+   VO2's (210) and (002) sit where bcc Fe's (110) and (200) go) or really present (a minor
+   Fe next to an unknown phase gives the same data): undecidable, so it is reported under
+   ``library_gap["ambiguous"]``. Rejecting the two-line case instead lost three true minor
+   Fe phases for one wrong Fe prevented over 193 absent-phase cases (development set
+   seeds 2–3, held-out set seeds 1–3).
 
 The result names the main phase as not in the library when the unexplained fraction of
 the significant peak intensity (counting the peaks of rejected phases) is ≥ 0.5 or a phase
@@ -229,18 +231,20 @@ def _bound_test(d: PhaseDecision, zeros: dict, bound: float) -> PhaseDecision:
     return PhaseDecision(d.name, False, reason, tests)
 
 
-def _identifiability_test(d: PhaseDecision, matched: dict, n_align: dict) -> PhaseDecision:
+def _identifiability_test(d: PhaseDecision, matched: dict, n_align: dict, chance: dict):
     """Check 5, only when most of the intensity is unexplained: does anything test the phase.
 
-    Not identifiable when its matched lines do not exceed its alignment parameters and
-    its intensity test is untestable (module docstring); recorded, not a rejection.
+    Not identifiable when its intensity test is untestable and its positions are no
+    evidence at α: its matched lines do not exceed its alignment parameters, or their
+    false-match probability is ≥ α (module docstring); recorded, not a rejection.
     """
-    k, n = matched.get(d.name), n_align.get(d.name)
+    k, n, f = matched.get(d.name), n_align.get(d.name), chance.get(d.name)
     testable = d.tests.get("intensity", {}).get("testable", False)
-    untested = k is not None and n is not None and k <= n and not testable
+    no_redundancy = k is not None and n is not None and k <= n
+    untested = not testable and (no_redundancy or (f is not None and f >= ALPHA))
     tests = d.tests | {
         "identifiability": {
-            "matched_lines": k, "alignment_parameters": n,
+            "matched_lines": k, "alignment_parameters": n, "false_match_probability": f,
             "intensity_testable": testable, "passed": not untested,
         }
     }  # fmt: skip
@@ -300,11 +304,15 @@ def _ambiguity(d: PhaseDecision) -> str | None:
         )
     idt = d.tests.get("identifiability", {"passed": True})
     if not idt["passed"]:
+        k, n, f = idt["matched_lines"], idt["alignment_parameters"], idt["false_match_probability"]
+        why = (
+            f"its {k} matched lines are fixed by its {n} alignment parameters (cell, zero offset)"
+            if k is not None and n is not None and k <= n
+            else f"its line positions could match by chance (false-match probability {f:.1e})"
+        )
         notes.append(
-            f"not identifiable: its {idt['matched_lines']} matched lines are fixed by its "
-            f"{idt['alignment_parameters']} alignment parameters (cell, zero offset) and its "
-            "line intensities cannot be tested, while most of the peak intensity is "
-            "unexplained: they may be lines of the unknown main phase"
+            f"not identifiable: {why} and its line intensities cannot be tested, while most "
+            "of the peak intensity is unexplained: they may be lines of the unknown main phase"
         )
     return "; ".join(notes) or None
 
@@ -363,6 +371,7 @@ def decide_phases(
     incidence_deg: float | None = None,
     owner: dict | None = None,
     matched: dict | None = None,
+    chance: dict | None = None,
 ) -> Decision:
     """Accept or reject shortlisted phases (module docstring).
 
@@ -409,6 +418,8 @@ def decide_phases(
         unexplained in the library-gap fraction.
     matched : dict, optional
         {name: observed peaks its lines matched} (test 5; with ``systems``).
+    chance : dict, optional
+        {name: false-match probability F of its search–match alignment} (test 5).
 
     Returns
     -------
@@ -461,9 +472,11 @@ def decide_phases(
         decisions.append(PhaseDecision(name, not reason, reason, tests))
     if frac >= GAP_FRACTION and max_zero_offset_deg:
         decisions = [_bound_test(d, alignment_zero or {}, max_zero_offset_deg) for d in decisions]
-    if frac >= GAP_FRACTION and matched:
+    if frac >= GAP_FRACTION and (matched or chance):
         n_align = {n: _N_CELL_PARAMS.get(sy, 6) + 1 for n, sy in (systems or {}).items()}
-        decisions = [_identifiability_test(d, matched, n_align) for d in decisions]
+        decisions = [
+            _identifiability_test(d, matched or {}, n_align, chance or {}) for d in decisions
+        ]
     rejected = {d.name for d in decisions if not d.accepted}
     frac = _unexplained_fraction(peaks, unexplained, owner, rejected)
     return Decision(
