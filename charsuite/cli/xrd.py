@@ -80,6 +80,8 @@ def _identify_line(res: dict) -> str:
             f" of the intensity unexplained; closest library phase, a hint only: "
             f"{gap.get('closest_library_phase') or 'none'})"
         )
+    for name, note in (gap.get("ambiguous") or {}).items():
+        line += f"; {name} AMBIGUOUS ({note.split(':')[0]}; see library_gap.ambiguous)"
     return line
 
 

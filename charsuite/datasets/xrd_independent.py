@@ -195,3 +195,52 @@ def as_scan(two_theta, counts, *, truth: dict | None = None):
         name="intensity",
         attrs={"units": "counts", "technique": "xrd", "metadata": {"truth": truth or {}}},
     )
+
+
+def absent_phase_scan(case_seed: int, directory, *, materials) -> dict:
+    """Write one absent-phase scan (``benchmarks/xrd_generality.py --absent``); its truth.
+
+    The main phase is the xrayutilities material ``materials[case_seed % len(materials)]``
+    (one not in the library), with crystallite size 40–200 nm; in half of the cases a
+    library phase (drawn from the library CIFs, read by xrayutilities' CIF parser) is added
+    at volume weight 0.1–0.4 with 100 nm crystallites. Cu Kα1+Kα2 by PowderModel's
+    defaults, 2θ 10–80° in 0.01° steps, peak counts 2·10³–3·10⁴ over a flat background of
+    30–300 counts, Poisson noise. All draws come from ``numpy.random.default_rng(case_seed)``.
+
+    Parameters
+    ----------
+    case_seed : int
+        Seed of the case (``seed * 100000 + i`` in the benchmark).
+    directory : path-like
+        Where ``absent<case_seed>.xy`` is written.
+    materials : sequence of str
+        xrayutilities material names to draw the absent phase from.
+
+    Returns
+    -------
+    dict
+        ``path``, ``absent`` (material name) and ``library_phase`` (name or None).
+    """
+    import xrayutilities as xu
+    from xrayutilities.simpack import Powder, PowderModel
+
+    rng = np.random.default_rng(case_seed)
+    absent = materials[case_seed % len(materials)]
+    library = sorted(p.stem for p in _library_cif("_").parent.glob("*.cif"))
+    extra = str(rng.choice(library)) if rng.random() < 0.5 else None
+    tt = np.arange(10.0, 80.0, 0.01)
+    size = rng.uniform(40, 200) * 1e-9
+    powders = [Powder(getattr(xu.materials, absent), 1.0, crystallite_size_gauss=size)]
+    if extra:
+        mat = xu.materials.Crystal.fromCIF(str(_library_cif(extra)))
+        powders.append(Powder(mat, rng.uniform(0.1, 0.4), crystallite_size_gauss=100e-9))
+    pm = PowderModel(*powders, I0=1.0)
+    try:
+        y = pm.simulate(tt)
+    finally:
+        pm.close()
+    counts = rng.uniform(2e3, 3e4)
+    y = rng.poisson(y / y.max() * counts + rng.uniform(30, 300)).astype(float)
+    path = Path(directory) / f"absent{case_seed}.xy"
+    np.savetxt(path, np.c_[tt, y], fmt="%.6g")
+    return {"path": path, "absent": absent, "library_phase": extra}

@@ -59,8 +59,11 @@ class XRDAnalysis(Result):
     library_gap : dict
         ``main_phase_not_in_library``, ``unexplained_intensity_fraction`` of the significant
         peak intensity (the peaks of rejected phases included), ``closest_library_phase`` (a
-        hint) and ``rejected_for_structure`` (phases whose lattice fits but whose cell or
-        structure-factor intensities do not, :mod:`charsuite.xrd._decide_structure`) from
+        hint), ``rejected_for_structure`` (phases whose lattice fits but whose cell or
+        structure-factor intensities do not, :mod:`charsuite.xrd._decide_structure`) and
+        ``ambiguous`` ({accepted phase: why the data cannot confirm it — unexplained peaks
+        on its lattice (a superstructure or lower-symmetry variant not in the library), or
+        nothing that tests it next to an unknown main phase}) from
         the decide stage (:mod:`charsuite.xrd._decide`); each candidate's ``decision`` holds
         the tests (``contribution``, ``subset``, ``cell``, ``intensity``).
     whole_pattern : dict
@@ -618,6 +621,8 @@ def _decide(
         structures=_structure_inputs(phase_out, refined.lines, short.refs),
         line_design=functools.partial(_line_design, **radiation),
         incidence_deg=incidence_deg, owner=refined.owner,
+        matched={ph["name"]: ph["matched_peaks"] for ph in phase_out},
+        chance={c.name: c.chance_probability for c in cands},
     )  # fmt: skip
 
 
