@@ -274,6 +274,12 @@ MAX_STRAIN = {"LiMn2O4": 0.03}
 #: cathodes along their published charge curves, Li(1-x)MO2. The search-match, the decide
 #: stage's cell test (0.5 % beyond the range) and the Rietveld bounds use them.
 CELL_RANGE = {
+    "LiMn2O4": {
+        "a": [8.03, 8.25],
+        "source": "Li(x)Mn2O4, 0 <= x <= 1: a = 8.03 A (lambda-MnO2) to 8.245 A (LiMn2O4) "
+        "(T. Ohzuku, M. Kitagawa, T. Hirai, J. Electrochem. Soc. 137, 769 (1990)); the cubic "
+        "spinel does not expand beyond LiMn2O4 (Li(1+x)Mn2O4 turns tetragonal)",
+    },
     "NMC811": {
         "a": [2.810, 2.876],
         "c": [13.90, 14.48],
