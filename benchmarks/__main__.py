@@ -1,4 +1,9 @@
-"""Run benchmarks: ``python -m benchmarks [area[:case] ...]`` (default: all)."""
+"""Run benchmarks: ``python -m benchmarks [--rounds N] [area[:case] ...]`` (default: all).
+
+Each side runs in its own process. ``--rounds N`` alternates baseline and target N times
+and keeps each side's best: a ratio near 1 is then not decided by which side ran while the
+machine was slower (on a shared VM two single runs in a row differed by 17 %).
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,22 @@ def _run(module: str, case: str, side: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _best(module: str, name: str, rounds: int) -> tuple[dict, dict]:
+    """Baseline and target results, alternating ``rounds`` times; best time of each side."""
+    runs: dict[str, list] = {"baseline": [], "target": []}
+    for _ in range(max(rounds, 1)):
+        for side in runs:
+            runs[side].append(_run(module, name, side))
+    base, targ = (min(runs[s], key=lambda r: r["best_s"]) for s in ("baseline", "target"))
+    for side, best in (("baseline", base), ("target", targ)):
+        best["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs[side])
+    return base, targ
+
+
 def main(argv: list[str]) -> int:
+    rounds = 1
+    if argv[:1] == ["--rounds"]:
+        rounds, argv = int(argv[1]), argv[2:]
     selected = argv or [m.removeprefix("bench_") for m in _modules()]
     rows = []
     for sel in selected:
@@ -37,8 +57,7 @@ def main(argv: list[str]) -> int:
         for name, case in cases.items():
             if only and name != only:
                 continue
-            base = _run(module, name, "baseline")
-            targ = _run(module, name, "target")
+            base, targ = _best(module, name, rounds)
             ratio = targ["best_s"] / base["best_s"] if base["best_s"] > 0 else float("inf")
             rows.append((f"{area}:{name}", case.description, base, targ, ratio))
             items = getattr(case, "items", 1)
@@ -54,6 +73,7 @@ def main(argv: list[str]) -> int:
                 f"{area}:{name:28s} target {targ['best_s']:.4g} s / baseline {base['best_s']:.4g} s"
                 f" = {ratio:.3g}x{per} | peak RSS target {targ['peak_rss_mb']:.0f} MB, "
                 f"baseline {base['peak_rss_mb']:.0f} MB | load {os.getloadavg()[0]:.1f}"
+                f"{f' | best of {rounds} alternating rounds' if rounds > 1 else ''}"
                 f"\n    {case.description}",
                 flush=True,
             )
