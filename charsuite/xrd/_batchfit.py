@@ -25,6 +25,8 @@ References
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 LAMBDA0 = 0.1  # relative (Marquardt-scaled) initial damping: a cautious first step
@@ -33,7 +35,7 @@ _G0 = np.sqrt(4 * np.log(2) / np.pi)
 
 
 def _ka2(c, l1, l2):
-    s = np.clip(np.sin(np.radians(c / 2)) * l2 / l1, -1, 1)
+    s = np.minimum(np.maximum(np.sin(np.radians(c / 2)) * l2 / l1, -1.0), 1.0)
     c2 = np.degrees(2 * np.arcsin(s))
     dc2 = (l2 / l1) * np.cos(np.radians(c / 2)) / np.maximum(np.cos(np.radians(c2 / 2)), 1e-12)
     return c2, dc2
@@ -193,13 +195,21 @@ def _normal(res, jt):
     return jt @ np.swapaxes(jt, 1, 2), (jt @ res[..., None])[..., 0]
 
 
+@functools.lru_cache(maxsize=32)
+def _eye(n):
+    """Boolean identity of size n (read-only; one per parameter count)."""
+    e = np.eye(n, dtype=bool)
+    e.flags.writeable = False
+    return e
+
+
 def _lm_step(a_mat, grad, pa, lb, ub, used, lam):
     """Damped, bound-projected LM step of every active window; also the undamped JᵀJ."""
     free = used & ~(((pa <= lb) & (grad > 0)) | ((pa >= ub) & (grad < 0)))
     free &= lb < ub
     a_mat = np.where(free[:, :, None] & free[:, None, :], a_mat, 0.0)
     a_undamped = a_mat
-    eye = np.eye(a_mat.shape[1], dtype=bool)
+    eye = _eye(a_mat.shape[1])
     diag = np.einsum("gpp->gp", a_mat)
     diag = np.where(free, np.maximum(diag, 1e-12 * diag.max(axis=1, keepdims=True)), 1.0)
     a_mat = a_mat + eye * (lam[:, None] * diag)[:, :, None]
@@ -255,7 +265,9 @@ def _fit_bucket(
             p[acc], res[acc], cost[acc] = trial[ok], r_t[ok], c_t[ok]
             jtj[acc], jtr[acc] = _normal(r_t[ok], j_t if ok.all() else j_t[ok])
             lam[acc] = np.maximum(
-                lam[acc] * np.maximum(1 / 3, 1 - (2 * np.clip(rho[ok], 0, 1) - 1) ** 3), 1e-12
+                lam[acc]
+                * np.maximum(1 / 3, 1 - (2 * np.minimum(np.maximum(rho[ok], 0), 1) - 1) ** 3),
+                1e-12,
             )
             nu[acc] = 2.0
             done[acc[(rel_drop < ftol) | small | tiny]] = True
