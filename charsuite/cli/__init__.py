@@ -191,6 +191,32 @@ def _error(text: str) -> None:
     click.echo(f"charsuite: error: {_one_line(text)}", err=True)
 
 
+def _interrupt_behind(exc: BaseException):
+    """The :class:`~charsuite.exceptions.Interrupted` an exception was raised from, or None.
+
+    A signal can land while Python runs code that wraps whatever it raises — a class body's
+    ``__set_name__`` during a lazy import turns it into ``RuntimeError`` (seen with
+    ``distributed`` imported by dask mid-export) — so the cause chain is searched.
+    """
+    from charsuite.exceptions import Interrupted
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, Interrupted):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _interrupted(sig) -> int:
+    from charsuite.io import cleanup_temporaries
+
+    cleanup_temporaries()
+    click.echo(f"charsuite: interrupted by {sig.name}; unfinished outputs were removed", err=True)
+    return 128 + sig.signum
+
+
 def _run(args: list[str], debug: bool) -> int:
     from charsuite.exceptions import CharsuiteError, Interrupted
     from charsuite.io import guard_inputs
@@ -199,13 +225,7 @@ def _run(args: list[str], debug: bool) -> int:
         with _signals(), _quiet_diagnostics(debug), _json_on_stdout_only(args), guard_inputs():
             cli.main(args=args, prog_name="charsuite", standalone_mode=False)
     except Interrupted as sig:
-        from charsuite.io import cleanup_temporaries
-
-        cleanup_temporaries()
-        click.echo(
-            f"charsuite: interrupted by {sig.name}; unfinished outputs were removed", err=True
-        )
-        return 128 + sig.signum
+        return _interrupted(sig)
     except CharsuiteError as err:
         if debug:
             raise
@@ -230,6 +250,11 @@ def _run(args: list[str], debug: bool) -> int:
             "they are loaded, or use a machine with more memory"
         )
         return 2
+    except Exception as exc:
+        sig = _interrupt_behind(exc)
+        if sig is None:
+            raise
+        return _interrupted(sig)
     return 0
 
 

@@ -105,3 +105,29 @@ def test_interrupted_export_leaves_old_output(tmp_path, cube, suffix, sig):
     assert elapsed < 30
     assert _intact(target)
     assert sorted(p.name for p in out.iterdir()) == [target.name]
+
+
+def test_signal_wrapped_by_python_still_exits_as_interrupted(monkeypatch, capsys):
+    """A signal landing inside code that wraps exceptions (a class body's ``__set_name__``
+    during a lazy import raises ``RuntimeError`` from it — seen in CI with dask importing
+    ``distributed`` mid-export) is still an interruption: exit 128 + signum, one line."""
+    import charsuite.cli as cli_mod
+    from charsuite.exceptions import Interrupted
+
+    def wrapped(*_a, **_k):
+        try:
+            raise Interrupted(signal.SIGINT)
+        except Interrupted as sig:
+            raise RuntimeError("Error calling __set_name__") from sig
+
+    monkeypatch.setattr(cli_mod.cli, "main", wrapped)
+    assert cli_mod.main(["formats"]) == 128 + signal.SIGINT
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "interrupted by SIGINT" in err
+
+    def bug(*_a, **_k):
+        raise RuntimeError("a real bug")
+
+    monkeypatch.setattr(cli_mod.cli, "main", bug)
+    with pytest.raises(RuntimeError, match="a real bug"):
+        cli_mod.main(["formats"])
