@@ -1011,20 +1011,6 @@ def _refine_stage(short: _Shortlist, peaks, opts: _Options, l1, src) -> _Refined
     return out
 
 
-def _cell_bounds(name, ref) -> tuple[np.ndarray, np.ndarray]:
-    """(lo, hi) of a library phase's a, b, c: its declared range, else its library cell."""
-    from charsuite.xrd._library import phase_cell_range
-
-    lo = np.array(ref.cell[:3], float)
-    hi = lo.copy()
-    for k, (r_lo, r_hi) in (phase_cell_range(name) or {}).items():
-        i = "abc".index(k)
-        lo[i], hi[i] = r_lo, r_hi
-        if k == "a" and ref.crystal_system in ("hexagonal", "trigonal", "tetragonal"):
-            lo[1], hi[1] = r_lo, r_hi  # b = a by symmetry
-    return lo, hi
-
-
 def _same_lattice_phases(phases, refs) -> None:
     """Add ``indistinguishable_from`` to each accepted phase with isostructural twins.
 
@@ -1035,6 +1021,7 @@ def _same_lattice_phases(phases, refs) -> None:
     names them instead of presenting one name as certain.
     """
     from charsuite.xrd._decide_structure import CELL_TOLERANCE
+    from charsuite.xrd._library import cell_length_bounds, phase_cell_range
 
     for ph in phases:
         lat, ref = ph.get("lattice"), refs.get(ph["reference"])
@@ -1045,7 +1032,7 @@ def _same_lattice_phases(phases, refs) -> None:
         for name, other in refs.items():
             if name == ph["reference"] or other.space_group != ref.space_group:
                 continue
-            lo, hi = _cell_bounds(name, other)
+            lo, hi = cell_length_bounds(other.cell, phase_cell_range(name) or {}).T
             if np.all((cell >= lo * (1 - CELL_TOLERANCE)) & (cell <= hi * (1 + CELL_TOLERANCE))):
                 twins.append(name)
         if twins:

@@ -116,6 +116,7 @@ import dataclasses
 import numpy as np
 
 from charsuite.model import Result
+from charsuite.xrd._lattice import FREE
 
 #: Documented acceptance threshold of the figure of merit.
 ACCEPT_THRESHOLD = 0.55
@@ -336,14 +337,9 @@ def _grid_scores(ph, obs_x, obs_sig, tol, grid, zeros, lo, hi):
 
 
 #: Cell lengths scaled by the columns of :func:`_design` (column k ∝ 1/L_k², no cross
-#: term): the crystal systems in which a per-axis cell range can be searched.
-_AXIS_COLUMNS = {
-    "cubic": ("a",),
-    "tetragonal": ("a", "c"),
-    "hexagonal": ("a", "c"),
-    "trigonal": ("a", "c"),
-    "orthorhombic": ("a", "b", "c"),
-}
+#: term): the crystal systems whose free cell parameters (:data:`_lattice.FREE`) are
+#: lengths only, in which a per-axis cell range can be searched.
+_AXIS_COLUMNS = {system: free for system, free in FREE.items() if set(free) <= {"a", "b", "c"}}
 #: Step of the cell-scale grid (fraction): 0.05° at 2θ = 80° (below the match tolerance).
 SCALE_STEP = 0.0005
 #: FoM prior of a cell inside a declared cell range but outside the isotropic window

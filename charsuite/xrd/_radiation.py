@@ -144,33 +144,34 @@ def _window_model(x, p, *, ratio, l1, l2, x0, jacobian=False):
     return y, np.column_stack(cols)
 
 
-def _fit_window(x, y, s, start, *, ratio, l1, l2, p_start=None):
-    """Least-squares fit of one window; returns (χ², dof, ratio, ratio σ or None, params)."""
+def _window_bounds(start):
+    """Bounds (lo, hi) of [c, w, A, η, b0, b1] around a line's start (centre ± FWHM, 0.2–5 FWHM)."""
+    c, w, _, _ = start
+    return (
+        [c - w, 0.2 * w, 0.0, 0.0, -np.inf, -np.inf],
+        [c + w, 5 * w, np.inf, 1.0, np.inf, np.inf],
+    )
+
+
+def _fit_free(x, y, s, start, *, l1, l2):
+    """Fit of one window with the Kα2 ratio free: (χ², dof, ratio, ratio σ or None, params)."""
     from scipy.optimize import least_squares
 
     c, w, a, b = start
-    p0 = [c, w, a, 0.5, b, 0.0]
-    lo = [c - w, 0.2 * w, 0.0, 0.0, -np.inf, -np.inf]
-    hi = [c + w, 5 * w, np.inf, 1.0, np.inf, np.inf]
-    if p_start is not None:  # warm start from the ratio-free fit (fewer iterations)
-        p0 = [float(np.clip(v, lo_, hi_)) for v, lo_, hi_ in zip(p_start[:6], lo, hi)]
-        p0[1] = min(max(p0[1], 0.2 * w * 1.001), 5 * w * 0.999)
-    if ratio is None:
-        p0, lo, hi = [*p0, NATURAL_RATIO], [*lo, 0.0], [*hi, 1.0]
+    lo, hi = _window_bounds(start)
+    p0, lo, hi = [c, w, a, 0.5, b, 0.0, NATURAL_RATIO], [*lo, 0.0], [*hi, 1.0]
     x0 = float(x.mean())
 
     def resid(p):
-        return (_window_model(x, p, ratio=ratio, l1=l1, l2=l2, x0=x0) - y) / s
+        return (_window_model(x, p, ratio=None, l1=l1, l2=l2, x0=x0) - y) / s
 
     def jac(p):
-        return _window_model(x, p, ratio=ratio, l1=l1, l2=l2, x0=x0, jacobian=True)[1] / s[:, None]
+        return _window_model(x, p, ratio=None, l1=l1, l2=l2, x0=x0, jacobian=True)[1] / s[:, None]
 
     # χ² to 1e-6 relative is far below the decision threshold (Δχ² of 9.2)
     fit = least_squares(resid, p0, jac=jac, bounds=(lo, hi), x_scale="jac", ftol=1e-6, xtol=1e-6)
     chi2 = float(np.sum(fit.fun**2))
     dof = max(x.size - len(p0), 1)
-    if ratio is not None:
-        return chi2, dof, ratio, None, fit.x
     try:
         cov = np.linalg.inv(fit.jac.T @ fit.jac)
         err = float(np.sqrt(max(cov[6, 6], 0.0)))
@@ -183,14 +184,13 @@ def _fit_fixed(x, y, s, start, *, ratio, l1, l2, p_start):
     """χ² of one window fitted with a fixed Kα2 ratio, from the ratio-free fit ``p_start``.
 
     The batched LM of :mod:`charsuite.xrd._batchfit` (same model, bounds and analytic
-    Jacobian as :func:`_fit_window`) instead of ``scipy.optimize.least_squares``, whose
+    Jacobian as :func:`_fit_free`) instead of ``scipy.optimize.least_squares``, whose
     per-iteration overhead made this stage a tenth of identification.
     """
     from charsuite.xrd._batchfit import fit_windows
 
-    c, w, _, _ = start
-    lo = [c - w, 0.2 * w, 0.0, 0.0, -np.inf, -np.inf]
-    hi = [c + w, 5 * w, np.inf, 1.0, np.inf, np.inf]
+    w = start[1]
+    lo, hi = _window_bounds(start)
     p0 = [float(np.clip(v, lo_, hi_)) for v, lo_, hi_ in zip(p_start[:6], lo, hi)]
     p0[1] = min(max(p0[1], 0.2 * w * 1.001), 5 * w * 0.999)
     x0 = float(x.mean())
@@ -275,7 +275,7 @@ def doublet_test(x, y, sigma=None, *, l1: float = CU_KA1, l2: float = CU_KA2) ->
     delta, chi2_free, dof_free, ratios = 0.0, 0.0, 0, []
     for sl, start in windows:
         args = (x[sl], y[sl], s[sl], start)
-        c_free, dof, r, r_err, p = _fit_window(*args, ratio=None, l1=l1, l2=l2)
+        c_free, dof, r, r_err, p = _fit_free(*args, l1=l1, l2=l2)
         c_single = _fit_fixed(*args, ratio=0.0, l1=l1, l2=l2, p_start=p)
         c_double = _fit_fixed(*args, ratio=NATURAL_RATIO, l1=l1, l2=l2, p_start=p)
         delta += c_single - c_double
