@@ -83,12 +83,14 @@ def run_case(case_seed: int, workdir: Path, phases=None) -> dict:
     try:
         res = analyze(read(path), whole_pattern=False)
         reported = [p["name"] for p in res.phases]
+        ambiguous = sorted((res.library_gap or {}).get("ambiguous") or {})
         cands = res.candidates
         peaks = [
             {k: p[k] for k in ("two_theta", "fwhm", "area", "area_err", "phase")} for p in res.peaks
         ]
     except CharsuiteError as err:
         error, reported, cands, peaks = f"{type(err).__name__}: {err}", [], [], []
+        ambiguous = []
     dt = time.perf_counter() - t0
     out = score_identification(truth, reported)
     out.update(
@@ -100,6 +102,7 @@ def run_case(case_seed: int, workdir: Path, phases=None) -> dict:
         candidates=cands,
         peaks=peaks,
         truth=truth,
+        ambiguous=ambiguous,
     )
     return out
 
@@ -250,6 +253,17 @@ def summarize(results: list) -> dict:
         "merged_siblings": merged,
         "sibling_reports": sib_rep,
         "false_positives": fp,
+        # reported phases stated as ambiguous (library_gap["ambiguous"]): right / wrong ones
+        "tp_flagged_ambiguous": sum(
+            s == "tp" and p in r.get("ambiguous", ())
+            for r in results
+            for p, s in r["report_status"].items()
+        ),
+        "fp_flagged_ambiguous": sum(
+            s == "fp" and p in r.get("ambiguous", ())
+            for r in results
+            for p, s in r["report_status"].items()
+        ),
         "undetectable": undet,
         "undetectable_but_found": undet_found,
         "errors": sum(bool(r["error"]) for r in results),
@@ -389,6 +403,8 @@ def main(argv=None) -> int:
         "merged_siblings",
         "sibling_reports",
         "false_positives",
+        "tp_flagged_ambiguous",
+        "fp_flagged_ambiguous",
         "undetectable",
         "undetectable_but_found",
         "errors",

@@ -45,6 +45,9 @@ def test_two_line_bcc_fe_substrate_accepted_when_it_explains_them(tmp_path):
     # its two lines (110), (200) are labelled, not left unidentified
     assert not [u for u in res.unidentified_peaks if abs(u["two_theta"] - 44.7) < 0.3]
     assert not res.library_gap["main_phase_not_in_library"]
+    # its (200) lies under the layered (110); with every peak explained it is no ambiguity
+    assert "Fe" not in res.library_gap["ambiguous"]
+    assert fe["decision"]["identifiability"]["passed"]
 
 
 def test_primitive_cubic_not_read_as_fcc_of_the_same_cell(tmp_path):
@@ -175,3 +178,73 @@ def test_b2_superlattice_line_next_to_bcc_fe_is_stated_as_an_ambiguity(tmp_path,
     sub = next(c for c in res.candidates if c["name"] == "Fe")["decision"]["subset"]
     assert sub["passed"] and 1e-3 < sub["probability"] < 0.05
     assert [round(v, 1) for v in sub["indexed_two_theta"]] == [31.0]
+
+
+def _decision(**tests):
+    from charsuite.xrd._decide import PhaseDecision
+
+    return PhaseDecision("Fe", True, "", {"subset": {"passed": True}} | tests)
+
+
+_UNTESTABLE = {"intensity": {"testable": False, "passed": True}}
+
+
+@pytest.mark.parametrize(
+    ("own", "matched", "chance", "unknown", "flagged"),
+    [
+        # one owned peak fixes a cubic cell: no evidence next to an unidentified phase
+        (1, 2, 1e-6, "minor", True),
+        # with every peak explained nothing else made them (Fe under NMC811 on steel)
+        (1, 2, 1e-6, None, False),
+        (2, 2, 0.3, None, False),
+        # the same next to an unidentified phase: positions no evidence at α
+        (2, 2, 0.3, "minor", True),
+        (2, 2, 0.3, "main", True),
+        # three lines, chance alignment improbable: identified
+        (3, 3, 1e-5, "minor", False),
+    ],
+)
+def test_identifiability_needs_more_own_lines_than_cell_parameters(
+    own, matched, chance, unknown, flagged
+):
+    """Check 5: next to an unidentified phase, a phase whose intensities cannot be tested is
+    not identifiable when the peaks it owns do not exceed its cell parameters, its matched
+    lines do not exceed cell + zero, or they could match by chance (F ≥ α)."""
+    from charsuite.xrd._decide import _ambiguity, _identifiability_test
+
+    ev = {
+        "matched_lines": matched, "own_lines": own, "cell_parameters": 1,
+        "false_match_probability": chance,
+    }  # fmt: skip
+    d = _identifiability_test(_decision(**_UNTESTABLE), ev, unknown=unknown)
+    assert d.tests["identifiability"]["passed"] is (not flagged)
+    note = _ambiguity(d)
+    assert (note is not None and "not identifiable" in note) is flagged
+    # a testable intensity pattern is evidence of its own
+    testable = _decision(intensity={"testable": True, "passed": True})
+    assert _identifiability_test(testable, ev, unknown=unknown).tests["identifiability"]["passed"]
+
+
+def test_undetermined_or_unrefined_cell_is_stated_as_an_ambiguity():
+    """Check 6: a cell test whose 3σ exceeds its tolerance, or no refined cell at all, cannot
+    exclude a compound on a similar lattice; the accepted phase says so."""
+    from charsuite.xrd._decide import _UNREFINED, _ambiguity
+    from charsuite.xrd._decide_structure import CELL_TOLERANCE, StructureInput, cell_test
+
+    ref = (2.8665, 2.8665, 2.8665, 90, 90, 90)
+
+    def cell(a, err):
+        return cell_test(StructureInput(
+            cif="", cell=(a, a, a, 90, 90, 90), cell_err=(err,) * 3, reference_cell=ref,
+            d_lines=np.zeros(0),
+        ))  # fmt: skip
+
+    # 1 % off with 3σ = 1.2 %: passes the cell test, but the test had no power
+    loose = cell(2.8665 * 1.01, 0.004 * 2.8665)
+    assert loose["passed"] and not loose["determined"]
+    assert loose["three_sigma"] == pytest.approx(0.012)
+    assert "not determined" in _ambiguity(_decision(cell=loose))
+    tight = cell(2.8665 * 1.002, 0.1 * CELL_TOLERANCE * 2.8665)
+    assert tight["passed"] and tight["determined"]
+    assert _ambiguity(_decision(cell=tight)) is None
+    assert "could not be refined" in _ambiguity(_decision(cell=_UNREFINED))
