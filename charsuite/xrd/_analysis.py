@@ -846,8 +846,11 @@ def _references(opts: _Options, l1, lo, hi, corrections):
     return names, refs, weights, shifts
 
 
-def _shortlist_stage(peaks, opts: _Options, l1, lo, hi, corrections) -> _Shortlist:
-    """Stage "shortlist": peak search–match against the library (:mod:`charsuite.xrd._match`)."""
+def _shortlist_stage(peaks, opts: _Options, l1, lo, hi, corrections, exclude=None) -> _Shortlist:
+    """Stage "shortlist": peak search–match against the library (:mod:`charsuite.xrd._match`).
+
+    ``exclude``: {name: reason} of phases kept out of the pool (:func:`_identify_stages`).
+    """
     from charsuite.xrd._library import fault_broadened_lines, phase_cell_range, phase_max_strain
     from charsuite.xrd._match import ACCEPT_THRESHOLD, match_phases
 
@@ -886,6 +889,7 @@ def _shortlist_stage(peaks, opts: _Options, l1, lo, hi, corrections) -> _Shortli
             n: m for n, ref in refs.items() if (m := fault_broadened_lines(n, ref.hkl)).any()
         },
         cell_range={n: v for n in refs if (v := phase_cell_range(n)) is not None},
+        exclude=exclude,
     )
     return _Shortlist(names, refs, weights, shifts, accepted, cands, list(unexplained), tol_deg)
 
@@ -1037,6 +1041,142 @@ def _same_lattice_phases(phases, refs) -> None:
                 twins.append(name)
         if twins:
             ph["indistinguishable_from"] = sorted(twins)
+
+
+def _identify_stages(da, bg, peaks, opts: _Options, rad, corrections, src):
+    """Stages shortlist → refine → decide, with the superset rule's alternatives heard.
+
+    A phase the superset rule removed in favour of an accepted one challenges it on the
+    whole pattern (:func:`_superset_challenges`). When an alternative fits significantly
+    better, the stages run once more with the accepted phase out of the pool; the result
+    is kept only if every winning alternative is then accepted by the decide stage (it
+    passed all its tests) and every other phase stays accepted (a swap replaces one phase,
+    it does not reshape the answer), else the first result stands. Every challenge is
+    recorded in the tests of the phase it challenged (``superset_challenge``).
+    """
+    from charsuite.xrd._decide import ALPHA
+
+    lo, hi = float(da.two_theta[0]), float(da.two_theta[-1])
+    l1 = rad.wavelength_ka1_angstrom
+    short = _shortlist_stage(peaks, opts, l1, lo, hi, corrections)
+    refined = _refine_stage(short, peaks, opts, l1, src)
+    kw = {"rad": rad, "incidence_deg": opts.alpha}
+    zero_bound = corrections["search_match"]["max_zero_offset_deg"]
+    decision = _decide(da, bg, peaks, refined, short, max_zero_offset_deg=zero_bound, **kw)
+    tests = _superset_challenges(da, bg, peaks, refined, short, decision, rad, opts, src)
+    lost = {n: t for n, t in tests.items() if not t["passed"]}
+    if not lost:
+        return short, refined, _with_challenges(decision, tests)
+    exclude = {
+        n: f"rejected: {t['alternative']}, which the superset rule had removed in its favour, "
+        f"explains the whole pattern better (Δχ²_eff = {t['delta_chi2_eff']:.1f} > "
+        f"{t['threshold']:.1f}, the {1 - ALPHA:.1%} quantile of χ²({t['free_parameters']}))"
+        for n, t in lost.items()
+    }
+    short2 = _shortlist_stage(peaks, opts, l1, lo, hi, corrections, exclude=exclude)
+    refined2 = _refine_stage(short2, peaks, opts, l1, src)
+    decision2 = _decide(da, bg, peaks, refined2, short2, max_zero_offset_deg=zero_bound, **kw)
+    accepted2 = {d.name for d in decision2.phases if d.accepted}
+    kept = {d.name for d in decision.phases if d.accepted} - set(lost)
+    if not {t["alternative"] for t in lost.values()} | kept <= accepted2:
+        note = "swap not made: without it the alternative or another phase is not accepted"
+        tests = {n: t | ({"outcome": note} if n in lost else {}) for n, t in tests.items()}
+        return short, refined, _with_challenges(decision, tests)
+    first = {d.name: d for d in _with_challenges(decision, tests).phases}
+    losers = [dataclasses.replace(first[n], accepted=False, reason=exclude[n]) for n in lost]
+    return short2, refined2, dataclasses.replace(decision2, phases=decision2.phases + losers)
+
+
+def _refined_positions(pm, short: _Shortlist, peaks, opts: _Options, l1, src):
+    """2θ of a candidate's reflections at the cell refined from its matched peaks.
+
+    As the refine stage does for the accepted phases (:func:`_refine_cell`), so that an
+    alternative competes at its best cell; its search–match positions when that fails.
+    """
+    from charsuite.xrd._lattice import two_theta_of
+
+    key = pm.reference or pm.name
+    ref = short.refs[key]
+    pairs, _ = _pairs(pm, ref, peaks, {}, {})
+    shift = short.shifts.get(key, np.zeros_like(ref.two_theta))
+    fit, _ = _refine_cell(
+        pm, ref, pairs, shift, l1=l1, zero_offset_deg=opts.zero_offset_deg, src=src
+    )
+    if fit is None:
+        return np.asarray(pm.search_two_theta, float)
+    cell = tuple(fit.lattice[k] for k in ("a", "b", "c", "alpha", "beta", "gamma"))
+    pos = two_theta_of(np.array(ref.hkl, float), cell, l1) + fit.zero_offset_deg + shift
+    return pos[np.isfinite(pos)]
+
+
+def _superset_challenges(da, bg, peaks, refined, short, decision, rad, opts, src) -> dict:
+    """{accepted phase: the strongest challenge of a phase the superset rule removed for it}.
+
+    The removed phases are those whose explained peaks it covers, and its twins with the
+    identical explained peak set (where the FoM decided). Each alternative enters the accepted phases' Pawley fit at its search–match cell and
+    zero (:func:`charsuite.xrd._decide.challenge_test`).
+    """
+    from charsuite.xrd._decide import challenge_tests
+    from charsuite.xrd._match import _N_CELL_PARAMS
+
+    rejected = decision.rejected()
+    inputs = [p for p in refined.pawley_input if p[0] not in rejected]
+    by_name = {c.name: c for c in short.candidates}
+    pairs = [
+        (p[0], by_name[alt], p[2])
+        for p in inputs
+        for alt in _removed_for(by_name[p[0]], by_name, short.refs)
+        if by_name[alt].search_two_theta is not None
+    ]
+    if not pairs:
+        return {}
+    x, y, s = _net(da, bg)
+    l1 = rad.wavelength_ka1_angstrom
+    challenges = [
+        (
+            name, (alt.name, _refined_positions(alt, short, peaks, opts, l1, src), w),
+            _N_CELL_PARAMS.get(short.refs[alt.reference or alt.name].crystal_system, 6) + 1,
+        )
+        for name, alt, w in pairs
+    ]  # fmt: skip
+    tests = challenge_tests(
+        x, y, np.maximum(s, 1e-12), inputs, challenges,
+        fit=_PawleyCalc(l1=l1, l2=rad.wavelength_ka2_angstrom, ratio=rad.ka2_ratio),
+        fwhm_deg=float(np.median([p.fwhm for p in peaks])),
+    )  # fmt: skip
+    out: dict = {}
+    for (name, _, _), t in zip(challenges, tests):
+        if name not in out or t["delta_chi2_eff"] > out[name]["delta_chi2_eff"]:
+            out[name] = t
+    return out
+
+
+def _removed_for(pm, by_name, refs) -> list:
+    """Phases the superset rule removed in favour of ``pm``, of another space group.
+
+    Twins and subsumed phases both count; isostructural ones give the same lines
+    (``indistinguishable_from`` names them), a different structure on a related lattice
+    does not.
+    """
+
+    def group(m):
+        return refs[m.reference or m.name].space_group
+
+    removed = [n for n, _ in (pm.alternatives or [])] + list(pm.subsumed or [])
+    return [n for n in removed if group(by_name[n]) != group(pm)]
+
+
+def _with_challenges(decision, tests: dict):
+    """The decision with each challenge in the tests of the phase it challenged."""
+    if not tests:
+        return decision
+    phases = [
+        dataclasses.replace(d, tests=d.tests | {"superset_challenge": tests[d.name]})
+        if d.name in tests
+        else d
+        for d in decision.phases
+    ]
+    return dataclasses.replace(decision, phases=phases)
 
 
 def _apply_decision(refined: _Refined, short: _Shortlist, rejected: dict):
@@ -1314,14 +1454,7 @@ def analyze(
     rad, corrections = _radiation_stage(da, radiation, wavelength_angstrom)
     l1 = rad.wavelength_ka1_angstrom
     da, bg, peaks = _reduce_stage(da, opts, rad, corrections)
-    lo, hi = float(da.two_theta[0]), float(da.two_theta[-1])
-    short = _shortlist_stage(peaks, opts, l1, lo, hi, corrections)
-    refined = _refine_stage(short, peaks, opts, l1, src)
-    decision = _decide(
-        da, bg, peaks, refined, short, rad=rad,
-        max_zero_offset_deg=corrections["search_match"]["max_zero_offset_deg"],
-        incidence_deg=alpha,
-    )  # fmt: skip
+    short, refined, decision = _identify_stages(da, bg, peaks, opts, rad, corrections, src)
     _apply_decision(refined, short, decision.rejected())
     _same_lattice_phases(refined.phases, short.refs)
     wp = _whole_pattern_stage(da, bg, refined, opts, rad)

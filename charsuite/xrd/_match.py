@@ -186,6 +186,13 @@ class PhaseMatch(Result):
         explain exactly the same significant peaks (isostructural siblings such as
         NMC811/LiNiO2, or a strained layered cell on spinel lines): peak positions alone
         do not exclude them; the higher FoM (intensity and position agreement) decided.
+    search_two_theta : ndarray or None
+        2θ (deg) of the phase's reflections in range at its search–match alignment (cell,
+        zero offset and shifts).
+    subsumed : list or None
+        For an accepted phase: names of compatible phases the superset rule removed because
+        it explains their peaks and more (the decide stage of
+        :func:`charsuite.xrd.analyze` lets each challenge it on the whole pattern).
     """
 
     name: str
@@ -210,6 +217,8 @@ class PhaseMatch(Result):
     reference: str | None = None
     owned: list | None = None
     alternatives: list | None = None
+    subsumed: list | None = None
+    search_two_theta: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -626,6 +635,7 @@ def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, grid, zeros, p_chance,
             ev2 = _evaluate(ph, obs_x, obs_i, tolj, lo, hi, new[0] + z, p_chance, trials * npar)
             if ev2["fom"] > ev["fom"]:
                 ev = ev2
+                base = new[0]
                 cell = None  # anisotropic: reported by the lattice refinement, not here
                 if grid.names is not None:
                     # per-axis search: the prior is that of the adjusted cell
@@ -634,6 +644,7 @@ def _score_phase(ph, obs_x, obs_i, obs_sig, tolj, lo, hi, grid, zeros, p_chance,
                     )
     ev["fom"] = max(ev["fom"] - penalty, 0.0)
     ev["scale"], ev["zero"], ev["cell"] = grid.scale(gi), z, cell
+    ev["positions"] = base + z
     # the searched cell as reciprocal-metric coefficients (None: no axis description)
     ev["coef"] = (
         None
@@ -895,6 +906,7 @@ class _Stage2:
         self.unique: dict[str, float] = {}
         self.dropped: dict[str, str] = {}
         self.twins: dict[str, list] = {}  # winner → phases with the identical explained peak set
+        self.superseded: dict[str, list] = {}  # winner → phases whose peaks it explains, and more
 
     def explain(self, names):
         """(E, k, model): explained intensity minus absent-line penalties of a phase set."""
@@ -951,6 +963,8 @@ class _Stage2:
             victim = min(sup, key=lambda n: (len(alone[n]), res[n]["fom"]))
             if alone[victim] == alone[sup[victim]]:
                 self.twins.setdefault(sup[victim], []).append(victim)
+            else:
+                self.superseded.setdefault(sup[victim], []).append(victim)
             self.dropped[victim] = (
                 f"rejected: compatible (FoM {res[victim]['fom']:.2f}) but {sup[victim]} explains "
                 "the same peaks and more (superset rule)"
@@ -1073,6 +1087,8 @@ def _phase_match(n, r, ph, reason, ok, order, st2, kmap, explained_by, owned):
         reference=n.removesuffix(" (2)"),
         owned=sorted(owned[n]) if n in owned else None,
         alternatives=[(t, st2.res[t]["fom"]) for t in _twins_of(n, st2.twins)] if ok else None,
+        subsumed=list(st2.superseded.get(n, [])) if ok else None,
+        search_two_theta=r.get("positions"),
     )
 
 
@@ -1099,6 +1115,7 @@ def match_phases(
     strain: dict | None = None,
     optional: dict | None = None,
     cell_range: dict | None = None,
+    exclude: dict | None = None,
 ):
     """Identify phases among ``references`` from observed peaks.
 
@@ -1152,6 +1169,10 @@ def match_phases(
         ``max_strain``, with the FoM strain penalty on the distance outside the range
         (cubic, tetragonal, hexagonal/trigonal and orthorhombic metrics; other systems are
         searched isotropically over the widest declared deviation).
+    exclude : dict, optional
+        name → reason: phases scored and listed but kept out of the pool (a phase the
+        decide stage of :func:`charsuite.xrd.analyze` replaced by the alternative the
+        superset rule had removed). The reason becomes the candidate's ``reason``.
 
     Returns
     -------
@@ -1208,14 +1229,17 @@ def match_phases(
         )
 
     # common zero offset: fixed by the compatible phase explaining most observed intensity
-    zeros_now = st1.common_zero([n for n in res if gate(n)[0]], threshold, expected_l)
+    exclude = exclude or {}
+    zeros_now = st1.common_zero(
+        [n for n in res if gate(n)[0] and n not in exclude], threshold, expected_l
+    )
     # solid solutions (phases given a strain window) may coexist at two cells, e.g. the
     # Li-rich and Li-poor spinels of a charged Li_xMn2O4 electrode: a second instance
     # "name (2)" is aligned at scales whose lines are resolved from the first (|Δs| ≥
     # tol/tan θ_mid) and competes in stage 2 like any other candidate
     st1.second_instances([m for m in res if m in (strain or {}) and gate(m)[0]], zeros_now)
     gates = {n: gate(n) for n in res}
-    pool = [n for n in res if gates[n][0]]
+    pool = [n for n in res if gates[n][0] and n not in exclude]
 
     # stage 2: joint √-intensity fit with backward elimination
     real = sig >= 3.0 if significance is not None else np.ones(obs_x.size, bool)
@@ -1236,6 +1260,8 @@ def match_phases(
             )
         elif n in st2.dropped:
             reason = st2.dropped[n]
+        elif n in exclude:
+            reason = exclude[n]
         else:
             reason = f"rejected: {gates[n][1]}"
         out[n] = _phase_match(n, r, phases[n], reason, ok, order, st2, kmap, explained_by, owned)
