@@ -513,6 +513,10 @@ class _PawleyCalc:
         }  # fmt: skip
         return self._cache
 
+    def prepare(self, x, sigma, phases_for_fit) -> None:
+        """Build the design of a phase list whose sub-lists the next calls fit."""
+        self._design(x, sigma, phases_for_fit)
+
     def __call__(self, x, y_net, sigma, phases_for_fit):
         """Calculated pattern on ``x`` (zeros without a line in range or without signal)."""
         c = self._design(x, sigma, phases_for_fit)
@@ -1049,9 +1053,10 @@ def _identify_stages(da, bg, peaks, opts: _Options, rad, corrections, src):
     A phase the superset rule removed in favour of an accepted one challenges it on the
     whole pattern (:func:`_superset_challenges`). When an alternative fits significantly
     better, the stages run once more with the accepted phase out of the pool; the result
-    is kept only if every winning alternative is then accepted by the decide stage (it
-    passed all its tests) and every other phase stays accepted (a swap replaces one phase,
-    it does not reshape the answer), else the first result stands. Every challenge is
+    is kept only if every winning alternative (or an isostructural twin of it, which the
+    answer names under ``indistinguishable_from``) is then accepted by the decide stage
+    (it passed all its tests) and every other phase stays accepted (a swap replaces one
+    phase, it does not reshape the answer), else the first result stands. Every challenge is
     recorded in the tests of the phase it challenged (``superset_challenge``).
     """
     from charsuite.xrd._decide import ALPHA
@@ -1078,7 +1083,9 @@ def _identify_stages(da, bg, peaks, opts: _Options, rad, corrections, src):
     decision2 = _decide(da, bg, peaks, refined2, short2, max_zero_offset_deg=zero_bound, **kw)
     accepted2 = {d.name for d in decision2.phases if d.accepted}
     kept = {d.name for d in decision.phases if d.accepted} - set(lost)
-    if not {t["alternative"] for t in lost.values()} | kept <= accepted2:
+    groups2 = {_space_group(n, short2) for n in accepted2}
+    won = all(_space_group(t["alternative"], short) in groups2 for t in lost.values())
+    if not (won and kept <= accepted2):
         note = "swap not made: without it the alternative or another phase is not accepted"
         tests = {n: t | ({"outcome": note} if n in lost else {}) for n, t in tests.items()}
         return short, refined, _with_challenges(decision, tests)
@@ -1149,6 +1156,12 @@ def _superset_challenges(da, bg, peaks, refined, short, decision, rad, opts, src
         if name not in out or t["delta_chi2_eff"] > out[name]["delta_chi2_eff"]:
             out[name] = t
     return out
+
+
+def _space_group(name: str, short: _Shortlist) -> str:
+    """Space group of a shortlisted candidate (second instances "X (2)" included)."""
+    pm = next(c for c in short.candidates if c.name == name)
+    return short.refs[pm.reference or pm.name].space_group
 
 
 def _removed_for(pm, by_name, refs) -> list:

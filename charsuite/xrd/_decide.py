@@ -172,10 +172,13 @@ def challenge_tests(x, y_net, sigma, phase_input, challenges, *, fit, fwhm_deg) 
     """
     from scipy.stats import chi2 as chi2_dist
 
-    near = _near_lines(x, [*phase_input, *(alt for _, alt, _ in challenges)])
+    union = [*phase_input, *(alt for _, alt, _ in challenges)]
+    near = _near_lines(x, union)
     x, y_net, sigma = x[near], y_net[near], sigma[near]
     if x.size == 0:
         return [{"delta_chi2_eff": 0.0, "threshold": 0.0, "passed": True} for _ in challenges]
+    if hasattr(fit, "prepare"):  # one design for every swapped list (sub-lists of the union)
+        fit.prepare(x, sigma, union)
     per_fwhm = max(fwhm_deg / float(np.median(np.diff(x))), 1.0)
     kept = _chi2(fit, x, y_net, sigma, phase_input)
     red = max(kept / max(x.size - sum(len(p[1]) for p in phase_input), 1), 1.0)

@@ -1229,10 +1229,10 @@ def match_phases(
         )
 
     # common zero offset: fixed by the compatible phase explaining most observed intensity
+    # an excluded phase may still fix the zero: it lost to an alternative on the same
+    # peaks, which its alignment fitted
     exclude = exclude or {}
-    zeros_now = st1.common_zero(
-        [n for n in res if gate(n)[0] and n not in exclude], threshold, expected_l
-    )
+    zeros_now = st1.common_zero([n for n in res if gate(n)[0]], threshold, expected_l)
     # solid solutions (phases given a strain window) may coexist at two cells, e.g. the
     # Li-rich and Li-poor spinels of a charged Li_xMn2O4 electrode: a second instance
     # "name (2)" is aligned at scales whose lines are resolved from the first (|Δs| ≥
