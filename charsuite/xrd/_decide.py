@@ -69,7 +69,9 @@ phase then has to pass these documented tests on the scan itself:
    refined cell is known to better than its tolerance. A phase accepted with 3σ of a cell
    length above the tolerance (few or misassigned lines inflate the esd), or whose cell
    the peak refinement could not determine at all, is reported under
-   ``library_gap["ambiguous"]``: a compound on a similar lattice cannot be excluded.
+   ``library_gap["ambiguous"]``: a compound on a similar lattice cannot be excluded. So is
+   a phase with a declared cell range accepted away from its as-made cell: a charged
+   LiMn2O4 and a LiNi0.5Mn1.5O4 spinel of the same cell give the same lines.
 
 The result names the main phase as not in the library when the unexplained fraction of
 the significant peak intensity (counting the peaks of rejected phases) is ≥ 0.5 or a phase
@@ -385,6 +387,13 @@ def _ambiguity(d: PhaseDecision) -> str | None:
             "its cell could not be refined from its peaks, so neither the cell nor the "
             "structure-factor intensity test could be made: a compound on a similar lattice "
             "cannot be excluded"
+        )
+    elif cell.get("off_as_made"):
+        notes.append(
+            f"its cell lies in its declared range but {cell['deviation_from_as_made']:.1%} from "
+            "the as-made library cell: the library phase at another lithium content or an "
+            "isostructural compound of another composition that is not in the library (line "
+            "positions cannot tell them apart)"
         )
     elif cell.get("determined") is False:
         notes.append(

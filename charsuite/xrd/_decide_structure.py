@@ -18,7 +18,11 @@ The test has power only when the cell is known to better than the tolerance: a c
 whose 3σ exceeds ``tol`` (few or misassigned lines inflate the esd of the peak
 refinement, whose covariance is scaled by its χ²_ν) passes it whatever the compound.
 Such a phase is accepted with ``determined`` false, which the decide stage reports as an
-ambiguity (a compound on a similar lattice cannot be excluded).
+ambiguity (a compound on a similar lattice cannot be excluded). A phase with a declared
+range whose cell lies inside it but beyond the tolerance (and 3σ) from the as-made library
+cell is accepted with ``off_as_made`` true, also reported: the library phase at another
+lithium content and an isostructural compound of another composition (LiNi0.5Mn1.5O4 for
+LiMn2O4, NCA for NMC811) have the same line positions.
 
 **Intensity agreement.** Free line areas J (one per reflection of every shortlisted phase,
 linear least squares over the points within 4 FWHM of a line, each line with the width
@@ -158,7 +162,12 @@ def cell_test(inp: StructureInput) -> dict:
         text = "the library cell"
     rel_err = 3 * np.nan_to_num(err) / ref
     excess = float(np.max(dev - rel_err))
+    # a ranged phase away from its as-made (library) cell: another lithium content, or an
+    # isostructural compound of another composition — the positions cannot tell which
+    nominal = float(np.max(np.abs(lens / ref - 1) - rel_err)) if inp.cell_range else 0.0
     return {
+        "off_as_made": bool(nominal > CELL_TOLERANCE),
+        "deviation_from_as_made": float(np.max(np.abs(lens / ref - 1))),
         "max_deviation": float(np.max(dev)),
         "deviation_beyond_3_sigma": excess,
         "tolerance": tol,
