@@ -67,6 +67,13 @@ def layered_nmc811(*, x_exchange: float, truth: dict | None = None):
     return xu.materials.Crystal("NMC811", lat)
 
 
+def _nmc_truth_of(name: str, nmc_truth: dict | None) -> dict | None:
+    """The NMC811 overrides of layered phase ``name`` (per-name dict or one for all)."""
+    if nmc_truth and isinstance(next(iter(nmc_truth.values())), dict):
+        return nmc_truth.get(name)
+    return nmc_truth
+
+
 def _fpsettings(radiation: str, incidence_angle_deg):
     em = (
         {"emiss_wavelengths": (1.540598e-10,), "emiss_intensities": (1.0,),
@@ -117,7 +124,9 @@ def independent_powder_scan(
     x_exchange : float, optional
         Ni on the Li site of NMC811.
     nmc_truth : dict, optional
-        Overrides of :data:`NMC811_TRUTH`.
+        Overrides of :data:`NMC811_TRUTH`; with a second layered phase ``"NMC811 (2)"`` in
+        ``weight_fractions``, a dict of overrides per name (``{"NMC811": {...},
+        "NMC811 (2)": {...}}``).
     incidence_angle_deg : float, optional
         Fixed incidence (xrayutilities ``geometry='asymmetric'``); None = symmetric.
     peak_counts, background_counts : float
@@ -144,9 +153,10 @@ def independent_powder_scan(
     crystals = {}
     for name in w:
         b = b_iso.get(name, 0.5) if isinstance(b_iso, dict) else b_iso
+        # "NMC811 (2)": a second layered cell (coexisting H2/H3 of a charged cathode)
         crystals[name] = (
-            layered_nmc811(x_exchange=x_exchange or 0.0, truth=nmc_truth)
-            if name == "NMC811"
+            layered_nmc811(x_exchange=x_exchange or 0.0, truth=_nmc_truth_of(name, nmc_truth))
+            if name.split(" (")[0] == "NMC811"
             else _crystal_from_cif(name, b)
         )
     vol = {n: w[n] / crystals[n].density for n in w}

@@ -396,6 +396,8 @@ class _ScaleGrid:
     spans: tuple
     bounds: np.ndarray | None = None
     tolerance: float = 0.0
+    #: (axis scales, ds) of a first instance whose unresolved neighbourhood is left out
+    avoid: tuple | None = None
 
     @classmethod
     def isotropic(cls, max_strain, scales=None):
@@ -463,7 +465,26 @@ class _ScaleGrid:
         pts = np.unique(
             np.round((np.asarray(points)[:, None, :] + off).reshape(-1, len(self.names)), 9), axis=0
         )
-        return _ScaleGrid._at(pts, self.names, self.bounds, ms, self.spans, self.tolerance)
+        if self.avoid is not None:
+            pts = pts[self._resolved(pts)]
+        fine = _ScaleGrid._at(pts, self.names, self.bounds, ms, self.spans, self.tolerance)
+        return dataclasses.replace(fine, avoid=self.avoid)
+
+    def _resolved(self, axes):
+        """Points whose cell differs from ``avoid``'s by ≥ its ds along some axis."""
+        point, ds = self.avoid
+        return np.max(np.abs(axes - np.asarray(point)[None, :]), axis=1) >= ds
+
+    def avoiding(self, point, ds, ms):
+        """The grid without the points unresolved from ``point`` (None if none is left)."""
+        grid = dataclasses.replace(self, avoid=(np.asarray(point, float), float(ds)))
+        keep = grid._resolved(self.axes)
+        if not keep.any():
+            return None
+        sub = _ScaleGrid._at(
+            self.axes[keep], self.names, self.bounds, ms, self.spans, self.tolerance
+        )
+        return dataclasses.replace(sub, avoid=grid.avoid)
 
     def coef(self, ph, i):
         """Reciprocal-metric coefficients (``_design`` columns) at grid point i."""
@@ -838,6 +859,43 @@ class _Stage1:
             if sc2.size:
                 res[f"{n} (2)"] = self.score(n, ph, zeros_now, sc2)
                 self.phases[f"{n} (2)"] = ph
+
+    def second_range_instances(self, names, zeros_now):
+        """Second instances "name (2)" of phases with a declared cell range.
+
+        A second cell anywhere in the range whose lines are resolved from the first
+        instance's (some cell length differs by ≥ tol/tan θ_mid): the coexisting H1/H2/H3
+        layered cells of a charged Ni-rich cathode (Ryu et al. 2018), searched on the
+        per-axis grid as the first.
+        """
+        for n in names:
+            rng, ph = self.grids.get(n), self.phases[n]
+            if rng is None or rng.names is None or self.res[n]["coef"] is None:
+                continue
+            ds = np.radians(self.tol_deg) / np.tan(np.radians(ph.mid / 2))
+            first = self._axes(ph, self.res[n])[0]
+            sub = rng.avoiding(first, ds, self.max_strain)
+            if sub is None:
+                continue
+            ev = _score_phase(ph, *self.args, sub, zeros_now, self.p_chance, self.max_strain)
+            # the cell adjustment after the alignment may pull it back onto the first cell
+            if ev["coef"] is not None and np.max(np.abs(self._axes(ph, ev)[0] - first)) >= ds:
+                self.res[f"{n} (2)"] = ev
+                self.phases[f"{n} (2)"] = ph
+
+
+def _best_per_structure(names, res, references) -> list:
+    """Of isostructural candidates (same space group), the one of highest FoM.
+
+    One second cell is searched per structure type: the siblings' second instances would
+    be copies of each other's (NMC811, LiNiO2 and LiCoO2 share the layered lattice).
+    """
+    best: dict = {}
+    for n in names:
+        sg = getattr(references[n], "space_group", None) or n
+        if sg not in best or res[n]["fom"] > res[best[sg]]["fom"]:
+            best[sg] = n
+    return list(best.values())
 
 
 def _gate(name, res, phases, sig, *, threshold, expected_l, expected_threshold):
@@ -1238,6 +1296,14 @@ def match_phases(
     # "name (2)" is aligned at scales whose lines are resolved from the first (|Δs| ≥
     # tol/tan θ_mid) and competes in stage 2 like any other candidate
     st1.second_instances([m for m in res if m in (strain or {}) and gate(m)[0]], zeros_now)
+    st1.second_range_instances(
+        _best_per_structure(
+            [m for m in res if m in st1.grids and m not in (strain or {}) and gate(m)[0]],
+            res,
+            references,
+        ),
+        zeros_now,
+    )
     gates = {n: gate(n) for n in res}
     pool = [n for n in res if gates[n][0] and n not in exclude]
 
