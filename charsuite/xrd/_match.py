@@ -112,6 +112,7 @@ unidentified) rather than forced into a phase. Acceptance: FoM ≥ ``ACCEPT_THRE
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 
@@ -884,6 +885,40 @@ class _Stage1:
                 self.phases[f"{n} (2)"] = ph
 
 
+def _promote_second_instances(out: dict, current: list):
+    """An accepted "X (2)" whose first instance X was not accepted takes the plain name.
+
+    The second search found the phase's cell and the first did not: the answer names it X
+    (and the unused first instance "X (2)"), in every name and reason of the candidates.
+    Returns (out, current).
+    """
+    swap = {}
+    for n2 in [n for n in current if n.endswith(" (2)")]:
+        n1 = n2[: -len(" (2)")]
+        if n1 in out and n1 not in current:
+            swap |= {n1: n2, n2: n1}
+    if not swap:
+        return out, current
+
+    # one pass, longest name first: "X (2)" and "X" trade places wherever they are named
+    names = "|".join(re.escape(k) for k in sorted(swap, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![A-Za-z0-9])(?:{names})(?![A-Za-z0-9])")
+
+    def rename(text):
+        return pattern.sub(lambda m: swap[m.group(0)], text)
+
+    def fix(pm):
+        return dataclasses.replace(
+            pm, name=swap.get(pm.name, pm.name), reason=rename(pm.reason),
+            reference=pm.reference or pm.name,
+            alternatives=[(swap.get(a, a), f) for a, f in pm.alternatives]
+            if pm.alternatives else pm.alternatives,
+            subsumed=[swap.get(a, a) for a in pm.subsumed] if pm.subsumed else pm.subsumed,
+        )  # fmt: skip
+
+    return {swap.get(n, n): fix(pm) for n, pm in out.items()}, [swap.get(n, n) for n in current]
+
+
 def _best_per_structure(names, res, references) -> list:
     """Of isostructural candidates (same space group), the one of highest FoM.
 
@@ -1331,6 +1366,7 @@ def match_phases(
         else:
             reason = f"rejected: {gates[n][1]}"
         out[n] = _phase_match(n, r, phases[n], reason, ok, order, st2, kmap, explained_by, owned)
+    out, current = _promote_second_instances(out, current)
     accepted = [out[n] for n in current]
     allc = sorted(out.values(), key=lambda p: p.score, reverse=True)
     unexplained = np.array(sorted(int(order[i]) for i in np.nonzero(~explained)[0]), int)

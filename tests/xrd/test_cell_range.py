@@ -93,6 +93,9 @@ def test_cell_test_measures_the_distance_outside_the_declared_range():
         ("4.3 V, c collapsed", 2.817, 14.030, None),
         ("4.5 V, c 13.9", 2.815, 13.900, 2.0),
         ("x(Li) 0.75", 2.846, 14.320, 2.0),
+        # Kondrakov et al., J. Phys. Chem. C 121, 24381 (2017): c 13.732(2) A at x(Li) 0.25
+        # (a from their V = 94.26 A^3)
+        ("x(Li) 0.25, deep collapse", 2.815, 13.732, None),
     ],
 )
 def test_charged_nmc811_identified_with_its_cell(tmp_path, state, a, c, incidence):
