@@ -17,6 +17,7 @@ Conventions
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import Any
 
@@ -1304,14 +1305,23 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
         p.name: {"value": p.weight_fraction, "uncertainty": p.weight_fraction_esd}
         for p in res.phases
     }
+    notes = list(res.notes)
+    count = collections.Counter(ph["reference"] for ph in refined.phases)
     for ph in refined.phases:
-        ph["weight_fraction"] = wf.get(ph["reference"])
+        ph["weight_fraction"] = wf.get(ph["reference"]) if count[ph["reference"]] == 1 else None
+    for ref in [r for r, n in count.items() if n > 1 and wf.get(r)]:
+        # the engine takes one cell per library phase: two cells of it share one scale
+        notes.append(
+            f"{ref}: {count[ref]} cells of one library phase refined as one phase; their "
+            f"combined weight fraction is {wf[ref]['value']:.3f} ± {wf[ref]['uncertainty'] or 0:.3f}, "
+            "not split between them (weight_fraction None on each)"
+        )
     return {
         "rwp": res.rwp,
         "gof": res.gof,
         "converged": res.converged,
         "message": res.message,
-        "notes": list(res.notes),
+        "notes": notes,
         "cells": {p.name: p.cell for p in res.phases},
     }
 

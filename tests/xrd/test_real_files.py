@@ -341,6 +341,18 @@ def test_charged_spinel_two_phases(shared_data, tmp_path):
     assert (tmp_path / "lmo.png").stat().st_size > 10_000
 
 
+def test_two_cells_of_one_phase_get_no_split_weight_fraction(shared_data):
+    """The Rietveld stage refines one cell per library phase: the two spinels of the charged
+    LiMn2O4 electrode share one scale, so neither instance may carry the combined weight
+    fraction as its own (both showed 100 wt% before); a note gives the combined value."""
+    from charsuite.xrd import analyze
+
+    da = read(shared_data("xrd") / "m3wolf__electrolab/lmo-two-phase.brml", rate=True)
+    res = analyze(da, refine=True)
+    assert [p["weight_fraction"] for p in res.phases] == [None, None]
+    assert any("combined weight fraction" in n for n in res.rietveld["notes"])
+
+
 def test_nio_lattice_known_answer(shared_data):
     from charsuite.xrd import lattice_of
 
