@@ -17,7 +17,6 @@ Conventions
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 from typing import Any
 
@@ -1283,16 +1282,16 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
     from charsuite.exceptions import CharsuiteError
     from charsuite.xrd._rietveld import refine
 
-    names = list(dict.fromkeys(ph["reference"] for ph in refined.phases))
+    # every instance is its own Rietveld phase ("LiMn2O4 (2)": a second cell, own scale)
+    names = [ph["name"] for ph in refined.phases]
     if not names:
         return {"rwp": None, "message": "no accepted phase"}
     # start from the peak-refinement cells: a charged cathode's cell lies percents away
-    start = {}
-    for ph in refined.phases:
-        if ph["lattice"]:
-            start.setdefault(
-                ph["reference"], {k: v for k, v in ph["lattice"].items() if k in _CELL_KEYS}
-            )
+    start = {
+        ph["name"]: {k: v for k, v in ph["lattice"].items() if k in _CELL_KEYS}
+        for ph in refined.phases
+        if ph["lattice"]
+    }
     try:
         res = refine(
             da, phases=names, radiation=rad.lines, incidence_angle_deg=opts.alpha,
@@ -1306,16 +1305,8 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
         for p in res.phases
     }
     notes = list(res.notes)
-    count = collections.Counter(ph["reference"] for ph in refined.phases)
     for ph in refined.phases:
-        ph["weight_fraction"] = wf.get(ph["reference"]) if count[ph["reference"]] == 1 else None
-    for ref in [r for r, n in count.items() if n > 1 and wf.get(r)]:
-        # the engine takes one cell per library phase: two cells of it share one scale
-        notes.append(
-            f"{ref}: {count[ref]} cells of one library phase refined as one phase; their "
-            f"combined weight fraction is {wf[ref]['value']:.3f} ± {wf[ref]['uncertainty'] or 0:.3f}, "
-            "not split between them (weight_fraction None on each)"
-        )
+        ph["weight_fraction"] = wf.get(ph["name"])
     return {
         "rwp": res.rwp,
         "gof": res.gof,

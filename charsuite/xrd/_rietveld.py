@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -185,10 +186,25 @@ def _cached_setup(name, path_str, stamp, lo, hi, geom, axis):
     return rm.PhaseSetup(ph, oc.delta, oc.mu_per_um, axis)
 
 
+def _instance_base(name: str) -> str:
+    """Library name of a phase instance: "LiMn2O4 (2)" → "LiMn2O4"."""
+    return re.sub(r" \(\d+\)$", "", str(name))
+
+
 def _phase_setups(names, library, x, geom, texture):
+    """Setups of the phases (skipped: {name: why}).
+
+    A second instance "X (2)" is X's structure under its own name: its own scale, cell and
+    profile (two cells of one phase, e.g. two spinels).
+    """
     from charsuite.xrd._library import select_phases
 
-    paths = select_phases(list(names), library)
+    lib = select_phases(list(dict.fromkeys(_instance_base(n) for n in names)), library)
+    canon = {k.lower(): k for k in lib}
+    paths = {}
+    for n in names:
+        key = canon[_instance_base(n).lower()]
+        paths[key + str(n)[len(_instance_base(n)) :]] = lib[key]
     setups, skipped = [], {}
     for name, path in paths.items():
         stat = Path(path).stat()
@@ -251,7 +267,7 @@ def _cell_specs(s, start: dict | None):
     from charsuite.xrd._library import cell_length_bounds, phase_cell_range
 
     lib = dict(zip(("a", "b", "c", "alpha", "beta", "gamma"), s.cell0))
-    rng = phase_cell_range(s.name)
+    rng = phase_cell_range(_instance_base(s.name))
     declared = cell_length_bounds(s.cell0, rng) if rng else None
     out = []
     for k in st.CELL_FREE[s.system]:
@@ -496,7 +512,9 @@ def refine(
         1D scan with a ``two_theta`` coordinate (deg); ``intensity_sigma`` if present
         sets the weights, else σ = √max(y, 1).
     phases : list of str
-        Library phase names (unknown names raise with the list of known ones).
+        Library phase names (unknown names raise with the list of known ones); "X (2)" is
+        a second instance of X with its own scale, cell and profile (two cells of one
+        phase, e.g. the two spinels of a charged LiMn2O4 electrode).
     radiation : {'ka12', 'ka1'}
         Emission lines (decided by the caller, e.g. from the file and the data).
     incidence_angle_deg : float, optional

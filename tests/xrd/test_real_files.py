@@ -341,16 +341,24 @@ def test_charged_spinel_two_phases(shared_data, tmp_path):
     assert (tmp_path / "lmo.png").stat().st_size > 10_000
 
 
-def test_two_cells_of_one_phase_get_no_split_weight_fraction(shared_data):
-    """The Rietveld stage refines one cell per library phase: the two spinels of the charged
-    LiMn2O4 electrode share one scale, so neither instance may carry the combined weight
-    fraction as its own (both showed 100 wt% before); a note gives the combined value."""
+def test_two_cells_of_one_phase_each_get_their_weight_fraction(shared_data):
+    """The two spinels of the charged LiMn2O4 electrode are two Rietveld phases ("LiMn2O4 (2)"
+    with its own scale and cell): each gets its own weight fraction (both showed the
+    combined 100 wt% before), the two sum to 1, and the refined cells stay apart as the
+    peak refinement found them."""
     from charsuite.xrd import analyze
 
     da = read(shared_data("xrd") / "m3wolf__electrolab/lmo-two-phase.brml", rate=True)
     res = analyze(da, refine=True)
-    assert [p["weight_fraction"] for p in res.phases] == [None, None]
-    assert any("combined weight fraction" in n for n in res.rietveld["notes"])
+    wf = {p["name"]: p["weight_fraction"]["value"] for p in res.phases}
+    assert set(wf) == {"LiMn2O4", "LiMn2O4 (2)"}
+    assert sum(wf.values()) == pytest.approx(1.0)
+    assert all(0.05 < v < 0.95 for v in wf.values())
+    cells = {n: c["a"]["value"] for n, c in res.rietveld["cells"].items()}
+    peak = {p["name"]: p["lattice"]["a"] for p in res.phases}
+    for n in wf:
+        assert cells[n] == pytest.approx(peak[n], abs=0.01)
+    assert abs(cells["LiMn2O4"] - cells["LiMn2O4 (2)"]) > 0.04
 
 
 def test_nio_lattice_known_answer(shared_data):
