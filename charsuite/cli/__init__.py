@@ -270,5 +270,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _run(args, "--debug" in args)
 
 
+def entry() -> None:
+    """Console-script entry point: exit with :func:`main`'s status.
+
+    After an interrupt (130 / 143) the process leaves at once (``os._exit``, stdio
+    flushed, outputs already removed): worker threads of the aborted command (a chunked
+    export's writer pool) may be blocked on work the main thread will never hand them, and
+    the interpreter's normal shutdown would wait for them. Seen once in CI: the one-line
+    message was printed, then the process did not exit within 60 s.
+    """
+    import os
+    import threading
+
+    code = main()
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if code in (130, 143) and busy:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

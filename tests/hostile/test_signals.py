@@ -16,7 +16,8 @@ import pytest
 
 from tests.hostile.conftest import REPO
 
-CODE = "import sys\nfrom charsuite.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+# the console script's entry point (charsuite.cli:entry), with the arguments given
+CODE = "import sys\nfrom charsuite.cli import entry\nentry()\n"
 
 
 @pytest.fixture(scope="module")
