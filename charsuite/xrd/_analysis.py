@@ -1056,8 +1056,8 @@ def _identify_stages(da, bg, peaks, opts: _Options, rad, corrections, src):
     is kept only if every winning alternative (or an isostructural twin of it, which the
     answer names under ``indistinguishable_from``) is then accepted by the decide stage
     (it passed all its tests) and every other phase stays accepted (a swap replaces one
-    phase, it does not reshape the answer), else the first result stands. Every challenge is
-    recorded in the tests of the phase it challenged (``superset_challenge``).
+    phase, it does not reshape the answer), else the first result stands. Every challenge
+    is recorded in the tests of the phase it challenged (``superset_challenge``).
     """
     from charsuite.xrd._decide import ALPHA
 
@@ -1083,8 +1083,9 @@ def _identify_stages(da, bg, peaks, opts: _Options, rad, corrections, src):
     decision2 = _decide(da, bg, peaks, refined2, short2, max_zero_offset_deg=zero_bound, **kw)
     accepted2 = {d.name for d in decision2.phases if d.accepted}
     kept = {d.name for d in decision.phases if d.accepted} - set(lost)
-    groups2 = {_space_group(n, short2) for n in accepted2}
-    won = all(_space_group(t["alternative"], short) in groups2 for t in lost.values())
+    by_name, by_name2 = ({c.name: c for c in sh.candidates} for sh in (short, short2))
+    groups2 = {_space_group(by_name2[n], short2.refs) for n in accepted2}
+    won = all(_space_group(by_name[t["alternative"]], short.refs) in groups2 for t in lost.values())
     if not (won and kept <= accepted2):
         note = "swap not made: without it the alternative or another phase is not accepted"
         tests = {n: t | ({"outcome": note} if n in lost else {}) for n, t in tests.items()}
@@ -1120,8 +1121,9 @@ def _superset_challenges(da, bg, peaks, refined, short, decision, rad, opts, src
     """{accepted phase: the strongest challenge of a phase the superset rule removed for it}.
 
     The removed phases are those whose explained peaks it covers, and its twins with the
-    identical explained peak set (where the FoM decided). Each alternative enters the accepted phases' Pawley fit at its search–match cell and
-    zero (:func:`charsuite.xrd._decide.challenge_test`).
+    identical explained peak set (where the FoM decided). Each alternative enters the
+    accepted phases' Pawley fit at the cell refined from its own matched peaks
+    (:func:`_refined_positions`, :func:`charsuite.xrd._decide.challenge_tests`).
     """
     from charsuite.xrd._decide import challenge_tests
     from charsuite.xrd._match import _N_CELL_PARAMS
@@ -1158,10 +1160,9 @@ def _superset_challenges(da, bg, peaks, refined, short, decision, rad, opts, src
     return out
 
 
-def _space_group(name: str, short: _Shortlist) -> str:
+def _space_group(pm, refs) -> str:
     """Space group of a shortlisted candidate (second instances "X (2)" included)."""
-    pm = next(c for c in short.candidates if c.name == name)
-    return short.refs[pm.reference or pm.name].space_group
+    return refs[pm.reference or pm.name].space_group
 
 
 def _removed_for(pm, by_name, refs) -> list:
@@ -1171,12 +1172,8 @@ def _removed_for(pm, by_name, refs) -> list:
     (``indistinguishable_from`` names them), a different structure on a related lattice
     does not.
     """
-
-    def group(m):
-        return refs[m.reference or m.name].space_group
-
     removed = [n for n, _ in (pm.alternatives or [])] + list(pm.subsumed or [])
-    return [n for n in removed if group(by_name[n]) != group(pm)]
+    return [n for n in removed if _space_group(by_name[n], refs) != _space_group(pm, refs)]
 
 
 def _with_challenges(decision, tests: dict):
@@ -1304,7 +1301,6 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
         p.name: {"value": p.weight_fraction, "uncertainty": p.weight_fraction_esd}
         for p in res.phases
     }
-    notes = list(res.notes)
     for ph in refined.phases:
         ph["weight_fraction"] = wf.get(ph["name"])
     return {
@@ -1312,7 +1308,7 @@ def _rietveld_stage(da, refined: _Refined, opts: _Options, rad) -> dict:
         "gof": res.gof,
         "converged": res.converged,
         "message": res.message,
-        "notes": notes,
+        "notes": list(res.notes),
         "cells": {p.name: p.cell for p in res.phases},
     }
 

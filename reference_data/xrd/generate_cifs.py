@@ -282,12 +282,12 @@ CELL_RANGE = {
     },
     "NMC811": {
         "a": [2.810, 2.876],
-        "c": [13.90, 14.48],
+        "c": [13.73, 14.48],
         "source": "Li(1-x)Ni0.8Mn0.1Co0.1O2 on charge to 4.3-4.5 V: c grows from 14.20 to "
         "14.467(1) A near x = 0.5 and collapses to 14.030(1) A at 4.3 V (Kondrakov et al., "
-        "J. Phys. Chem. C 121, 3286 (2017)), to about 13.9-14.0 A beyond x = 0.75 (H2-H3-like "
-        "collapse; Ryu et al., Chem. Mater. 30, 1155 (2018); de Biasi et al., J. Phys. Chem. C "
-        "121, 26163 (2017)); a shrinks from 2.872 to about 2.81-2.82 A; a up to 2.876 A for "
+        "J. Phys. Chem. C 121, 3286 (2017)), to 13.732(2) A at x(Li) = 0.25 (H2-H3-like "
+        "collapse; Kondrakov et al., J. Phys. Chem. C 121, 24381 (2017); Ryu et al., Chem. "
+        "Mater. 30, 1155 (2018); de Biasi et al., J. Phys. Chem. C 121, 26163 (2017)); a shrinks from 2.872 to about 2.81-2.82 A; a up to 2.876 A for "
         "cycled, Li/Ni-exchanged (degraded) material",
     },
     "LiNiO2": {
